@@ -1,0 +1,12 @@
+// Package ports is the vocabulary of the authorization server: the entities
+// every module talks about (clients, users, codes, tokens, sessions, consents,
+// signing keys) and the small interfaces that storage and other adapters
+// implement. It imports nothing but the standard library, so the protocol
+// engine in core and every adapter can depend on it without depending on each
+// other.
+//
+// Each port method documents its error contract: which sentinel error of this
+// package it returns for a missing record, a conflict or a single-use record
+// that was already used. Adapters translate driver errors into those
+// sentinels at their edge.
+package ports

@@ -1,0 +1,3 @@
+module oauth2-server.dev/ports
+
+go 1.26.0

@@ -1,0 +1,27 @@
+package ports
+
+import (
+	"context"
+	"time"
+)
+
+// Session is a user's login session at the server. The browser holds its id
+// in a signed cookie; the id changes on every login.
+type Session struct {
+	ID        string
+	Tenant    string
+	UserID    string
+	AuthTime  time.Time
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// SessionStore keeps login sessions.
+type SessionStore interface {
+	// CreateSession stores a session. ErrConflict if the id exists.
+	CreateSession(ctx context.Context, s *Session) error
+	// GetSession returns the session. ErrNotFound if absent or expired at now.
+	GetSession(ctx context.Context, tenant, id string, now time.Time) (*Session, error)
+	// DeleteSession removes the session; an absent session is not an error.
+	DeleteSession(ctx context.Context, tenant, id string) error
+}

@@ -1,0 +1,126 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"oauth2-server.dev/ports"
+)
+
+func newAuthCode(tenant, hash string, at time.Time) *ports.AuthorizationCode {
+	return &ports.AuthorizationCode{
+		Hash:                hash,
+		Tenant:              tenant,
+		GrantID:             "grant-" + hash,
+		ClientID:            "client-" + hash,
+		UserID:              "user-" + hash,
+		SessionID:           "session-" + hash,
+		RedirectURI:         "https://app.example/cb?from=" + hash,
+		Scope:               "openid profile offline_access",
+		Nonce:               "nonce-" + hash,
+		CodeChallenge:       "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+		CodeChallengeMethod: "S256",
+		AuthTime:            at.Add(-time.Minute),
+		CreatedAt:           at,
+		ExpiresAt:           at.Add(time.Minute),
+	}
+}
+
+// redeemed returns what a code looks like once redeemed at usedAt.
+func redeemed(c *ports.AuthorizationCode, usedAt time.Time) *ports.AuthorizationCode {
+	c.UsedAt = &usedAt
+	return c
+}
+
+func testAuthCodes(t *testing.T, open opener) {
+	t.Run("redeeming a fresh code returns it with every field and UsedAt set", func(t *testing.T) {
+		at := baseTime()
+		tests := []struct {
+			name string
+			code func() *ports.AuthorizationCode
+		}{
+			{"code with PKCE, nonce and session", func() *ports.AuthorizationCode { return newAuthCode(tenantA, "full", at) }},
+			{"code without optional parameters", func() *ports.AuthorizationCode {
+				return &ports.AuthorizationCode{
+					Hash: "bare", Tenant: tenantA, GrantID: "g", ClientID: "c", UserID: "u",
+					RedirectURI: "https://app.example/cb", AuthTime: at, CreatedAt: at, ExpiresAt: at.Add(time.Minute),
+				}
+			}},
+		}
+		s := open(t)
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				c := tt.code()
+				mustNil(t, s.CreateAuthCode(t.Context(), tt.code()), "CreateAuthCode")
+				now := at.Add(10 * time.Second)
+				got, err := s.RedeemAuthCode(t.Context(), c.Tenant, c.Hash, now)
+				mustNil(t, err, "RedeemAuthCode")
+				checkEqual(t, redeemed(c, now), got)
+			})
+		}
+	})
+
+	t.Run("duplicate hash returns ErrConflict", func(t *testing.T) {
+		s := open(t)
+		at := baseTime()
+		mustNil(t, s.CreateAuthCode(t.Context(), newAuthCode(tenantA, "h1", at)), "CreateAuthCode")
+		mustIs(t, s.CreateAuthCode(t.Context(), newAuthCode(tenantA, "h1", at.Add(time.Second))), ports.ErrConflict, "CreateAuthCode again")
+	})
+
+	t.Run("reused code returns the code with ErrAlreadyUsed", func(t *testing.T) {
+		s := open(t)
+		at := baseTime()
+		mustNil(t, s.CreateAuthCode(t.Context(), newAuthCode(tenantA, "h1", at)), "CreateAuthCode")
+		first := at.Add(time.Second)
+		_, err := s.RedeemAuthCode(t.Context(), tenantA, "h1", first)
+		mustNil(t, err, "first RedeemAuthCode")
+		for _, now := range []time.Time{at.Add(2 * time.Second), at.Add(3 * time.Second)} {
+			got, err := s.RedeemAuthCode(t.Context(), tenantA, "h1", now)
+			mustIs(t, err, ports.ErrAlreadyUsed, "RedeemAuthCode again")
+			if got == nil {
+				t.Fatal("RedeemAuthCode of a used code returned no code; the caller needs its grant id")
+			}
+			checkEqual(t, redeemed(newAuthCode(tenantA, "h1", at), first), got)
+		}
+	})
+
+	t.Run("code is redeemable until it expires", func(t *testing.T) {
+		at := baseTime()
+		c := newAuthCode(tenantA, "h1", at)
+		for _, tt := range expiryCases(c.ExpiresAt) {
+			t.Run(tt.name, func(t *testing.T) {
+				s := open(t)
+				mustNil(t, s.CreateAuthCode(t.Context(), newAuthCode(tenantA, "h1", at)), "CreateAuthCode")
+				_, err := s.RedeemAuthCode(t.Context(), tenantA, "h1", tt.now)
+				checkExpiry(t, err, tt.live)
+			})
+		}
+	})
+
+	t.Run("absent code returns ErrNotFound without consuming another tenant's code", func(t *testing.T) {
+		s := open(t)
+		at := baseTime()
+		mustNil(t, s.CreateAuthCode(t.Context(), newAuthCode(tenantA, "h1", at)), "CreateAuthCode")
+		_, err := s.RedeemAuthCode(t.Context(), tenantA, "h2", at)
+		mustIs(t, err, ports.ErrNotFound, "RedeemAuthCode unknown hash")
+		_, err = s.RedeemAuthCode(t.Context(), tenantB, "h1", at)
+		mustIs(t, err, ports.ErrNotFound, "RedeemAuthCode from tenant b")
+		_, err = s.RedeemAuthCode(t.Context(), tenantA, "h1", at)
+		mustNil(t, err, "RedeemAuthCode by the owning tenant")
+	})
+
+	t.Run("same hash in two tenants is redeemed independently", func(t *testing.T) {
+		s := open(t)
+		at := baseTime()
+		a := newAuthCode(tenantA, "h1", at)
+		b := newAuthCode(tenantB, "h1", at)
+		b.ClientID = "tenant b's client"
+		mustNil(t, s.CreateAuthCode(t.Context(), a), "CreateAuthCode a")
+		mustNil(t, s.CreateAuthCode(t.Context(), b), "CreateAuthCode b")
+		for _, want := range []*ports.AuthorizationCode{a, b} {
+			got, err := s.RedeemAuthCode(t.Context(), want.Tenant, want.Hash, at)
+			mustNil(t, err, "RedeemAuthCode "+want.Tenant)
+			checkEqual(t, redeemed(want, at), got)
+		}
+	})
+}

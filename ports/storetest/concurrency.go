@@ -1,0 +1,111 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"oauth2-server.dev/ports"
+)
+
+const (
+	// racers is how many goroutines compete for one single-use record.
+	racers = 50
+	// rounds repeats each race, since a lost race may show only sometimes.
+	rounds = 3
+)
+
+// race runs fn in racers goroutines released at once and returns their
+// errors, indexed by goroutine.
+func race(fn func(i int) error) []error {
+	errs := make([]error, racers)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range racers {
+		wg.Go(func() {
+			<-start
+			errs[i] = fn(i)
+		})
+	}
+	close(start)
+	wg.Wait()
+	return errs
+}
+
+// tally checks that exactly one error is nil and every other one is
+// ErrAlreadyUsed, and returns the index of the winner.
+func tally(t *testing.T, errs []error) int {
+	t.Helper()
+	winner, wins, used := -1, 0, 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			winner = i
+			wins++
+		case errors.Is(err, ports.ErrAlreadyUsed):
+			used++
+		default:
+			t.Errorf("goroutine %d: unexpected error: %v", i, err)
+		}
+	}
+	if wins != 1 || used != len(errs)-1 {
+		t.Fatalf("%d succeeded and %d got ErrAlreadyUsed, want 1 and %d", wins, used, len(errs)-1)
+	}
+	return winner
+}
+
+func testConcurrency(t *testing.T, open opener) {
+	t.Run(fmt.Sprintf("%d concurrent redemptions of one code: one wins, the rest get ErrAlreadyUsed", racers), func(t *testing.T) {
+		s := open(t)
+		at := baseTime()
+		for round := range rounds {
+			hash := fmt.Sprintf("code-%d", round)
+			mustNil(t, s.CreateAuthCode(t.Context(), newAuthCode(tenantA, hash, at)), "CreateAuthCode")
+			codes := make([]*ports.AuthorizationCode, racers)
+			errs := race(func(i int) error {
+				var err error
+				codes[i], err = s.RedeemAuthCode(t.Context(), tenantA, hash, at.Add(time.Duration(i+1)*time.Microsecond))
+				return err
+			})
+			winner := tally(t, errs)
+			winAt := at.Add(time.Duration(winner+1) * time.Microsecond)
+			for i, c := range codes {
+				if c == nil {
+					t.Fatalf("goroutine %d got no code", i)
+				}
+				if c.UsedAt == nil || !c.UsedAt.Equal(winAt) {
+					t.Errorf("goroutine %d: UsedAt = %v, want the winner's %v", i, c.UsedAt, winAt)
+				}
+			}
+		}
+	})
+
+	t.Run(fmt.Sprintf("%d concurrent rotations of one refresh token: one wins, the rest get ErrAlreadyUsed and the grant ends revoked", racers), func(t *testing.T) {
+		s := open(t)
+		at := baseTime()
+		for round := range rounds {
+			grant := fmt.Sprintf("grant-%d", round)
+			old := fmt.Sprintf("refresh-%d", round)
+			mustNil(t, s.CreateTokens(t.Context(), newToken(tenantA, old, ports.TokenRefresh, grant, at)), "CreateTokens")
+			now := at.Add(time.Minute)
+			prefix := func(i int) string { return fmt.Sprintf("round%d-racer%d", round, i) }
+			errs := race(func(i int) error {
+				_, err := s.RotateRefreshToken(t.Context(), tenantA, old, now, issued(tenantA, prefix(i), grant, old, now)...)
+				return err
+			})
+			winner := tally(t, errs)
+			for _, id := range []string{old, prefix(winner) + "-access", prefix(winner) + "-refresh"} {
+				if tok := getToken(t, s, tenantA, id); tok.RevokedAt == nil {
+					t.Errorf("token %s of the replayed grant is not revoked", id)
+				}
+			}
+			for i := range racers {
+				if i != winner {
+					mustNotExist(t, s, tenantA, prefix(i)+"-refresh")
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,115 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"oauth2-server.dev/ports"
+)
+
+func newUser(tenant, id, username string, at time.Time) *ports.User {
+	return &ports.User{
+		ID:            id,
+		Tenant:        tenant,
+		Username:      username,
+		PasswordHash:  "$argon2id$v=19$m=65536,t=3,p=2$c2FsdA$" + id,
+		Name:          "Ada " + id,
+		GivenName:     "Ada",
+		FamilyName:    id,
+		Email:         username + "@example.com",
+		EmailVerified: true,
+		CreatedAt:     at,
+	}
+}
+
+func testUsers(t *testing.T, open opener) {
+	t.Run("created user reads back with every field by id and by username", func(t *testing.T) {
+		at := baseTime()
+		tests := []struct {
+			name string
+			user func() *ports.User
+		}{
+			{"user with a verified email", func() *ports.User { return newUser(tenantA, "u1", "ada", at) }},
+			{"user with only a username and password", func() *ports.User {
+				return &ports.User{ID: "u2", Tenant: tenantA, Username: "bob", PasswordHash: "hash", CreatedAt: at}
+			}},
+			{"user with an unverified email", func() *ports.User {
+				u := newUser(tenantA, "u3", "carol", at)
+				u.EmailVerified = false
+				return u
+			}},
+		}
+		s := open(t)
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				want := tt.user()
+				mustNil(t, s.CreateUser(t.Context(), tt.user()), "CreateUser")
+				got, err := s.GetUser(t.Context(), want.Tenant, want.ID)
+				mustNil(t, err, "GetUser")
+				checkEqual(t, want, got)
+				got, err = s.GetUserByUsername(t.Context(), want.Tenant, want.Username)
+				mustNil(t, err, "GetUserByUsername")
+				checkEqual(t, want, got)
+			})
+		}
+	})
+
+	t.Run("taken id or username returns ErrConflict", func(t *testing.T) {
+		at := baseTime()
+		tests := []struct {
+			name string
+			user *ports.User
+		}{
+			{"same id", newUser(tenantA, "u1", "someone-else", at)},
+			{"same username", newUser(tenantA, "u2", "ada", at)},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				s := open(t)
+				mustNil(t, s.CreateUser(t.Context(), newUser(tenantA, "u1", "ada", at)), "CreateUser")
+				mustIs(t, s.CreateUser(t.Context(), tt.user), ports.ErrConflict, "CreateUser again")
+				got, err := s.GetUserByUsername(t.Context(), tenantA, "ada")
+				mustNil(t, err, "GetUserByUsername")
+				checkEqual(t, newUser(tenantA, "u1", "ada", at), got)
+			})
+		}
+	})
+
+	t.Run("absent user returns ErrNotFound", func(t *testing.T) {
+		s := open(t)
+		mustNil(t, s.CreateUser(t.Context(), newUser(tenantA, "u1", "ada", baseTime())), "CreateUser")
+		tests := []struct {
+			name string
+			get  func() (*ports.User, error)
+		}{
+			{"unknown id", func() (*ports.User, error) { return s.GetUser(t.Context(), tenantA, "u2") }},
+			{"unknown username", func() (*ports.User, error) { return s.GetUserByUsername(t.Context(), tenantA, "bob") }},
+			{"id of another tenant", func() (*ports.User, error) { return s.GetUser(t.Context(), tenantB, "u1") }},
+			{"username of another tenant", func() (*ports.User, error) { return s.GetUserByUsername(t.Context(), tenantB, "ada") }},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				_, err := tt.get()
+				mustIs(t, err, ports.ErrNotFound, "get")
+			})
+		}
+	})
+
+	t.Run("same id and username in two tenants are allowed and kept apart", func(t *testing.T) {
+		s := open(t)
+		at := baseTime()
+		a := newUser(tenantA, "u1", "ada", at)
+		b := newUser(tenantB, "u1", "ada", at.Add(time.Second))
+		b.Name = "Ada of tenant b"
+		mustNil(t, s.CreateUser(t.Context(), a), "CreateUser a")
+		mustNil(t, s.CreateUser(t.Context(), b), "CreateUser b")
+		for _, want := range []*ports.User{a, b} {
+			got, err := s.GetUser(t.Context(), want.Tenant, want.ID)
+			mustNil(t, err, "GetUser "+want.Tenant)
+			checkEqual(t, want, got)
+			got, err = s.GetUserByUsername(t.Context(), want.Tenant, want.Username)
+			mustNil(t, err, "GetUserByUsername "+want.Tenant)
+			checkEqual(t, want, got)
+		}
+	})
+}

@@ -1,0 +1,63 @@
+package ports
+
+import (
+	"context"
+	"time"
+)
+
+// Token kinds.
+const (
+	TokenAccess  = "access_token"
+	TokenRefresh = "refresh_token"
+)
+
+// Token records an issued access or refresh token. ID is the JWT's jti for
+// JWT access tokens and the SHA-256 of the token for opaque ones and for
+// refresh tokens. Every token belongs to a grant (GrantID): the family that
+// one authorization or one client_credentials request created, revoked as a
+// whole when a refresh token or a code is replayed.
+type Token struct {
+	ID        string
+	Tenant    string
+	Kind      string
+	GrantID   string
+	ClientID  string
+	Subject   string // user id; the client id for client_credentials
+	Scope     string
+	Audience  string
+	SessionID string
+	AuthTime  *time.Time
+	// ParentID is the refresh token this token was issued from, if any.
+	ParentID  string
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+	// UsedAt is set on a refresh token when it has been rotated.
+	UsedAt    *time.Time
+	RevokedAt *time.Time
+}
+
+// Active reports whether the token is neither revoked nor expired at now.
+func (t *Token) Active(now time.Time) bool {
+	return t.RevokedAt == nil && now.Before(t.ExpiresAt)
+}
+
+// TokenStore keeps issued tokens.
+type TokenStore interface {
+	// CreateTokens stores newly issued tokens in one transaction.
+	// ErrConflict if an id exists.
+	CreateTokens(ctx context.Context, tokens ...*Token) error
+	// GetToken returns a token whatever its state. ErrNotFound if absent.
+	GetToken(ctx context.Context, tenant, id string) (*Token, error)
+	// RotateRefreshToken consumes the refresh token oldID and stores the
+	// tokens issued in exchange, atomically: of any number of concurrent
+	// calls for one token exactly one succeeds. ErrNotFound if the token is
+	// absent, expired at now, revoked, or not a refresh token. If it was
+	// already rotated, the whole grant is revoked and ErrAlreadyUsed is
+	// returned together with the stored token.
+	RotateRefreshToken(ctx context.Context, tenant, oldID string, now time.Time, issued ...*Token) (*Token, error)
+	// RevokeToken revokes one token at now. Revoking an absent or revoked
+	// token is not an error.
+	RevokeToken(ctx context.Context, tenant, id string, now time.Time) error
+	// RevokeGrant revokes every token of the grant at now.
+	RevokeGrant(ctx context.Context, tenant, grantID string, now time.Time) error
+}

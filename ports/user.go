@@ -1,0 +1,38 @@
+package ports
+
+import (
+	"context"
+	"time"
+)
+
+// User is a person who logs in. PasswordHash is an argon2id PHC string.
+type User struct {
+	ID            string
+	Tenant        string
+	Username      string
+	PasswordHash  string
+	Name          string
+	GivenName     string
+	FamilyName    string
+	Email         string
+	EmailVerified bool
+	CreatedAt     time.Time
+}
+
+// UserStore keeps users.
+type UserStore interface {
+	// CreateUser stores a new user. ErrConflict if the id or the username is
+	// taken in the tenant.
+	CreateUser(ctx context.Context, u *User) error
+	// GetUser returns the user by id. ErrNotFound if absent.
+	GetUser(ctx context.Context, tenant, id string) (*User, error)
+	// GetUserByUsername returns the user by username. ErrNotFound if absent.
+	GetUserByUsername(ctx context.Context, tenant, username string) (*User, error)
+}
+
+// PasswordHasher hashes and verifies user passwords.
+type PasswordHasher interface {
+	Hash(password string) (string, error)
+	// Verify reports whether password matches encoded, in constant time.
+	Verify(encoded, password string) (bool, error)
+}

@@ -1,0 +1,70 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"oauth2-server.dev/ports"
+)
+
+const authCodeColumns = `tenant, hash, grant_id, client_id, user_id, session_id, redirect_uri,
+	scope, nonce, code_challenge, code_challenge_method, auth_time, created_at, expires_at, used_at`
+
+var (
+	qCreateAuthCode = newQuery(`INSERT INTO auth_codes (` + authCodeColumns + `)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	// The conditions of the UPDATE decide the race: however many callers
+	// run it at once, the database lets exactly one of them match the row.
+	qRedeemAuthCode = newQuery(`UPDATE auth_codes SET used_at = ?
+	WHERE tenant = ? AND hash = ? AND used_at IS NULL AND expires_at > ?
+	RETURNING ` + authCodeColumns)
+	qGetAuthCode = newQuery(`SELECT ` + authCodeColumns + ` FROM auth_codes WHERE tenant = ? AND hash = ?`)
+)
+
+func scanAuthCode(row scanner) (*ports.AuthorizationCode, error) {
+	var c ports.AuthorizationCode
+	err := row.Scan(&c.Tenant, &c.Hash, &c.GrantID, &c.ClientID, &c.UserID, &c.SessionID, &c.RedirectURI,
+		&c.Scope, &c.Nonce, &c.CodeChallenge, &c.CodeChallengeMethod,
+		timeCol{&c.AuthTime}, timeCol{&c.CreatedAt}, timeCol{&c.ExpiresAt}, nullTimeCol{&c.UsedAt})
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// CreateAuthCode stores a new code. ErrConflict if the hash exists.
+func (s *Store) CreateAuthCode(ctx context.Context, c *ports.AuthorizationCode) error {
+	_, err := s.db.ExecContext(ctx, s.sqlFor(qCreateAuthCode),
+		c.Tenant, c.Hash, c.GrantID, c.ClientID, c.UserID, c.SessionID, c.RedirectURI,
+		c.Scope, c.Nonce, c.CodeChallenge, c.CodeChallengeMethod,
+		s.timeArg(c.AuthTime), s.timeArg(c.CreatedAt), s.timeArg(c.ExpiresAt), s.nullTimeArg(c.UsedAt))
+	return translate("create auth code", err)
+}
+
+// RedeemAuthCode marks the code used at now in one conditional UPDATE, so
+// that of concurrent calls exactly one succeeds. ErrNotFound if the code is
+// absent or expired at now. A code used before comes back with
+// ErrAlreadyUsed, even once expired, so that the caller can revoke what
+// it issued (RFC 6749 §4.1.2).
+func (s *Store) RedeemAuthCode(ctx context.Context, tenant, hash string, now time.Time) (*ports.AuthorizationCode, error) {
+	code, err := scanAuthCode(s.db.QueryRowContext(ctx, s.sqlFor(qRedeemAuthCode),
+		s.timeArg(now), tenant, hash, s.timeArg(now)))
+	if err == nil {
+		return code, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return nil, translate("redeem auth code", err)
+	}
+	// No row matched: tell a used code from an absent or expired one.
+	code, err = scanAuthCode(s.db.QueryRowContext(ctx, s.sqlFor(qGetAuthCode), tenant, hash))
+	if err != nil {
+		return nil, translate("redeem auth code", err)
+	}
+	if code.UsedAt == nil {
+		return nil, fmt.Errorf("sqlstore: redeem auth code: expired: %w", ports.ErrNotFound)
+	}
+	return code, fmt.Errorf("sqlstore: redeem auth code: %w", ports.ErrAlreadyUsed)
+}

@@ -1,0 +1,138 @@
+package sqlstore
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Dialect names the SQL database behind a Store.
+type Dialect string
+
+// Supported dialects.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// Column types that differ by dialect. Migrations write them as ${NAME}:
+//
+//	${KEY}        identifiers (tenant, ids, hashes, usernames): TEXT COLLATE "C"
+//	              on PostgreSQL, TEXT on SQLite. Both then compare and sort
+//	              byte by byte, as Go does, whatever collation the
+//	              PostgreSQL database defaults to, so ListClients orders
+//	              the same on every backend.
+//	${TIMESTAMP}  TIMESTAMPTZ on PostgreSQL; INTEGER on SQLite, holding Unix
+//	              microseconds in UTC, which keeps the precision ports
+//	              times have and sorts and compares as the instants do.
+//	${BYTES}      BYTEA on PostgreSQL; BLOB on SQLite.
+//
+// BOOLEAN needs no substitution: SQLite accepts the type name and stores
+// 0 or 1, which database/sql scans into a bool.
+var columnTypes = map[Dialect]*strings.Replacer{
+	Postgres: strings.NewReplacer("${KEY}", `TEXT COLLATE "C"`, "${TIMESTAMP}", "TIMESTAMPTZ", "${BYTES}", "BYTEA"),
+	SQLite:   strings.NewReplacer("${KEY}", "TEXT", "${TIMESTAMP}", "INTEGER", "${BYTES}", "BLOB"),
+}
+
+// query is a statement written once with ? placeholders. Its PostgreSQL
+// form, with $1, $2, ... in their place, is derived when the package loads
+// so that no request pays for the rewrite.
+type query struct {
+	text     string
+	postgres string
+}
+
+func newQuery(text string) query {
+	return query{text: text, postgres: numberPlaceholders(text)}
+}
+
+// numberPlaceholders rewrites each ? outside a quoted literal or identifier
+// as $n.
+func numberPlaceholders(q string) string {
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	var quote rune
+	for _, r := range q {
+		switch {
+		case quote != 0:
+			if r == quote {
+				quote = 0
+			}
+		case r == '\'' || r == '"':
+			quote = r
+		case r == '?':
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// sqlFor returns q in the store's placeholder style.
+func (s *Store) sqlFor(q query) string {
+	if s.dialect == Postgres {
+		return q.postgres
+	}
+	return q.text
+}
+
+// timeArg converts a ports time into the column representation. Times are
+// truncated, not rounded, to microseconds on both dialects so that a value
+// reads back the same wherever it was stored.
+func (s *Store) timeArg(t time.Time) any {
+	t = t.UTC().Truncate(time.Microsecond)
+	if s.dialect == SQLite {
+		return t.UnixMicro()
+	}
+	return t
+}
+
+func (s *Store) nullTimeArg(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return s.timeArg(*t)
+}
+
+// bytesArg keeps nil slices out of NOT NULL columns.
+func bytesArg(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+// timeCol scans a ${TIMESTAMP} column of either dialect into a UTC time.
+type timeCol struct{ dst *time.Time }
+
+func (c timeCol) Scan(v any) error {
+	switch v := v.(type) {
+	case int64:
+		*c.dst = time.UnixMicro(v).UTC()
+	case time.Time:
+		*c.dst = v.UTC()
+	default:
+		return fmt.Errorf("sqlstore: cannot scan %T into a time", v)
+	}
+	return nil
+}
+
+// nullTimeCol scans a nullable ${TIMESTAMP} column; NULL becomes nil.
+type nullTimeCol struct{ dst **time.Time }
+
+func (c nullTimeCol) Scan(v any) error {
+	if v == nil {
+		*c.dst = nil
+		return nil
+	}
+	var t time.Time
+	if err := (timeCol{&t}).Scan(v); err != nil {
+		return err
+	}
+	*c.dst = &t
+	return nil
+}

@@ -1,0 +1,40 @@
+package sqlstore
+
+import (
+	"context"
+	"time"
+
+	"oauth2-server.dev/ports"
+)
+
+var (
+	qCreateSession = newQuery(`INSERT INTO sessions
+	(tenant, id, user_id, auth_time, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`)
+	qGetSession = newQuery(`SELECT tenant, id, user_id, auth_time, created_at, expires_at
+	FROM sessions WHERE tenant = ? AND id = ? AND expires_at > ?`)
+	qDeleteSession = newQuery(`DELETE FROM sessions WHERE tenant = ? AND id = ?`)
+)
+
+// CreateSession stores a session. ErrConflict if the id exists.
+func (s *Store) CreateSession(ctx context.Context, sess *ports.Session) error {
+	_, err := s.db.ExecContext(ctx, s.sqlFor(qCreateSession),
+		sess.Tenant, sess.ID, sess.UserID, s.timeArg(sess.AuthTime), s.timeArg(sess.CreatedAt), s.timeArg(sess.ExpiresAt))
+	return translate("create session", err)
+}
+
+// GetSession returns the session. ErrNotFound if absent or expired at now.
+func (s *Store) GetSession(ctx context.Context, tenant, id string, now time.Time) (*ports.Session, error) {
+	var sess ports.Session
+	err := s.db.QueryRowContext(ctx, s.sqlFor(qGetSession), tenant, id, s.timeArg(now)).
+		Scan(&sess.Tenant, &sess.ID, &sess.UserID, timeCol{&sess.AuthTime}, timeCol{&sess.CreatedAt}, timeCol{&sess.ExpiresAt})
+	if err != nil {
+		return nil, translate("get session", err)
+	}
+	return &sess, nil
+}
+
+// DeleteSession removes the session; an absent session is not an error.
+func (s *Store) DeleteSession(ctx context.Context, tenant, id string) error {
+	_, err := s.db.ExecContext(ctx, s.sqlFor(qDeleteSession), tenant, id)
+	return translate("delete session", err)
+}

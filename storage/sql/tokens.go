@@ -1,0 +1,144 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"oauth2-server.dev/ports"
+)
+
+const tokenColumns = `tenant, id, kind, grant_id, client_id, subject, scope, audience, session_id,
+	auth_time, parent_id, issued_at, expires_at, used_at, revoked_at`
+
+var (
+	qCreateToken = newQuery(`INSERT INTO tokens (` + tokenColumns + `)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	qGetToken = newQuery(`SELECT ` + tokenColumns + ` FROM tokens WHERE tenant = ? AND id = ?`)
+	// Only one of any number of concurrent rotations can match the row:
+	// the others wait for its lock and then find used_at set.
+	qConsumeRefreshToken = newQuery(`UPDATE tokens SET used_at = ?
+	WHERE tenant = ? AND id = ? AND kind = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?
+	RETURNING ` + tokenColumns)
+	// revoked_at IS NULL keeps the time of an earlier revocation.
+	qRevokeToken = newQuery(`UPDATE tokens SET revoked_at = ? WHERE tenant = ? AND id = ? AND revoked_at IS NULL`)
+	qRevokeGrant = newQuery(`UPDATE tokens SET revoked_at = ? WHERE tenant = ? AND grant_id = ? AND revoked_at IS NULL`)
+)
+
+func scanToken(row scanner) (*ports.Token, error) {
+	var t ports.Token
+	err := row.Scan(&t.Tenant, &t.ID, &t.Kind, &t.GrantID, &t.ClientID, &t.Subject, &t.Scope, &t.Audience,
+		&t.SessionID, nullTimeCol{&t.AuthTime}, &t.ParentID, timeCol{&t.IssuedAt}, timeCol{&t.ExpiresAt},
+		nullTimeCol{&t.UsedAt}, nullTimeCol{&t.RevokedAt})
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+func (s *Store) insertTokens(ctx context.Context, tx *sql.Tx, tokens []*ports.Token) error {
+	q := s.sqlFor(qCreateToken)
+	for _, t := range tokens {
+		_, err := tx.ExecContext(ctx, q,
+			t.Tenant, t.ID, t.Kind, t.GrantID, t.ClientID, t.Subject, t.Scope, t.Audience, t.SessionID,
+			s.nullTimeArg(t.AuthTime), t.ParentID, s.timeArg(t.IssuedAt), s.timeArg(t.ExpiresAt),
+			s.nullTimeArg(t.UsedAt), s.nullTimeArg(t.RevokedAt))
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CreateTokens stores newly issued tokens in one transaction. ErrConflict
+// if an id exists.
+func (s *Store) CreateTokens(ctx context.Context, tokens ...*ports.Token) error {
+	if len(tokens) == 0 {
+		return nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return translate("create tokens", err)
+	}
+	defer tx.Rollback()
+	if err := s.insertTokens(ctx, tx, tokens); err != nil {
+		return translate("create tokens", err)
+	}
+	return translate("create tokens", tx.Commit())
+}
+
+// GetToken returns a token whatever its state. ErrNotFound if absent.
+func (s *Store) GetToken(ctx context.Context, tenant, id string) (*ports.Token, error) {
+	t, err := scanToken(s.db.QueryRowContext(ctx, s.sqlFor(qGetToken), tenant, id))
+	if err != nil {
+		return nil, translate("get token", err)
+	}
+	return t, nil
+}
+
+// RotateRefreshToken consumes the refresh token oldID and stores the
+// tokens issued in exchange in one transaction, and returns the consumed
+// token. ErrNotFound if the token is absent, expired at now, revoked, or
+// not a refresh token. A token rotated before is a replay: the whole grant
+// is revoked and the stored token comes back with ErrAlreadyUsed, even if
+// an earlier replay already revoked it.
+func (s *Store) RotateRefreshToken(ctx context.Context, tenant, oldID string, now time.Time, issued ...*ports.Token) (*ports.Token, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, translate("rotate refresh token", err)
+	}
+	defer tx.Rollback()
+
+	old, err := scanToken(tx.QueryRowContext(ctx, s.sqlFor(qConsumeRefreshToken),
+		s.timeArg(now), tenant, oldID, ports.TokenRefresh, s.timeArg(now)))
+	switch {
+	case err == nil:
+		if err := s.insertTokens(ctx, tx, issued); err != nil {
+			return nil, translate("rotate refresh token", err)
+		}
+		if err := tx.Commit(); err != nil {
+			return nil, translate("rotate refresh token", err)
+		}
+		return old, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return nil, translate("rotate refresh token", err)
+	}
+
+	old, err = scanToken(tx.QueryRowContext(ctx, s.sqlFor(qGetToken), tenant, oldID))
+	if err != nil {
+		return nil, translate("rotate refresh token", err)
+	}
+	if old.Kind != ports.TokenRefresh || old.UsedAt == nil {
+		return nil, fmt.Errorf("sqlstore: rotate refresh token: not rotatable: %w", ports.ErrNotFound)
+	}
+	// RFC 6819 §5.2.2.3: a rotated refresh token presented again means two
+	// parties hold it, and the server cannot tell which is the attacker,
+	// so every token of the grant goes.
+	if _, err := tx.ExecContext(ctx, s.sqlFor(qRevokeGrant), s.timeArg(now), tenant, old.GrantID); err != nil {
+		return nil, translate("rotate refresh token: revoke grant", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, translate("rotate refresh token: revoke grant", err)
+	}
+	if old.RevokedAt == nil {
+		revokedAt := now.UTC().Truncate(time.Microsecond)
+		old.RevokedAt = &revokedAt
+	}
+	return old, fmt.Errorf("sqlstore: rotate refresh token: %w", ports.ErrAlreadyUsed)
+}
+
+// RevokeToken revokes one token at now. Revoking an absent or revoked
+// token is not an error, and a revoked token keeps its first revocation
+// time.
+func (s *Store) RevokeToken(ctx context.Context, tenant, id string, now time.Time) error {
+	_, err := s.db.ExecContext(ctx, s.sqlFor(qRevokeToken), s.timeArg(now), tenant, id)
+	return translate("revoke token", err)
+}
+
+// RevokeGrant revokes every token of the grant at now.
+func (s *Store) RevokeGrant(ctx context.Context, tenant, grantID string, now time.Time) error {
+	_, err := s.db.ExecContext(ctx, s.sqlFor(qRevokeGrant), s.timeArg(now), tenant, grantID)
+	return translate("revoke grant", err)
+}

@@ -1,0 +1,54 @@
+package sqlstore
+
+import (
+	"context"
+
+	"oauth2-server.dev/ports"
+)
+
+const userColumns = `tenant, id, username, password_hash, name, given_name, family_name,
+	email, email_verified, created_at`
+
+var (
+	qCreateUser = newQuery(`INSERT INTO users (` + userColumns + `)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	qGetUser           = newQuery(`SELECT ` + userColumns + ` FROM users WHERE tenant = ? AND id = ?`)
+	qGetUserByUsername = newQuery(`SELECT ` + userColumns + ` FROM users WHERE tenant = ? AND username = ?`)
+)
+
+func scanUser(row scanner) (*ports.User, error) {
+	var u ports.User
+	err := row.Scan(&u.Tenant, &u.ID, &u.Username, &u.PasswordHash, &u.Name, &u.GivenName,
+		&u.FamilyName, &u.Email, &u.EmailVerified, timeCol{&u.CreatedAt})
+	if err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
+// CreateUser stores a new user. ErrConflict if the id or the username is
+// taken in the tenant.
+func (s *Store) CreateUser(ctx context.Context, u *ports.User) error {
+	_, err := s.db.ExecContext(ctx, s.sqlFor(qCreateUser),
+		u.Tenant, u.ID, u.Username, u.PasswordHash, u.Name, u.GivenName, u.FamilyName,
+		u.Email, u.EmailVerified, s.timeArg(u.CreatedAt))
+	return translate("create user", err)
+}
+
+// GetUser returns the user by id. ErrNotFound if absent.
+func (s *Store) GetUser(ctx context.Context, tenant, id string) (*ports.User, error) {
+	u, err := scanUser(s.db.QueryRowContext(ctx, s.sqlFor(qGetUser), tenant, id))
+	if err != nil {
+		return nil, translate("get user", err)
+	}
+	return u, nil
+}
+
+// GetUserByUsername returns the user by username. ErrNotFound if absent.
+func (s *Store) GetUserByUsername(ctx context.Context, tenant, username string) (*ports.User, error) {
+	u, err := scanUser(s.db.QueryRowContext(ctx, s.sqlFor(qGetUserByUsername), tenant, username))
+	if err != nil {
+		return nil, translate("get user by username", err)
+	}
+	return u, nil
+}
