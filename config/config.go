@@ -1,0 +1,328 @@
+package config
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is every setting of the server. YAML keys mirror the OAUTH2_*
+// environment variables (OAUTH2_DATABASE_URL <-> database_url).
+type Config struct {
+	// Addr is the listen address.
+	Addr string `yaml:"addr"`
+	// Issuer is the public base URL, the iss of every token.
+	Issuer string `yaml:"issuer"`
+	// DatabaseURL picks the store: sqlite:PATH or postgres://...
+	DatabaseURL string `yaml:"database_url"`
+	// Dev turns on dev mode: defaults for a laptop, seeded demo data, and
+	// relaxed refusals.
+	Dev bool `yaml:"dev"`
+	// SeedUsername and SeedPassword name a user created at start if absent.
+	SeedUsername string `yaml:"seed_username"`
+	SeedPassword string `yaml:"seed_password"`
+	// RegistrationToken is the initial access token for dynamic client
+	// registration; registration is off without one (outside dev mode).
+	RegistrationToken string `yaml:"registration_token"`
+	// RedisURL is reserved for shared rate limits and caches.
+	RedisURL string `yaml:"redis_url"`
+	// KeyEncryptionKey is 32 random bytes, base64, sealing the signing keys
+	// at rest and keying cookie signatures and client-secret hashes.
+	KeyEncryptionKey string `yaml:"key_encryption_key"`
+	// TrustedProxies are the CIDRs whose X-Forwarded-For is believed.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// ScopeAllowList, when set, limits the scopes clients may register.
+	ScopeAllowList []string `yaml:"scope_allowlist"`
+
+	AccessTokenTTL  time.Duration `yaml:"access_token_ttl"`
+	RefreshTokenTTL time.Duration `yaml:"refresh_token_ttl"`
+	IDTokenTTL      time.Duration `yaml:"id_token_ttl"`
+	CodeTTL         time.Duration `yaml:"code_ttl"`
+	SessionTTL      time.Duration `yaml:"session_ttl"`
+
+	// MaxBodyBytes caps request bodies.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// DBMaxConns and DBMinConns size the PostgreSQL pool.
+	DBMaxConns int `yaml:"db_max_conns"`
+	DBMinConns int `yaml:"db_min_conns"`
+	// DBStatementTimeout bounds each PostgreSQL statement.
+	DBStatementTimeout time.Duration `yaml:"db_statement_timeout"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `yaml:"log_level"`
+
+	// Warnings collects what Load relaxed or guessed, for the log.
+	Warnings []string `yaml:"-"`
+	// kek is KeyEncryptionKey decoded, or the dev-mode derived key.
+	kek []byte
+}
+
+// Dev-mode defaults, printed at start so a new user can sign in.
+const (
+	DevIssuer       = "http://localhost:8080"
+	DevAddr         = "localhost:8080"
+	DevDatabaseURL  = "sqlite:./data/oauth2.db"
+	DevSeedUsername = "demo"
+	DevSeedPassword = "demo-password"
+)
+
+// Defaults returns the settings before any file or environment.
+func Defaults() Config {
+	return Config{
+		Addr:               ":8080",
+		DatabaseURL:        DevDatabaseURL,
+		AccessTokenTTL:     time.Hour,
+		RefreshTokenTTL:    30 * 24 * time.Hour,
+		IDTokenTTL:         time.Hour,
+		CodeTTL:            time.Minute,
+		SessionTTL:         24 * time.Hour,
+		MaxBodyBytes:       1 << 20,
+		DBMaxConns:         20,
+		DBMinConns:         2,
+		DBStatementTimeout: 5 * time.Second,
+		LogLevel:           "info",
+	}
+}
+
+// Load builds the configuration: defaults, then the YAML file named by
+// file or OAUTH2_CONFIG (if any), then OAUTH2_* variables from getenv, then
+// dev (the --dev flag), then validation.
+func Load(file string, dev bool, getenv func(string) string) (*Config, error) {
+	c := Defaults()
+	if file == "" {
+		file = getenv("OAUTH2_CONFIG")
+	}
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		dec := yaml.NewDecoder(strings.NewReader(string(b)))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil {
+			return nil, fmt.Errorf("config: %s: %w", file, err)
+		}
+	}
+	if err := c.applyEnv(getenv); err != nil {
+		return nil, err
+	}
+	if dev {
+		c.Dev = true
+	}
+	if err := c.finish(getenv); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func (c *Config) applyEnv(getenv func(string) string) error {
+	str := map[string]*string{
+		"OAUTH2_ADDR": &c.Addr, "OAUTH2_ISSUER": &c.Issuer, "OAUTH2_DATABASE_URL": &c.DatabaseURL,
+		"OAUTH2_SEED_USERNAME": &c.SeedUsername, "OAUTH2_SEED_PASSWORD": &c.SeedPassword,
+		"OAUTH2_REGISTRATION_TOKEN": &c.RegistrationToken, "OAUTH2_REDIS_URL": &c.RedisURL,
+		"OAUTH2_KEY_ENCRYPTION_KEY": &c.KeyEncryptionKey, "OAUTH2_LOG_LEVEL": &c.LogLevel,
+	}
+	for k, p := range str {
+		if v := getenv(k); v != "" {
+			*p = v
+		}
+	}
+	lists := map[string]*[]string{"OAUTH2_TRUSTED_PROXIES": &c.TrustedProxies, "OAUTH2_SCOPE_ALLOWLIST": &c.ScopeAllowList}
+	for k, p := range lists {
+		if v := getenv(k); v != "" {
+			*p = strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' })
+		}
+	}
+	durs := map[string]*time.Duration{
+		"OAUTH2_ACCESS_TOKEN_TTL": &c.AccessTokenTTL, "OAUTH2_REFRESH_TOKEN_TTL": &c.RefreshTokenTTL,
+		"OAUTH2_ID_TOKEN_TTL": &c.IDTokenTTL, "OAUTH2_CODE_TTL": &c.CodeTTL,
+		"OAUTH2_SESSION_TTL": &c.SessionTTL, "OAUTH2_DB_STATEMENT_TIMEOUT": &c.DBStatementTimeout,
+	}
+	for k, p := range durs {
+		if v := getenv(k); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return fmt.Errorf("config: %s=%q: want a duration such as 15m or 1h", k, v)
+			}
+			*p = d
+		}
+	}
+	ints := map[string]*int{"OAUTH2_DB_MAX_CONNS": &c.DBMaxConns, "OAUTH2_DB_MIN_CONNS": &c.DBMinConns}
+	for k, p := range ints {
+		if v := getenv(k); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return fmt.Errorf("config: %s=%q: want a whole number", k, v)
+			}
+			*p = n
+		}
+	}
+	if v := getenv("OAUTH2_MAX_BODY_BYTES"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("config: OAUTH2_MAX_BODY_BYTES=%q: want a number of bytes", v)
+		}
+		c.MaxBodyBytes = n
+	}
+	if v := getenv("OAUTH2_DEV"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("config: OAUTH2_DEV=%q: want 1 or 0", v)
+		}
+		c.Dev = b
+	}
+	return nil
+}
+
+// finish fills dev-mode defaults and validates.
+func (c *Config) finish(getenv func(string) string) error {
+	if c.Dev {
+		if c.Issuer == "" {
+			c.Issuer = DevIssuer
+		}
+		if getenv("OAUTH2_ADDR") == "" && c.Addr == Defaults().Addr {
+			c.Addr = DevAddr
+		}
+		if c.SeedUsername == "" {
+			c.SeedUsername = DevSeedUsername
+		}
+		if c.SeedPassword == "" {
+			c.SeedPassword = DevSeedPassword
+		}
+	}
+	var problems []string
+	bad := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
+
+	c.Issuer = strings.TrimRight(c.Issuer, "/")
+	if c.Issuer == "" {
+		bad("OAUTH2_ISSUER is required (for example https://id.example.com)")
+	} else if u, err := url.Parse(c.Issuer); err != nil || !u.IsAbs() || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		// RFC 8414 §2: an https URL with no query or fragment.
+		bad("OAUTH2_ISSUER %q must be an absolute URL without query or fragment", c.Issuer)
+	} else if u.Scheme != "https" && !(u.Scheme == "http" && isLoopbackHost(u.Hostname())) && !c.Dev {
+		bad("OAUTH2_ISSUER %q must use https unless it is a loopback address", c.Issuer)
+	}
+	if _, err := c.StoreKind(); err != nil {
+		bad("%v", err)
+	}
+	if c.KeyEncryptionKey != "" {
+		k, err := base64.StdEncoding.DecodeString(c.KeyEncryptionKey)
+		if err != nil {
+			k, err = base64.RawURLEncoding.DecodeString(strings.TrimRight(c.KeyEncryptionKey, "="))
+		}
+		if err != nil || len(k) != 32 {
+			bad("OAUTH2_KEY_ENCRYPTION_KEY must be 32 random bytes, base64 encoded (openssl rand -base64 32)")
+		} else {
+			c.kek = k
+		}
+	} else if c.Dev {
+		c.kek = devKey(c.DatabaseURL)
+		c.Warnings = append(c.Warnings, "OAUTH2_KEY_ENCRYPTION_KEY is not set: dev mode derived a fixed key from the database location. Anyone can derive it; never use it for real users.")
+	} else {
+		bad("OAUTH2_KEY_ENCRYPTION_KEY is required outside dev mode (32 random bytes, base64: openssl rand -base64 32)")
+	}
+	if (c.SeedUsername == "") != (c.SeedPassword == "") {
+		bad("OAUTH2_SEED_USERNAME and OAUTH2_SEED_PASSWORD go together")
+	}
+	if !c.Dev {
+		if c.SeedPassword != "" && (c.SeedPassword == DevSeedPassword || len(c.SeedPassword) < 12) {
+			bad("OAUTH2_SEED_PASSWORD must not be the dev default and must have at least 12 characters outside dev mode")
+		}
+		if c.RegistrationToken != "" && len(c.RegistrationToken) < 24 {
+			bad("OAUTH2_REGISTRATION_TOKEN must have at least 24 characters outside dev mode")
+		}
+	}
+	for _, cidr := range c.TrustedProxies {
+		if _, _, err := net.ParseCIDR(cidr); err != nil && net.ParseIP(cidr) == nil {
+			bad("trusted proxy %q is neither an IP nor a CIDR", cidr)
+		}
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"access_token_ttl", c.AccessTokenTTL}, {"refresh_token_ttl", c.RefreshTokenTTL}, {"id_token_ttl", c.IDTokenTTL},
+		{"code_ttl", c.CodeTTL}, {"session_ttl", c.SessionTTL}} {
+		if d.v <= 0 {
+			bad("%s must be positive", d.name)
+		}
+	}
+	if c.CodeTTL > 10*time.Minute {
+		// RFC 6749 §4.1.2: a maximum code lifetime of 10 minutes is
+		// recommended.
+		bad("code_ttl must be at most 10m")
+	}
+	if c.MaxBodyBytes < 1024 {
+		bad("max_body_bytes must be at least 1024")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log_level must be debug, info, warn or error")
+	}
+	if len(problems) > 0 {
+		return errors.New("config: " + strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// Store kinds, chosen by the scheme of DatabaseURL.
+const (
+	StoreSQLite   = "sqlite"
+	StorePostgres = "postgres"
+)
+
+// StoreKind returns which store DatabaseURL selects.
+func (c *Config) StoreKind() (string, error) {
+	switch {
+	case strings.HasPrefix(c.DatabaseURL, "sqlite:"):
+		return StoreSQLite, nil
+	case strings.HasPrefix(c.DatabaseURL, "postgres://"), strings.HasPrefix(c.DatabaseURL, "postgresql://"):
+		return StorePostgres, nil
+	}
+	return "", fmt.Errorf("OAUTH2_DATABASE_URL %q: want sqlite:PATH or postgres://...", redactURL(c.DatabaseURL))
+}
+
+// KEK returns the 32-byte key-encryption key.
+func (c *Config) KEK() []byte { return c.kek }
+
+// devKey derives dev mode's fixed key-encryption key from the database
+// location, so restarts of one checkout keep reading their keys.
+func devKey(databaseURL string) []byte {
+	loc := databaseURL
+	if path, ok := strings.CutPrefix(databaseURL, "sqlite:"); ok {
+		if abs, err := filepath.Abs(path); err == nil {
+			loc = "sqlite:" + abs
+		}
+	}
+	sum := sha256.Sum256([]byte("oauth2-server dev key-encryption key|" + loc))
+	return sum[:]
+}
+
+func isLoopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// redactURL hides a password in a database URL for messages.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	return u.Redacted()
+}
+
+// RedactedDatabaseURL is DatabaseURL with any password hidden, for logs.
+func (c *Config) RedactedDatabaseURL() string { return redactURL(c.DatabaseURL) }

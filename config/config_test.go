@@ -1,0 +1,379 @@
+package config_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"maps"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"oauth2-server.dev/config"
+)
+
+var (
+	kekBytes = bytes.Repeat([]byte{0x42}, 32)
+	kekB64   = base64.StdEncoding.EncodeToString(kekBytes)
+)
+
+// env returns a getenv reading only m.
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+// prodEnv is a minimal valid configuration outside dev mode.
+func prodEnv() map[string]string {
+	return map[string]string{
+		"OAUTH2_ISSUER":             "https://id.example.com",
+		"OAUTH2_KEY_ENCRYPTION_KEY": kekB64,
+	}
+}
+
+func with(base map[string]string, kv ...string) map[string]string {
+	m := maps.Clone(base)
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return m
+}
+
+func writeFile(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "oauth2.yaml")
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func mustLoad(t *testing.T, file string, dev bool, m map[string]string) *config.Config {
+	t.Helper()
+	c, err := config.Load(file, dev, env(m))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	return c
+}
+
+func TestLoadDevMode(t *testing.T) {
+	c := mustLoad(t, "", true, map[string]string{})
+	checks := []struct {
+		name string
+		got  any
+		want any
+	}{
+		{name: "issuer is localhost:8080", got: c.Issuer, want: "http://localhost:8080"},
+		{name: "database is the local sqlite file", got: c.DatabaseURL, want: "sqlite:./data/oauth2.db"},
+		{name: "demo user is seeded", got: c.SeedUsername, want: "demo"},
+		{name: "demo password is set", got: c.SeedPassword, want: "demo-password"},
+		{name: "listens on localhost only", got: c.Addr, want: "localhost:8080"},
+		{name: "dev flag is recorded", got: c.Dev, want: true},
+		{name: "key-encryption key is derived", got: len(c.KEK()), want: 32},
+	}
+	for _, ck := range checks {
+		t.Run(ck.name, func(t *testing.T) {
+			if !reflect.DeepEqual(ck.got, ck.want) {
+				t.Fatalf("got %v, want %v", ck.got, ck.want)
+			}
+		})
+	}
+	t.Run("derived key comes with a warning", func(t *testing.T) {
+		if len(c.Warnings) == 0 || !strings.Contains(strings.Join(c.Warnings, "\n"), "OAUTH2_KEY_ENCRYPTION_KEY") {
+			t.Fatalf("warnings = %q, want one about OAUTH2_KEY_ENCRYPTION_KEY", c.Warnings)
+		}
+	})
+	t.Run("derived key is the same on every start", func(t *testing.T) {
+		again := mustLoad(t, "", true, map[string]string{})
+		if !bytes.Equal(c.KEK(), again.KEK()) {
+			t.Fatal("two dev starts derived different keys; stored signing keys would no longer open")
+		}
+	})
+	t.Run("another database gets another derived key", func(t *testing.T) {
+		other := mustLoad(t, "", true, map[string]string{"OAUTH2_DATABASE_URL": "sqlite:./other.db"})
+		if bytes.Equal(c.KEK(), other.KEK()) {
+			t.Fatal("two databases share a derived key")
+		}
+	})
+	t.Run("a given key is used and nothing is derived", func(t *testing.T) {
+		given := mustLoad(t, "", true, map[string]string{"OAUTH2_KEY_ENCRYPTION_KEY": kekB64})
+		if !bytes.Equal(given.KEK(), kekBytes) {
+			t.Fatal("dev mode ignored the configured key")
+		}
+		if len(given.Warnings) != 0 {
+			t.Errorf("warnings = %q, want none", given.Warnings)
+		}
+	})
+	t.Run("OAUTH2_DEV turns dev mode on", func(t *testing.T) {
+		viaEnv := mustLoad(t, "", false, map[string]string{"OAUTH2_DEV": "1"})
+		if !viaEnv.Dev || viaEnv.Issuer != config.DevIssuer {
+			t.Fatalf("Dev = %v, Issuer = %q", viaEnv.Dev, viaEnv.Issuer)
+		}
+	})
+	t.Run("dev mode accepts its own seed password and a plain http issuer", func(t *testing.T) {
+		mustLoad(t, "", true, map[string]string{"OAUTH2_ISSUER": "http://devbox.internal:8080", "OAUTH2_SEED_PASSWORD": "demo-password"})
+	})
+}
+
+func TestLoadOutsideDevMode(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		wantErr string // part of the error; "" when the configuration is accepted
+	}{
+		{name: "https issuer with a key is accepted", env: prodEnv()},
+		{name: "http issuer on 127.0.0.1 is accepted", env: with(prodEnv(), "OAUTH2_ISSUER", "http://127.0.0.1:8080")},
+		{name: "http issuer on [::1] is accepted", env: with(prodEnv(), "OAUTH2_ISSUER", "http://[::1]:8080")},
+		{name: "https issuer with a path is accepted", env: with(prodEnv(), "OAUTH2_ISSUER", "https://example.com/tenant-a")},
+		{name: "unpadded base64url key is accepted", env: with(prodEnv(), "OAUTH2_KEY_ENCRYPTION_KEY", base64.RawURLEncoding.EncodeToString(kekBytes))},
+		{name: "strong seed password is accepted", env: with(prodEnv(), "OAUTH2_SEED_USERNAME", "admin", "OAUTH2_SEED_PASSWORD", "a-long-random-password")},
+
+		{name: "missing key-encryption key", env: with(prodEnv(), "OAUTH2_KEY_ENCRYPTION_KEY", ""), wantErr: "OAUTH2_KEY_ENCRYPTION_KEY is required"},
+		{name: "16-byte key-encryption key", env: with(prodEnv(), "OAUTH2_KEY_ENCRYPTION_KEY", base64.StdEncoding.EncodeToString(kekBytes[:16])), wantErr: "OAUTH2_KEY_ENCRYPTION_KEY must be 32"},
+		{name: "64-byte key-encryption key", env: with(prodEnv(), "OAUTH2_KEY_ENCRYPTION_KEY", base64.StdEncoding.EncodeToString(bytes.Repeat(kekBytes, 2))), wantErr: "OAUTH2_KEY_ENCRYPTION_KEY must be 32"},
+		{name: "key-encryption key that is not base64", env: with(prodEnv(), "OAUTH2_KEY_ENCRYPTION_KEY", "correct horse battery staple, 32!"), wantErr: "OAUTH2_KEY_ENCRYPTION_KEY must be 32"},
+		{name: "missing issuer", env: with(prodEnv(), "OAUTH2_ISSUER", ""), wantErr: "OAUTH2_ISSUER is required"},
+		{name: "http issuer on a public host", env: with(prodEnv(), "OAUTH2_ISSUER", "http://id.example.com"), wantErr: "must use https"},
+		{name: "http issuer on a host named like loopback", env: with(prodEnv(), "OAUTH2_ISSUER", "http://127.0.0.1.example.com"), wantErr: "must use https"},
+		{name: "issuer with a query", env: with(prodEnv(), "OAUTH2_ISSUER", "https://id.example.com/?tenant=a"), wantErr: "without query or fragment"},
+		{name: "issuer with a fragment", env: with(prodEnv(), "OAUTH2_ISSUER", "https://id.example.com/#x"), wantErr: "without query or fragment"},
+		{name: "relative issuer", env: with(prodEnv(), "OAUTH2_ISSUER", "id.example.com"), wantErr: "absolute URL"},
+		{name: "dev seed password", env: with(prodEnv(), "OAUTH2_SEED_USERNAME", "demo", "OAUTH2_SEED_PASSWORD", "demo-password"), wantErr: "OAUTH2_SEED_PASSWORD must not be the dev default"},
+		{name: "short seed password", env: with(prodEnv(), "OAUTH2_SEED_USERNAME", "admin", "OAUTH2_SEED_PASSWORD", "hunter2hunt"), wantErr: "at least 12 characters"},
+		{name: "seed username without password", env: with(prodEnv(), "OAUTH2_SEED_USERNAME", "admin"), wantErr: "go together"},
+		{name: "short registration token", env: with(prodEnv(), "OAUTH2_REGISTRATION_TOKEN", "letmein"), wantErr: "OAUTH2_REGISTRATION_TOKEN must have at least 24"},
+		{name: "unknown database scheme", env: with(prodEnv(), "OAUTH2_DATABASE_URL", "mysql://db/oauth2"), wantErr: "OAUTH2_DATABASE_URL"},
+		{name: "bad trusted proxy", env: with(prodEnv(), "OAUTH2_TRUSTED_PROXIES", "10.0.0.0/33"), wantErr: "10.0.0.0/33"},
+		{name: "code lifetime over ten minutes", env: with(prodEnv(), "OAUTH2_CODE_TTL", "11m"), wantErr: "code_ttl must be at most 10m"},
+		{name: "negative token lifetime", env: with(prodEnv(), "OAUTH2_ACCESS_TOKEN_TTL", "-1m"), wantErr: "access_token_ttl must be positive"},
+		{name: "tiny body limit", env: with(prodEnv(), "OAUTH2_MAX_BODY_BYTES", "100"), wantErr: "max_body_bytes"},
+		{name: "unknown log level", env: with(prodEnv(), "OAUTH2_LOG_LEVEL", "verbose"), wantErr: "log_level"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := config.Load("", false, env(tt.env))
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Load refused: %v", err)
+				}
+				if c.Dev || len(c.KEK()) != 32 {
+					t.Errorf("Dev = %v, KEK length %d", c.Dev, len(c.KEK()))
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("Load accepted it, want an error mentioning %q", tt.wantErr)
+			}
+			if !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("error %q does not mention %q", err, tt.wantErr)
+			}
+			if c != nil {
+				t.Errorf("refused configuration still returned %+v", c)
+			}
+		})
+	}
+	t.Run("every problem is reported at once", func(t *testing.T) {
+		_, err := config.Load("", false, env(map[string]string{"OAUTH2_ISSUER": "http://id.example.com"}))
+		if err == nil {
+			t.Fatal("Load accepted it")
+		}
+		for _, want := range []string{"OAUTH2_ISSUER", "OAUTH2_KEY_ENCRYPTION_KEY"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not mention %s", err, want)
+			}
+		}
+	})
+	t.Run("database password is not echoed in errors", func(t *testing.T) {
+		_, err := config.Load("", false, env(with(prodEnv(), "OAUTH2_DATABASE_URL", "mysql://app:s3cret-pw@db/oauth2")))
+		if err == nil {
+			t.Fatal("Load accepted it")
+		}
+		if strings.Contains(err.Error(), "s3cret-pw") {
+			t.Fatalf("error %q shows the database password", err)
+		}
+	})
+	t.Run("trailing slash of the issuer is dropped", func(t *testing.T) {
+		c := mustLoad(t, "", false, with(prodEnv(), "OAUTH2_ISSUER", "https://id.example.com/"))
+		if c.Issuer != "https://id.example.com" {
+			t.Fatalf("Issuer = %q", c.Issuer)
+		}
+	})
+	t.Run("no warnings when nothing was relaxed", func(t *testing.T) {
+		if c := mustLoad(t, "", false, prodEnv()); len(c.Warnings) != 0 {
+			t.Fatalf("warnings = %q", c.Warnings)
+		}
+	})
+}
+
+// setting is one configuration knob, reachable as OAUTH2_<KEY> in the
+// environment and as <key> in the YAML file.
+type setting struct {
+	env      string
+	envValue string
+	yaml     string // the YAML value
+	got      func(c *config.Config) any
+	want     any
+}
+
+func settings() []setting {
+	otherKEK := bytes.Repeat([]byte{0x17}, 32)
+	return []setting{
+		{env: "OAUTH2_ADDR", envValue: ":9443", yaml: `":9443"`, got: func(c *config.Config) any { return c.Addr }, want: ":9443"},
+		{env: "OAUTH2_ISSUER", envValue: "https://login.example.org", yaml: "https://login.example.org", got: func(c *config.Config) any { return c.Issuer }, want: "https://login.example.org"},
+		{env: "OAUTH2_DATABASE_URL", envValue: "postgres://app@db:5432/oauth2", yaml: "postgres://app@db:5432/oauth2", got: func(c *config.Config) any { return c.DatabaseURL }, want: "postgres://app@db:5432/oauth2"},
+		{env: "OAUTH2_SEED_USERNAME", envValue: "root-admin", yaml: "root-admin", got: func(c *config.Config) any { return c.SeedUsername }, want: "root-admin"},
+		{env: "OAUTH2_SEED_PASSWORD", envValue: "another-long-password", yaml: "another-long-password", got: func(c *config.Config) any { return c.SeedPassword }, want: "another-long-password"},
+		{env: "OAUTH2_REGISTRATION_TOKEN", envValue: "reg-token-0123456789abcdef", yaml: "reg-token-0123456789abcdef", got: func(c *config.Config) any { return c.RegistrationToken }, want: "reg-token-0123456789abcdef"},
+		{env: "OAUTH2_REDIS_URL", envValue: "redis://cache:6379/0", yaml: "redis://cache:6379/0", got: func(c *config.Config) any { return c.RedisURL }, want: "redis://cache:6379/0"},
+		{env: "OAUTH2_KEY_ENCRYPTION_KEY", envValue: base64.StdEncoding.EncodeToString(otherKEK), yaml: base64.StdEncoding.EncodeToString(otherKEK), got: func(c *config.Config) any { return c.KEK() }, want: otherKEK},
+		{env: "OAUTH2_LOG_LEVEL", envValue: "debug", yaml: "debug", got: func(c *config.Config) any { return c.LogLevel }, want: "debug"},
+		{env: "OAUTH2_TRUSTED_PROXIES", envValue: "10.0.0.0/8, 192.168.1.1", yaml: "[10.0.0.0/8, 192.168.1.1]", got: func(c *config.Config) any { return c.TrustedProxies }, want: []string{"10.0.0.0/8", "192.168.1.1"}},
+		{env: "OAUTH2_SCOPE_ALLOWLIST", envValue: "openid,profile api:read", yaml: "[openid, profile, 'api:read']", got: func(c *config.Config) any { return c.ScopeAllowList }, want: []string{"openid", "profile", "api:read"}},
+		{env: "OAUTH2_ACCESS_TOKEN_TTL", envValue: "15m", yaml: "15m", got: func(c *config.Config) any { return c.AccessTokenTTL }, want: 15 * time.Minute},
+		{env: "OAUTH2_REFRESH_TOKEN_TTL", envValue: "720h", yaml: "720h", got: func(c *config.Config) any { return c.RefreshTokenTTL }, want: 720 * time.Hour},
+		{env: "OAUTH2_ID_TOKEN_TTL", envValue: "30m", yaml: "30m", got: func(c *config.Config) any { return c.IDTokenTTL }, want: 30 * time.Minute},
+		{env: "OAUTH2_CODE_TTL", envValue: "2m", yaml: "2m", got: func(c *config.Config) any { return c.CodeTTL }, want: 2 * time.Minute},
+		{env: "OAUTH2_SESSION_TTL", envValue: "8h", yaml: "8h", got: func(c *config.Config) any { return c.SessionTTL }, want: 8 * time.Hour},
+		{env: "OAUTH2_DB_STATEMENT_TIMEOUT", envValue: "2500ms", yaml: "2500ms", got: func(c *config.Config) any { return c.DBStatementTimeout }, want: 2500 * time.Millisecond},
+		{env: "OAUTH2_DB_MAX_CONNS", envValue: "50", yaml: "50", got: func(c *config.Config) any { return c.DBMaxConns }, want: 50},
+		{env: "OAUTH2_DB_MIN_CONNS", envValue: "5", yaml: "5", got: func(c *config.Config) any { return c.DBMinConns }, want: 5},
+		{env: "OAUTH2_MAX_BODY_BYTES", envValue: "65536", yaml: "65536", got: func(c *config.Config) any { return c.MaxBodyBytes }, want: int64(65536)},
+		{env: "OAUTH2_DEV", envValue: "true", yaml: "true", got: func(c *config.Config) any { return c.Dev }, want: true},
+	}
+}
+
+// baseFor is a valid production environment with a seeded admin, minus the
+// variable under test.
+func baseFor(envKey string) map[string]string {
+	m := with(prodEnv(), "OAUTH2_SEED_USERNAME", "admin", "OAUTH2_SEED_PASSWORD", "a-long-random-password")
+	delete(m, envKey)
+	return m
+}
+
+func TestLoadSettings(t *testing.T) {
+	for _, s := range settings() {
+		yamlKey := strings.ToLower(strings.TrimPrefix(s.env, "OAUTH2_"))
+		t.Run(s.env+" in the environment overrides the default", func(t *testing.T) {
+			c := mustLoad(t, "", false, with(baseFor(s.env), s.env, s.envValue))
+			if got := s.got(c); !reflect.DeepEqual(got, s.want) {
+				t.Fatalf("%s=%q gave %v, want %v", s.env, s.envValue, got, s.want)
+			}
+		})
+		t.Run(yamlKey+" in the file sets the same setting", func(t *testing.T) {
+			file := writeFile(t, yamlKey+": "+s.yaml+"\n")
+			c := mustLoad(t, file, false, baseFor(s.env))
+			if got := s.got(c); !reflect.DeepEqual(got, s.want) {
+				t.Fatalf("%s: %s gave %v, want %v", yamlKey, s.yaml, got, s.want)
+			}
+		})
+	}
+	t.Run("environment wins over the file", func(t *testing.T) {
+		file := writeFile(t, "issuer: https://from-file.example.com\nlog_level: warn\n")
+		c := mustLoad(t, file, false, with(prodEnv(), "OAUTH2_ISSUER", "https://from-env.example.com"))
+		if c.Issuer != "https://from-env.example.com" {
+			t.Errorf("Issuer = %q, want the environment's", c.Issuer)
+		}
+		if c.LogLevel != "warn" {
+			t.Errorf("LogLevel = %q, want the file's", c.LogLevel)
+		}
+	})
+	t.Run("OAUTH2_CONFIG names the file", func(t *testing.T) {
+		file := writeFile(t, "log_level: error\n")
+		c := mustLoad(t, "", false, with(prodEnv(), "OAUTH2_CONFIG", file))
+		if c.LogLevel != "error" {
+			t.Fatalf("LogLevel = %q; OAUTH2_CONFIG was not read", c.LogLevel)
+		}
+	})
+	t.Run("file argument wins over OAUTH2_CONFIG", func(t *testing.T) {
+		file := writeFile(t, "log_level: error\n")
+		c := mustLoad(t, file, false, with(prodEnv(), "OAUTH2_CONFIG", filepath.Join(t.TempDir(), "missing.yaml")))
+		if c.LogLevel != "error" {
+			t.Fatalf("LogLevel = %q", c.LogLevel)
+		}
+	})
+	t.Run("missing file is an error naming it", func(t *testing.T) {
+		missing := filepath.Join(t.TempDir(), "missing.yaml")
+		_, err := config.Load(missing, false, env(prodEnv()))
+		if err == nil || !strings.Contains(err.Error(), "missing.yaml") {
+			t.Fatalf("Load = %v, want an error naming the file", err)
+		}
+	})
+	t.Run("the process environment is not read", func(t *testing.T) {
+		t.Setenv("OAUTH2_LOG_LEVEL", "debug")
+		t.Setenv("OAUTH2_ISSUER", "http://not-loopback.example.com")
+		c := mustLoad(t, "", false, prodEnv())
+		if c.LogLevel != "info" || c.Issuer != "https://id.example.com" {
+			t.Fatalf("Load read the process environment: LogLevel %q, Issuer %q", c.LogLevel, c.Issuer)
+		}
+	})
+}
+
+func TestLoadRefusesUnknownFileKeys(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		key  string
+	}{
+		{name: "misspelled key", yaml: "isuer: https://id.example.com\n", key: "isuer"},
+		{name: "environment-style key", yaml: "OAUTH2_ISSUER: https://id.example.com\n", key: "OAUTH2_ISSUER"},
+		{name: "field name instead of key", yaml: "KeyEncryptionKey: abc\n", key: "KeyEncryptionKey"},
+		{name: "warnings are not settable", yaml: "warnings: [x]\n", key: "warnings"},
+		{name: "unknown key after known ones", yaml: "log_level: debug\nscope_allow_list: [openid]\n", key: "scope_allow_list"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			file := writeFile(t, tt.yaml)
+			c, err := config.Load(file, false, env(prodEnv()))
+			if err == nil {
+				t.Fatalf("Load accepted unknown key %q: %+v", tt.key, c)
+			}
+			if !strings.Contains(err.Error(), tt.key) {
+				t.Errorf("error %q does not name %q", err, tt.key)
+			}
+		})
+	}
+}
+
+func TestLoadRefusesBadValues(t *testing.T) {
+	tests := []struct {
+		name  string
+		env   string
+		value string
+	}{
+		{name: "duration without unit", env: "OAUTH2_ACCESS_TOKEN_TTL", value: "3600"},
+		{name: "duration in words", env: "OAUTH2_REFRESH_TOKEN_TTL", value: "thirty days"},
+		{name: "duration with a day unit", env: "OAUTH2_ID_TOKEN_TTL", value: "1d"},
+		{name: "code lifetime typo", env: "OAUTH2_CODE_TTL", value: "1mn"},
+		{name: "session lifetime empty unit", env: "OAUTH2_SESSION_TTL", value: "h"},
+		{name: "statement timeout with a comma", env: "OAUTH2_DB_STATEMENT_TIMEOUT", value: "1,5s"},
+		{name: "connection count in words", env: "OAUTH2_DB_MAX_CONNS", value: "many"},
+		{name: "connection count as a decimal", env: "OAUTH2_DB_MIN_CONNS", value: "2.5"},
+		{name: "body limit with a unit", env: "OAUTH2_MAX_BODY_BYTES", value: "1MB"},
+		{name: "dev flag as yes", env: "OAUTH2_DEV", value: "yes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+" names the variable", func(t *testing.T) {
+			c, err := config.Load("", false, env(with(prodEnv(), tt.env, tt.value)))
+			if err == nil {
+				t.Fatalf("Load accepted %s=%q: %+v", tt.env, tt.value, c)
+			}
+			if !strings.Contains(err.Error(), tt.env) || !strings.Contains(err.Error(), tt.value) {
+				t.Errorf("error %q does not name %s and its value %q", err, tt.env, tt.value)
+			}
+		})
+	}
+	t.Run("bad duration in the file names the file and line", func(t *testing.T) {
+		file := writeFile(t, "log_level: info\naccess_token_ttl: forever\n")
+		_, err := config.Load(file, false, env(prodEnv()))
+		if err == nil {
+			t.Fatal("Load accepted access_token_ttl: forever")
+		}
+		for _, want := range []string{file, "line 2", "forever"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not mention %q", err, want)
+			}
+		}
+	})
+}

@@ -1,0 +1,419 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"oauth2-server.dev/core/pkce"
+	"oauth2-server.dev/core/secret"
+	"oauth2-server.dev/ports"
+)
+
+// Prompt values (OIDC Core §3.1.2.1) the server supports.
+const (
+	PromptNone    = "none"
+	PromptLogin   = "login"
+	PromptConsent = "consent"
+)
+
+// AuthorizeRequest is a validated authorization request.
+type AuthorizeRequest struct {
+	Client              *ports.Client
+	RedirectURI         string
+	redirectURIGiven    bool
+	ResponseType        string
+	State               string
+	Scopes              []string
+	Nonce               string
+	CodeChallenge       string
+	CodeChallengeMethod string
+	Prompt              []string
+	MaxAge              *time.Duration
+	LoginHint           string
+}
+
+// Scope returns the requested scopes, space-separated.
+func (r *AuthorizeRequest) Scope() string { return JoinScope(r.Scopes) }
+
+func (r *AuthorizeRequest) hasPrompt(v string) bool { return slices.Contains(r.Prompt, v) }
+
+// Interaction is what the user must do before the server can answer an
+// authorization request.
+type Interaction string
+
+// Interactions.
+const (
+	InteractionNone    Interaction = ""
+	InteractionLogin   Interaction = "login"
+	InteractionConsent Interaction = "consent"
+)
+
+// AuthorizeResult is the outcome of an authorization step: either a
+// redirect back to the client (a code or an error), or an interaction the
+// user must complete for the pending request RequestID.
+type AuthorizeResult struct {
+	RedirectURL string
+	Interaction Interaction
+	RequestID   string
+}
+
+// authorizeParams are the parameters that must not repeat (RFC 6749 §3.1).
+var authorizeParams = []string{
+	"client_id", "redirect_uri", "response_type", "response_mode", "scope", "state",
+	"nonce", "code_challenge", "code_challenge_method", "prompt", "max_age", "login_hint",
+	"request", "request_uri",
+}
+
+// StartAuthorization validates an authorization request and decides what
+// happens next for the browser's session sess (nil when nobody is logged
+// in). An error return is one that must not be redirected to the client (an
+// unknown client or an unregistered redirect URI): show it to the user.
+func (p *Provider) StartAuthorization(ctx context.Context, params url.Values, sess *ports.Session) (*AuthorizeResult, error) {
+	req, redirectErr, err := p.parseAuthorize(ctx, params)
+	if err != nil {
+		return nil, err
+	}
+	if redirectErr != nil {
+		return &AuthorizeResult{RedirectURL: p.errorRedirect(req, redirectErr)}, nil
+	}
+	return p.decide(ctx, req, params, sess, p.clock.Now(), "")
+}
+
+// ResumeAuthorization continues a pending request after the user logged in.
+func (p *Provider) ResumeAuthorization(ctx context.Context, requestID string, sess *ports.Session) (*AuthorizeResult, error) {
+	req, pending, err := p.PendingRequest(ctx, requestID)
+	if err != nil {
+		return nil, err
+	}
+	params, _ := url.ParseQuery(pending.Params)
+	return p.decide(ctx, req, params, sess, pending.CreatedAt, pending.ID)
+}
+
+// ConsentDecision records the user's answer on the consent page for the
+// pending request and redirects back to the client.
+func (p *Provider) ConsentDecision(ctx context.Context, requestID string, sess *ports.Session, allow bool) (*AuthorizeResult, error) {
+	req, pending, err := p.PendingRequest(ctx, requestID)
+	if err != nil {
+		return nil, err
+	}
+	if p.needsLogin(req, sess, pending.CreatedAt) {
+		return &AuthorizeResult{Interaction: InteractionLogin, RequestID: pending.ID}, nil
+	}
+	if err := p.store.DeleteAuthRequest(ctx, p.cfg.Tenant, pending.ID); err != nil {
+		return nil, ErrServerError.Wrap(err)
+	}
+	if !allow {
+		return &AuthorizeResult{RedirectURL: p.errorRedirect(req, ErrAccessDenied.WithDescription("the user denied the request"))}, nil
+	}
+	scope := req.Scopes
+	if prev, err := p.store.GetConsent(ctx, p.cfg.Tenant, sess.UserID, req.Client.ID); err == nil {
+		granted, _ := ParseScope(prev.Scope)
+		for _, s := range granted {
+			if !slices.Contains(scope, s) {
+				scope = append(scope, s)
+			}
+		}
+	}
+	if err := p.store.SaveConsent(ctx, &ports.Consent{
+		Tenant: p.cfg.Tenant, UserID: sess.UserID, ClientID: req.Client.ID,
+		Scope: JoinScope(scope), GrantedAt: p.clock.Now(),
+	}); err != nil {
+		return nil, ErrServerError.Wrap(err)
+	}
+	return p.issueCode(ctx, req, sess)
+}
+
+// PendingRequest loads a pending authorization request and validates it
+// again, for the login and consent pages.
+func (p *Provider) PendingRequest(ctx context.Context, requestID string) (*AuthorizeRequest, *ports.AuthRequest, error) {
+	expired := ErrInvalidRequest.WithDescription("the sign-in request has expired or is unknown; start again from the application")
+	if requestID == "" {
+		return nil, nil, expired
+	}
+	pending, err := p.store.GetAuthRequest(ctx, p.cfg.Tenant, requestID, p.clock.Now())
+	if errors.Is(err, ports.ErrNotFound) {
+		return nil, nil, expired
+	}
+	if err != nil {
+		return nil, nil, ErrServerError.Wrap(err)
+	}
+	params, err := url.ParseQuery(pending.Params)
+	if err != nil {
+		return nil, nil, ErrServerError.Wrap(err)
+	}
+	req, redirectErr, err := p.parseAuthorize(ctx, params)
+	if err != nil {
+		return nil, nil, err
+	}
+	if redirectErr != nil {
+		// The client's registration changed since the request was made.
+		return nil, nil, redirectErr
+	}
+	return req, pending, nil
+}
+
+func (p *Provider) decide(ctx context.Context, req *AuthorizeRequest, params url.Values, sess *ports.Session, createdAt time.Time, pendingID string) (*AuthorizeResult, error) {
+	if p.needsLogin(req, sess, createdAt) {
+		if req.hasPrompt(PromptNone) {
+			return &AuthorizeResult{RedirectURL: p.errorRedirect(req, ErrLoginRequired.WithDescription("the user is not signed in"))}, nil
+		}
+		return p.interact(ctx, InteractionLogin, req, params, pendingID)
+	}
+	needConsent, err := p.needsConsent(ctx, req, sess)
+	if err != nil {
+		return nil, err
+	}
+	if needConsent {
+		if req.hasPrompt(PromptNone) {
+			return &AuthorizeResult{RedirectURL: p.errorRedirect(req, ErrConsentRequired.WithDescription("the user has not consented to this client"))}, nil
+		}
+		return p.interact(ctx, InteractionConsent, req, params, pendingID)
+	}
+	if pendingID != "" {
+		if err := p.store.DeleteAuthRequest(ctx, p.cfg.Tenant, pendingID); err != nil {
+			return nil, ErrServerError.Wrap(err)
+		}
+	}
+	return p.issueCode(ctx, req, sess)
+}
+
+// needsLogin reports whether the user must (re-)authenticate. A login that
+// happened after the request was made satisfies prompt=login and max_age.
+func (p *Provider) needsLogin(req *AuthorizeRequest, sess *ports.Session, createdAt time.Time) bool {
+	if sess == nil {
+		return true
+	}
+	if !sess.AuthTime.Before(createdAt) {
+		return false
+	}
+	if req.hasPrompt(PromptLogin) {
+		return true
+	}
+	// OIDC Core §3.1.2.1: max_age bounds the time since the last active
+	// authentication.
+	return req.MaxAge != nil && p.clock.Now().Sub(sess.AuthTime) > *req.MaxAge
+}
+
+func (p *Provider) needsConsent(ctx context.Context, req *AuthorizeRequest, sess *ports.Session) (bool, error) {
+	if req.hasPrompt(PromptConsent) {
+		return true, nil
+	}
+	c, err := p.store.GetConsent(ctx, p.cfg.Tenant, sess.UserID, req.Client.ID)
+	if errors.Is(err, ports.ErrNotFound) {
+		return true, nil
+	}
+	if err != nil {
+		return false, ErrServerError.Wrap(err)
+	}
+	return !subset(req.Scopes, c.Scope), nil
+}
+
+func (p *Provider) interact(ctx context.Context, what Interaction, req *AuthorizeRequest, params url.Values, pendingID string) (*AuthorizeResult, error) {
+	if pendingID == "" {
+		now := p.clock.Now()
+		pending := &ports.AuthRequest{
+			ID: secret.Random(24), Tenant: p.cfg.Tenant, ClientID: req.Client.ID,
+			Params: params.Encode(), CreatedAt: now, ExpiresAt: now.Add(p.cfg.AuthRequestTTL),
+		}
+		if err := p.store.CreateAuthRequest(ctx, pending); err != nil {
+			return nil, ErrServerError.Wrap(err)
+		}
+		pendingID = pending.ID
+	}
+	return &AuthorizeResult{Interaction: what, RequestID: pendingID}, nil
+}
+
+func (p *Provider) issueCode(ctx context.Context, req *AuthorizeRequest, sess *ports.Session) (*AuthorizeResult, error) {
+	now := p.clock.Now()
+	code := secret.Random(32)
+	rec := &ports.AuthorizationCode{
+		Hash: secret.Digest(code), Tenant: p.cfg.Tenant, GrantID: secret.Random(16),
+		ClientID: req.Client.ID, UserID: sess.UserID, SessionID: sess.ID,
+		Scope: req.Scope(), Nonce: req.Nonce,
+		CodeChallenge: req.CodeChallenge, CodeChallengeMethod: req.CodeChallengeMethod,
+		AuthTime: sess.AuthTime, CreatedAt: now, ExpiresAt: now.Add(p.cfg.CodeTTL),
+	}
+	if req.redirectURIGiven {
+		rec.RedirectURI = req.RedirectURI
+	}
+	if err := p.store.CreateAuthCode(ctx, rec); err != nil {
+		return nil, ErrServerError.Wrap(err)
+	}
+	q := url.Values{"code": {code}}
+	return &AuthorizeResult{RedirectURL: p.redirect(req, q)}, nil
+}
+
+// redirect builds the response redirect: the registered URI with q, state
+// and iss (RFC 9207) added to its query.
+func (p *Provider) redirect(req *AuthorizeRequest, q url.Values) string {
+	u, _ := url.Parse(req.RedirectURI)
+	existing := u.Query()
+	for k, v := range q {
+		existing[k] = v
+	}
+	if req.State != "" {
+		existing.Set("state", req.State)
+	}
+	existing.Set("iss", p.cfg.Issuer)
+	u.RawQuery = existing.Encode()
+	return u.String()
+}
+
+func (p *Provider) errorRedirect(req *AuthorizeRequest, e *Error) string {
+	q := url.Values{"error": {e.Code}}
+	if e.Description != "" {
+		q.Set("error_description", e.Description)
+	}
+	return p.redirect(req, q)
+}
+
+// parseAuthorize validates the request. err is set when the client or the
+// redirect URI cannot be trusted (no redirect possible); redirectErr when
+// the error may be sent to the validated redirect URI.
+func (p *Provider) parseAuthorize(ctx context.Context, params url.Values) (req *AuthorizeRequest, redirectErr *Error, err error) {
+	for _, name := range []string{"client_id", "redirect_uri"} {
+		if len(params[name]) > 1 {
+			return nil, nil, ErrInvalidRequest.WithDescription(name + " is repeated")
+		}
+	}
+	clientID := params.Get("client_id")
+	if clientID == "" {
+		return nil, nil, ErrInvalidRequest.WithDescription("client_id is missing")
+	}
+	client, err := p.store.GetClient(ctx, p.cfg.Tenant, clientID)
+	if errors.Is(err, ports.ErrNotFound) {
+		return nil, nil, ErrInvalidClient.WithDescription("unknown client_id")
+	}
+	if err != nil {
+		return nil, nil, ErrServerError.Wrap(err)
+	}
+	req = &AuthorizeRequest{Client: client}
+	if raw, given := params["redirect_uri"]; given {
+		req.redirectURIGiven = true
+		if !redirectURIMatches(client, raw[0]) {
+			return nil, nil, ErrInvalidRequest.WithDescription("redirect_uri is not registered for this client")
+		}
+		req.RedirectURI = raw[0]
+	} else {
+		// RFC 6749 §3.1.2.3: may be omitted only when exactly one is
+		// registered.
+		if len(client.RedirectURIs) != 1 {
+			return nil, nil, ErrInvalidRequest.WithDescription("redirect_uri is missing")
+		}
+		req.RedirectURI = client.RedirectURIs[0]
+	}
+	req.State = params.Get("state")
+
+	// From here on errors go back to the client.
+	for _, name := range authorizeParams {
+		if len(params[name]) > 1 {
+			return req, ErrInvalidRequest.WithDescription(name + " is repeated"), nil
+		}
+	}
+	if params.Get("request") != "" {
+		return req, ErrRequestNotSupported.WithDescription("request objects are not supported"), nil
+	}
+	if params.Get("request_uri") != "" {
+		return req, ErrRequestURINotSupported.WithDescription("request_uri is not supported"), nil
+	}
+	switch rt := params.Get("response_type"); rt {
+	case "":
+		return req, ErrInvalidRequest.WithDescription("response_type is missing"), nil
+	case "code":
+		req.ResponseType = rt
+	default:
+		return req, ErrUnsupportedResponseType.WithDescription("only response_type=code is supported"), nil
+	}
+	if !slices.Contains(client.ResponseTypes, "code") || !client.HasGrantType(GrantAuthorizationCode) {
+		return req, ErrUnauthorizedClient.WithDescription("the client is not registered for the authorization code flow"), nil
+	}
+	if rm := params.Get("response_mode"); rm != "" && rm != "query" {
+		return req, ErrInvalidRequest.WithDescription("only response_mode=query is supported"), nil
+	}
+
+	scopes, ok := ParseScope(params.Get("scope"))
+	if !ok {
+		return req, ErrInvalidScope.WithDescription("scope has invalid characters"), nil
+	}
+	if len(scopes) == 0 {
+		scopes, _ = ParseScope(client.Scope)
+	}
+	if !subset(scopes, client.Scope) {
+		return req, ErrInvalidScope.WithDescription("the client may not request this scope"), nil
+	}
+	req.Scopes = scopes
+
+	req.CodeChallenge = params.Get("code_challenge")
+	req.CodeChallengeMethod = params.Get("code_challenge_method")
+	if req.CodeChallenge == "" {
+		// RFC 9700 §2.1.1: PKCE for every client, not only public ones.
+		return req, ErrInvalidRequest.WithDescription("code_challenge is required (PKCE with S256)"), nil
+	}
+	if err := pkce.CheckChallenge(req.CodeChallenge, req.CodeChallengeMethod); err != nil {
+		return req, ErrInvalidRequest.WithDescription(err.Error()), nil
+	}
+	req.CodeChallengeMethod = pkce.MethodS256
+
+	req.Nonce = params.Get("nonce")
+	req.LoginHint = params.Get("login_hint")
+	if prompt := params.Get("prompt"); prompt != "" {
+		for _, v := range strings.Fields(prompt) {
+			switch v {
+			case PromptNone, PromptLogin, PromptConsent:
+				req.Prompt = append(req.Prompt, v)
+			default:
+				return req, ErrInvalidRequest.WithDescription("unsupported prompt value " + strconv.Quote(v)), nil
+			}
+		}
+		// OIDC Core §3.1.2.1: none must not be combined with other values.
+		if req.hasPrompt(PromptNone) && len(req.Prompt) > 1 {
+			return req, ErrInvalidRequest.WithDescription("prompt=none cannot be combined with other values"), nil
+		}
+	}
+	if ma := params.Get("max_age"); ma != "" {
+		n, err := strconv.ParseInt(ma, 10, 64)
+		if err != nil || n < 0 || n > 1<<31 {
+			return req, ErrInvalidRequest.WithDescription("max_age must be a non-negative number of seconds"), nil
+		}
+		d := time.Duration(n) * time.Second
+		req.MaxAge = &d
+	}
+	return req, nil, nil
+}
+
+// redirectURIMatches compares a requested redirect URI with the client's
+// registered ones: exactly (RFC 9700 §4.1.3), except that native clients
+// may use any port on a loopback IP literal (RFC 8252 §7.3).
+func redirectURIMatches(c *ports.Client, requested string) bool {
+	if slices.Contains(c.RedirectURIs, requested) {
+		return true
+	}
+	if c.ApplicationType != "native" {
+		return false
+	}
+	ru, err := url.Parse(requested)
+	if err != nil || ru.Scheme != "http" || !isLoopbackIP(ru.Hostname()) {
+		return false
+	}
+	for _, reg := range c.RedirectURIs {
+		gu, err := url.Parse(reg)
+		if err != nil || gu.Scheme != "http" || !isLoopbackIP(gu.Hostname()) {
+			continue
+		}
+		if gu.Hostname() == ru.Hostname() && gu.Path == ru.Path && gu.RawQuery == ru.RawQuery && ru.Fragment == "" && ru.User == nil {
+			return true
+		}
+	}
+	return false
+}
+
+func isLoopbackIP(host string) bool {
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,51 @@
+package core
+
+import (
+	"context"
+	"errors"
+
+	"oauth2-server.dev/ports"
+)
+
+// ClientCredentials is what a client presented at an endpoint that
+// authenticates clients. Method says how it arrived (RFC 7591 §2 names):
+// client_secret_basic, client_secret_post, or none for a bare client_id.
+type ClientCredentials struct {
+	ID     string
+	Secret string
+	Method string
+}
+
+// AuthenticateClient checks the credentials against the registered client.
+// Every failure is invalid_client with the same description, so a caller
+// cannot tell an unknown client from a wrong secret.
+func (p *Provider) AuthenticateClient(ctx context.Context, cred ClientCredentials) (*ports.Client, error) {
+	fail := ErrInvalidClient.WithDescription("client authentication failed")
+	if cred.ID == "" {
+		return nil, fail
+	}
+	c, err := p.store.GetClient(ctx, p.cfg.Tenant, cred.ID)
+	if errors.Is(err, ports.ErrNotFound) {
+		// Spend the same work as a real check so timing does not reveal
+		// which client ids exist.
+		p.secrets.Verify("", cred.Secret)
+		return nil, fail
+	}
+	if err != nil {
+		return nil, ErrServerError.Wrap(err)
+	}
+	// RFC 6749 §2.3: a client uses the one method it registered.
+	if cred.Method != c.TokenEndpointAuth {
+		return nil, fail.Wrap(errors.New("client used " + cred.Method + ", registered " + c.TokenEndpointAuth))
+	}
+	switch c.TokenEndpointAuth {
+	case ports.AuthMethodNone:
+		return c, nil
+	case ports.AuthMethodSecretBasic, ports.AuthMethodSecretPost:
+		if c.SecretHash == "" || !p.secrets.Verify(c.SecretHash, cred.Secret) {
+			return nil, fail
+		}
+		return c, nil
+	}
+	return nil, fail
+}

@@ -1,0 +1,38 @@
+package core
+
+import "oauth2-server.dev/core/keyset"
+
+// Metadata is the authorization server metadata (RFC 8414 §2) and OpenID
+// Provider metadata (OIDC Discovery §3). It advertises only what the server
+// does.
+func (p *Provider) Metadata() map[string]any {
+	m := map[string]any{
+		"issuer":                                p.cfg.Issuer,
+		"authorization_endpoint":                p.AuthorizationEndpoint(),
+		"token_endpoint":                        p.TokenEndpoint(),
+		"userinfo_endpoint":                     p.UserinfoEndpoint(),
+		"jwks_uri":                              p.JWKSURI(),
+		"scopes_supported":                      StandardScopes,
+		"response_types_supported":              []string{"code"},
+		"response_modes_supported":              []string{"query"},
+		"grant_types_supported":                 p.GrantTypes(),
+		"subject_types_supported":               []string{"public"},
+		"id_token_signing_alg_values_supported": keyset.Algorithms,
+		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post", "none"},
+		"code_challenge_methods_supported":      []string{"S256"},
+		"prompt_values_supported":               []string{PromptNone, PromptLogin, PromptConsent},
+		"claims_supported": []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid",
+			"name", "given_name", "family_name", "preferred_username", "email", "email_verified"},
+		"claim_types_supported":                          []string{"normal"},
+		"authorization_response_iss_parameter_supported": true,
+		// OIDC Discovery §3 defaults request_uri_parameter_supported to
+		// true, so the refusals must be spelled out.
+		"request_parameter_supported":     false,
+		"request_uri_parameter_supported": false,
+		"claims_parameter_supported":      false,
+	}
+	if p.RegistrationEnabled() {
+		m["registration_endpoint"] = p.RegistrationEndpoint()
+	}
+	return m
+}

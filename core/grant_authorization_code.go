@@ -1,0 +1,54 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"net/url"
+
+	"oauth2-server.dev/core/pkce"
+	"oauth2-server.dev/core/secret"
+	"oauth2-server.dev/ports"
+)
+
+// authorizationCodeGrant redeems authorization codes (RFC 6749 §4.1.3).
+type authorizationCodeGrant struct{ p *Provider }
+
+func (g authorizationCodeGrant) handle(ctx context.Context, client *ports.Client, form url.Values) (*TokenResponse, error) {
+	p := g.p
+	code := form.Get("code")
+	if code == "" {
+		return nil, ErrInvalidRequest.WithDescription("code is missing")
+	}
+	bad := ErrInvalidGrant.WithDescription("the authorization code is invalid, expired or already used")
+	now := p.clock.Now()
+	rec, err := p.store.RedeemAuthCode(ctx, p.cfg.Tenant, secret.Digest(code), now)
+	switch {
+	case errors.Is(err, ports.ErrAlreadyUsed):
+		// RFC 6749 §4.1.2: a code used twice revokes the tokens it
+		// issued.
+		if rerr := p.store.RevokeGrant(ctx, p.cfg.Tenant, rec.GrantID, now); rerr != nil {
+			return nil, ErrServerError.Wrap(rerr)
+		}
+		return nil, bad.Wrap(errors.New("authorization code replayed; grant revoked"))
+	case errors.Is(err, ports.ErrNotFound):
+		return nil, bad
+	case err != nil:
+		return nil, ErrServerError.Wrap(err)
+	}
+	// RFC 6749 §4.1.3: the code was issued to this client, and the
+	// redirect_uri must repeat the one of the authorization request.
+	if rec.ClientID != client.ID {
+		return nil, bad.Wrap(errors.New("code issued to another client"))
+	}
+	if rec.RedirectURI != "" && form.Get("redirect_uri") != rec.RedirectURI {
+		return nil, ErrInvalidGrant.WithDescription("redirect_uri does not match the authorization request")
+	}
+	if err := pkce.Verify(rec.CodeChallenge, form.Get("code_verifier")); err != nil {
+		return nil, ErrInvalidGrant.WithDescription(err.Error())
+	}
+	authTime := rec.AuthTime
+	return p.issue(ctx, issueParams{
+		client: client, grantID: rec.GrantID, subject: rec.UserID, scope: rec.Scope,
+		sessionID: rec.SessionID, authTime: &authTime, nonce: rec.Nonce, code: code,
+	}, func(tokens ...*ports.Token) error { return p.store.CreateTokens(ctx, tokens...) })
+}

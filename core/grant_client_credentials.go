@@ -1,0 +1,45 @@
+package core
+
+import (
+	"context"
+	"net/url"
+
+	"oauth2-server.dev/core/secret"
+	"oauth2-server.dev/ports"
+)
+
+// clientCredentialsGrant issues tokens to a client acting on its own behalf
+// (RFC 6749 §4.4).
+type clientCredentialsGrant struct{ p *Provider }
+
+func (g clientCredentialsGrant) handle(ctx context.Context, client *ports.Client, form url.Values) (*TokenResponse, error) {
+	p := g.p
+	// RFC 6749 §4.4: only confidential clients.
+	if client.Public() {
+		return nil, ErrUnauthorizedClient.WithDescription("public clients cannot use client_credentials")
+	}
+	want, ok := ParseScope(form.Get("scope"))
+	if !ok {
+		return nil, ErrInvalidScope.WithDescription("scope has invalid characters")
+	}
+	if len(want) == 0 {
+		registered, _ := ParseScope(client.Scope)
+		for _, s := range registered {
+			// User-facing scopes mean nothing without a user.
+			if s != ScopeOpenID && s != ScopeOfflineAccess {
+				want = append(want, s)
+			}
+		}
+	} else if !subset(want, client.Scope) {
+		return nil, ErrInvalidScope.WithDescription("the client may not request this scope")
+	}
+	for _, s := range want {
+		if s == ScopeOpenID || s == ScopeOfflineAccess {
+			return nil, ErrInvalidScope.WithDescription("scope " + s + " needs a user; client_credentials has none")
+		}
+	}
+	return p.issue(ctx, issueParams{
+		client: client, grantID: secret.Random(16), subject: client.ID, scope: JoinScope(want),
+		noRefresh: true,
+	}, func(tokens ...*ports.Token) error { return p.store.CreateTokens(ctx, tokens...) })
+}

@@ -1,0 +1,62 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"net/url"
+
+	"oauth2-server.dev/core/secret"
+	"oauth2-server.dev/ports"
+)
+
+// refreshTokenGrant exchanges a refresh token for new tokens (RFC 6749 §6),
+// rotating the refresh token on every use.
+type refreshTokenGrant struct{ p *Provider }
+
+func (g refreshTokenGrant) handle(ctx context.Context, client *ports.Client, form url.Values) (*TokenResponse, error) {
+	p := g.p
+	raw := form.Get("refresh_token")
+	if raw == "" {
+		return nil, ErrInvalidRequest.WithDescription("refresh_token is missing")
+	}
+	bad := ErrInvalidGrant.WithDescription("the refresh token is invalid, expired or revoked")
+	id := secret.Digest(raw)
+	old, err := p.store.GetToken(ctx, p.cfg.Tenant, id)
+	if errors.Is(err, ports.ErrNotFound) {
+		return nil, bad
+	}
+	if err != nil {
+		return nil, ErrServerError.Wrap(err)
+	}
+	// RFC 6749 §6: the refresh token was issued to this client.
+	if old.Kind != ports.TokenRefresh || old.ClientID != client.ID {
+		return nil, bad
+	}
+	scope := old.Scope
+	if s := form.Get("scope"); s != "" {
+		// RFC 6749 §6: a narrower scope may be asked for, never a wider.
+		want, ok := ParseScope(s)
+		if !ok || !subset(want, old.Scope) {
+			return nil, ErrInvalidScope.WithDescription("scope exceeds the original grant")
+		}
+		scope = JoinScope(want)
+	}
+	now := p.clock.Now()
+	rotate := func(tokens ...*ports.Token) error {
+		_, err := p.store.RotateRefreshToken(ctx, p.cfg.Tenant, id, now, tokens...)
+		return err
+	}
+	resp, err := p.issue(ctx, issueParams{
+		client: client, grantID: old.GrantID, subject: old.Subject, scope: scope,
+		sessionID: old.SessionID, authTime: old.AuthTime, parentID: id,
+	}, rotate)
+	switch {
+	case errors.Is(err, ports.ErrAlreadyUsed):
+		// RFC 9700 §4.14.2: reuse of a rotated refresh token revokes the
+		// family; the store did so atomically.
+		return nil, bad.Wrap(errors.New("refresh token reused; grant revoked"))
+	case errors.Is(err, ports.ErrNotFound):
+		return nil, bad
+	}
+	return resp, err
+}

@@ -1,0 +1,183 @@
+package core
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"oauth2-server.dev/core/keyset"
+	"oauth2-server.dev/core/secret"
+	"oauth2-server.dev/ports"
+)
+
+// issueParams describes the tokens one grant is about to issue.
+type issueParams struct {
+	client    *ports.Client
+	grantID   string
+	subject   string
+	scope     string
+	sessionID string
+	authTime  *time.Time
+	nonce     string
+	// code is the authorization code redeemed, for the ID token's c_hash.
+	code string
+	// parentID is the refresh token being rotated.
+	parentID  string
+	noRefresh bool
+}
+
+// accessClaims are the claims of a JWT access token (RFC 9068 §2.2).
+type accessClaims struct {
+	Iss      string `json:"iss"`
+	Sub      string `json:"sub"`
+	Aud      string `json:"aud"`
+	Exp      int64  `json:"exp"`
+	Iat      int64  `json:"iat"`
+	Jti      string `json:"jti"`
+	ClientID string `json:"client_id"`
+	Scope    string `json:"scope,omitempty"`
+	AuthTime int64  `json:"auth_time,omitempty"`
+	Sid      string `json:"sid,omitempty"`
+}
+
+// idTokenClaims are the claims of an ID token (OIDC Core §2).
+type idTokenClaims struct {
+	Iss      string `json:"iss"`
+	Sub      string `json:"sub"`
+	Aud      string `json:"aud"`
+	Exp      int64  `json:"exp"`
+	Iat      int64  `json:"iat"`
+	AuthTime int64  `json:"auth_time,omitempty"`
+	Nonce    string `json:"nonce,omitempty"`
+	AtHash   string `json:"at_hash,omitempty"`
+	CHash    string `json:"c_hash,omitempty"`
+	Sid      string `json:"sid,omitempty"`
+	userClaims
+}
+
+// issue mints the access token, the refresh token when the client may
+// refresh, and the ID token when openid was granted; persist stores their
+// records (in the same transaction as the grant's own change) before
+// anything is handed out.
+func (p *Provider) issue(ctx context.Context, ip issueParams, persist func(...*ports.Token) error) (*TokenResponse, error) {
+	now := p.clock.Now()
+	c := ip.client
+	accessExp := now.Add(p.cfg.AccessTokenTTL)
+	access := &ports.Token{
+		Tenant: p.cfg.Tenant, Kind: ports.TokenAccess, GrantID: ip.grantID, ClientID: c.ID,
+		Subject: ip.subject, Scope: ip.scope, Audience: p.cfg.AccessTokenAudience,
+		SessionID: ip.sessionID, AuthTime: ip.authTime, ParentID: ip.parentID,
+		IssuedAt: now, ExpiresAt: accessExp,
+	}
+	var accessToken string
+	if c.AccessTokenFormat == ports.TokenFormatOpaque {
+		accessToken = secret.Random(32)
+		access.ID = secret.Digest(accessToken)
+	} else {
+		access.ID = secret.Random(16)
+		claims := accessClaims{
+			Iss: p.cfg.Issuer, Sub: ip.subject, Aud: p.cfg.AccessTokenAudience,
+			Exp: accessExp.Unix(), Iat: now.Unix(), Jti: access.ID, ClientID: c.ID,
+			Scope: ip.scope, Sid: ip.sessionID,
+		}
+		if ip.authTime != nil {
+			claims.AuthTime = ip.authTime.Unix()
+		}
+		var err error
+		// RFC 9068 §2.1: typ at+jwt tells access tokens from ID tokens.
+		if accessToken, err = p.keys.Sign(p.cfg.AccessTokenAlg, "at+jwt", claims); err != nil {
+			return nil, ErrServerError.Wrap(err)
+		}
+	}
+	records := []*ports.Token{access}
+	resp := &TokenResponse{
+		AccessToken: accessToken, TokenType: "Bearer",
+		ExpiresIn: int64(p.cfg.AccessTokenTTL / time.Second), Scope: ip.scope,
+	}
+	if !ip.noRefresh && c.HasGrantType(GrantRefreshToken) {
+		rt := secret.Random(32)
+		records = append(records, &ports.Token{
+			ID: secret.Digest(rt), Tenant: p.cfg.Tenant, Kind: ports.TokenRefresh,
+			GrantID: ip.grantID, ClientID: c.ID, Subject: ip.subject, Scope: ip.scope,
+			SessionID: ip.sessionID, AuthTime: ip.authTime, ParentID: ip.parentID,
+			IssuedAt: now, ExpiresAt: now.Add(p.cfg.RefreshTokenTTL),
+		})
+		resp.RefreshToken = rt
+	}
+	if hasScope(ip.scope, ScopeOpenID) {
+		idt, err := p.idToken(ctx, ip, accessToken, now)
+		if err != nil {
+			return nil, err
+		}
+		resp.IDToken = idt
+	}
+	if err := persist(records...); err != nil {
+		if errors.Is(err, ports.ErrAlreadyUsed) || errors.Is(err, ports.ErrNotFound) {
+			return nil, err
+		}
+		return nil, ErrServerError.Wrap(err)
+	}
+	return resp, nil
+}
+
+func (p *Provider) idToken(ctx context.Context, ip issueParams, accessToken string, now time.Time) (string, error) {
+	alg := p.idTokenAlg(ip.client)
+	user, err := p.store.GetUser(ctx, p.cfg.Tenant, ip.subject)
+	if errors.Is(err, ports.ErrNotFound) {
+		return "", ErrInvalidGrant.WithDescription("the user of this grant no longer exists")
+	}
+	if err != nil {
+		return "", ErrServerError.Wrap(err)
+	}
+	claims := idTokenClaims{
+		Iss: p.cfg.Issuer, Sub: ip.subject, Aud: ip.client.ID,
+		Exp: now.Add(p.cfg.IDTokenTTL).Unix(), Iat: now.Unix(),
+		Nonce: ip.nonce, Sid: ip.sessionID,
+		AtHash:     halfHash(alg, accessToken),
+		userClaims: claimsFor(user, ip.scope),
+	}
+	if ip.authTime != nil {
+		claims.AuthTime = ip.authTime.Unix()
+	}
+	if ip.code != "" {
+		claims.CHash = halfHash(alg, ip.code)
+	}
+	tok, err := p.keys.Sign(alg, "JWT", claims)
+	if err != nil {
+		return "", ErrServerError.Wrap(err)
+	}
+	return tok, nil
+}
+
+// idTokenAlg is the client's registered id_token_signed_response_alg, or
+// the server's default.
+func (p *Provider) idTokenAlg(c *ports.Client) string {
+	if len(c.Metadata) > 0 {
+		var m struct {
+			Alg string `json:"id_token_signed_response_alg"`
+		}
+		if json.Unmarshal(c.Metadata, &m) == nil && p.keys.Current(m.Alg) != nil {
+			return m.Alg
+		}
+	}
+	return p.cfg.IDTokenAlg
+}
+
+// halfHash computes at_hash / c_hash (OIDC Core §3.1.3.6): the left half of
+// the hash of the value, with the hash that goes with the signing algorithm
+// (SHA-512 for EdDSA over Ed25519).
+func halfHash(alg, value string) string {
+	var sum []byte
+	if alg == keyset.EdDSA {
+		s := sha512.Sum512([]byte(value))
+		sum = s[:]
+	} else {
+		s := sha256.Sum256([]byte(value))
+		sum = s[:]
+	}
+	return base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2])
+}

@@ -1,0 +1,167 @@
+package core
+
+import (
+	"errors"
+	"strings"
+	"time"
+
+	"oauth2-server.dev/core/keyset"
+	"oauth2-server.dev/core/secret"
+	"oauth2-server.dev/ports"
+)
+
+// Config is the protocol engine's settings. Zero durations take the
+// defaults of DefaultConfig.
+type Config struct {
+	// Issuer is the issuer identifier (RFC 8414 §2); endpoint URLs are
+	// built from it.
+	Issuer string
+	// Tenant is the store tenant this provider serves.
+	Tenant string
+
+	AccessTokenTTL  time.Duration
+	RefreshTokenTTL time.Duration
+	IDTokenTTL      time.Duration
+	CodeTTL         time.Duration
+	AuthRequestTTL  time.Duration
+	SessionTTL      time.Duration
+
+	// AccessTokenAlg signs JWT access tokens; IDTokenAlg signs ID tokens
+	// unless the client registered another.
+	AccessTokenAlg string
+	IDTokenAlg     string
+	// AccessTokenAudience is the aud of access tokens (RFC 9068 §2.2);
+	// the issuer when empty.
+	AccessTokenAudience string
+
+	// RegistrationToken is the initial access token that guards dynamic
+	// client registration (RFC 7591 §3). Registration is disabled when it
+	// is empty.
+	RegistrationToken string
+	// ScopeAllowList, when set, limits the scopes a client may register.
+	ScopeAllowList []string
+}
+
+// DefaultConfig returns the defaults used for zero fields.
+func DefaultConfig() Config {
+	return Config{
+		Tenant:          ports.DefaultTenant,
+		AccessTokenTTL:  time.Hour,
+		RefreshTokenTTL: 30 * 24 * time.Hour,
+		IDTokenTTL:      time.Hour,
+		CodeTTL:         time.Minute,
+		AuthRequestTTL:  15 * time.Minute,
+		SessionTTL:      24 * time.Hour,
+		AccessTokenAlg:  keyset.ES256,
+		IDTokenAlg:      keyset.RS256,
+	}
+}
+
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	c.Issuer = strings.TrimRight(c.Issuer, "/")
+	if c.Tenant == "" {
+		c.Tenant = d.Tenant
+	}
+	for _, f := range []struct {
+		v *time.Duration
+		d time.Duration
+	}{
+		{&c.AccessTokenTTL, d.AccessTokenTTL}, {&c.RefreshTokenTTL, d.RefreshTokenTTL},
+		{&c.IDTokenTTL, d.IDTokenTTL}, {&c.CodeTTL, d.CodeTTL},
+		{&c.AuthRequestTTL, d.AuthRequestTTL}, {&c.SessionTTL, d.SessionTTL},
+	} {
+		if *f.v <= 0 {
+			*f.v = f.d
+		}
+	}
+	if c.AccessTokenAlg == "" {
+		c.AccessTokenAlg = d.AccessTokenAlg
+	}
+	if c.IDTokenAlg == "" {
+		c.IDTokenAlg = d.IDTokenAlg
+	}
+	if c.AccessTokenAudience == "" {
+		c.AccessTokenAudience = c.Issuer
+	}
+	return c
+}
+
+// Store is what the engine needs from storage.
+type Store interface {
+	ports.ClientStore
+	ports.UserStore
+	ports.AuthRequestStore
+	ports.AuthCodeStore
+	ports.TokenStore
+	ports.SessionStore
+	ports.ConsentStore
+}
+
+// Provider is the protocol engine for one issuer.
+type Provider struct {
+	cfg       Config
+	store     Store
+	keys      *keyset.Set
+	clock     ports.Clock
+	passwords ports.PasswordHasher
+	secrets   *secret.Keyed
+	grants    map[string]grantHandler
+	// dummyHash keeps a login for an unknown user as slow as a wrong
+	// password, so timing does not reveal which usernames exist.
+	dummyHash string
+}
+
+// Deps are the Provider's collaborators.
+type Deps struct {
+	Store     Store
+	Keys      *keyset.Set
+	Clock     ports.Clock
+	Passwords ports.PasswordHasher
+	// Secrets hashes client secrets and registration access tokens.
+	Secrets *secret.Keyed
+}
+
+// New returns a Provider.
+func New(cfg Config, d Deps) (*Provider, error) {
+	if cfg.Issuer == "" {
+		return nil, errors.New("core: issuer is required")
+	}
+	if d.Store == nil || d.Keys == nil || d.Secrets == nil {
+		return nil, errors.New("core: store, keys and secrets are required")
+	}
+	if d.Clock == nil {
+		d.Clock = ports.SystemClock{}
+	}
+	if d.Passwords == nil {
+		d.Passwords = secret.DefaultArgon2id
+	}
+	p := &Provider{
+		cfg: cfg.withDefaults(), store: d.Store, keys: d.Keys, clock: d.Clock,
+		passwords: d.Passwords, secrets: d.Secrets,
+	}
+	dummy, err := p.passwords.Hash(secret.Random(16))
+	if err != nil {
+		return nil, err
+	}
+	p.dummyHash = dummy
+	p.grants = map[string]grantHandler{
+		GrantAuthorizationCode: authorizationCodeGrant{p},
+		GrantRefreshToken:      refreshTokenGrant{p},
+		GrantClientCredentials: clientCredentialsGrant{p},
+	}
+	return p, nil
+}
+
+// Config returns the provider's effective configuration.
+func (p *Provider) Config() Config { return p.cfg }
+
+// Keys returns the provider's signing keys.
+func (p *Provider) Keys() *keyset.Set { return p.keys }
+
+// Endpoint URLs, built from the issuer.
+func (p *Provider) AuthorizationEndpoint() string { return p.cfg.Issuer + "/oauth/authorize" }
+func (p *Provider) TokenEndpoint() string         { return p.cfg.Issuer + "/oauth/token" }
+func (p *Provider) UserinfoEndpoint() string      { return p.cfg.Issuer + "/oauth/userinfo" }
+func (p *Provider) RegistrationEndpoint() string  { return p.cfg.Issuer + "/oauth/register" }
+func (p *Provider) JWKSURI() string               { return p.cfg.Issuer + "/.well-known/jwks.json" }

@@ -1,0 +1,97 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"oauth2-server.dev/core/secret"
+	"oauth2-server.dev/ports"
+)
+
+// ErrBadCredentials is returned for a wrong username or password, without
+// saying which.
+var ErrBadCredentials = errors.New("wrong username or password")
+
+// CheckPassword returns the user whose username and password match.
+func (p *Provider) CheckPassword(ctx context.Context, username, password string) (*ports.User, error) {
+	username = strings.TrimSpace(username)
+	if username == "" || password == "" {
+		return nil, ErrBadCredentials
+	}
+	u, err := p.store.GetUserByUsername(ctx, p.cfg.Tenant, username)
+	if errors.Is(err, ports.ErrNotFound) {
+		_, _ = p.passwords.Verify(p.dummyHash, password)
+		return nil, ErrBadCredentials
+	}
+	if err != nil {
+		return nil, err
+	}
+	ok, err := p.passwords.Verify(u.PasswordHash, password)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, ErrBadCredentials
+	}
+	return u, nil
+}
+
+// StartSession creates a fresh session for a user who just authenticated
+// and ends previousID, so a session id fixed before login is never reused.
+func (p *Provider) StartSession(ctx context.Context, userID, previousID string) (*ports.Session, error) {
+	if previousID != "" {
+		if err := p.store.DeleteSession(ctx, p.cfg.Tenant, previousID); err != nil {
+			return nil, err
+		}
+	}
+	now := p.clock.Now()
+	s := &ports.Session{
+		ID: secret.Random(24), Tenant: p.cfg.Tenant, UserID: userID,
+		AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(p.cfg.SessionTTL),
+	}
+	if err := p.store.CreateSession(ctx, s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Session returns the live session with id, or nil when there is none.
+func (p *Provider) Session(ctx context.Context, id string) (*ports.Session, error) {
+	if id == "" {
+		return nil, nil
+	}
+	s, err := p.store.GetSession(ctx, p.cfg.Tenant, id, p.clock.Now())
+	if errors.Is(err, ports.ErrNotFound) {
+		return nil, nil
+	}
+	return s, err
+}
+
+// EndSession deletes a session.
+func (p *Provider) EndSession(ctx context.Context, id string) error {
+	return p.store.DeleteSession(ctx, p.cfg.Tenant, id)
+}
+
+// CreateUser stores a new user with an argon2id hash of password.
+// ports.ErrConflict if the username is taken.
+func (p *Provider) CreateUser(ctx context.Context, u *ports.User, password string) error {
+	h, err := p.passwords.Hash(password)
+	if err != nil {
+		return err
+	}
+	u.PasswordHash = h
+	u.Tenant = p.cfg.Tenant
+	if u.ID == "" {
+		u.ID = secret.Random(16)
+	}
+	if u.CreatedAt.IsZero() {
+		u.CreatedAt = p.clock.Now()
+	}
+	return p.store.CreateUser(ctx, u)
+}
+
+// User returns a user by id.
+func (p *Provider) User(ctx context.Context, id string) (*ports.User, error) {
+	return p.store.GetUser(ctx, p.cfg.Tenant, id)
+}

@@ -1,0 +1,376 @@
+package core
+
+import (
+	"bytes"
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"oauth2-server.dev/core/keyset"
+	"oauth2-server.dev/core/secret"
+	"oauth2-server.dev/ports"
+)
+
+// memStore is an in-memory Store (and ports.KeyStore) for the engine's
+// tests. It keeps clients, users and keys faithfully; the other records
+// are kept in plain maps with no expiry.
+type memStore struct {
+	mu           sync.Mutex
+	clients      map[string]*ports.Client
+	users        map[string]*ports.User
+	authRequests map[string]*ports.AuthRequest
+	codes        map[string]*ports.AuthorizationCode
+	tokens       map[string]*ports.Token
+	sessions     map[string]*ports.Session
+	consents     map[string]*ports.Consent
+	keys         []*ports.SigningKey
+}
+
+var (
+	_ Store          = (*memStore)(nil)
+	_ ports.KeyStore = (*memStore)(nil)
+)
+
+func newMemStore() *memStore {
+	return &memStore{
+		clients: map[string]*ports.Client{}, users: map[string]*ports.User{},
+		authRequests: map[string]*ports.AuthRequest{}, codes: map[string]*ports.AuthorizationCode{},
+		tokens: map[string]*ports.Token{}, sessions: map[string]*ports.Session{},
+		consents: map[string]*ports.Consent{},
+	}
+}
+
+func memKey(parts ...string) string {
+	var b bytes.Buffer
+	for _, p := range parts {
+		b.WriteString(p)
+		b.WriteByte(0)
+	}
+	return b.String()
+}
+
+func cloneClient(c *ports.Client) *ports.Client {
+	cc := *c
+	cc.RedirectURIs = append([]string(nil), c.RedirectURIs...)
+	cc.GrantTypes = append([]string(nil), c.GrantTypes...)
+	cc.ResponseTypes = append([]string(nil), c.ResponseTypes...)
+	cc.Metadata = bytes.Clone(c.Metadata)
+	return &cc
+}
+
+func (s *memStore) CreateClient(_ context.Context, c *ports.Client) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := memKey(c.Tenant, c.ID)
+	if _, ok := s.clients[k]; ok {
+		return ports.ErrConflict
+	}
+	s.clients[k] = cloneClient(c)
+	return nil
+}
+
+func (s *memStore) GetClient(_ context.Context, tenant, id string) (*ports.Client, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.clients[memKey(tenant, id)]
+	if !ok {
+		return nil, ports.ErrNotFound
+	}
+	return cloneClient(c), nil
+}
+
+func (s *memStore) UpdateClient(_ context.Context, c *ports.Client) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := memKey(c.Tenant, c.ID)
+	if _, ok := s.clients[k]; !ok {
+		return ports.ErrNotFound
+	}
+	s.clients[k] = cloneClient(c)
+	return nil
+}
+
+func (s *memStore) DeleteClient(_ context.Context, tenant, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := memKey(tenant, id)
+	if _, ok := s.clients[k]; !ok {
+		return ports.ErrNotFound
+	}
+	delete(s.clients, k)
+	return nil
+}
+
+func (s *memStore) ListClients(_ context.Context, tenant string) ([]*ports.Client, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*ports.Client
+	for _, c := range s.clients {
+		if c.Tenant == tenant {
+			out = append(out, cloneClient(c))
+		}
+	}
+	return out, nil
+}
+
+func (s *memStore) CreateUser(_ context.Context, u *ports.User) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range s.users {
+		if e.Tenant == u.Tenant && (e.ID == u.ID || e.Username == u.Username) {
+			return ports.ErrConflict
+		}
+	}
+	uu := *u
+	s.users[memKey(u.Tenant, u.ID)] = &uu
+	return nil
+}
+
+func (s *memStore) GetUser(_ context.Context, tenant, id string) (*ports.User, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[memKey(tenant, id)]
+	if !ok {
+		return nil, ports.ErrNotFound
+	}
+	uu := *u
+	return &uu, nil
+}
+
+func (s *memStore) GetUserByUsername(_ context.Context, tenant, username string) (*ports.User, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, u := range s.users {
+		if u.Tenant == tenant && u.Username == username {
+			uu := *u
+			return &uu, nil
+		}
+	}
+	return nil, ports.ErrNotFound
+}
+
+func (s *memStore) CreateAuthRequest(_ context.Context, r *ports.AuthRequest) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rr := *r
+	s.authRequests[memKey(r.Tenant, r.ID)] = &rr
+	return nil
+}
+
+func (s *memStore) GetAuthRequest(_ context.Context, tenant, id string, now time.Time) (*ports.AuthRequest, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.authRequests[memKey(tenant, id)]
+	if !ok || !now.Before(r.ExpiresAt) {
+		return nil, ports.ErrNotFound
+	}
+	rr := *r
+	return &rr, nil
+}
+
+func (s *memStore) DeleteAuthRequest(_ context.Context, tenant, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.authRequests, memKey(tenant, id))
+	return nil
+}
+
+func (s *memStore) CreateAuthCode(_ context.Context, c *ports.AuthorizationCode) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cc := *c
+	s.codes[memKey(c.Tenant, c.Hash)] = &cc
+	return nil
+}
+
+func (s *memStore) RedeemAuthCode(_ context.Context, tenant, hash string, now time.Time) (*ports.AuthorizationCode, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.codes[memKey(tenant, hash)]
+	if !ok || !now.Before(c.ExpiresAt) {
+		return nil, ports.ErrNotFound
+	}
+	cc := *c
+	if c.UsedAt != nil {
+		return &cc, ports.ErrAlreadyUsed
+	}
+	c.UsedAt = &now
+	return &cc, nil
+}
+
+func (s *memStore) CreateTokens(_ context.Context, tokens ...*ports.Token) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range tokens {
+		tt := *t
+		s.tokens[memKey(t.Tenant, t.ID)] = &tt
+	}
+	return nil
+}
+
+func (s *memStore) GetToken(_ context.Context, tenant, id string) (*ports.Token, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tokens[memKey(tenant, id)]
+	if !ok {
+		return nil, ports.ErrNotFound
+	}
+	tt := *t
+	return &tt, nil
+}
+
+func (s *memStore) RotateRefreshToken(_ context.Context, tenant, oldID string, now time.Time, issued ...*ports.Token) (*ports.Token, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tokens[memKey(tenant, oldID)]
+	if !ok || t.Kind != ports.TokenRefresh || !t.Active(now) {
+		return nil, ports.ErrNotFound
+	}
+	tt := *t
+	if t.UsedAt != nil {
+		return &tt, ports.ErrAlreadyUsed
+	}
+	t.UsedAt = &now
+	for _, n := range issued {
+		nn := *n
+		s.tokens[memKey(n.Tenant, n.ID)] = &nn
+	}
+	return &tt, nil
+}
+
+func (s *memStore) RevokeToken(_ context.Context, tenant, id string, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t, ok := s.tokens[memKey(tenant, id)]; ok && t.RevokedAt == nil {
+		t.RevokedAt = &now
+	}
+	return nil
+}
+
+func (s *memStore) RevokeGrant(_ context.Context, tenant, grantID string, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range s.tokens {
+		if t.Tenant == tenant && t.GrantID == grantID && t.RevokedAt == nil {
+			t.RevokedAt = &now
+		}
+	}
+	return nil
+}
+
+func (s *memStore) CreateSession(_ context.Context, sess *ports.Session) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ss := *sess
+	s.sessions[memKey(sess.Tenant, sess.ID)] = &ss
+	return nil
+}
+
+func (s *memStore) GetSession(_ context.Context, tenant, id string, now time.Time) (*ports.Session, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess, ok := s.sessions[memKey(tenant, id)]
+	if !ok || !now.Before(sess.ExpiresAt) {
+		return nil, ports.ErrNotFound
+	}
+	ss := *sess
+	return &ss, nil
+}
+
+func (s *memStore) DeleteSession(_ context.Context, tenant, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.sessions, memKey(tenant, id))
+	return nil
+}
+
+func (s *memStore) SaveConsent(_ context.Context, c *ports.Consent) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cc := *c
+	s.consents[memKey(c.Tenant, c.UserID, c.ClientID)] = &cc
+	return nil
+}
+
+func (s *memStore) GetConsent(_ context.Context, tenant, userID, clientID string) (*ports.Consent, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.consents[memKey(tenant, userID, clientID)]
+	if !ok {
+		return nil, ports.ErrNotFound
+	}
+	cc := *c
+	return &cc, nil
+}
+
+func (s *memStore) DeleteConsent(_ context.Context, tenant, userID, clientID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.consents, memKey(tenant, userID, clientID))
+	return nil
+}
+
+func (s *memStore) CreateKey(_ context.Context, k *ports.SigningKey) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range s.keys {
+		if e.Tenant == k.Tenant && e.ID == k.ID {
+			return ports.ErrConflict
+		}
+	}
+	kk := *k
+	s.keys = append(s.keys, &kk)
+	return nil
+}
+
+func (s *memStore) ListKeys(_ context.Context, tenant string) ([]*ports.SigningKey, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*ports.SigningKey
+	for _, k := range s.keys {
+		if k.Tenant == tenant {
+			kk := *k
+			out = append(out, &kk)
+		}
+	}
+	return out, nil
+}
+
+type fixedClock struct{ t time.Time }
+
+func (c fixedClock) Now() time.Time { return c.t }
+
+var testNow = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// testKeys is generated once: RSA key generation dominates the package's
+// run time otherwise.
+var testKeys = sync.OnceValues(func() (*keyset.Set, error) {
+	return keyset.Load(context.Background(), newMemStore(), ports.DefaultTenant,
+		bytes.Repeat([]byte{0x5A}, 32), fixedClock{testNow})
+})
+
+// newTestProvider returns a Provider over a fresh memStore.
+func newTestProvider(t *testing.T, cfg Config) (*Provider, *memStore) {
+	t.Helper()
+	keys, err := testKeys()
+	if err != nil {
+		t.Fatalf("keyset.Load: %v", err)
+	}
+	secrets, err := secret.NewKeyed(bytes.Repeat([]byte{0x33}, 32))
+	if err != nil {
+		t.Fatalf("secret.NewKeyed: %v", err)
+	}
+	if cfg.Issuer == "" {
+		cfg.Issuer = "https://id.example.com"
+	}
+	store := newMemStore()
+	p, err := New(cfg, Deps{
+		Store: store, Keys: keys, Clock: fixedClock{testNow},
+		Passwords: secret.Argon2id{Memory: 64, Time: 1, Threads: 1}, Secrets: secrets,
+	})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return p, store
+}

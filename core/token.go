@@ -1,0 +1,68 @@
+package core
+
+import (
+	"context"
+	"net/url"
+
+	"oauth2-server.dev/ports"
+)
+
+// Grant types (RFC 6749 §4).
+const (
+	GrantAuthorizationCode = "authorization_code"
+	GrantRefreshToken      = "refresh_token"
+	GrantClientCredentials = "client_credentials"
+)
+
+// TokenRequest is a request to the token endpoint: the form parameters and
+// the client credentials the HTTP layer extracted.
+type TokenRequest struct {
+	Client ClientCredentials
+	Form   url.Values
+}
+
+// TokenResponse is a successful token response (RFC 6749 §5.1).
+type TokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	IDToken      string `json:"id_token,omitempty"`
+	Scope        string `json:"scope,omitempty"`
+}
+
+// grantHandler handles one grant_type for an authenticated client.
+type grantHandler interface {
+	handle(ctx context.Context, client *ports.Client, form url.Values) (*TokenResponse, error)
+}
+
+// GrantTypes lists the grant types the token endpoint accepts.
+func (p *Provider) GrantTypes() []string {
+	return []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials}
+}
+
+// Token serves the token endpoint.
+func (p *Provider) Token(ctx context.Context, req TokenRequest) (*TokenResponse, error) {
+	// RFC 6749 §3.2: parameters must not be included more than once.
+	for name, v := range req.Form {
+		if len(v) > 1 {
+			return nil, ErrInvalidRequest.WithDescription(name + " is repeated")
+		}
+	}
+	gt := req.Form.Get("grant_type")
+	if gt == "" {
+		return nil, ErrInvalidRequest.WithDescription("grant_type is missing")
+	}
+	h, ok := p.grants[gt]
+	if !ok {
+		return nil, ErrUnsupportedGrantType.WithDescription("grant_type " + gt + " is not supported")
+	}
+	client, err := p.AuthenticateClient(ctx, req.Client)
+	if err != nil {
+		return nil, err
+	}
+	if !client.HasGrantType(gt) {
+		return nil, ErrUnauthorizedClient.WithDescription("the client is not registered for grant_type " + gt)
+	}
+	return h.handle(ctx, client, req.Form)
+}

@@ -1,0 +1,99 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"oauth2-server.dev/core/secret"
+	"oauth2-server.dev/ports"
+)
+
+// userClaims are the standard claims released per scope (OIDC Core §5.4).
+type userClaims struct {
+	Name              string `json:"name,omitempty"`
+	GivenName         string `json:"given_name,omitempty"`
+	FamilyName        string `json:"family_name,omitempty"`
+	PreferredUsername string `json:"preferred_username,omitempty"`
+	Email             string `json:"email,omitempty"`
+	EmailVerified     *bool  `json:"email_verified,omitempty"`
+}
+
+func claimsFor(u *ports.User, scope string) userClaims {
+	var c userClaims
+	if hasScope(scope, ScopeProfile) {
+		c.Name, c.GivenName, c.FamilyName = u.Name, u.GivenName, u.FamilyName
+		c.PreferredUsername = u.Username
+	}
+	if hasScope(scope, ScopeEmail) && u.Email != "" {
+		c.Email = u.Email
+		v := u.EmailVerified
+		c.EmailVerified = &v
+	}
+	return c
+}
+
+// UserinfoResponse is the userinfo endpoint's answer (OIDC Core §5.3.2).
+type UserinfoResponse struct {
+	Sub string `json:"sub"`
+	userClaims
+}
+
+// Userinfo returns the claims the access token's scope releases about its
+// user.
+func (p *Provider) Userinfo(ctx context.Context, accessToken string) (*UserinfoResponse, error) {
+	tok, err := p.LookupAccessToken(ctx, accessToken)
+	if err != nil {
+		return nil, err
+	}
+	// OIDC Core §5.3: userinfo needs a token granted the openid scope.
+	if !hasScope(tok.Scope, ScopeOpenID) {
+		return nil, ErrInsufficientScope.WithDescription("the access token was not granted the openid scope")
+	}
+	u, err := p.store.GetUser(ctx, p.cfg.Tenant, tok.Subject)
+	if errors.Is(err, ports.ErrNotFound) {
+		return nil, ErrInvalidToken.WithDescription("the token's user no longer exists")
+	}
+	if err != nil {
+		return nil, ErrServerError.Wrap(err)
+	}
+	return &UserinfoResponse{Sub: u.ID, userClaims: claimsFor(u, tok.Scope)}, nil
+}
+
+// LookupAccessToken resolves a presented access token, JWT or opaque, to its
+// record. It fails with invalid_token unless the token is the server's own,
+// unexpired and not revoked. The store is consulted for JWTs too, so a
+// revocation is seen at once by every replica.
+func (p *Provider) LookupAccessToken(ctx context.Context, raw string) (*ports.Token, error) {
+	invalid := ErrInvalidToken.WithDescription("the access token is invalid, expired or revoked")
+	if raw == "" {
+		return nil, invalid
+	}
+	id := secret.Digest(raw)
+	if strings.Count(raw, ".") == 2 {
+		hdr, payload, err := p.keys.Verify(raw)
+		if err != nil || hdr.Typ != "at+jwt" {
+			return nil, invalid
+		}
+		var claims struct {
+			Iss string `json:"iss"`
+			Jti string `json:"jti"`
+		}
+		if err := json.Unmarshal(payload, &claims); err != nil || claims.Iss != p.cfg.Issuer || claims.Jti == "" {
+			return nil, invalid
+		}
+		id = claims.Jti
+	}
+	tok, err := p.store.GetToken(ctx, p.cfg.Tenant, id)
+	if errors.Is(err, ports.ErrNotFound) {
+		return nil, invalid
+	}
+	if err != nil {
+		return nil, ErrServerError.Wrap(err)
+	}
+	if tok.Kind != ports.TokenAccess || !tok.Active(p.clock.Now()) {
+		return nil, invalid
+	}
+	return tok, nil
+}
