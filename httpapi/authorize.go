@@ -1,0 +1,235 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+
+	"oauth2-server.dev/core"
+	"oauth2-server.dev/ports"
+)
+
+// authorize serves the authorization endpoint (RFC 6749 §3.1, OIDC Core
+// §3.1.2), by GET or by form POST.
+func (h *handlers) authorize(w http.ResponseWriter, r *http.Request) {
+	params := r.URL.Query()
+	if r.Method == http.MethodPost {
+		if err := r.ParseForm(); err != nil {
+			h.authorizeErrorPage(w, r, formError(err))
+			return
+		}
+		params = r.PostForm
+	}
+	sess, err := h.session(r)
+	if err != nil {
+		h.authorizeErrorPage(w, r, err)
+		return
+	}
+	res, err := h.p.StartAuthorization(r.Context(), params, sess)
+	if err != nil {
+		h.authorizeErrorPage(w, r, err)
+		return
+	}
+	h.continueAuthorization(w, r, res)
+}
+
+// continueAuthorization sends the browser where the result says: back to
+// the client, or to the sign-in or consent page.
+func (h *handlers) continueAuthorization(w http.ResponseWriter, r *http.Request, res *core.AuthorizeResult) {
+	status := http.StatusFound
+	if r.Method == http.MethodPost {
+		status = http.StatusSeeOther
+	}
+	switch res.Interaction {
+	case core.InteractionLogin:
+		http.Redirect(w, r, "/login?request_id="+url.QueryEscape(res.RequestID), status)
+	case core.InteractionConsent:
+		http.Redirect(w, r, "/consent?request_id="+url.QueryEscape(res.RequestID), status)
+	default:
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, res.RedirectURL, status)
+	}
+}
+
+// authorizeErrorPage shows an error that must not be redirected to the
+// client (RFC 6749 §4.1.2.1: unknown client or unregistered redirect URI).
+func (h *handlers) authorizeErrorPage(w http.ResponseWriter, r *http.Request, err error) {
+	e := h.logged(r, err)
+	status := e.Status
+	if status == http.StatusUnauthorized {
+		status = http.StatusBadRequest
+	}
+	desc := e.Description
+	if desc == "" {
+		desc = "The request could not be completed."
+	}
+	h.errorPage(w, r, status, "This sign-in request cannot continue", desc, e.Code)
+}
+
+// session returns the browser's live session, or nil.
+func (h *handlers) session(r *http.Request) (*ports.Session, error) {
+	id, ok := h.cookies.get(r, sessionCookie)
+	if !ok {
+		return nil, nil
+	}
+	s, err := h.p.Session(r.Context(), id)
+	if err != nil {
+		return nil, core.ErrServerError.Wrap(err)
+	}
+	return s, nil
+}
+
+type loginPageData struct {
+	Title, ClientName, RequestID, CSRF, Username, Error string
+}
+
+func (h *handlers) loginPage(w http.ResponseWriter, r *http.Request) {
+	data := loginPageData{Title: "Sign in", RequestID: r.URL.Query().Get("request_id")}
+	if data.RequestID != "" {
+		req, _, err := h.p.PendingRequest(r.Context(), data.RequestID)
+		if err != nil {
+			h.authorizeErrorPage(w, r, err)
+			return
+		}
+		data.ClientName = clientName(req.Client)
+		data.Username = req.LoginHint
+	}
+	data.CSRF = h.cookies.csrfToken(w, r)
+	h.render(w, r, http.StatusOK, "login", data)
+}
+
+func (h *handlers) login(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		h.authorizeErrorPage(w, r, formError(err))
+		return
+	}
+	if !h.cookies.checkCSRF(r) {
+		h.errorPage(w, r, http.StatusForbidden, "Form expired", "The sign-in form expired or was not sent from this site. Go back to the application and start again.", "")
+		return
+	}
+	requestID := r.PostForm.Get("request_id")
+	var req *core.AuthorizeRequest
+	if requestID != "" {
+		var err error
+		if req, _, err = h.p.PendingRequest(r.Context(), requestID); err != nil {
+			h.authorizeErrorPage(w, r, err)
+			return
+		}
+	}
+	username := r.PostForm.Get("username")
+	user, err := h.p.CheckPassword(r.Context(), username, r.PostForm.Get("password"))
+	if errors.Is(err, core.ErrBadCredentials) {
+		h.metrics.authFailures.WithLabelValues("user").Inc()
+		data := loginPageData{
+			Title: "Sign in", RequestID: requestID, Username: username,
+			Error: "Wrong username or password.", CSRF: h.cookies.csrfToken(w, r),
+		}
+		if req != nil {
+			data.ClientName = clientName(req.Client)
+		}
+		h.render(w, r, http.StatusOK, "login", data)
+		return
+	}
+	if err != nil {
+		h.authorizeErrorPage(w, r, core.ErrServerError.Wrap(err))
+		return
+	}
+	previous, _ := h.cookies.get(r, sessionCookie)
+	sess, err := h.p.StartSession(r.Context(), user.ID, previous)
+	if err != nil {
+		h.authorizeErrorPage(w, r, core.ErrServerError.Wrap(err))
+		return
+	}
+	h.cookies.set(w, sessionCookie, sess.ID, 0)
+	if requestID == "" {
+		h.errorPage(w, r, http.StatusOK, "Signed in", "You are signed in as "+user.Username+". Return to the application you came from.", "")
+		return
+	}
+	res, err := h.p.ResumeAuthorization(r.Context(), requestID, sess)
+	if err != nil {
+		h.authorizeErrorPage(w, r, err)
+		return
+	}
+	h.continueAuthorization(w, r, res)
+}
+
+type consentScope struct{ Name, Description string }
+
+type consentPageData struct {
+	Title, ClientName, RequestID, CSRF, Username string
+	Scopes                                       []consentScope
+}
+
+func (h *handlers) consentPage(w http.ResponseWriter, r *http.Request) {
+	requestID := r.URL.Query().Get("request_id")
+	req, _, err := h.p.PendingRequest(r.Context(), requestID)
+	if err != nil {
+		h.authorizeErrorPage(w, r, err)
+		return
+	}
+	sess, err := h.session(r)
+	if err != nil {
+		h.authorizeErrorPage(w, r, err)
+		return
+	}
+	if sess == nil {
+		http.Redirect(w, r, "/login?request_id="+url.QueryEscape(requestID), http.StatusFound)
+		return
+	}
+	user, err := h.p.User(r.Context(), sess.UserID)
+	if err != nil {
+		h.authorizeErrorPage(w, r, core.ErrServerError.Wrap(err))
+		return
+	}
+	data := consentPageData{
+		Title: "Allow access", ClientName: clientName(req.Client), RequestID: requestID,
+		CSRF: h.cookies.csrfToken(w, r), Username: user.Username,
+	}
+	for _, s := range req.Scopes {
+		data.Scopes = append(data.Scopes, consentScope{Name: s, Description: core.ScopeDescription(s)})
+	}
+	h.render(w, r, http.StatusOK, "consent", data)
+}
+
+func (h *handlers) consent(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		h.authorizeErrorPage(w, r, formError(err))
+		return
+	}
+	if !h.cookies.checkCSRF(r) {
+		h.errorPage(w, r, http.StatusForbidden, "Form expired", "The consent form expired or was not sent from this site. Go back to the application and start again.", "")
+		return
+	}
+	sess, err := h.session(r)
+	if err != nil {
+		h.authorizeErrorPage(w, r, err)
+		return
+	}
+	requestID := r.PostForm.Get("request_id")
+	if sess == nil {
+		http.Redirect(w, r, "/login?request_id="+url.QueryEscape(requestID), http.StatusSeeOther)
+		return
+	}
+	var allow bool
+	switch r.PostForm.Get("decision") {
+	case "allow":
+		allow = true
+	case "deny":
+	default:
+		h.errorPage(w, r, http.StatusBadRequest, "No decision", "Choose Allow or Deny.", "invalid_request")
+		return
+	}
+	res, err := h.p.ConsentDecision(r.Context(), requestID, sess, allow)
+	if err != nil {
+		h.authorizeErrorPage(w, r, err)
+		return
+	}
+	h.continueAuthorization(w, r, res)
+}
+
+func clientName(c *ports.Client) string {
+	if c.Name != "" {
+		return c.Name
+	}
+	return c.ID
+}

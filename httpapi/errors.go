@@ -1,0 +1,101 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"oauth2-server.dev/core"
+)
+
+// serverErrorText is the only description a server_error ever carries.
+const serverErrorText = "the server could not complete the request"
+
+type errorBody struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description,omitempty"`
+}
+
+// writeJSONError writes an RFC 6749 §5.2 error response.
+func writeJSONError(w http.ResponseWriter, status int, code, description string) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(errorBody{Error: code, Description: description})
+}
+
+// oauthError writes err as a protocol error. Errors that are not protocol
+// errors, and server_error itself, go out with a fixed text; their cause
+// goes to the log only.
+func (h *handlers) oauthError(w http.ResponseWriter, r *http.Request, err error) {
+	e := h.logged(r, err)
+	writeJSONError(w, e.Status, e.Code, e.Description)
+}
+
+// logged converts err to a protocol error and logs server-side causes.
+func (h *handlers) logged(r *http.Request, err error) *core.Error {
+	e := core.AsError(err)
+	if e.Code == core.ErrServerError.Code {
+		h.log.ErrorContext(r.Context(), "request failed",
+			"request_id", RequestIDFrom(r.Context()), "path", r.URL.Path, "error", causeText(err))
+		return core.ErrServerError.WithDescription(serverErrorText)
+	}
+	if e.Cause != nil {
+		h.log.InfoContext(r.Context(), "request refused",
+			"request_id", RequestIDFrom(r.Context()), "path", r.URL.Path, "error", e.Code, "cause", e.Cause.Error())
+	}
+	return e
+}
+
+func causeText(err error) string {
+	for u := errors.Unwrap(err); u != nil; u = errors.Unwrap(u) {
+		err = u
+	}
+	return err.Error()
+}
+
+// bearerError answers a resource request with RFC 6750 §3 headers.
+func (h *handlers) bearerError(w http.ResponseWriter, r *http.Request, err error) {
+	e := h.logged(r, err)
+	if err == errNoToken {
+		w.Header().Set("WWW-Authenticate", "Bearer")
+	} else if e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden {
+		v := `Bearer error="` + e.Code + `"`
+		if e.Description != "" {
+			v += `, error_description="` + strings.ReplaceAll(e.Description, `"`, `'`) + `"`
+		}
+		w.Header().Set("WWW-Authenticate", v)
+	}
+	writeJSONError(w, e.Status, e.Code, e.Description)
+}
+
+// formError turns a failure to read a form into a protocol error.
+func formError(err error) *core.Error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return &core.Error{Code: "invalid_request", Description: "the request body is too large", Status: http.StatusRequestEntityTooLarge}
+	}
+	return core.ErrInvalidRequest.WithDescription("the request body is not a valid form")
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (h *handlers) notFound(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/oauth/") {
+		writeJSONError(w, http.StatusNotFound, "invalid_request", "no such endpoint")
+		return
+	}
+	h.errorPage(w, r, http.StatusNotFound, "Page not found", "There is nothing at this address.", "")
+}
+
+func (h *handlers) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	writeJSONError(w, http.StatusMethodNotAllowed, "invalid_request", "method "+r.Method+" is not allowed here")
+}

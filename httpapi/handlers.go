@@ -1,0 +1,50 @@
+package httpapi
+
+import (
+	"context"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"oauth2-server.dev/core"
+)
+
+type handlers struct {
+	p       *core.Provider
+	store   Pinger
+	log     *slog.Logger
+	pages   map[string]*template.Template
+	metrics *metrics
+	cookies *cookieJar
+}
+
+func (h *handlers) health(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// ready reports whether the store answers within two seconds.
+func (h *handlers) ready(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := h.store.Ping(ctx); err != nil {
+		h.log.WarnContext(r.Context(), "store not ready", "error", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "store": "unreachable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (h *handlers) discovery(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	writeJSON(w, http.StatusOK, h.p.Metadata())
+}
+
+func (h *handlers) jwks(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("Content-Type", "application/jwk-set+json")
+	hd.Set("Cache-Control", "public, max-age=300")
+	_, _ = w.Write(h.p.Keys().JWKS())
+}

@@ -1,0 +1,92 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"mime"
+	"net/http"
+	"net/url"
+
+	"oauth2-server.dev/core"
+	"oauth2-server.dev/ports"
+)
+
+// token serves the token endpoint (RFC 6749 §3.2).
+func (h *handlers) token(w http.ResponseWriter, r *http.Request) {
+	form, err := postForm(r)
+	if err != nil {
+		h.oauthError(w, r, err)
+		return
+	}
+	cred, cerr := clientCredentials(r, form)
+	if cerr != nil {
+		h.oauthError(w, r, cerr)
+		return
+	}
+	resp, err := h.p.Token(r.Context(), core.TokenRequest{Client: cred, Form: form})
+	if err != nil {
+		h.clientAuthError(w, r, cred, err)
+		return
+	}
+	h.metrics.tokensIssued.WithLabelValues(form.Get("grant_type")).Inc()
+	hd := w.Header()
+	hd.Set("Content-Type", "application/json")
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("Pragma", "no-cache")
+	_ = json.NewEncoder(w).Encode(resp)
+}
+
+// clientAuthError writes err, adding the WWW-Authenticate challenge RFC 6749
+// §5.2 requires when Basic authentication failed.
+func (h *handlers) clientAuthError(w http.ResponseWriter, r *http.Request, cred core.ClientCredentials, err error) {
+	e := core.AsError(err)
+	if e.Code == core.ErrInvalidClient.Code {
+		h.metrics.authFailures.WithLabelValues("client").Inc()
+		if cred.Method == ports.AuthMethodSecretBasic {
+			w.Header().Set("WWW-Authenticate", `Basic realm="oauth2", charset="UTF-8"`)
+		}
+	}
+	h.oauthError(w, r, err)
+}
+
+// postForm reads an application/x-www-form-urlencoded body. Parameters in
+// the query string are ignored: RFC 6749 §3.2 puts them in the body.
+func postForm(r *http.Request) (url.Values, error) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/x-www-form-urlencoded" {
+		return nil, core.ErrInvalidRequest.WithDescription("the body must be application/x-www-form-urlencoded")
+	}
+	if err := r.ParseForm(); err != nil {
+		return nil, formError(err)
+	}
+	return r.PostForm, nil
+}
+
+// clientCredentials finds how the client authenticates: HTTP Basic, form
+// secret, or a bare client_id. Using two methods at once is an error
+// (RFC 6749 §2.3).
+func clientCredentials(r *http.Request, form url.Values) (core.ClientCredentials, error) {
+	formID := form.Get("client_id")
+	_, formSecret := form["client_secret"]
+	if user, pass, ok := r.BasicAuth(); ok {
+		if formSecret {
+			return core.ClientCredentials{}, core.ErrInvalidRequest.WithDescription("use one client authentication method, not several")
+		}
+		// RFC 6749 §2.3.1: Basic credentials are form-urlencoded first.
+		id, err1 := url.QueryUnescape(user)
+		sec, err2 := url.QueryUnescape(pass)
+		if err1 != nil || err2 != nil {
+			return core.ClientCredentials{Method: ports.AuthMethodSecretBasic}, core.ErrInvalidClient.WithDescription("malformed Basic credentials")
+		}
+		if formID != "" && formID != id {
+			return core.ClientCredentials{}, core.ErrInvalidRequest.WithDescription("client_id differs from the authenticated client")
+		}
+		return core.ClientCredentials{ID: id, Secret: sec, Method: ports.AuthMethodSecretBasic}, nil
+	}
+	if formSecret {
+		return core.ClientCredentials{ID: formID, Secret: form.Get("client_secret"), Method: ports.AuthMethodSecretPost}, nil
+	}
+	if formID == "" {
+		return core.ClientCredentials{}, core.ErrInvalidClient.WithDescription("client authentication is required")
+	}
+	return core.ClientCredentials{ID: formID, Method: ports.AuthMethodNone}, nil
+}
