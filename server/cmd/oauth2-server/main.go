@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"oauth2-server.dev/config"
+	"oauth2-server.dev/ports"
+	"oauth2-server.dev/server/internal/app"
+)
+
+const usage = `usage: oauth2-server <command> [flags]
+
+commands:
+  serve            run the server
+  migrate [up]     apply pending database migrations
+  migrate status   list migrations and whether each is applied
+  keys list        list the signing keys
+  clients list     list the registered clients
+
+flags (every command):
+  --dev            dev mode: embedded SQLite in ./data, issuer http://localhost:8080,
+                   a demo user and demo clients printed at start
+  --config FILE    YAML configuration file (also OAUTH2_CONFIG)
+
+Configuration comes from OAUTH2_* environment variables; see README.md.
+`
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "oauth2-server:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	cmd, rest := args[0], args[1:]
+	var sub string
+	if len(rest) > 0 && len(rest[0]) > 0 && rest[0][0] != '-' {
+		sub, rest = rest[0], rest[1:]
+	}
+	command, ok := commands[cmd+" "+sub]
+	if !ok {
+		return fmt.Errorf("unknown command %q\n\n%s", strings.TrimSpace(cmd+" "+sub), usage)
+	}
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dev := fs.Bool("dev", false, "dev mode")
+	file := fs.String("config", "", "YAML configuration file")
+	if err := fs.Parse(rest); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q\n\n%s", fs.Arg(0), usage)
+	}
+	cfg, err := config.Load(*file, *dev, os.Getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	return command(ctx, cfg, log, stdout)
+}
+
+// commands maps "command sub-command" to its implementation.
+var commands = map[string]func(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.Writer) error{
+	"serve ": serve,
+	"migrate ": func(ctx context.Context, cfg *config.Config, _ *slog.Logger, out io.Writer) error {
+		return migrate(ctx, cfg, out, false)
+	},
+	"migrate up": func(ctx context.Context, cfg *config.Config, _ *slog.Logger, out io.Writer) error {
+		return migrate(ctx, cfg, out, false)
+	},
+	"migrate status": func(ctx context.Context, cfg *config.Config, _ *slog.Logger, out io.Writer) error {
+		return migrate(ctx, cfg, out, true)
+	},
+	"keys list": func(ctx context.Context, cfg *config.Config, _ *slog.Logger, out io.Writer) error {
+		return listKeys(ctx, cfg, out)
+	},
+	"clients list": func(ctx context.Context, cfg *config.Config, _ *slog.Logger, out io.Writer) error {
+		return listClients(ctx, cfg, out)
+	},
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.Writer) error {
+	if cfg.Dev && cfg.RegistrationToken == "" {
+		cfg.RegistrationToken = app.DevRegistrationToken()
+	}
+	for _, w := range cfg.Warnings {
+		log.Warn(w)
+	}
+	a, err := app.New(ctx, cfg, log, nil)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := a.Seed(ctx, stdout); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "store", cfg.RedactedDatabaseURL())
+	return a.Serve(ctx, ln)
+}
+
+func migrate(ctx context.Context, cfg *config.Config, stdout io.Writer, statusOnly bool) error {
+	st, err := app.OpenStore(ctx, cfg, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if !statusOnly {
+		start := time.Now()
+		if err := st.Migrate(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "migrations applied to %s in %s\n", cfg.RedactedDatabaseURL(), time.Since(start).Round(time.Millisecond))
+	}
+	states, err := st.MigrationStatus(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VERSION\tNAME\tSTATE")
+	for _, s := range states {
+		state := "pending"
+		if s.Applied {
+			state = "applied " + s.AppliedAt.Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\n", s.Version, s.Name, state)
+	}
+	return tw.Flush()
+}
+
+func listKeys(ctx context.Context, cfg *config.Config, stdout io.Writer) error {
+	st, err := app.OpenStore(ctx, cfg, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	keys, err := st.ListKeys(ctx, ports.DefaultTenant)
+	if err != nil {
+		return err
+	}
+	if len(keys) == 0 {
+		fmt.Fprintln(stdout, "no signing keys yet: they are generated when the server first starts")
+		return nil
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KID\tALG\tCREATED\tSTATE")
+	now := time.Now()
+	for _, k := range keys {
+		state := "active"
+		switch {
+		case k.ExpiresAt != nil && !now.Before(*k.ExpiresAt):
+			state = "expired"
+		case k.RetiredAt != nil:
+			state = "retired (published)"
+		case now.Before(k.NotBefore):
+			state = "published, signs from " + k.NotBefore.Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", k.ID, k.Algorithm, k.CreatedAt.Format(time.RFC3339), state)
+	}
+	return tw.Flush()
+}
+
+func listClients(ctx context.Context, cfg *config.Config, stdout io.Writer) error {
+	st, err := app.OpenStore(ctx, cfg, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	clients, err := st.ListClients(ctx, ports.DefaultTenant)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CLIENT_ID\tNAME\tAUTH\tGRANTS")
+	for _, c := range clients {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%v\n", c.ID, c.Name, c.TokenEndpointAuth, c.GrantTypes)
+	}
+	if len(clients) == 0 {
+		fmt.Fprintln(tw, "(none)")
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestCommands(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("OAUTH2_DATABASE_URL", "sqlite:"+dir+"/oauth2.db")
+	t.Setenv("OAUTH2_LOG_LEVEL", "error")
+
+	tests := []struct {
+		name    string
+		args    []string
+		want    []string
+		wantErr string
+	}{
+		{name: "help lists the commands", args: []string{"--help"}, want: []string{"serve", "migrate", "keys list", "clients list"}},
+		{name: "migrate status before migrating shows pending", args: []string{"migrate", "status", "--dev"}, want: []string{"VERSION", "pending"}},
+		{name: "migrate up applies", args: []string{"migrate", "up", "--dev"}, want: []string{"migrations applied", "applied 20"}},
+		{name: "migrate again is a no-op", args: []string{"migrate", "--dev"}, want: []string{"migrations applied"}},
+		{name: "keys list before first start", args: []string{"keys", "list", "--dev"}, want: []string{"no signing keys yet"}},
+		{name: "clients list on an empty store", args: []string{"clients", "list", "--dev"}, want: []string{"CLIENT_ID", "(none)"}},
+		{name: "unknown command", args: []string{"frobnicate"}, wantErr: "unknown command"},
+		{name: "outside dev mode a key-encryption key is required", args: []string{"migrate", "status"}, wantErr: "OAUTH2_KEY_ENCRYPTION_KEY is required"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			err := run(tc.args, &out, &errOut)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want it to mention %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("run %v: %v\n%s", tc.args, err, errOut.String())
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, out.String())
+				}
+			}
+		})
+	}
+}
