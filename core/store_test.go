@@ -3,6 +3,7 @@ package core
 import (
 	"bytes"
 	"context"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -25,6 +26,7 @@ type memStore struct {
 	sessions     map[string]*ports.Session
 	consents     map[string]*ports.Consent
 	keys         []*ports.SigningKey
+	jtis         map[string]time.Time
 }
 
 var (
@@ -37,7 +39,7 @@ func newMemStore() *memStore {
 		clients: map[string]*ports.Client{}, users: map[string]*ports.User{},
 		authRequests: map[string]*ports.AuthRequest{}, codes: map[string]*ports.AuthorizationCode{},
 		tokens: map[string]*ports.Token{}, sessions: map[string]*ports.Session{},
-		consents: map[string]*ports.Consent{},
+		consents: map[string]*ports.Consent{}, jtis: map[string]time.Time{},
 	}
 }
 
@@ -169,6 +171,17 @@ func (s *memStore) GetAuthRequest(_ context.Context, tenant, id string, now time
 	return &rr, nil
 }
 
+func (s *memStore) ConsumeAuthRequest(_ context.Context, tenant, id string, now time.Time) (*ports.AuthRequest, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.authRequests[memKey(tenant, id)]
+	if !ok || !now.Before(r.ExpiresAt) {
+		return nil, ports.ErrNotFound
+	}
+	delete(s.authRequests, memKey(tenant, id))
+	return r, nil
+}
+
 func (s *memStore) DeleteAuthRequest(_ context.Context, tenant, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -257,6 +270,43 @@ func (s *memStore) RevokeGrant(_ context.Context, tenant, grantID string, now ti
 		}
 	}
 	return nil
+}
+
+func (s *memStore) SessionClients(_ context.Context, tenant, sessionID string) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seen := map[string]bool{}
+	var out []string
+	for _, t := range s.tokens {
+		if t.Tenant == tenant && t.SessionID == sessionID && !seen[t.ClientID] {
+			seen[t.ClientID] = true
+			out = append(out, t.ClientID)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+func (s *memStore) UseJTI(_ context.Context, tenant, key string, expiresAt, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if exp, ok := s.jtis[memKey(tenant, key)]; ok && now.Before(exp) {
+		return ports.ErrAlreadyUsed
+	}
+	s.jtis[memKey(tenant, key)] = expiresAt
+	return nil
+}
+
+func (s *memStore) UpdateKey(_ context.Context, k *ports.SigningKey) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range s.keys {
+		if e.Tenant == k.Tenant && e.ID == k.ID {
+			e.NotBefore, e.RetiredAt, e.ExpiresAt = k.NotBefore, k.RetiredAt, k.ExpiresAt
+			return nil
+		}
+	}
+	return ports.ErrNotFound
 }
 
 func (s *memStore) CreateSession(_ context.Context, sess *ports.Session) error {

@@ -23,6 +23,11 @@ type AuthRequestStore interface {
 	// GetAuthRequest returns the request. ErrNotFound if absent or expired
 	// at now.
 	GetAuthRequest(ctx context.Context, tenant, id string, now time.Time) (*AuthRequest, error)
+	// ConsumeAuthRequest deletes the request and returns it, atomically: of
+	// any number of concurrent calls exactly one gets it (single-use
+	// request_uri values of RFC 9126). ErrNotFound if absent or expired at
+	// now.
+	ConsumeAuthRequest(ctx context.Context, tenant, id string, now time.Time) (*AuthRequest, error)
 	// DeleteAuthRequest removes the request; deleting an absent request is
 	// not an error.
 	DeleteAuthRequest(ctx context.Context, tenant, id string) error

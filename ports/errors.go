@@ -13,4 +13,7 @@ var (
 	// ErrAlreadyUsed: a single-use record (authorization code, rotated
 	// refresh token) was consumed before.
 	ErrAlreadyUsed = errors.New("already used")
+	// ErrUnavailable: the backend cannot serve the call now (down, or its
+	// circuit breaker is open); callers answer "try again later".
+	ErrUnavailable = errors.New("unavailable")
 )

@@ -28,6 +28,9 @@ type SigningKey struct {
 type KeyStore interface {
 	// CreateKey stores a new key. ErrConflict if the kid exists.
 	CreateKey(ctx context.Context, k *SigningKey) error
+	// UpdateKey replaces the NotBefore, RetiredAt and ExpiresAt of an
+	// existing key; the key material never changes. ErrNotFound if absent.
+	UpdateKey(ctx context.Context, k *SigningKey) error
 	// ListKeys returns the tenant's keys, oldest first.
 	ListKeys(ctx context.Context, tenant string) ([]*SigningKey, error)
 }

@@ -13,6 +13,9 @@ type Store interface {
 	SessionStore
 	ConsentStore
 	KeyStore
+	JTIStore
+	DeviceCodeStore
+	Purger
 	// Ping reports whether the backend answers.
 	Ping(ctx context.Context) error
 	// Close releases the backend's resources.

@@ -60,4 +60,8 @@ type TokenStore interface {
 	RevokeToken(ctx context.Context, tenant, id string, now time.Time) error
 	// RevokeGrant revokes every token of the grant at now.
 	RevokeGrant(ctx context.Context, tenant, grantID string, now time.Time) error
+	// SessionClients returns the ids of the clients holding tokens issued in
+	// the login session, in any state, ordered by id (for logout
+	// notifications).
+	SessionClients(ctx context.Context, tenant, sessionID string) ([]string, error)
 }

@@ -43,6 +43,18 @@ func (s *memKeyStore) CreateKey(_ context.Context, k *ports.SigningKey) error {
 	return nil
 }
 
+func (s *memKeyStore) UpdateKey(_ context.Context, k *ports.SigningKey) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range s.keys {
+		if e.Tenant == k.Tenant && e.ID == k.ID {
+			e.NotBefore, e.RetiredAt, e.ExpiresAt = k.NotBefore, k.RetiredAt, k.ExpiresAt
+			return nil
+		}
+	}
+	return ports.ErrNotFound
+}
+
 func (s *memKeyStore) ListKeys(_ context.Context, tenant string) ([]*ports.SigningKey, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -89,6 +89,48 @@ func testAuthRequests(t *testing.T, open opener) {
 		s := open(t)
 		mustNil(t, s.DeleteAuthRequest(t.Context(), tenantA, "nobody"), "DeleteAuthRequest")
 	})
+
+	t.Run("consume returns the request with every field and removes it", func(t *testing.T) {
+		s := open(t)
+		at := baseTime()
+		mustNil(t, s.CreateAuthRequest(t.Context(), newAuthRequest(tenantA, "r1", at)), "CreateAuthRequest")
+		mustNil(t, s.CreateAuthRequest(t.Context(), newAuthRequest(tenantA, "r2", at)), "CreateAuthRequest r2")
+		got, err := s.ConsumeAuthRequest(t.Context(), tenantA, "r1", at)
+		mustNil(t, err, "ConsumeAuthRequest")
+		checkEqual(t, newAuthRequest(tenantA, "r1", at), got)
+		_, err = s.GetAuthRequest(t.Context(), tenantA, "r1", at)
+		mustIs(t, err, ports.ErrNotFound, "GetAuthRequest after consume")
+		_, err = s.ConsumeAuthRequest(t.Context(), tenantA, "r1", at)
+		mustIs(t, err, ports.ErrNotFound, "ConsumeAuthRequest again")
+		_, err = s.GetAuthRequest(t.Context(), tenantA, "r2", at)
+		mustNil(t, err, "GetAuthRequest of a request that was not consumed")
+	})
+
+	t.Run("request is consumable until it expires", func(t *testing.T) {
+		at := baseTime()
+		r := newAuthRequest(tenantA, "r1", at)
+		for _, tt := range expiryCases(r.ExpiresAt) {
+			t.Run(tt.name, func(t *testing.T) {
+				s := open(t)
+				mustNil(t, s.CreateAuthRequest(t.Context(), newAuthRequest(tenantA, "r1", at)), "CreateAuthRequest")
+				_, err := s.ConsumeAuthRequest(t.Context(), tenantA, "r1", tt.now)
+				checkExpiry(t, err, tt.live)
+			})
+		}
+	})
+
+	t.Run("consume of an absent request returns ErrNotFound without consuming another tenant's", func(t *testing.T) {
+		s := open(t)
+		at := baseTime()
+		mustNil(t, s.CreateAuthRequest(t.Context(), newAuthRequest(tenantA, "r1", at)), "CreateAuthRequest")
+		_, err := s.ConsumeAuthRequest(t.Context(), tenantA, "r2", at)
+		mustIs(t, err, ports.ErrNotFound, "ConsumeAuthRequest unknown id")
+		_, err = s.ConsumeAuthRequest(t.Context(), tenantB, "r1", at)
+		mustIs(t, err, ports.ErrNotFound, "ConsumeAuthRequest from tenant b")
+		got, err := s.GetAuthRequest(t.Context(), tenantA, "r1", at)
+		mustNil(t, err, "GetAuthRequest of the owning tenant")
+		checkEqual(t, newAuthRequest(tenantA, "r1", at), got)
+	})
 }
 
 // expiryCase is an instant at which a record expiring at some time is

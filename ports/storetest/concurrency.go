@@ -38,20 +38,27 @@ func race(fn func(i int) error) []error {
 // ErrAlreadyUsed, and returns the index of the winner.
 func tally(t *testing.T, errs []error) int {
 	t.Helper()
-	winner, wins, used := -1, 0, 0
+	return tallyLosers(t, errs, ports.ErrAlreadyUsed)
+}
+
+// tallyLosers checks that exactly one error is nil and every other one is
+// lost, and returns the index of the winner.
+func tallyLosers(t *testing.T, errs []error, lost error) int {
+	t.Helper()
+	winner, wins, losses := -1, 0, 0
 	for i, err := range errs {
 		switch {
 		case err == nil:
 			winner = i
 			wins++
-		case errors.Is(err, ports.ErrAlreadyUsed):
-			used++
+		case errors.Is(err, lost):
+			losses++
 		default:
 			t.Errorf("goroutine %d: unexpected error: %v", i, err)
 		}
 	}
-	if wins != 1 || used != len(errs)-1 {
-		t.Fatalf("%d succeeded and %d got ErrAlreadyUsed, want 1 and %d", wins, used, len(errs)-1)
+	if wins != 1 || losses != len(errs)-1 {
+		t.Fatalf("%d succeeded and %d got %v, want 1 and %d", wins, losses, lost, len(errs)-1)
 	}
 	return winner
 }
@@ -106,6 +113,98 @@ func testConcurrency(t *testing.T, open opener) {
 					mustNotExist(t, s, tenantA, prefix(i)+"-refresh")
 				}
 			}
+		}
+	})
+
+	t.Run(fmt.Sprintf("%d concurrent uses of one jti: one wins, the rest get ErrAlreadyUsed", racers), func(t *testing.T) {
+		s := open(t)
+		at := baseTime()
+		for round := range rounds {
+			key := fmt.Sprintf("dpop:jti-%d", round)
+			errs := race(func(i int) error {
+				return s.UseJTI(t.Context(), tenantA, key, at.Add(time.Minute), at)
+			})
+			tally(t, errs)
+		}
+	})
+
+	t.Run(fmt.Sprintf("%d concurrent uses of one expired jti: one replaces it, the rest get ErrAlreadyUsed", racers), func(t *testing.T) {
+		s := open(t)
+		at := baseTime()
+		for round := range rounds {
+			key := fmt.Sprintf("assertion:jti-%d", round)
+			mustNil(t, s.UseJTI(t.Context(), tenantA, key, at, at.Add(-time.Minute)), "UseJTI")
+			errs := race(func(i int) error {
+				return s.UseJTI(t.Context(), tenantA, key, at.Add(time.Minute), at)
+			})
+			tally(t, errs)
+		}
+	})
+
+	t.Run(fmt.Sprintf("%d concurrent consumptions of one authorization request: one gets it, the rest get ErrNotFound", racers), func(t *testing.T) {
+		s := open(t)
+		at := baseTime()
+		for round := range rounds {
+			id := fmt.Sprintf("request-%d", round)
+			mustNil(t, s.CreateAuthRequest(t.Context(), newAuthRequest(tenantA, id, at)), "CreateAuthRequest")
+			reqs := make([]*ports.AuthRequest, racers)
+			errs := race(func(i int) error {
+				var err error
+				reqs[i], err = s.ConsumeAuthRequest(t.Context(), tenantA, id, at)
+				return err
+			})
+			winner := tallyLosers(t, errs, ports.ErrNotFound)
+			checkEqual(t, newAuthRequest(tenantA, id, at), reqs[winner])
+		}
+	})
+
+	t.Run(fmt.Sprintf("%d concurrent redemptions of one approved device code: one wins, the rest get ErrAlreadyUsed", racers), func(t *testing.T) {
+		s := open(t)
+		at := baseTime()
+		for round := range rounds {
+			hash := fmt.Sprintf("device-%d", round)
+			userCode := fmt.Sprintf("USERCODE%d", round)
+			mustNil(t, s.CreateDeviceCode(t.Context(), newDeviceCode(tenantA, hash, userCode, at)), "CreateDeviceCode")
+			mustNil(t, s.DecideDeviceCode(t.Context(), tenantA, userCode, ports.DeviceApproved, "u1", "s1", at, at), "DecideDeviceCode")
+			codes := make([]*ports.DeviceCode, racers)
+			errs := race(func(i int) error {
+				var err error
+				codes[i], err = s.RedeemDeviceCode(t.Context(), tenantA, hash, at.Add(time.Duration(i+1)*time.Microsecond))
+				return err
+			})
+			winner := tally(t, errs)
+			winAt := at.Add(time.Duration(winner+1) * time.Microsecond)
+			for i, c := range codes {
+				if c == nil {
+					t.Fatalf("goroutine %d got no device code", i)
+				}
+				if c.UsedAt == nil || !c.UsedAt.Equal(winAt) {
+					t.Errorf("goroutine %d: UsedAt = %v, want the winner's %v", i, c.UsedAt, winAt)
+				}
+			}
+		}
+	})
+
+	t.Run(fmt.Sprintf("%d concurrent decisions on one device code: one lands, the rest get ErrAlreadyUsed", racers), func(t *testing.T) {
+		s := open(t)
+		at := baseTime()
+		for round := range rounds {
+			hash := fmt.Sprintf("device-%d", round)
+			userCode := fmt.Sprintf("USERCODE%d", round)
+			mustNil(t, s.CreateDeviceCode(t.Context(), newDeviceCode(tenantA, hash, userCode, at)), "CreateDeviceCode")
+			status := func(i int) string {
+				if i%2 == 0 {
+					return ports.DeviceApproved
+				}
+				return ports.DeviceDenied
+			}
+			user := func(i int) string { return fmt.Sprintf("user-%d", i) }
+			errs := race(func(i int) error {
+				return s.DecideDeviceCode(t.Context(), tenantA, userCode, status(i), user(i), "s1", at, at)
+			})
+			winner := tally(t, errs)
+			want := decided(newDeviceCode(tenantA, hash, userCode, at), status(winner), user(winner), "s1", at)
+			checkEqual(t, want, getDeviceCode(t, s, tenantA, userCode, at))
 		}
 	})
 }

@@ -87,6 +87,84 @@ func testKeys(t *testing.T, open opener) {
 		}
 	})
 
+	t.Run("update replaces the schedule and keeps the key material", func(t *testing.T) {
+		at := baseTime()
+		tests := []struct {
+			name   string
+			create func() *ports.SigningKey
+			update func(k *ports.SigningKey)
+		}{
+			{"retire a current key", func() *ports.SigningKey { return newKey(tenantA, "k1", at) }, func(k *ports.SigningKey) {
+				k.NotBefore = at.Add(-time.Hour)
+				k.RetiredAt = ptr(at.Add(time.Hour))
+				k.ExpiresAt = ptr(at.Add(48 * time.Hour))
+			}},
+			{"reinstate a retired key", func() *ports.SigningKey {
+				k := newKey(tenantA, "k1", at)
+				k.RetiredAt = ptr(at.Add(time.Hour))
+				k.ExpiresAt = ptr(at.Add(48 * time.Hour))
+				return k
+			}, func(k *ports.SigningKey) {
+				k.RetiredAt = nil
+				k.ExpiresAt = nil
+			}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				s := open(t)
+				mustNil(t, s.CreateKey(t.Context(), tt.create()), "CreateKey")
+				mustNil(t, s.CreateKey(t.Context(), newKey(tenantA, "k2", at.Add(time.Second))), "CreateKey k2")
+				want := tt.create()
+				tt.update(want)
+				update := *want
+				// The material and creation time of the argument are
+				// ignored: only the schedule moves.
+				update.Algorithm = "RS256"
+				update.PrivateKey = []byte("other private key")
+				update.PublicJWK = []byte(`{"kty":"RSA"}`)
+				update.CreatedAt = at.Add(-time.Hour)
+				mustNil(t, s.UpdateKey(t.Context(), &update), "UpdateKey")
+				got, err := s.ListKeys(t.Context(), tenantA)
+				mustNil(t, err, "ListKeys")
+				if len(got) != 2 {
+					t.Fatalf("ListKeys returned %d keys, want 2", len(got))
+				}
+				checkEqual(t, want, got[0])
+				checkEqual(t, newKey(tenantA, "k2", at.Add(time.Second)), got[1])
+			})
+		}
+	})
+
+	t.Run("update of an absent key returns ErrNotFound and changes nothing", func(t *testing.T) {
+		at := baseTime()
+		tests := []struct{ name, tenant, id string }{
+			{"unknown kid", tenantA, "nobody"},
+			{"kid of another tenant", tenantB, "k1"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				s := open(t)
+				mustNil(t, s.CreateKey(t.Context(), newKey(tenantA, "k1", at)), "CreateKey")
+				k := newKey(tt.tenant, tt.id, at)
+				k.RetiredAt = ptr(at)
+				mustIs(t, s.UpdateKey(t.Context(), k), ports.ErrNotFound, "UpdateKey")
+				for _, tenant := range []string{tenantA, tenantB} {
+					got, err := s.ListKeys(t.Context(), tenant)
+					mustNil(t, err, "ListKeys")
+					if tenant == tenantB && len(got) != 0 {
+						t.Fatalf("UpdateKey created %d keys in tenant b", len(got))
+					}
+					if tenant == tenantA {
+						if len(got) != 1 {
+							t.Fatalf("ListKeys returned %d keys, want 1", len(got))
+						}
+						checkEqual(t, newKey(tenantA, "k1", at), got[0])
+					}
+				}
+			})
+		}
+	})
+
 	t.Run("list of a tenant without keys is empty", func(t *testing.T) {
 		s := open(t)
 		mustNil(t, s.CreateKey(t.Context(), newKey(tenantA, "k1", baseTime())), "CreateKey")

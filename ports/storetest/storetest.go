@@ -28,8 +28,17 @@ type opener func(t *testing.T) ports.Store
 //     revocation the first replay triggers;
 //   - revoking a revoked token keeps its first RevokedAt;
 //   - UpdateClient replaces CreatedAt too, as it does every other field;
-//   - ListClients orders ids byte by byte, whatever the backend's
-//     collation.
+//   - ListClients and SessionClients order ids byte by byte, whatever the
+//     backend's collation;
+//   - SessionClients of the empty session id is empty: tokens issued
+//     outside a login carry no session;
+//   - of concurrent ConsumeAuthRequest calls the losers get ErrNotFound,
+//     since for them the request is gone;
+//   - a used device code is ErrAlreadyUsed even once expired, as a used
+//     authorization code is;
+//   - PurgeExpired deletes exactly limit records while at least that many
+//     have expired, so that a caller looping until fewer come back empties
+//     the backlog.
 func Run(t *testing.T, open func(t *testing.T) ports.Store) {
 	suites := []struct {
 		name string
@@ -43,6 +52,9 @@ func Run(t *testing.T, open func(t *testing.T) ports.Store) {
 		{"SessionStore", testSessions},
 		{"ConsentStore", testConsents},
 		{"KeyStore", testKeys},
+		{"JTIStore", testJTIs},
+		{"DeviceCodeStore", testDeviceCodes},
+		{"Purger", testPurge},
 		{"Concurrency", testConcurrency},
 		{"Lifecycle", testLifecycle},
 	}

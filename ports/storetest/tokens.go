@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -144,6 +145,56 @@ func testTokens(t *testing.T, open opener) {
 
 	testRotation(t, open)
 	testRevocation(t, open)
+	testSessionClients(t, open)
+}
+
+func testSessionClients(t *testing.T, open opener) {
+	t.Run("session clients are the distinct clients of the session's tokens in any state, ordered by id", func(t *testing.T) {
+		s := open(t)
+		at := baseTime()
+		tok := func(tenant, id, clientID, sessionID string) *ports.Token {
+			x := newToken(tenant, id, ports.TokenAccess, "g-"+id, at)
+			x.ClientID, x.SessionID = clientID, sessionID
+			return x
+		}
+		expired := tok(tenantA, "t4", "Zulu", "s1")
+		expired.IssuedAt, expired.ExpiresAt = at.Add(-2*time.Hour), at.Add(-time.Hour)
+		used := tok(tenantA, "t5", "bravo", "s1")
+		used.Kind = ports.TokenRefresh
+		used.UsedAt = ptr(at)
+		mustNil(t, s.CreateTokens(t.Context(),
+			tok(tenantA, "t1", "charlie", "s1"),
+			tok(tenantA, "t2", "alpha", "s1"),
+			tok(tenantA, "t3", "alpha", "s1"),
+			expired, used,
+			tok(tenantA, "t6", "other-session", "s2"),
+			tok(tenantA, "t7", "no-session", ""),
+			tok(tenantB, "t1", "tenant-b", "s1"),
+		), "CreateTokens")
+		mustNil(t, s.RevokeToken(t.Context(), tenantA, "t1", at), "RevokeToken")
+
+		got, err := s.SessionClients(t.Context(), tenantA, "s1")
+		mustNil(t, err, "SessionClients")
+		want := []string{"Zulu", "alpha", "bravo", "charlie"}
+		if !slices.Equal(got, want) {
+			t.Errorf("SessionClients = %q, want %q", got, want)
+		}
+	})
+
+	t.Run("unknown or empty session has no clients", func(t *testing.T) {
+		s := open(t)
+		at := baseTime()
+		svc := newToken(tenantA, "t1", ports.TokenAccess, "g1", at)
+		svc.SessionID = ""
+		mustNil(t, s.CreateTokens(t.Context(), svc, newToken(tenantA, "t2", ports.TokenAccess, "g2", at)), "CreateTokens")
+		for _, session := range []string{"nobody", ""} {
+			got, err := s.SessionClients(t.Context(), tenantA, session)
+			mustNil(t, err, "SessionClients")
+			if len(got) != 0 {
+				t.Errorf("SessionClients(%q) = %q, want none", session, got)
+			}
+		}
+	})
 }
 
 // grantFixture stores one grant's first access and refresh token, plus

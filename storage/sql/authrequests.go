@@ -7,13 +7,28 @@ import (
 	"oauth2-server.dev/ports"
 )
 
+const authRequestColumns = `tenant, id, client_id, params, created_at, expires_at`
+
 var (
 	qCreateAuthRequest = newQuery(`INSERT INTO auth_requests
-	(tenant, id, client_id, params, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`)
-	qGetAuthRequest = newQuery(`SELECT tenant, id, client_id, params, created_at, expires_at
+	(` + authRequestColumns + `) VALUES (?, ?, ?, ?, ?, ?)`)
+	qGetAuthRequest = newQuery(`SELECT ` + authRequestColumns + `
 	FROM auth_requests WHERE tenant = ? AND id = ? AND expires_at > ?`)
+	// Concurrent deletes of one row serialise on it; only the first finds
+	// it to return.
+	qConsumeAuthRequest = newQuery(`DELETE FROM auth_requests WHERE tenant = ? AND id = ? AND expires_at > ?
+	RETURNING ` + authRequestColumns)
 	qDeleteAuthRequest = newQuery(`DELETE FROM auth_requests WHERE tenant = ? AND id = ?`)
 )
+
+func scanAuthRequest(row scanner) (*ports.AuthRequest, error) {
+	var r ports.AuthRequest
+	err := row.Scan(&r.Tenant, &r.ID, &r.ClientID, &r.Params, timeCol{&r.CreatedAt}, timeCol{&r.ExpiresAt})
+	if err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
 
 // CreateAuthRequest stores a request. ErrConflict if the id exists.
 func (s *Store) CreateAuthRequest(ctx context.Context, r *ports.AuthRequest) error {
@@ -25,13 +40,22 @@ func (s *Store) CreateAuthRequest(ctx context.Context, r *ports.AuthRequest) err
 // GetAuthRequest returns the request. ErrNotFound if absent or expired at
 // now.
 func (s *Store) GetAuthRequest(ctx context.Context, tenant, id string, now time.Time) (*ports.AuthRequest, error) {
-	var r ports.AuthRequest
-	err := s.db.QueryRowContext(ctx, s.sqlFor(qGetAuthRequest), tenant, id, s.timeArg(now)).
-		Scan(&r.Tenant, &r.ID, &r.ClientID, &r.Params, timeCol{&r.CreatedAt}, timeCol{&r.ExpiresAt})
+	r, err := scanAuthRequest(s.db.QueryRowContext(ctx, s.sqlFor(qGetAuthRequest), tenant, id, s.timeArg(now)))
 	if err != nil {
 		return nil, translate("get auth request", err)
 	}
-	return &r, nil
+	return r, nil
+}
+
+// ConsumeAuthRequest deletes the request and returns it in one statement,
+// so that of concurrent calls exactly one gets it (single-use request_uri,
+// RFC 9126 §2.2). ErrNotFound if absent or expired at now.
+func (s *Store) ConsumeAuthRequest(ctx context.Context, tenant, id string, now time.Time) (*ports.AuthRequest, error) {
+	r, err := scanAuthRequest(s.db.QueryRowContext(ctx, s.sqlFor(qConsumeAuthRequest), tenant, id, s.timeArg(now)))
+	if err != nil {
+		return nil, translate("consume auth request", err)
+	}
+	return r, nil
 }
 
 // DeleteAuthRequest removes the request; deleting an absent request is not

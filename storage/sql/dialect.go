@@ -80,6 +80,17 @@ func (s *Store) sqlFor(q query) string {
 	return q.text
 }
 
+// forUpdate is appended to a SELECT whose row the transaction goes on to
+// write. PostgreSQL's default isolation lets two transactions read the same
+// row, and the row lock makes them take turns. SQLite has no such clause
+// and needs none: its write transactions (BEGIN IMMEDIATE) are serial.
+func (s *Store) forUpdate() string {
+	if s.dialect == Postgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
 // timeArg converts a ports time into the column representation. Times are
 // truncated, not rounded, to microseconds on both dialects so that a value
 // reads back the same wherever it was stored.

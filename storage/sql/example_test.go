@@ -37,4 +37,5 @@ func ExampleOpen() {
 	// Output:
 	// sqlite
 	// 0001_init applied=true
+	// 0002_replay_device_purge applied=true
 }

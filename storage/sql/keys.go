@@ -10,6 +10,8 @@ const keyColumns = `tenant, id, algorithm, private_key, public_jwk, created_at, 
 
 var (
 	qCreateKey = newQuery(`INSERT INTO signing_keys (` + keyColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	qUpdateKey = newQuery(`UPDATE signing_keys SET not_before = ?, retired_at = ?, expires_at = ?
+	WHERE tenant = ? AND id = ?`)
 	// id breaks ties so that keys created in the same microsecond still
 	// list in a stable order.
 	qListKeys = newQuery(`SELECT ` + keyColumns + ` FROM signing_keys WHERE tenant = ? ORDER BY created_at, id`)
@@ -31,6 +33,14 @@ func (s *Store) CreateKey(ctx context.Context, k *ports.SigningKey) error {
 		k.Tenant, k.ID, k.Algorithm, bytesArg(k.PrivateKey), bytesArg(k.PublicJWK),
 		s.timeArg(k.CreatedAt), s.timeArg(k.NotBefore), s.nullTimeArg(k.RetiredAt), s.nullTimeArg(k.ExpiresAt))
 	return translate("create key", err)
+}
+
+// UpdateKey replaces the NotBefore, RetiredAt and ExpiresAt of an existing
+// key; the key material never changes. ErrNotFound if absent.
+func (s *Store) UpdateKey(ctx context.Context, k *ports.SigningKey) error {
+	res, err := s.db.ExecContext(ctx, s.sqlFor(qUpdateKey),
+		s.timeArg(k.NotBefore), s.nullTimeArg(k.RetiredAt), s.nullTimeArg(k.ExpiresAt), k.Tenant, k.ID)
+	return translate("update key", oneRow(res, err))
 }
 
 // ListKeys returns the tenant's keys, oldest first.

@@ -23,8 +23,9 @@ var (
 	WHERE tenant = ? AND id = ? AND kind = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?
 	RETURNING ` + tokenColumns)
 	// revoked_at IS NULL keeps the time of an earlier revocation.
-	qRevokeToken = newQuery(`UPDATE tokens SET revoked_at = ? WHERE tenant = ? AND id = ? AND revoked_at IS NULL`)
-	qRevokeGrant = newQuery(`UPDATE tokens SET revoked_at = ? WHERE tenant = ? AND grant_id = ? AND revoked_at IS NULL`)
+	qRevokeToken    = newQuery(`UPDATE tokens SET revoked_at = ? WHERE tenant = ? AND id = ? AND revoked_at IS NULL`)
+	qRevokeGrant    = newQuery(`UPDATE tokens SET revoked_at = ? WHERE tenant = ? AND grant_id = ? AND revoked_at IS NULL`)
+	qSessionClients = newQuery(`SELECT DISTINCT client_id FROM tokens WHERE tenant = ? AND session_id = ? ORDER BY client_id`)
 )
 
 func scanToken(row scanner) (*ports.Token, error) {
@@ -141,4 +142,27 @@ func (s *Store) RevokeToken(ctx context.Context, tenant, id string, now time.Tim
 func (s *Store) RevokeGrant(ctx context.Context, tenant, grantID string, now time.Time) error {
 	_, err := s.db.ExecContext(ctx, s.sqlFor(qRevokeGrant), s.timeArg(now), tenant, grantID)
 	return translate("revoke grant", err)
+}
+
+// SessionClients returns the ids of the clients holding tokens issued in
+// the login session, in any state, ordered by id byte by byte. Tokens
+// issued outside a login (client_credentials) carry no session id, so an
+// empty sessionID names no session and yields no clients.
+func (s *Store) SessionClients(ctx context.Context, tenant, sessionID string) ([]string, error) {
+	if sessionID == "" {
+		return nil, nil
+	}
+	rows, err := s.db.QueryContext(ctx, s.sqlFor(qSessionClients), tenant, sessionID)
+	if err != nil {
+		return nil, translate("session clients", err)
+	}
+	ids, err := collect(rows, func(row scanner) (string, error) {
+		var id string
+		err := row.Scan(&id)
+		return id, err
+	})
+	if err != nil {
+		return nil, translate("session clients", err)
+	}
+	return ids, nil
 }

@@ -1,0 +1,93 @@
+package mongostore
+
+import (
+	"context"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"oauth2-server.dev/ports"
+)
+
+type authCodeDoc struct {
+	ID                  bson.ObjectID `bson:"_id,omitempty"`
+	Tenant              string        `bson:"tenant"`
+	Hash                string        `bson:"hash"`
+	GrantID             string        `bson:"grant_id"`
+	ClientID            string        `bson:"client_id"`
+	UserID              string        `bson:"user_id"`
+	SessionID           string        `bson:"session_id"`
+	RedirectURI         string        `bson:"redirect_uri"`
+	Scope               string        `bson:"scope"`
+	Nonce               string        `bson:"nonce"`
+	CodeChallenge       string        `bson:"code_challenge"`
+	CodeChallengeMethod string        `bson:"code_challenge_method"`
+	AuthTime            int64         `bson:"auth_time"`
+	CreatedAt           int64         `bson:"created_at"`
+	ExpiresAt           int64         `bson:"expires_at"`
+	// UsedAt is set only on a code created used; a redemption is recorded
+	// as a claim.
+	UsedAt *int64 `bson:"used_at"`
+}
+
+func (d *authCodeDoc) code() *ports.AuthorizationCode {
+	return &ports.AuthorizationCode{
+		Hash: d.Hash, Tenant: d.Tenant, GrantID: d.GrantID, ClientID: d.ClientID, UserID: d.UserID,
+		SessionID: d.SessionID, RedirectURI: d.RedirectURI, Scope: d.Scope, Nonce: d.Nonce,
+		CodeChallenge: d.CodeChallenge, CodeChallengeMethod: d.CodeChallengeMethod,
+		AuthTime: fromMicros(d.AuthTime), CreatedAt: fromMicros(d.CreatedAt), ExpiresAt: fromMicros(d.ExpiresAt),
+		UsedAt: fromNullMicros(d.UsedAt),
+	}
+}
+
+// CreateAuthCode stores a new code. ErrConflict if the hash exists.
+func (s *Store) CreateAuthCode(ctx context.Context, c *ports.AuthorizationCode) error {
+	_, err := s.authCodes.InsertOne(ctx, &authCodeDoc{
+		Tenant: c.Tenant, Hash: c.Hash, GrantID: c.GrantID, ClientID: c.ClientID, UserID: c.UserID,
+		SessionID: c.SessionID, RedirectURI: c.RedirectURI, Scope: c.Scope, Nonce: c.Nonce,
+		CodeChallenge: c.CodeChallenge, CodeChallengeMethod: c.CodeChallengeMethod,
+		AuthTime: micros(c.AuthTime), CreatedAt: micros(c.CreatedAt), ExpiresAt: micros(c.ExpiresAt),
+		UsedAt: nullMicros(c.UsedAt),
+	})
+	return translate("create auth code", err)
+}
+
+// RedeemAuthCode marks the code used at now by inserting its redemption
+// claim, so that of concurrent calls exactly one succeeds. ErrNotFound if
+// the code is absent or expired at now. A code used before comes back,
+// with the UsedAt of the redemption that won, together with
+// ErrAlreadyUsed, even once expired, so that the caller can revoke what it
+// issued (RFC 6749 §4.1.2).
+func (s *Store) RedeemAuthCode(ctx context.Context, tenant, hash string, now time.Time) (*ports.AuthorizationCode, error) {
+	const op = "redeem auth code"
+	var d authCodeDoc
+	err := s.authCodes.FindOne(ctx, bson.D{{Key: "tenant", Value: tenant}, {Key: "hash", Value: hash}}).Decode(&d)
+	if err != nil {
+		return nil, translate(op, err)
+	}
+	code := d.code()
+	if code.UsedAt != nil {
+		return code, alreadyUsed(op)
+	}
+	if now.Before(code.ExpiresAt) {
+		won, err := s.claim(ctx, newClaim(tenant, claimAuthCode, hash, now, code.ExpiresAt))
+		if err != nil {
+			return nil, translate(op, err)
+		}
+		if won {
+			usedAt := fromMicros(micros(now))
+			code.UsedAt = &usedAt
+			return code, nil
+		}
+	}
+	c, err := s.findClaim(ctx, tenant, claimAuthCode, hash)
+	if err != nil {
+		return nil, translate(op, err)
+	}
+	if c == nil {
+		return nil, notFound(op, "expired")
+	}
+	usedAt := fromMicros(c.At)
+	code.UsedAt = &usedAt
+	return code, alreadyUsed(op)
+}

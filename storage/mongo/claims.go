@@ -1,0 +1,87 @@
+package mongostore
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+)
+
+// Claim kinds: what a claim document records about the record its key
+// names. A claim is inserted once and never changed; the unique index on
+// tenant, kind and key lets exactly one of concurrent inserts land, which
+// is what makes single-use operations atomic without transactions (see the
+// package comment).
+const (
+	claimAuthCode       = "auth_code_redeemed"    // key: code hash; At: UsedAt
+	claimRotation       = "refresh_token_rotated" // key: token id; At: UsedAt
+	claimDeviceDecision = "device_decided"        // key: device hash; the decision fields
+	claimDeviceRedeemed = "device_redeemed"       // key: device hash; At: UsedAt
+)
+
+// claimDoc is one claim. ExpiresAt copies the claimed record's expiry, so
+// that PurgeExpired removes the two together.
+type claimDoc struct {
+	ID        bson.ObjectID `bson:"_id"`
+	Tenant    string        `bson:"tenant"`
+	Kind      string        `bson:"kind"`
+	Key       string        `bson:"key"`
+	At        int64         `bson:"at"`
+	ExpiresAt int64         `bson:"expires_at"`
+
+	// Set on device decisions only.
+	Status    string `bson:"status,omitempty"`
+	UserID    string `bson:"user_id,omitempty"`
+	SessionID string `bson:"session_id,omitempty"`
+	AuthTime  *int64 `bson:"auth_time,omitempty"`
+}
+
+func newClaim(tenant, kind, key string, at, expiresAt time.Time) *claimDoc {
+	return &claimDoc{ID: bson.NewObjectID(), Tenant: tenant, Kind: kind, Key: key, At: micros(at), ExpiresAt: micros(expiresAt)}
+}
+
+// claim inserts c and reports whether it won: false, without error, when
+// another claim of the same kind and key was there first.
+func (s *Store) claim(ctx context.Context, c *claimDoc) (bool, error) {
+	_, err := s.claims.InsertOne(ctx, c)
+	switch {
+	case err == nil:
+		return true, nil
+	case mongo.IsDuplicateKeyError(err):
+		return false, nil
+	default:
+		return false, err
+	}
+}
+
+// findClaim returns the claim of kind on key, or nil if there is none.
+func (s *Store) findClaim(ctx context.Context, tenant, kind, key string) (*claimDoc, error) {
+	var c claimDoc
+	err := s.claims.FindOne(ctx, bson.D{{Key: "tenant", Value: tenant}, {Key: "kind", Value: kind}, {Key: "key", Value: key}}).Decode(&c)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// cleanupTimeout bounds the compensating deletes that undo a half-done
+// write. They run even when the caller's context has ended: leaving the
+// half behind would be worse than finishing late.
+const cleanupTimeout = 10 * time.Second
+
+// deleteIDs removes the documents with the given _ids, which the caller
+// inserted itself.
+func deleteIDs(ctx context.Context, coll *mongo.Collection, ids []bson.ObjectID) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	_, err := coll.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+	return err
+}

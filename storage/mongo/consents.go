@@ -1,0 +1,54 @@
+package mongostore
+
+import (
+	"context"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"oauth2-server.dev/ports"
+)
+
+type consentDoc struct {
+	Tenant    string `bson:"tenant"`
+	UserID    string `bson:"user_id"`
+	ClientID  string `bson:"client_id"`
+	Scope     string `bson:"scope"`
+	GrantedAt int64  `bson:"granted_at"`
+}
+
+func consentKey(tenant, userID, clientID string) bson.D {
+	return bson.D{{Key: "tenant", Value: tenant}, {Key: "user_id", Value: userID}, {Key: "client_id", Value: clientID}}
+}
+
+// SaveConsent creates or replaces the consent of c.UserID for c.ClientID.
+func (s *Store) SaveConsent(ctx context.Context, c *ports.Consent) error {
+	update := bson.D{{Key: "$set", Value: bson.D{{Key: "scope", Value: c.Scope}, {Key: "granted_at", Value: micros(c.GrantedAt)}}}}
+	var err error
+	// Two upserts of a new consent may both find nothing and both insert;
+	// the unique index turns one away, and its retry finds the other's
+	// document to update.
+	for range 2 {
+		_, err = s.consents.UpdateOne(ctx, consentKey(c.Tenant, c.UserID, c.ClientID), update, options.UpdateOne().SetUpsert(true))
+		if !mongo.IsDuplicateKeyError(err) {
+			break
+		}
+	}
+	return translate("save consent", err)
+}
+
+// GetConsent returns the consent. ErrNotFound if absent.
+func (s *Store) GetConsent(ctx context.Context, tenant, userID, clientID string) (*ports.Consent, error) {
+	var d consentDoc
+	if err := s.consents.FindOne(ctx, consentKey(tenant, userID, clientID)).Decode(&d); err != nil {
+		return nil, translate("get consent", err)
+	}
+	return &ports.Consent{Tenant: d.Tenant, UserID: d.UserID, ClientID: d.ClientID, Scope: d.Scope, GrantedAt: fromMicros(d.GrantedAt)}, nil
+}
+
+// DeleteConsent removes the consent; an absent consent is not an error.
+func (s *Store) DeleteConsent(ctx context.Context, tenant, userID, clientID string) error {
+	_, err := s.consents.DeleteOne(ctx, consentKey(tenant, userID, clientID))
+	return translate("delete consent", err)
+}

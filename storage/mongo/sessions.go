@@ -1,0 +1,53 @@
+package mongostore
+
+import (
+	"context"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"oauth2-server.dev/ports"
+)
+
+type sessionDoc struct {
+	ID        bson.ObjectID `bson:"_id,omitempty"`
+	Tenant    string        `bson:"tenant"`
+	SessionID string        `bson:"id"`
+	UserID    string        `bson:"user_id"`
+	AuthTime  int64         `bson:"auth_time"`
+	CreatedAt int64         `bson:"created_at"`
+	ExpiresAt int64         `bson:"expires_at"`
+}
+
+// liveByID matches the record with the id in the tenant unless it expired
+// at now: a record expires at its ExpiresAt.
+func liveByID(tenant, id string, now time.Time) bson.D {
+	return append(byID(tenant, id), bson.E{Key: "expires_at", Value: bson.D{{Key: "$gt", Value: micros(now)}}})
+}
+
+// CreateSession stores a session. ErrConflict if the id exists.
+func (s *Store) CreateSession(ctx context.Context, sess *ports.Session) error {
+	_, err := s.sessions.InsertOne(ctx, &sessionDoc{
+		Tenant: sess.Tenant, SessionID: sess.ID, UserID: sess.UserID, AuthTime: micros(sess.AuthTime),
+		CreatedAt: micros(sess.CreatedAt), ExpiresAt: micros(sess.ExpiresAt),
+	})
+	return translate("create session", err)
+}
+
+// GetSession returns the session. ErrNotFound if absent or expired at now.
+func (s *Store) GetSession(ctx context.Context, tenant, id string, now time.Time) (*ports.Session, error) {
+	var d sessionDoc
+	if err := s.sessions.FindOne(ctx, liveByID(tenant, id, now)).Decode(&d); err != nil {
+		return nil, translate("get session", err)
+	}
+	return &ports.Session{
+		ID: d.SessionID, Tenant: d.Tenant, UserID: d.UserID, AuthTime: fromMicros(d.AuthTime),
+		CreatedAt: fromMicros(d.CreatedAt), ExpiresAt: fromMicros(d.ExpiresAt),
+	}, nil
+}
+
+// DeleteSession removes the session; an absent session is not an error.
+func (s *Store) DeleteSession(ctx context.Context, tenant, id string) error {
+	_, err := s.sessions.DeleteOne(ctx, byID(tenant, id))
+	return translate("delete session", err)
+}

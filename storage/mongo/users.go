@@ -1,0 +1,60 @@
+package mongostore
+
+import (
+	"context"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"oauth2-server.dev/ports"
+)
+
+type userDoc struct {
+	ID            bson.ObjectID `bson:"_id,omitempty"`
+	Tenant        string        `bson:"tenant"`
+	UserID        string        `bson:"id"`
+	Username      string        `bson:"username"`
+	PasswordHash  string        `bson:"password_hash"`
+	Name          string        `bson:"name"`
+	GivenName     string        `bson:"given_name"`
+	FamilyName    string        `bson:"family_name"`
+	Email         string        `bson:"email"`
+	EmailVerified bool          `bson:"email_verified"`
+	CreatedAt     int64         `bson:"created_at"`
+}
+
+func (d *userDoc) user() *ports.User {
+	return &ports.User{
+		ID: d.UserID, Tenant: d.Tenant, Username: d.Username, PasswordHash: d.PasswordHash, Name: d.Name,
+		GivenName: d.GivenName, FamilyName: d.FamilyName, Email: d.Email, EmailVerified: d.EmailVerified,
+		CreatedAt: fromMicros(d.CreatedAt),
+	}
+}
+
+// CreateUser stores a new user. ErrConflict if the id or the username is
+// taken in the tenant.
+func (s *Store) CreateUser(ctx context.Context, u *ports.User) error {
+	_, err := s.users.InsertOne(ctx, &userDoc{
+		Tenant: u.Tenant, UserID: u.ID, Username: u.Username, PasswordHash: u.PasswordHash, Name: u.Name,
+		GivenName: u.GivenName, FamilyName: u.FamilyName, Email: u.Email, EmailVerified: u.EmailVerified,
+		CreatedAt: micros(u.CreatedAt),
+	})
+	return translate("create user", err)
+}
+
+// GetUser returns the user by id. ErrNotFound if absent.
+func (s *Store) GetUser(ctx context.Context, tenant, id string) (*ports.User, error) {
+	return s.findUser(ctx, "get user", byID(tenant, id))
+}
+
+// GetUserByUsername returns the user by username. ErrNotFound if absent.
+func (s *Store) GetUserByUsername(ctx context.Context, tenant, username string) (*ports.User, error) {
+	return s.findUser(ctx, "get user by username", bson.D{{Key: "tenant", Value: tenant}, {Key: "username", Value: username}})
+}
+
+func (s *Store) findUser(ctx context.Context, op string, filter bson.D) (*ports.User, error) {
+	var d userDoc
+	if err := s.users.FindOne(ctx, filter).Decode(&d); err != nil {
+		return nil, translate(op, err)
+	}
+	return d.user(), nil
+}
