@@ -1,0 +1,112 @@
+package ports
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"time"
+)
+
+// Event types, named <entity>.<what happened>. Consumers switch on them, so
+// a published name never changes meaning; a new fact gets a new name.
+const (
+	EventTokenIssued        = "token.issued"
+	EventTokenRefreshed     = "token.refreshed"
+	EventTokenRevoked       = "token.revoked"
+	EventRefreshTokenReused = "token.reuse_detected"
+	EventCodeIssued         = "code.issued"
+	EventCodeRedeemed       = "code.redeemed"
+	EventClientRegistered   = "client.registered"
+	EventClientUpdated      = "client.updated"
+	EventClientDeleted      = "client.deleted"
+	EventLoginSucceeded     = "login.succeeded"
+	EventLoginFailed        = "login.failed"
+	EventConsentGranted     = "consent.granted"
+	EventConsentRevoked     = "consent.revoked"
+	EventKeyRotated         = "key.rotated"
+	EventLogout             = "session.logout"
+)
+
+// EventTypes lists every event type above, for sinks and tests that want to
+// route or check them all.
+var EventTypes = []string{
+	EventTokenIssued, EventTokenRefreshed, EventTokenRevoked, EventRefreshTokenReused,
+	EventCodeIssued, EventCodeRedeemed,
+	EventClientRegistered, EventClientUpdated, EventClientDeleted,
+	EventLoginSucceeded, EventLoginFailed,
+	EventConsentGranted, EventConsentRevoked,
+	EventKeyRotated, EventLogout,
+}
+
+// ErrInvalidEvent: an event lacks its ID or its Type, so no consumer could
+// deduplicate or route it.
+var ErrInvalidEvent = errors.New("invalid event")
+
+// Event is the envelope of a domain event. Its JSON form is the wire format
+// every sink writes, so field names are part of the public contract.
+//
+// Events leave the server and land in logs, streams and third-party
+// webhooks: no field ever holds a secret, a token, an authorization or
+// device code, a password, or any hash of one. Refer to tokens by their
+// token id (the jti or the stored id of ports.Token), to grants by GrantID,
+// and put only such identifiers and non-secret facts (grant type, scope,
+// reason of a failure) in Data.
+//
+// ID is unique per event and stays the same on every delivery attempt;
+// delivery is at least once, so consumers deduplicate by ID.
+type Event struct {
+	ID       string            `json:"id"`
+	Time     time.Time         `json:"time"`
+	Type     string            `json:"type"`
+	Tenant   string            `json:"tenant,omitempty"`
+	Subject  string            `json:"subject,omitempty"`   // user id, or the client id for client_credentials
+	ClientID string            `json:"client_id,omitempty"` // the OAuth client concerned
+	TraceID  string            `json:"trace_id,omitempty"`  // W3C trace id of the request that caused it
+	Data     map[string]string `json:"data,omitempty"`
+}
+
+// Validate returns ErrInvalidEvent unless the event has an ID and a Type.
+func (e Event) Validate() error {
+	if e.ID == "" || e.Type == "" {
+		return ErrInvalidEvent
+	}
+	return nil
+}
+
+// NewEventID returns a random 128-bit identifier in hex. Random rather than
+// sequential ids let several replicas mint ids without coordination.
+func NewEventID() string {
+	var b [16]byte
+	rand.Read(b[:]) // never fails: crypto/rand aborts the program instead
+	return hex.EncodeToString(b[:])
+}
+
+// Publisher hands events to delivery.
+type Publisher interface {
+	// Publish accepts events for asynchronous delivery and returns without
+	// waiting for any sink. A nil error means accepted, not delivered: for
+	// delivery that survives a crash or a sink outage, write events to an
+	// outbox in the store's transaction instead. It returns ErrInvalidEvent
+	// (wrapped) if an event lacks an ID or a Type, and another error if the
+	// publisher is closed or had to drop events because a buffer was full.
+	// Callers on a request path log the error; they do not fail the request.
+	Publish(ctx context.Context, events ...Event) error
+}
+
+// Outbox is the store side of at-least-once delivery: stores append events
+// in the same transaction as the change they describe, and a relay drains
+// them. Appending is each store's own business and not part of this port.
+type Outbox interface {
+	// ClaimEvents leases up to limit undelivered events until now+lease and
+	// returns them oldest first. An event under an unexpired lease is not
+	// returned, so concurrent relays do not send the same batch at once; an
+	// event whose lease expired without an ack is returned again. Nothing
+	// to claim is an empty result and a nil error. A limit below 1 is an
+	// error.
+	ClaimEvents(ctx context.Context, limit int, lease time.Duration, now time.Time) ([]Event, error)
+	// AckEvents marks events delivered so they are never claimed again.
+	// Acknowledging an unknown or already acknowledged id is not an error: a
+	// relay whose lease expired may ack after another relay did.
+	AckEvents(ctx context.Context, ids []string) error
+}

@@ -1,0 +1,91 @@
+package resilience
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics holds the package's Prometheus collectors. A nil *Metrics is valid
+// and records nothing, so every constructor accepts one unconditionally.
+type Metrics struct {
+	breakerState       *prometheus.GaugeVec
+	breakerTrips       *prometheus.CounterVec
+	bulkheadRejections *prometheus.CounterVec
+	shed               prometheus.Counter
+}
+
+// NewMetrics creates the collectors and registers them on reg. Registering
+// twice on one registry (two routers built in one process, as tests do)
+// reuses the collectors already there instead of failing.
+func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
+	m := &Metrics{
+		breakerState: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "oauth2_breaker_state",
+			Help: "Circuit breaker state: 0 closed, 1 half-open, 2 open.",
+		}, []string{"name"}),
+		breakerTrips: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "oauth2_breaker_trips_total",
+			Help: "Transitions of a circuit breaker to the open state.",
+		}, []string{"name"}),
+		bulkheadRejections: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "oauth2_bulkhead_rejections_total",
+			Help: "Requests refused because a route group's bulkhead was full.",
+		}, []string{"group"}),
+		shed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "oauth2_shed_total",
+			Help: "Requests refused because the server had too many in flight.",
+		}),
+	}
+	var err error
+	if m.breakerState, err = register(reg, m.breakerState); err != nil {
+		return nil, err
+	}
+	if m.breakerTrips, err = register(reg, m.breakerTrips); err != nil {
+		return nil, err
+	}
+	if m.bulkheadRejections, err = register(reg, m.bulkheadRejections); err != nil {
+		return nil, err
+	}
+	if m.shed, err = register(reg, m.shed); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing, nil
+			}
+		}
+		return c, err
+	}
+	return c, nil
+}
+
+func (m *Metrics) setBreakerState(name string, s State) {
+	if m != nil {
+		m.breakerState.WithLabelValues(name).Set(float64(s))
+	}
+}
+
+func (m *Metrics) breakerTripped(name string) {
+	if m != nil {
+		m.breakerTrips.WithLabelValues(name).Inc()
+	}
+}
+
+func (m *Metrics) bulkheadRejected(group string) {
+	if m != nil {
+		m.bulkheadRejections.WithLabelValues(group).Inc()
+	}
+}
+
+func (m *Metrics) shedOne() {
+	if m != nil {
+		m.shed.Inc()
+	}
+}

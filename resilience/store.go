@@ -1,0 +1,285 @@
+package resilience
+
+import (
+	"context"
+	"time"
+
+	"oauth2-server.dev/ports"
+)
+
+// WrapStore returns a Store that runs every call to s through b, each with
+// its own deadline of timeout (none when timeout <= 0). While b is open every
+// method but Close returns an error matching ErrUnavailable without touching
+// s, so a dead database costs a request microseconds instead of a timeout.
+//
+// The ports sentinels (ErrNotFound, ErrConflict, ErrAlreadyUsed) are answers
+// and pass through unchanged, together with any record the method returns
+// beside them (RedeemAuthCode's used code, RotateRefreshToken's token).
+//
+// Ping goes through the breaker too: a readiness probe then reports an open
+// breaker as not ready at once, and because probes keep coming while the
+// load balancer sends no traffic, Ping is also what lets a half-open breaker
+// close again once the database is back.
+func WrapStore(s ports.Store, b *Breaker, timeout time.Duration) ports.Store {
+	return &storeWrapper{s: s, b: b, timeout: timeout}
+}
+
+var _ ports.Store = (*storeWrapper)(nil)
+
+type storeWrapper struct {
+	s       ports.Store
+	b       *Breaker
+	timeout time.Duration
+}
+
+// call runs fn through the breaker and keeps its result even when it comes
+// with an error, since some port methods return both.
+func call[T any](ctx context.Context, b *Breaker, timeout time.Duration, fn func(context.Context) (T, error)) (T, error) {
+	var out T
+	err := b.Do(ctx, timeout, func(ctx context.Context) error {
+		var err error
+		out, err = fn(ctx)
+		return err
+	})
+	return out, err
+}
+
+func (w *storeWrapper) do(ctx context.Context, fn func(context.Context) error) error {
+	return w.b.Do(ctx, w.timeout, fn)
+}
+
+// Close bypasses the breaker: it releases local resources, and refusing it
+// while the database is down would leak them at shutdown.
+func (w *storeWrapper) Close() error { return w.s.Close() }
+
+func (w *storeWrapper) Ping(ctx context.Context) error {
+	return w.do(ctx, w.s.Ping)
+}
+
+// ClientStore
+
+func (w *storeWrapper) CreateClient(ctx context.Context, c *ports.Client) error {
+	return w.do(ctx, func(ctx context.Context) error { return w.s.CreateClient(ctx, c) })
+}
+
+func (w *storeWrapper) GetClient(ctx context.Context, tenant, id string) (*ports.Client, error) {
+	return call(ctx, w.b, w.timeout, func(ctx context.Context) (*ports.Client, error) {
+		return w.s.GetClient(ctx, tenant, id)
+	})
+}
+
+func (w *storeWrapper) UpdateClient(ctx context.Context, c *ports.Client) error {
+	return w.do(ctx, func(ctx context.Context) error { return w.s.UpdateClient(ctx, c) })
+}
+
+func (w *storeWrapper) DeleteClient(ctx context.Context, tenant, id string) error {
+	return w.do(ctx, func(ctx context.Context) error { return w.s.DeleteClient(ctx, tenant, id) })
+}
+
+func (w *storeWrapper) ListClients(ctx context.Context, tenant string) ([]*ports.Client, error) {
+	return call(ctx, w.b, w.timeout, func(ctx context.Context) ([]*ports.Client, error) {
+		return w.s.ListClients(ctx, tenant)
+	})
+}
+
+// UserStore
+
+func (w *storeWrapper) CreateUser(ctx context.Context, u *ports.User) error {
+	return w.do(ctx, func(ctx context.Context) error { return w.s.CreateUser(ctx, u) })
+}
+
+func (w *storeWrapper) GetUser(ctx context.Context, tenant, id string) (*ports.User, error) {
+	return call(ctx, w.b, w.timeout, func(ctx context.Context) (*ports.User, error) {
+		return w.s.GetUser(ctx, tenant, id)
+	})
+}
+
+func (w *storeWrapper) GetUserByUsername(ctx context.Context, tenant, username string) (*ports.User, error) {
+	return call(ctx, w.b, w.timeout, func(ctx context.Context) (*ports.User, error) {
+		return w.s.GetUserByUsername(ctx, tenant, username)
+	})
+}
+
+// AuthRequestStore
+
+func (w *storeWrapper) CreateAuthRequest(ctx context.Context, r *ports.AuthRequest) error {
+	return w.do(ctx, func(ctx context.Context) error { return w.s.CreateAuthRequest(ctx, r) })
+}
+
+func (w *storeWrapper) GetAuthRequest(ctx context.Context, tenant, id string, now time.Time) (*ports.AuthRequest, error) {
+	return call(ctx, w.b, w.timeout, func(ctx context.Context) (*ports.AuthRequest, error) {
+		return w.s.GetAuthRequest(ctx, tenant, id, now)
+	})
+}
+
+func (w *storeWrapper) ConsumeAuthRequest(ctx context.Context, tenant, id string, now time.Time) (*ports.AuthRequest, error) {
+	return call(ctx, w.b, w.timeout, func(ctx context.Context) (*ports.AuthRequest, error) {
+		return w.s.ConsumeAuthRequest(ctx, tenant, id, now)
+	})
+}
+
+func (w *storeWrapper) DeleteAuthRequest(ctx context.Context, tenant, id string) error {
+	return w.do(ctx, func(ctx context.Context) error { return w.s.DeleteAuthRequest(ctx, tenant, id) })
+}
+
+// AuthCodeStore
+
+func (w *storeWrapper) CreateAuthCode(ctx context.Context, c *ports.AuthorizationCode) error {
+	return w.do(ctx, func(ctx context.Context) error { return w.s.CreateAuthCode(ctx, c) })
+}
+
+func (w *storeWrapper) RedeemAuthCode(ctx context.Context, tenant, hash string, now time.Time) (*ports.AuthorizationCode, error) {
+	return call(ctx, w.b, w.timeout, func(ctx context.Context) (*ports.AuthorizationCode, error) {
+		return w.s.RedeemAuthCode(ctx, tenant, hash, now)
+	})
+}
+
+// TokenStore
+
+func (w *storeWrapper) CreateTokens(ctx context.Context, tokens ...*ports.Token) error {
+	return w.do(ctx, func(ctx context.Context) error { return w.s.CreateTokens(ctx, tokens...) })
+}
+
+func (w *storeWrapper) GetToken(ctx context.Context, tenant, id string) (*ports.Token, error) {
+	return call(ctx, w.b, w.timeout, func(ctx context.Context) (*ports.Token, error) {
+		return w.s.GetToken(ctx, tenant, id)
+	})
+}
+
+func (w *storeWrapper) RotateRefreshToken(ctx context.Context, tenant, oldID string, now time.Time, issued ...*ports.Token) (*ports.Token, error) {
+	return call(ctx, w.b, w.timeout, func(ctx context.Context) (*ports.Token, error) {
+		return w.s.RotateRefreshToken(ctx, tenant, oldID, now, issued...)
+	})
+}
+
+func (w *storeWrapper) RevokeToken(ctx context.Context, tenant, id string, now time.Time) error {
+	return w.do(ctx, func(ctx context.Context) error { return w.s.RevokeToken(ctx, tenant, id, now) })
+}
+
+func (w *storeWrapper) RevokeGrant(ctx context.Context, tenant, grantID string, now time.Time) error {
+	return w.do(ctx, func(ctx context.Context) error { return w.s.RevokeGrant(ctx, tenant, grantID, now) })
+}
+
+func (w *storeWrapper) SessionClients(ctx context.Context, tenant, sessionID string) ([]string, error) {
+	return call(ctx, w.b, w.timeout, func(ctx context.Context) ([]string, error) {
+		return w.s.SessionClients(ctx, tenant, sessionID)
+	})
+}
+
+// SessionStore
+
+func (w *storeWrapper) CreateSession(ctx context.Context, s *ports.Session) error {
+	return w.do(ctx, func(ctx context.Context) error { return w.s.CreateSession(ctx, s) })
+}
+
+func (w *storeWrapper) GetSession(ctx context.Context, tenant, id string, now time.Time) (*ports.Session, error) {
+	return call(ctx, w.b, w.timeout, func(ctx context.Context) (*ports.Session, error) {
+		return w.s.GetSession(ctx, tenant, id, now)
+	})
+}
+
+func (w *storeWrapper) DeleteSession(ctx context.Context, tenant, id string) error {
+	return w.do(ctx, func(ctx context.Context) error { return w.s.DeleteSession(ctx, tenant, id) })
+}
+
+// ConsentStore
+
+func (w *storeWrapper) SaveConsent(ctx context.Context, c *ports.Consent) error {
+	return w.do(ctx, func(ctx context.Context) error { return w.s.SaveConsent(ctx, c) })
+}
+
+func (w *storeWrapper) GetConsent(ctx context.Context, tenant, userID, clientID string) (*ports.Consent, error) {
+	return call(ctx, w.b, w.timeout, func(ctx context.Context) (*ports.Consent, error) {
+		return w.s.GetConsent(ctx, tenant, userID, clientID)
+	})
+}
+
+func (w *storeWrapper) DeleteConsent(ctx context.Context, tenant, userID, clientID string) error {
+	return w.do(ctx, func(ctx context.Context) error { return w.s.DeleteConsent(ctx, tenant, userID, clientID) })
+}
+
+// KeyStore
+
+func (w *storeWrapper) CreateKey(ctx context.Context, k *ports.SigningKey) error {
+	return w.do(ctx, func(ctx context.Context) error { return w.s.CreateKey(ctx, k) })
+}
+
+func (w *storeWrapper) UpdateKey(ctx context.Context, k *ports.SigningKey) error {
+	return w.do(ctx, func(ctx context.Context) error { return w.s.UpdateKey(ctx, k) })
+}
+
+func (w *storeWrapper) ListKeys(ctx context.Context, tenant string) ([]*ports.SigningKey, error) {
+	return call(ctx, w.b, w.timeout, func(ctx context.Context) ([]*ports.SigningKey, error) {
+		return w.s.ListKeys(ctx, tenant)
+	})
+}
+
+// JTIStore
+
+func (w *storeWrapper) UseJTI(ctx context.Context, tenant, key string, expiresAt, now time.Time) error {
+	return w.do(ctx, func(ctx context.Context) error { return w.s.UseJTI(ctx, tenant, key, expiresAt, now) })
+}
+
+// DeviceCodeStore
+
+func (w *storeWrapper) CreateDeviceCode(ctx context.Context, d *ports.DeviceCode) error {
+	return w.do(ctx, func(ctx context.Context) error { return w.s.CreateDeviceCode(ctx, d) })
+}
+
+func (w *storeWrapper) GetDeviceCodeByUserCode(ctx context.Context, tenant, userCode string, now time.Time) (*ports.DeviceCode, error) {
+	return call(ctx, w.b, w.timeout, func(ctx context.Context) (*ports.DeviceCode, error) {
+		return w.s.GetDeviceCodeByUserCode(ctx, tenant, userCode, now)
+	})
+}
+
+func (w *storeWrapper) DecideDeviceCode(ctx context.Context, tenant, userCode, status, userID, sessionID string, authTime, now time.Time) error {
+	return w.do(ctx, func(ctx context.Context) error {
+		return w.s.DecideDeviceCode(ctx, tenant, userCode, status, userID, sessionID, authTime, now)
+	})
+}
+
+func (w *storeWrapper) PollDeviceCode(ctx context.Context, tenant, hash string, now time.Time) (*ports.DeviceCode, error) {
+	return call(ctx, w.b, w.timeout, func(ctx context.Context) (*ports.DeviceCode, error) {
+		return w.s.PollDeviceCode(ctx, tenant, hash, now)
+	})
+}
+
+func (w *storeWrapper) RedeemDeviceCode(ctx context.Context, tenant, hash string, now time.Time) (*ports.DeviceCode, error) {
+	return call(ctx, w.b, w.timeout, func(ctx context.Context) (*ports.DeviceCode, error) {
+		return w.s.RedeemDeviceCode(ctx, tenant, hash, now)
+	})
+}
+
+// Purger
+
+func (w *storeWrapper) PurgeExpired(ctx context.Context, kind string, before time.Time, limit int) (int, error) {
+	return call(ctx, w.b, w.timeout, func(ctx context.Context) (int, error) {
+		return w.s.PurgeExpired(ctx, kind, before, limit)
+	})
+}
+
+// WrapOutbox does for an event outbox what WrapStore does for a store. A
+// store that also implements ports.Outbox loses that method behind
+// WrapStore, so a relay gets its outbox wrapped separately, usually with the
+// store's own breaker: both fail together.
+func WrapOutbox(o ports.Outbox, b *Breaker, timeout time.Duration) ports.Outbox {
+	return &outboxWrapper{o: o, b: b, timeout: timeout}
+}
+
+var _ ports.Outbox = (*outboxWrapper)(nil)
+
+type outboxWrapper struct {
+	o       ports.Outbox
+	b       *Breaker
+	timeout time.Duration
+}
+
+func (w *outboxWrapper) ClaimEvents(ctx context.Context, limit int, lease time.Duration, now time.Time) ([]ports.Event, error) {
+	return call(ctx, w.b, w.timeout, func(ctx context.Context) ([]ports.Event, error) {
+		return w.o.ClaimEvents(ctx, limit, lease, now)
+	})
+}
+
+func (w *outboxWrapper) AckEvents(ctx context.Context, ids []string) error {
+	return w.b.Do(ctx, w.timeout, func(ctx context.Context) error { return w.o.AckEvents(ctx, ids) })
+}

@@ -1,0 +1,231 @@
+package resilience
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"oauth2-server.dev/ports"
+)
+
+var (
+	now     = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	bgCtx   = context.Background()
+	errDown = errors.New("dial tcp 127.0.0.1:5432: connection refused")
+)
+
+// storeCalls invokes every method of ports.Store but Close, by the name the
+// fake records. A method added to ports.Store and missing here fails
+// "every method is listed" below.
+var storeCalls = []struct {
+	name string
+	call func(ports.Store) error
+}{
+	{"Ping", func(s ports.Store) error { return s.Ping(bgCtx) }},
+	{"CreateClient", func(s ports.Store) error { return s.CreateClient(bgCtx, &ports.Client{}) }},
+	{"GetClient", func(s ports.Store) error { _, err := s.GetClient(bgCtx, "t", "c"); return err }},
+	{"UpdateClient", func(s ports.Store) error { return s.UpdateClient(bgCtx, &ports.Client{}) }},
+	{"DeleteClient", func(s ports.Store) error { return s.DeleteClient(bgCtx, "t", "c") }},
+	{"ListClients", func(s ports.Store) error { _, err := s.ListClients(bgCtx, "t"); return err }},
+	{"CreateUser", func(s ports.Store) error { return s.CreateUser(bgCtx, &ports.User{}) }},
+	{"GetUser", func(s ports.Store) error { _, err := s.GetUser(bgCtx, "t", "u"); return err }},
+	{"GetUserByUsername", func(s ports.Store) error { _, err := s.GetUserByUsername(bgCtx, "t", "u"); return err }},
+	{"CreateAuthRequest", func(s ports.Store) error { return s.CreateAuthRequest(bgCtx, &ports.AuthRequest{}) }},
+	{"GetAuthRequest", func(s ports.Store) error { _, err := s.GetAuthRequest(bgCtx, "t", "r", now); return err }},
+	{"ConsumeAuthRequest", func(s ports.Store) error { _, err := s.ConsumeAuthRequest(bgCtx, "t", "r", now); return err }},
+	{"DeleteAuthRequest", func(s ports.Store) error { return s.DeleteAuthRequest(bgCtx, "t", "r") }},
+	{"CreateAuthCode", func(s ports.Store) error { return s.CreateAuthCode(bgCtx, &ports.AuthorizationCode{}) }},
+	{"RedeemAuthCode", func(s ports.Store) error { _, err := s.RedeemAuthCode(bgCtx, "t", "h", now); return err }},
+	{"CreateTokens", func(s ports.Store) error { return s.CreateTokens(bgCtx, &ports.Token{}) }},
+	{"GetToken", func(s ports.Store) error { _, err := s.GetToken(bgCtx, "t", "id"); return err }},
+	{"RotateRefreshToken", func(s ports.Store) error {
+		_, err := s.RotateRefreshToken(bgCtx, "t", "old", now, &ports.Token{})
+		return err
+	}},
+	{"RevokeToken", func(s ports.Store) error { return s.RevokeToken(bgCtx, "t", "id", now) }},
+	{"RevokeGrant", func(s ports.Store) error { return s.RevokeGrant(bgCtx, "t", "g", now) }},
+	{"SessionClients", func(s ports.Store) error { _, err := s.SessionClients(bgCtx, "t", "s"); return err }},
+	{"CreateSession", func(s ports.Store) error { return s.CreateSession(bgCtx, &ports.Session{}) }},
+	{"GetSession", func(s ports.Store) error { _, err := s.GetSession(bgCtx, "t", "s", now); return err }},
+	{"DeleteSession", func(s ports.Store) error { return s.DeleteSession(bgCtx, "t", "s") }},
+	{"SaveConsent", func(s ports.Store) error { return s.SaveConsent(bgCtx, &ports.Consent{}) }},
+	{"GetConsent", func(s ports.Store) error { _, err := s.GetConsent(bgCtx, "t", "u", "c"); return err }},
+	{"DeleteConsent", func(s ports.Store) error { return s.DeleteConsent(bgCtx, "t", "u", "c") }},
+	{"CreateKey", func(s ports.Store) error { return s.CreateKey(bgCtx, &ports.SigningKey{}) }},
+	{"UpdateKey", func(s ports.Store) error { return s.UpdateKey(bgCtx, &ports.SigningKey{}) }},
+	{"ListKeys", func(s ports.Store) error { _, err := s.ListKeys(bgCtx, "t"); return err }},
+	{"UseJTI", func(s ports.Store) error { return s.UseJTI(bgCtx, "t", "k", now.Add(time.Minute), now) }},
+	{"CreateDeviceCode", func(s ports.Store) error { return s.CreateDeviceCode(bgCtx, &ports.DeviceCode{}) }},
+	{"GetDeviceCodeByUserCode", func(s ports.Store) error {
+		_, err := s.GetDeviceCodeByUserCode(bgCtx, "t", "ABCD", now)
+		return err
+	}},
+	{"DecideDeviceCode", func(s ports.Store) error {
+		return s.DecideDeviceCode(bgCtx, "t", "ABCD", ports.DeviceApproved, "u", "s", now, now)
+	}},
+	{"PollDeviceCode", func(s ports.Store) error { _, err := s.PollDeviceCode(bgCtx, "t", "h", now); return err }},
+	{"RedeemDeviceCode", func(s ports.Store) error { _, err := s.RedeemDeviceCode(bgCtx, "t", "h", now); return err }},
+	{"PurgeExpired", func(s ports.Store) error { _, err := s.PurgeExpired(bgCtx, ports.PurgeTokens, now, 10); return err }},
+}
+
+func TestWrapStore(t *testing.T) {
+	t.Run("every method is listed", func(t *testing.T) {
+		// ports.Store's methods, less Close, must all be exercised below.
+		want := storeMethodNames()
+		var got []string
+		for _, c := range storeCalls {
+			got = append(got, c.name)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Fatalf("storeCalls covers %v\nports.Store has %v", got, want)
+		}
+	})
+
+	for _, c := range storeCalls {
+		t.Run(c.name+" passes through a closed breaker", func(t *testing.T) {
+			f := &fakeStore{}
+			s := WrapStore(f, NewBreaker(BreakerSettings{Name: "store"}), time.Second)
+			if err := c.call(s); err != nil {
+				t.Fatalf("err = %v", err)
+			}
+			if got := f.called(); !slices.Equal(got, []string{c.name}) {
+				t.Fatalf("store saw %v, want [%s]", got, c.name)
+			}
+		})
+		t.Run(c.name+" fails fast on an open breaker without calling the store", func(t *testing.T) {
+			f := &fakeStore{}
+			b := openBreaker(t)
+			// A call that reached the store would block forever: the test
+			// only finishes because the breaker refuses it.
+			f.set(nil, true)
+			s := WrapStore(f, b, 0)
+			if err := c.call(s); !errors.Is(err, ErrUnavailable) {
+				t.Fatalf("err = %v, want ErrUnavailable", err)
+			}
+			if got := f.called(); len(got) != 0 {
+				t.Fatalf("store saw %v, want no call", got)
+			}
+		})
+	}
+
+	t.Run("protocol sentinels are answers, not failures", func(t *testing.T) {
+		for _, sentinel := range []error{ports.ErrNotFound, ports.ErrConflict, ports.ErrAlreadyUsed} {
+			f := &fakeStore{}
+			f.set(sentinel, false)
+			b := NewBreaker(BreakerSettings{Name: "store", Failures: 1})
+			s := WrapStore(f, b, time.Second)
+			for range 5 {
+				_, err := s.GetClient(bgCtx, "t", "c")
+				if !errors.Is(err, sentinel) || errors.Is(err, ErrUnavailable) {
+					t.Fatalf("err = %v, want %v unchanged", err, sentinel)
+				}
+			}
+			if b.State() != StateClosed {
+				t.Fatalf("after %v the breaker is %v, want closed", sentinel, b.State())
+			}
+		}
+	})
+
+	t.Run("a used code comes back with ErrAlreadyUsed", func(t *testing.T) {
+		f := &fakeStore{}
+		f.set(ports.ErrAlreadyUsed, false)
+		s := WrapStore(f, NewBreaker(BreakerSettings{Name: "store"}), time.Second)
+		code, err := s.RedeemAuthCode(bgCtx, "t", "h", now)
+		if !errors.Is(err, ports.ErrAlreadyUsed) {
+			t.Fatalf("err = %v, want ErrAlreadyUsed", err)
+		}
+		if code == nil || code.GrantID != "g1" {
+			t.Fatalf("code = %+v, want the stored code so its grant can be revoked", code)
+		}
+	})
+
+	t.Run("an outage opens the breaker", func(t *testing.T) {
+		f := &fakeStore{}
+		f.set(errDown, false)
+		b := NewBreaker(BreakerSettings{Name: "store", Failures: 3})
+		s := WrapStore(f, b, time.Second)
+		for i := range 3 {
+			_, err := s.GetToken(bgCtx, "t", "id")
+			if !errors.Is(err, ErrUnavailable) || !errors.Is(err, errDown) {
+				t.Fatalf("call %d: err = %v, want ErrUnavailable wrapping the cause", i, err)
+			}
+		}
+		if b.State() != StateOpen {
+			t.Fatalf("state = %v, want open", b.State())
+		}
+		if got := len(f.called()); got != 3 {
+			t.Fatalf("store saw %d calls, want 3", got)
+		}
+	})
+
+	t.Run("a hung store is cut off by the per-call deadline", func(t *testing.T) {
+		f := &fakeStore{}
+		f.set(nil, true)
+		b := NewBreaker(BreakerSettings{Name: "store", Failures: 1})
+		s := WrapStore(f, b, time.Millisecond)
+		_, err := s.GetSession(bgCtx, "t", "s", now)
+		if !errors.Is(err, ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("err = %v, want ErrUnavailable after the deadline", err)
+		}
+		if b.State() != StateOpen {
+			t.Fatalf("state = %v, want open: a timeout is an outage", b.State())
+		}
+	})
+
+	t.Run("Close releases the store even when the breaker is open", func(t *testing.T) {
+		f := &fakeStore{}
+		s := WrapStore(f, openBreaker(t), time.Second)
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if !f.closed {
+			t.Fatal("store was not closed")
+		}
+	})
+}
+
+func TestWrapOutbox(t *testing.T) {
+	tests := []struct {
+		name string
+		call func(ports.Outbox) error
+	}{
+		{"ClaimEvents", func(o ports.Outbox) error { _, err := o.ClaimEvents(bgCtx, 10, time.Minute, now); return err }},
+		{"AckEvents", func(o ports.Outbox) error { return o.AckEvents(bgCtx, []string{"e1"}) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+" passes through a closed breaker", func(t *testing.T) {
+			f := &fakeStore{}
+			if err := tt.call(WrapOutbox(f, NewBreaker(BreakerSettings{Name: "store"}), time.Second)); err != nil {
+				t.Fatal(err)
+			}
+			if got := f.called(); !slices.Equal(got, []string{tt.name}) {
+				t.Fatalf("outbox saw %v", got)
+			}
+		})
+		t.Run(tt.name+" fails fast on an open breaker", func(t *testing.T) {
+			f := &fakeStore{}
+			f.set(nil, true)
+			if err := tt.call(WrapOutbox(f, openBreaker(t), 0)); !errors.Is(err, ErrUnavailable) {
+				t.Fatalf("err = %v, want ErrUnavailable", err)
+			}
+			if got := f.called(); len(got) != 0 {
+				t.Fatalf("outbox saw %v", got)
+			}
+		})
+	}
+}
+
+// openBreaker returns a breaker that has just tripped and stays open for
+// the rest of the test.
+func openBreaker(t *testing.T) *Breaker {
+	t.Helper()
+	b := NewBreaker(BreakerSettings{Name: "store", Failures: 1, OpenFor: time.Hour})
+	_ = b.Do(bgCtx, 0, func(context.Context) error { return errDown })
+	if b.State() != StateOpen {
+		t.Fatalf("state = %v, want open", b.State())
+	}
+	return b
+}
