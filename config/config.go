@@ -3,6 +3,7 @@ package config
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -23,7 +24,7 @@ type Config struct {
 	Addr string `yaml:"addr"`
 	// Issuer is the public base URL, the iss of every token.
 	Issuer string `yaml:"issuer"`
-	// DatabaseURL picks the store: sqlite:PATH or postgres://...
+	// DatabaseURL picks the store: sqlite:PATH, postgres://... or mongodb://...
 	DatabaseURL string `yaml:"database_url"`
 	// Dev turns on dev mode: defaults for a laptop, seeded demo data, and
 	// relaxed refusals.
@@ -43,12 +44,56 @@ type Config struct {
 	TrustedProxies []string `yaml:"trusted_proxies"`
 	// ScopeAllowList, when set, limits the scopes clients may register.
 	ScopeAllowList []string `yaml:"scope_allowlist"`
+	// TrustedIssuers are the issuers whose JWTs the JWT bearer grant
+	// (RFC 7523 §2.1) accepts; OAUTH2_TRUSTED_ISSUERS takes them as a JSON
+	// array.
+	TrustedIssuers []TrustedIssuer `yaml:"trusted_issuers"`
 
 	AccessTokenTTL  time.Duration `yaml:"access_token_ttl"`
 	RefreshTokenTTL time.Duration `yaml:"refresh_token_ttl"`
 	IDTokenTTL      time.Duration `yaml:"id_token_ttl"`
 	CodeTTL         time.Duration `yaml:"code_ttl"`
 	SessionTTL      time.Duration `yaml:"session_ttl"`
+
+	// KeyRotationInterval rotates signing keys automatically; 0 turns it
+	// off.
+	KeyRotationInterval time.Duration `yaml:"key_rotation_interval"`
+	// KeyPropagationDelay is how long a new signing key is published before
+	// it signs; the JWKS cache lifetime follows it.
+	KeyPropagationDelay time.Duration `yaml:"key_propagation_delay"`
+	// KeyGracePeriod is how long a replaced key stays published after it
+	// stopped signing.
+	KeyGracePeriod time.Duration `yaml:"key_grace_period"`
+	// AdminToken guards /admin/api; the admin API is off without one.
+	AdminToken string `yaml:"admin_token"`
+
+	// RateLimit turns rate limiting on (the default, dev mode included) or
+	// off.
+	RateLimit bool `yaml:"rate_limit"`
+	// Per-group budgets as "COUNT/PERIOD:BURST" (for example "50/s:100");
+	// empty keeps the default.
+	RateLimitToken        string `yaml:"rate_limit_token"`
+	RateLimitUserinfo     string `yaml:"rate_limit_userinfo"`
+	RateLimitInteractive  string `yaml:"rate_limit_interactive"`
+	RateLimitRegistration string `yaml:"rate_limit_registration"`
+	RateLimitFailures     string `yaml:"rate_limit_failures"`
+	// RateLimitRedisFailure is what the Redis limiter does while Redis is
+	// unreachable: "local" (per-replica limits), "open" or "closed".
+	RateLimitRedisFailure string `yaml:"rate_limit_redis_failure"`
+
+	// EventSinks lists where domain events go: log, redis (needs
+	// OAUTH2_REDIS_URL), nats, webhook; "none" for nowhere.
+	EventSinks []string `yaml:"event_sinks"`
+	// NATSURL is the NATS server of the nats event sink.
+	NATSURL string `yaml:"nats_url"`
+	// EventWebhookURL and EventWebhookSecret configure the webhook sink;
+	// deliveries carry an HMAC-SHA256 signature under the secret.
+	EventWebhookURL    string `yaml:"event_webhook_url"`
+	EventWebhookSecret string `yaml:"event_webhook_secret"`
+
+	// JanitorInterval is how often expired codes, tokens, sessions and
+	// other single-use records are deleted.
+	JanitorInterval time.Duration `yaml:"janitor_interval"`
 
 	// MaxBodyBytes caps request bodies.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
@@ -66,6 +111,15 @@ type Config struct {
 	kek []byte
 }
 
+// TrustedIssuer is one issuer of JWT bearer grants: its keys, inline or at
+// an https URL, and optionally the clients allowed to present its JWTs.
+type TrustedIssuer struct {
+	Issuer  string   `yaml:"issuer" json:"issuer"`
+	JWKS    string   `yaml:"jwks" json:"jwks"`
+	JWKSURI string   `yaml:"jwks_uri" json:"jwks_uri"`
+	Clients []string `yaml:"clients" json:"clients"`
+}
+
 // Dev-mode defaults, printed at start so a new user can sign in.
 const (
 	DevIssuer       = "http://localhost:8080"
@@ -78,18 +132,25 @@ const (
 // Defaults returns the settings before any file or environment.
 func Defaults() Config {
 	return Config{
-		Addr:               ":8080",
-		DatabaseURL:        DevDatabaseURL,
-		AccessTokenTTL:     time.Hour,
-		RefreshTokenTTL:    30 * 24 * time.Hour,
-		IDTokenTTL:         time.Hour,
-		CodeTTL:            time.Minute,
-		SessionTTL:         24 * time.Hour,
-		MaxBodyBytes:       1 << 20,
-		DBMaxConns:         20,
-		DBMinConns:         2,
-		DBStatementTimeout: 5 * time.Second,
-		LogLevel:           "info",
+		Addr:                  ":8080",
+		DatabaseURL:           DevDatabaseURL,
+		AccessTokenTTL:        time.Hour,
+		RefreshTokenTTL:       30 * 24 * time.Hour,
+		IDTokenTTL:            time.Hour,
+		CodeTTL:               time.Minute,
+		SessionTTL:            24 * time.Hour,
+		KeyRotationInterval:   90 * 24 * time.Hour,
+		KeyPropagationDelay:   time.Hour,
+		KeyGracePeriod:        24 * time.Hour,
+		MaxBodyBytes:          1 << 20,
+		RateLimit:             true,
+		JanitorInterval:       time.Minute,
+		EventSinks:            []string{"log"},
+		RateLimitRedisFailure: "local",
+		DBMaxConns:            20,
+		DBMinConns:            2,
+		DBStatementTimeout:    5 * time.Second,
+		LogLevel:              "info",
 	}
 }
 
@@ -130,13 +191,18 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		"OAUTH2_SEED_USERNAME": &c.SeedUsername, "OAUTH2_SEED_PASSWORD": &c.SeedPassword,
 		"OAUTH2_REGISTRATION_TOKEN": &c.RegistrationToken, "OAUTH2_REDIS_URL": &c.RedisURL,
 		"OAUTH2_KEY_ENCRYPTION_KEY": &c.KeyEncryptionKey, "OAUTH2_LOG_LEVEL": &c.LogLevel,
+		"OAUTH2_ADMIN_TOKEN":      &c.AdminToken,
+		"OAUTH2_RATE_LIMIT_TOKEN": &c.RateLimitToken, "OAUTH2_RATE_LIMIT_USERINFO": &c.RateLimitUserinfo,
+		"OAUTH2_RATE_LIMIT_INTERACTIVE": &c.RateLimitInteractive, "OAUTH2_RATE_LIMIT_REGISTRATION": &c.RateLimitRegistration,
+		"OAUTH2_RATE_LIMIT_FAILURES": &c.RateLimitFailures, "OAUTH2_RATE_LIMIT_REDIS_FAILURE": &c.RateLimitRedisFailure,
 	}
 	for k, p := range str {
 		if v := getenv(k); v != "" {
 			*p = v
 		}
 	}
-	lists := map[string]*[]string{"OAUTH2_TRUSTED_PROXIES": &c.TrustedProxies, "OAUTH2_SCOPE_ALLOWLIST": &c.ScopeAllowList}
+	lists := map[string]*[]string{"OAUTH2_TRUSTED_PROXIES": &c.TrustedProxies, "OAUTH2_SCOPE_ALLOWLIST": &c.ScopeAllowList,
+		"OAUTH2_EVENT_SINKS": &c.EventSinks}
 	for k, p := range lists {
 		if v := getenv(k); v != "" {
 			*p = strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' })
@@ -146,6 +212,8 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		"OAUTH2_ACCESS_TOKEN_TTL": &c.AccessTokenTTL, "OAUTH2_REFRESH_TOKEN_TTL": &c.RefreshTokenTTL,
 		"OAUTH2_ID_TOKEN_TTL": &c.IDTokenTTL, "OAUTH2_CODE_TTL": &c.CodeTTL,
 		"OAUTH2_SESSION_TTL": &c.SessionTTL, "OAUTH2_DB_STATEMENT_TIMEOUT": &c.DBStatementTimeout,
+		"OAUTH2_KEY_ROTATION_INTERVAL": &c.KeyRotationInterval, "OAUTH2_KEY_PROPAGATION_DELAY": &c.KeyPropagationDelay,
+		"OAUTH2_KEY_GRACE_PERIOD": &c.KeyGracePeriod, "OAUTH2_JANITOR_INTERVAL": &c.JanitorInterval,
 	}
 	for k, p := range durs {
 		if v := getenv(k); v != "" {
@@ -172,6 +240,18 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 			return fmt.Errorf("config: OAUTH2_MAX_BODY_BYTES=%q: want a number of bytes", v)
 		}
 		c.MaxBodyBytes = n
+	}
+	if v := getenv("OAUTH2_TRUSTED_ISSUERS"); v != "" {
+		if err := json.Unmarshal([]byte(v), &c.TrustedIssuers); err != nil {
+			return fmt.Errorf("config: OAUTH2_TRUSTED_ISSUERS: want a JSON array of {issuer, jwks or jwks_uri, clients}: %v", err)
+		}
+	}
+	if v := getenv("OAUTH2_RATE_LIMIT"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("config: OAUTH2_RATE_LIMIT=%q: want 1 or 0", v)
+		}
+		c.RateLimit = b
 	}
 	if v := getenv("OAUTH2_DEV"); v != "" {
 		b, err := strconv.ParseBool(v)
@@ -240,6 +320,56 @@ func (c *Config) finish(getenv func(string) string) error {
 		if c.RegistrationToken != "" && len(c.RegistrationToken) < 24 {
 			bad("OAUTH2_REGISTRATION_TOKEN must have at least 24 characters outside dev mode")
 		}
+		if c.AdminToken != "" && len(c.AdminToken) < 24 {
+			bad("OAUTH2_ADMIN_TOKEN must have at least 24 characters outside dev mode")
+		}
+	}
+	for _, ti := range c.TrustedIssuers {
+		if ti.Issuer == "" || (ti.JWKS == "") == (ti.JWKSURI == "") {
+			bad("trusted issuer %q needs an issuer and exactly one of jwks and jwks_uri", ti.Issuer)
+		} else if ti.JWKSURI != "" && !strings.HasPrefix(ti.JWKSURI, "https://") {
+			bad("trusted issuer %q: jwks_uri must be https", ti.Issuer)
+		}
+	}
+	for name, v := range map[string]string{"rate_limit_token": c.RateLimitToken, "rate_limit_userinfo": c.RateLimitUserinfo,
+		"rate_limit_interactive": c.RateLimitInteractive, "rate_limit_registration": c.RateLimitRegistration,
+		"rate_limit_failures": c.RateLimitFailures} {
+		if v == "" {
+			continue
+		}
+		if _, err := ParseRate(v); err != nil {
+			bad("%s: %v", name, err)
+		}
+	}
+	for _, sink := range c.EventSinks {
+		switch sink {
+		case "none", "log":
+		case "redis":
+			if c.RedisURL == "" {
+				bad("the redis event sink needs OAUTH2_REDIS_URL")
+			}
+		case "nats":
+			if c.NATSURL == "" {
+				bad("the nats event sink needs OAUTH2_NATS_URL")
+			}
+		case "webhook":
+			if !strings.HasPrefix(c.EventWebhookURL, "https://") && !(c.Dev && strings.HasPrefix(c.EventWebhookURL, "http://")) {
+				bad("the webhook event sink needs an https OAUTH2_EVENT_WEBHOOK_URL")
+			}
+			if len(c.EventWebhookSecret) < 16 {
+				bad("the webhook event sink needs OAUTH2_EVENT_WEBHOOK_SECRET of at least 16 characters")
+			}
+		default:
+			bad("event sink %q: want log, redis, nats, webhook or none", sink)
+		}
+	}
+	switch c.RateLimitRedisFailure {
+	case "local", "open", "closed":
+	default:
+		bad("rate_limit_redis_failure must be local, open or closed")
+	}
+	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
+		bad("OAUTH2_REDIS_URL must be a redis:// or rediss:// URL")
 	}
 	for _, cidr := range c.TrustedProxies {
 		if _, _, err := net.ParseCIDR(cidr); err != nil && net.ParseIP(cidr) == nil {
@@ -254,6 +384,19 @@ func (c *Config) finish(getenv func(string) string) error {
 		if d.v <= 0 {
 			bad("%s must be positive", d.name)
 		}
+	}
+	if c.KeyRotationInterval < 0 || c.KeyPropagationDelay < 0 {
+		bad("key_rotation_interval and key_propagation_delay must not be negative")
+	}
+	// A replaced key must verify every token it signed until they expire.
+	if c.KeyGracePeriod < max(c.AccessTokenTTL, c.IDTokenTTL) {
+		bad("key_grace_period must be at least the access and ID token lifetimes")
+	}
+	if c.KeyRotationInterval > 0 && c.KeyRotationInterval <= c.KeyPropagationDelay {
+		bad("key_rotation_interval must be longer than key_propagation_delay")
+	}
+	if c.JanitorInterval < time.Second {
+		bad("janitor_interval must be at least 1s")
 	}
 	if c.CodeTTL > 10*time.Minute {
 		// RFC 6749 §4.1.2: a maximum code lifetime of 10 minutes is
@@ -278,6 +421,7 @@ func (c *Config) finish(getenv func(string) string) error {
 const (
 	StoreSQLite   = "sqlite"
 	StorePostgres = "postgres"
+	StoreMongo    = "mongo"
 )
 
 // StoreKind returns which store DatabaseURL selects.
@@ -287,8 +431,54 @@ func (c *Config) StoreKind() (string, error) {
 		return StoreSQLite, nil
 	case strings.HasPrefix(c.DatabaseURL, "postgres://"), strings.HasPrefix(c.DatabaseURL, "postgresql://"):
 		return StorePostgres, nil
+	case strings.HasPrefix(c.DatabaseURL, "mongodb://"), strings.HasPrefix(c.DatabaseURL, "mongodb+srv://"):
+		return StoreMongo, nil
 	}
-	return "", fmt.Errorf("OAUTH2_DATABASE_URL %q: want sqlite:PATH or postgres://...", redactURL(c.DatabaseURL))
+	return "", fmt.Errorf("OAUTH2_DATABASE_URL %q: want sqlite:PATH, postgres://... or mongodb://...", redactURL(c.DatabaseURL))
+}
+
+// Rate is a rate-limit budget: Count requests per Per, with bursts up to
+// Burst.
+type Rate struct {
+	Count int
+	Per   time.Duration
+	Burst int
+}
+
+// ParseRate reads "COUNT/PERIOD:BURST", PERIOD being s, m, h or a Go
+// duration ("50/s:100", "5/m:10", "20/10s:40"); without ":BURST" the burst
+// is COUNT.
+func ParseRate(s string) (Rate, error) {
+	bad := fmt.Errorf("%q: want COUNT/PERIOD:BURST, for example 50/s:100", s)
+	spec, burstText, hasBurst := strings.Cut(s, ":")
+	countText, perText, ok := strings.Cut(spec, "/")
+	if !ok {
+		return Rate{}, bad
+	}
+	count, err := strconv.Atoi(countText)
+	if err != nil || count <= 0 {
+		return Rate{}, bad
+	}
+	var per time.Duration
+	switch perText {
+	case "s":
+		per = time.Second
+	case "m":
+		per = time.Minute
+	case "h":
+		per = time.Hour
+	default:
+		if per, err = time.ParseDuration(perText); err != nil || per <= 0 {
+			return Rate{}, bad
+		}
+	}
+	burst := count
+	if hasBurst {
+		if burst, err = strconv.Atoi(burstText); err != nil || burst <= 0 {
+			return Rate{}, bad
+		}
+	}
+	return Rate{Count: count, Per: per, Burst: burst}, nil
 }
 
 // KEK returns the 32-byte key-encryption key.

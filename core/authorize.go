@@ -126,6 +126,7 @@ func (p *Provider) ConsentDecision(ctx context.Context, requestID string, sess *
 	}); err != nil {
 		return nil, ErrServerError.Wrap(err)
 	}
+	p.emit(ctx, ports.EventConsentGranted, sess.UserID, req.Client.ID, map[string]string{"scope": JoinScope(scope)})
 	return p.issueCode(ctx, req, sess)
 }
 
@@ -245,6 +246,7 @@ func (p *Provider) issueCode(ctx context.Context, req *AuthorizeRequest, sess *p
 	if err := p.store.CreateAuthCode(ctx, rec); err != nil {
 		return nil, ErrServerError.Wrap(err)
 	}
+	p.emit(ctx, ports.EventCodeIssued, sess.UserID, req.Client.ID, map[string]string{"grant_id": rec.GrantID, "scope": rec.Scope})
 	q := url.Values{"code": {code}}
 	return &AuthorizeResult{RedirectURL: p.redirect(req, q)}, nil
 }

@@ -14,12 +14,18 @@ type ClientCredentials struct {
 	ID     string
 	Secret string
 	Method string
+	// Assertion is a client_assertion JWT (RFC 7523 §2.2); Method is then
+	// private_key_jwt.
+	Assertion string
 }
 
 // AuthenticateClient checks the credentials against the registered client.
 // Every failure is invalid_client with the same description, so a caller
 // cannot tell an unknown client from a wrong secret.
 func (p *Provider) AuthenticateClient(ctx context.Context, cred ClientCredentials) (*ports.Client, error) {
+	if cred.Assertion != "" {
+		return p.authenticateAssertion(ctx, cred)
+	}
 	fail := ErrInvalidClient.WithDescription("client authentication failed")
 	if cred.ID == "" {
 		return nil, fail

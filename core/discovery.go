@@ -6,21 +6,28 @@ import "oauth2-server.dev/core/keyset"
 // Provider metadata (OIDC Discovery §3). It advertises only what the server
 // does.
 func (p *Provider) Metadata() map[string]any {
+	authMethods := []string{"client_secret_basic", "client_secret_post", "private_key_jwt", "none"}
 	m := map[string]any{
-		"issuer":                                p.cfg.Issuer,
-		"authorization_endpoint":                p.AuthorizationEndpoint(),
-		"token_endpoint":                        p.TokenEndpoint(),
-		"userinfo_endpoint":                     p.UserinfoEndpoint(),
-		"jwks_uri":                              p.JWKSURI(),
-		"scopes_supported":                      StandardScopes,
-		"response_types_supported":              []string{"code"},
-		"response_modes_supported":              []string{"query"},
-		"grant_types_supported":                 p.GrantTypes(),
-		"subject_types_supported":               []string{"public"},
-		"id_token_signing_alg_values_supported": keyset.Algorithms,
-		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post", "none"},
-		"code_challenge_methods_supported":      []string{"S256"},
-		"prompt_values_supported":               []string{PromptNone, PromptLogin, PromptConsent},
+		"issuer":                                        p.cfg.Issuer,
+		"authorization_endpoint":                        p.AuthorizationEndpoint(),
+		"token_endpoint":                                p.TokenEndpoint(),
+		"userinfo_endpoint":                             p.UserinfoEndpoint(),
+		"jwks_uri":                                      p.JWKSURI(),
+		"scopes_supported":                              StandardScopes,
+		"response_types_supported":                      []string{"code"},
+		"response_modes_supported":                      []string{"query"},
+		"grant_types_supported":                         p.GrantTypes(),
+		"subject_types_supported":                       []string{"public"},
+		"id_token_signing_alg_values_supported":         keyset.Algorithms,
+		"token_endpoint_auth_methods_supported":         authMethods,
+		"introspection_endpoint":                        p.IntrospectionEndpoint(),
+		"introspection_endpoint_auth_methods_supported": authMethods,
+		// RFC 9701 §7: JWT introspection responses.
+		"introspection_signing_alg_values_supported": keyset.Algorithms,
+		"revocation_endpoint":                        p.RevocationEndpoint(),
+		"revocation_endpoint_auth_methods_supported": authMethods,
+		"code_challenge_methods_supported":           []string{"S256"},
+		"prompt_values_supported":                    []string{PromptNone, PromptLogin, PromptConsent},
 		"claims_supported": []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid",
 			"name", "given_name", "family_name", "preferred_username", "email", "email_verified"},
 		"claim_types_supported":                          []string{"normal"},
@@ -31,6 +38,12 @@ func (p *Provider) Metadata() map[string]any {
 		"request_uri_parameter_supported": false,
 		"claims_parameter_supported":      false,
 	}
+	// OIDC RP-Initiated, Front-Channel and Back-Channel Logout.
+	m["end_session_endpoint"] = p.EndSessionEndpoint()
+	m["frontchannel_logout_supported"] = true
+	m["frontchannel_logout_session_supported"] = true
+	m["backchannel_logout_supported"] = true
+	m["backchannel_logout_session_supported"] = true
 	if p.RegistrationEnabled() {
 		m["registration_endpoint"] = p.RegistrationEndpoint()
 	}

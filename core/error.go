@@ -3,6 +3,8 @@ package core
 import (
 	"errors"
 	"net/http"
+
+	"oauth2-server.dev/ports"
 )
 
 // Error is an OAuth 2.0 protocol error (RFC 6749 §4.1.2.1, §5.2). Code and
@@ -67,12 +69,16 @@ var (
 	ErrInvalidClientMetadata   = &Error{Code: "invalid_client_metadata", Status: http.StatusBadRequest}
 	ErrRequestNotSupported     = &Error{Code: "request_not_supported", Status: http.StatusBadRequest}
 	ErrRequestURINotSupported  = &Error{Code: "request_uri_not_supported", Status: http.StatusBadRequest}
+	ErrInvalidTarget           = &Error{Code: "invalid_target", Status: http.StatusBadRequest}
 )
 
 // AsError returns err as a protocol error. Anything that is not one becomes
 // server_error with err kept as the cause, so internal text never reaches a
 // client.
 func AsError(err error) *Error {
+	if errors.Is(err, ports.ErrUnavailable) {
+		return ErrTemporarilyUnavailable.WithDescription("the service is temporarily unavailable; try again shortly").Wrap(err)
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e

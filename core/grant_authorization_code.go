@@ -29,6 +29,7 @@ func (g authorizationCodeGrant) handle(ctx context.Context, client *ports.Client
 		if rerr := p.store.RevokeGrant(ctx, p.cfg.Tenant, rec.GrantID, now); rerr != nil {
 			return nil, ErrServerError.Wrap(rerr)
 		}
+		p.emit(ctx, ports.EventRefreshTokenReused, rec.UserID, client.ID, map[string]string{"grant_id": rec.GrantID, "replayed": "authorization_code"})
 		return nil, bad.Wrap(errors.New("authorization code replayed; grant revoked"))
 	case errors.Is(err, ports.ErrNotFound):
 		return nil, bad
@@ -47,6 +48,7 @@ func (g authorizationCodeGrant) handle(ctx context.Context, client *ports.Client
 		return nil, ErrInvalidGrant.WithDescription(err.Error())
 	}
 	authTime := rec.AuthTime
+	p.emit(ctx, ports.EventCodeRedeemed, rec.UserID, client.ID, map[string]string{"grant_id": rec.GrantID})
 	return p.issue(ctx, issueParams{
 		client: client, grantID: rec.GrantID, subject: rec.UserID, scope: rec.Scope,
 		sessionID: rec.SessionID, authTime: &authTime, nonce: rec.Nonce, code: code,

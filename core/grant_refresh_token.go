@@ -54,6 +54,7 @@ func (g refreshTokenGrant) handle(ctx context.Context, client *ports.Client, for
 	case errors.Is(err, ports.ErrAlreadyUsed):
 		// RFC 9700 §4.14.2: reuse of a rotated refresh token revokes the
 		// family; the store did so atomically.
+		p.emit(ctx, ports.EventRefreshTokenReused, old.Subject, client.ID, map[string]string{"grant_id": old.GrantID})
 		return nil, bad.Wrap(errors.New("refresh token reused; grant revoked"))
 	case errors.Is(err, ports.ErrNotFound):
 		return nil, bad

@@ -28,20 +28,26 @@ type issueParams struct {
 	// parentID is the refresh token being rotated.
 	parentID  string
 	noRefresh bool
+	noIDToken bool
+	// audience overrides the configured access token audience.
+	audience string
+	// act names the actor of a delegated token (RFC 8693 §4.1).
+	act *actClaim
 }
 
 // accessClaims are the claims of a JWT access token (RFC 9068 §2.2).
 type accessClaims struct {
-	Iss      string `json:"iss"`
-	Sub      string `json:"sub"`
-	Aud      string `json:"aud"`
-	Exp      int64  `json:"exp"`
-	Iat      int64  `json:"iat"`
-	Jti      string `json:"jti"`
-	ClientID string `json:"client_id"`
-	Scope    string `json:"scope,omitempty"`
-	AuthTime int64  `json:"auth_time,omitempty"`
-	Sid      string `json:"sid,omitempty"`
+	Iss      string    `json:"iss"`
+	Sub      string    `json:"sub"`
+	Aud      string    `json:"aud"`
+	Exp      int64     `json:"exp"`
+	Iat      int64     `json:"iat"`
+	Jti      string    `json:"jti"`
+	ClientID string    `json:"client_id"`
+	Scope    string    `json:"scope,omitempty"`
+	AuthTime int64     `json:"auth_time,omitempty"`
+	Sid      string    `json:"sid,omitempty"`
+	Act      *actClaim `json:"act,omitempty"`
 }
 
 // idTokenClaims are the claims of an ID token (OIDC Core §2).
@@ -67,9 +73,13 @@ func (p *Provider) issue(ctx context.Context, ip issueParams, persist func(...*p
 	now := p.clock.Now()
 	c := ip.client
 	accessExp := now.Add(p.cfg.AccessTokenTTL)
+	aud := p.cfg.AccessTokenAudience
+	if ip.audience != "" {
+		aud = ip.audience
+	}
 	access := &ports.Token{
 		Tenant: p.cfg.Tenant, Kind: ports.TokenAccess, GrantID: ip.grantID, ClientID: c.ID,
-		Subject: ip.subject, Scope: ip.scope, Audience: p.cfg.AccessTokenAudience,
+		Subject: ip.subject, Scope: ip.scope, Audience: aud,
 		SessionID: ip.sessionID, AuthTime: ip.authTime, ParentID: ip.parentID,
 		IssuedAt: now, ExpiresAt: accessExp,
 	}
@@ -80,9 +90,9 @@ func (p *Provider) issue(ctx context.Context, ip issueParams, persist func(...*p
 	} else {
 		access.ID = secret.Random(16)
 		claims := accessClaims{
-			Iss: p.cfg.Issuer, Sub: ip.subject, Aud: p.cfg.AccessTokenAudience,
+			Iss: p.cfg.Issuer, Sub: ip.subject, Aud: aud,
 			Exp: accessExp.Unix(), Iat: now.Unix(), Jti: access.ID, ClientID: c.ID,
-			Scope: ip.scope, Sid: ip.sessionID,
+			Scope: ip.scope, Sid: SessionSID(ip.sessionID), Act: ip.act,
 		}
 		if ip.authTime != nil {
 			claims.AuthTime = ip.authTime.Unix()
@@ -108,7 +118,7 @@ func (p *Provider) issue(ctx context.Context, ip issueParams, persist func(...*p
 		})
 		resp.RefreshToken = rt
 	}
-	if hasScope(ip.scope, ScopeOpenID) {
+	if hasScope(ip.scope, ScopeOpenID) && !ip.noIDToken {
 		idt, err := p.idToken(ctx, ip, accessToken, now)
 		if err != nil {
 			return nil, err
@@ -136,7 +146,7 @@ func (p *Provider) idToken(ctx context.Context, ip issueParams, accessToken stri
 	claims := idTokenClaims{
 		Iss: p.cfg.Issuer, Sub: ip.subject, Aud: ip.client.ID,
 		Exp: now.Add(p.cfg.IDTokenTTL).Unix(), Iat: now.Unix(),
-		Nonce: ip.nonce, Sid: ip.sessionID,
+		Nonce: ip.nonce, Sid: SessionSID(ip.sessionID),
 		AtHash:     halfHash(alg, accessToken),
 		userClaims: claimsFor(user, ip.scope),
 	}
@@ -151,6 +161,16 @@ func (p *Provider) idToken(ctx context.Context, ip issueParams, accessToken stri
 		return "", ErrServerError.Wrap(err)
 	}
 	return tok, nil
+}
+
+// SessionSID is the sid claim (OIDC Front- and Back-Channel Logout) of a
+// login session: derived from the session id, so tokens never carry the
+// value the browser's cookie holds.
+func SessionSID(sessionID string) string {
+	if sessionID == "" {
+		return ""
+	}
+	return secret.Digest("sid|" + sessionID)[:22]
 }
 
 // idTokenAlg is the client's registered id_token_signed_response_alg, or

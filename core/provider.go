@@ -1,7 +1,9 @@
 package core
 
 import (
+	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"time"
 
@@ -34,26 +36,42 @@ type Config struct {
 	// the issuer when empty.
 	AccessTokenAudience string
 
+	// KeyRotationInterval rotates signing keys automatically when the
+	// newest key of an algorithm is older; zero turns automatic rotation
+	// off.
+	KeyRotationInterval time.Duration
+	// KeyPropagationDelay is how long a new key is published before it
+	// signs.
+	KeyPropagationDelay time.Duration
+	// KeyGracePeriod is how long a replaced key stays published after it
+	// stopped signing; at least the longest token lifetime.
+	KeyGracePeriod time.Duration
+
 	// RegistrationToken is the initial access token that guards dynamic
 	// client registration (RFC 7591 §3). Registration is disabled when it
 	// is empty.
 	RegistrationToken string
 	// ScopeAllowList, when set, limits the scopes a client may register.
 	ScopeAllowList []string
+	// TrustedIssuers are the issuers whose JWTs the JWT bearer grant
+	// accepts.
+	TrustedIssuers []TrustedIssuer
 }
 
 // DefaultConfig returns the defaults used for zero fields.
 func DefaultConfig() Config {
 	return Config{
-		Tenant:          ports.DefaultTenant,
-		AccessTokenTTL:  time.Hour,
-		RefreshTokenTTL: 30 * 24 * time.Hour,
-		IDTokenTTL:      time.Hour,
-		CodeTTL:         time.Minute,
-		AuthRequestTTL:  15 * time.Minute,
-		SessionTTL:      24 * time.Hour,
-		AccessTokenAlg:  keyset.ES256,
-		IDTokenAlg:      keyset.RS256,
+		Tenant:              ports.DefaultTenant,
+		AccessTokenTTL:      time.Hour,
+		RefreshTokenTTL:     30 * 24 * time.Hour,
+		IDTokenTTL:          time.Hour,
+		CodeTTL:             time.Minute,
+		AuthRequestTTL:      15 * time.Minute,
+		SessionTTL:          24 * time.Hour,
+		KeyPropagationDelay: time.Hour,
+		KeyGracePeriod:      24 * time.Hour,
+		AccessTokenAlg:      keyset.ES256,
+		IDTokenAlg:          keyset.RS256,
 	}
 }
 
@@ -70,10 +88,14 @@ func (c Config) withDefaults() Config {
 		{&c.AccessTokenTTL, d.AccessTokenTTL}, {&c.RefreshTokenTTL, d.RefreshTokenTTL},
 		{&c.IDTokenTTL, d.IDTokenTTL}, {&c.CodeTTL, d.CodeTTL},
 		{&c.AuthRequestTTL, d.AuthRequestTTL}, {&c.SessionTTL, d.SessionTTL},
+		{&c.KeyGracePeriod, d.KeyGracePeriod},
 	} {
 		if *f.v <= 0 {
 			*f.v = f.d
 		}
+	}
+	if c.KeyPropagationDelay < 0 {
+		c.KeyPropagationDelay = 0
 	}
 	if c.AccessTokenAlg == "" {
 		c.AccessTokenAlg = d.AccessTokenAlg
@@ -96,6 +118,7 @@ type Store interface {
 	ports.TokenStore
 	ports.SessionStore
 	ports.ConsentStore
+	ports.JTIStore
 }
 
 // Provider is the protocol engine for one issuer.
@@ -107,6 +130,10 @@ type Provider struct {
 	passwords ports.PasswordHasher
 	secrets   *secret.Keyed
 	grants    map[string]grantHandler
+	notifier  *notifier
+	events    ports.Publisher
+	traceID   func(context.Context) string
+	jwksCache *jwksCache
 	// dummyHash keeps a login for an unknown user as slow as a wrong
 	// password, so timing does not reveal which usernames exist.
 	dummyHash string
@@ -120,6 +147,16 @@ type Deps struct {
 	Passwords ports.PasswordHasher
 	// Secrets hashes client secrets and registration access tokens.
 	Secrets *secret.Keyed
+	// HTTPClient makes outbound calls (back-channel logout); a client
+	// with a 5 s timeout when nil.
+	HTTPClient *http.Client
+	// Events receives the domain events; nothing is published when nil.
+	Events ports.Publisher
+	// TraceID names the request a context belongs to, for events.
+	TraceID func(context.Context) string
+	// OnLogoutDelivery, when set, learns the outcome of every back-channel
+	// logout delivery after its retries.
+	OnLogoutDelivery func(uri string, err error)
 }
 
 // New returns a Provider.
@@ -145,10 +182,21 @@ func New(cfg Config, d Deps) (*Provider, error) {
 		return nil, err
 	}
 	p.dummyHash = dummy
+	p.events, p.traceID = d.Events, d.TraceID
+	if p.events == nil {
+		p.events = discardEvents{}
+	}
+	if d.HTTPClient == nil {
+		d.HTTPClient = &http.Client{Timeout: 5 * time.Second}
+	}
+	p.jwksCache = &jwksCache{client: d.HTTPClient, clock: d.Clock, ttl: 5 * time.Minute, minRefetch: 30 * time.Second, entries: map[string]jwksEntry{}}
+	p.notifier = &notifier{client: d.HTTPClient, attempts: 4, backoff: 500 * time.Millisecond, onResult: d.OnLogoutDelivery}
 	p.grants = map[string]grantHandler{
 		GrantAuthorizationCode: authorizationCodeGrant{p},
 		GrantRefreshToken:      refreshTokenGrant{p},
 		GrantClientCredentials: clientCredentialsGrant{p},
+		GrantTokenExchange:     tokenExchangeGrant{p},
+		GrantJWTBearer:         jwtBearerGrant{p},
 	}
 	return p, nil
 }
@@ -165,3 +213,5 @@ func (p *Provider) TokenEndpoint() string         { return p.cfg.Issuer + "/oaut
 func (p *Provider) UserinfoEndpoint() string      { return p.cfg.Issuer + "/oauth/userinfo" }
 func (p *Provider) RegistrationEndpoint() string  { return p.cfg.Issuer + "/oauth/register" }
 func (p *Provider) JWKSURI() string               { return p.cfg.Issuer + "/.well-known/jwks.json" }
+func (p *Provider) IntrospectionEndpoint() string { return p.cfg.Issuer + "/oauth/introspect" }
+func (p *Provider) RevocationEndpoint() string    { return p.cfg.Issuer + "/oauth/revoke" }

@@ -27,6 +27,13 @@ type clientMetadata struct {
 	ApplicationType          string          `json:"application_type"`
 	IDTokenSignedResponseAlg string          `json:"id_token_signed_response_alg"`
 	AccessTokenFormat        string          `json:"access_token_format"`
+	IntrospectionAlg         string          `json:"introspection_signed_response_alg"`
+	ResourceServer           bool            `json:"resource_server"`
+	ResourceURIs             []string        `json:"resource_uris"`
+	PostLogoutRedirectURIs   []string        `json:"post_logout_redirect_uris"`
+	BackchannelLogoutURI     string          `json:"backchannel_logout_uri"`
+	FrontchannelLogoutURI    string          `json:"frontchannel_logout_uri"`
+	TokenEndpointSigningAlg  string          `json:"token_endpoint_auth_signing_alg"`
 	JWKS                     json.RawMessage `json:"jwks"`
 	JWKSURI                  string          `json:"jwks_uri"`
 }
@@ -52,7 +59,7 @@ func (p *Provider) RegisterClient(ctx context.Context, initialToken string, body
 	}
 	c.ID = secret.Random(16)
 	c.RegistrationTokenHash = p.secrets.Hash(regToken)
-	if !c.Public() {
+	if usesSecret(c) {
 		c.SecretHash = p.secrets.Hash(clientSecret)
 	}
 	if err := p.store.CreateClient(ctx, c); err != nil {
@@ -62,17 +69,95 @@ func (p *Provider) RegisterClient(ctx context.Context, initialToken string, body
 	if err != nil {
 		return nil, err
 	}
-	if !c.Public() {
+	if usesSecret(c) {
 		resp["client_secret"] = clientSecret
 		// RFC 7591 §3.2.1: 0 means the secret does not expire.
 		resp["client_secret_expires_at"] = 0
 	}
 	resp["registration_access_token"] = regToken
+	p.emit(ctx, ports.EventClientRegistered, "", c.ID, map[string]string{"auth_method": c.TokenEndpointAuth})
 	return resp, nil
 }
 
 // ReadClientRegistration serves an RFC 7592 §2.1 read.
 func (p *Provider) ReadClientRegistration(ctx context.Context, clientID, regToken string) (map[string]any, error) {
+	c, err := p.registeredClient(ctx, clientID, regToken)
+	if err != nil {
+		return nil, err
+	}
+	return p.registrationResponse(c)
+}
+
+// UpdateClientRegistration serves an RFC 7592 §2.2 update: the document
+// replaces the client's metadata as a whole and is validated like a new
+// registration. The client keeps its id, secret and registration token; a
+// client that turns confidential receives a new secret in the response.
+func (p *Provider) UpdateClientRegistration(ctx context.Context, clientID, regToken string, body []byte) (map[string]any, error) {
+	old, err := p.registeredClient(ctx, clientID, regToken)
+	if err != nil {
+		return nil, err
+	}
+	var ids struct {
+		ClientID     *string `json:"client_id"`
+		ClientSecret *string `json:"client_secret"`
+	}
+	if err := json.Unmarshal(body, &ids); err != nil {
+		return nil, ErrInvalidClientMetadata.WithDescription("the registration document must be a JSON object")
+	}
+	// RFC 7592 §2.2: the request repeats the client_id, and a client_secret
+	// it carries must be the current one.
+	if ids.ClientID == nil || *ids.ClientID != clientID {
+		return nil, ErrInvalidRequest.WithDescription("client_id must be present and match the client being updated")
+	}
+	if ids.ClientSecret != nil && (old.SecretHash == "" || !p.secrets.Verify(old.SecretHash, *ids.ClientSecret)) {
+		return nil, ErrInvalidClientMetadata.WithDescription("client_secret does not match the client's secret")
+	}
+	c, err := p.buildClient(body)
+	if err != nil {
+		return nil, err
+	}
+	c.ID, c.RegistrationTokenHash, c.CreatedAt = old.ID, old.RegistrationTokenHash, old.CreatedAt
+	var newSecret string
+	switch {
+	case !usesSecret(c):
+	case old.SecretHash != "":
+		c.SecretHash = old.SecretHash
+	default:
+		newSecret = secret.Random(32)
+		c.SecretHash = p.secrets.Hash(newSecret)
+	}
+	if err := p.store.UpdateClient(ctx, c); err != nil {
+		return nil, ErrServerError.Wrap(err)
+	}
+	resp, err := p.registrationResponse(c)
+	if err != nil {
+		return nil, err
+	}
+	if newSecret != "" {
+		resp["client_secret"] = newSecret
+		resp["client_secret_expires_at"] = 0
+	}
+	p.emit(ctx, ports.EventClientUpdated, "", c.ID, nil)
+	return resp, nil
+}
+
+// DeleteClientRegistration serves an RFC 7592 §2.3 delete. The client's
+// credentials stop working at once: it can no longer authenticate, and
+// its registration access token is gone with it.
+func (p *Provider) DeleteClientRegistration(ctx context.Context, clientID, regToken string) error {
+	if _, err := p.registeredClient(ctx, clientID, regToken); err != nil {
+		return err
+	}
+	if err := p.store.DeleteClient(ctx, p.cfg.Tenant, clientID); err != nil && !errors.Is(err, ports.ErrNotFound) {
+		return ErrServerError.Wrap(err)
+	}
+	p.emit(ctx, ports.EventClientDeleted, "", clientID, nil)
+	return nil
+}
+
+// registeredClient authenticates an RFC 7592 request by its registration
+// access token.
+func (p *Provider) registeredClient(ctx context.Context, clientID, regToken string) (*ports.Client, error) {
 	c, err := p.store.GetClient(ctx, p.cfg.Tenant, clientID)
 	// RFC 7592 §2.1: an unknown client and a wrong token look the same.
 	if errors.Is(err, ports.ErrNotFound) || err == nil && (c.RegistrationTokenHash == "" || !p.secrets.Verify(c.RegistrationTokenHash, regToken)) {
@@ -81,7 +166,7 @@ func (p *Provider) ReadClientRegistration(ctx context.Context, clientID, regToke
 	if err != nil {
 		return nil, ErrServerError.Wrap(err)
 	}
-	return p.registrationResponse(c)
+	return c, nil
 }
 
 // RegistrationEnabled reports whether /oauth/register accepts requests.
@@ -96,7 +181,7 @@ func (p *Provider) EnsureClient(ctx context.Context, id, clientSecret string, me
 		return nil, err
 	}
 	c.ID = id
-	if !c.Public() {
+	if usesSecret(c) {
 		c.SecretHash = p.secrets.Hash(clientSecret)
 	}
 	existing, err := p.store.GetClient(ctx, p.cfg.Tenant, id)
@@ -136,7 +221,7 @@ func (p *Provider) buildClient(body []byte) (*ports.Client, error) {
 		m.TokenEndpointAuthMethod = ports.AuthMethodSecretBasic
 	}
 	switch m.TokenEndpointAuthMethod {
-	case ports.AuthMethodSecretBasic, ports.AuthMethodSecretPost, ports.AuthMethodNone:
+	case ports.AuthMethodSecretBasic, ports.AuthMethodSecretPost, ports.AuthMethodNone, AuthMethodPrivateKeyJWT:
 	default:
 		return nil, bad("token_endpoint_auth_method " + m.TokenEndpointAuthMethod + " is not supported")
 	}
@@ -149,6 +234,9 @@ func (p *Provider) buildClient(body []byte) (*ports.Client, error) {
 		}
 	}
 	usesCode := slices.Contains(m.GrantTypes, GrantAuthorizationCode)
+	if m.TokenEndpointAuthMethod == ports.AuthMethodNone && slices.Contains(m.GrantTypes, GrantTokenExchange) {
+		return nil, bad("public clients cannot use token exchange")
+	}
 	if _, given := raw["response_types"]; !given && usesCode {
 		m.ResponseTypes = []string{"code"}
 	}
@@ -182,6 +270,21 @@ func (p *Provider) buildClient(body []byte) (*ports.Client, error) {
 			return nil, ErrInvalidRedirectURI.WithDescription(err)
 		}
 	}
+	for _, u := range m.PostLogoutRedirectURIs {
+		if err := checkRedirectURI(u, m.ApplicationType); err != "" {
+			return nil, bad("post_logout_redirect_uris: " + err)
+		}
+	}
+	for name, u := range map[string]string{"backchannel_logout_uri": m.BackchannelLogoutURI, "frontchannel_logout_uri": m.FrontchannelLogoutURI} {
+		if u == "" {
+			continue
+		}
+		// OIDC Back-Channel Logout §2.2 and Front-Channel Logout §2: an
+		// absolute http(s) URI without a fragment.
+		if err := checkRedirectURI(u, "web"); err != "" {
+			return nil, bad(name + ": " + err)
+		}
+	}
 	scopes, ok := ParseScope(m.Scope)
 	if !ok {
 		return nil, bad("scope has invalid characters")
@@ -202,6 +305,16 @@ func (p *Provider) buildClient(body []byte) (*ports.Client, error) {
 	if m.IDTokenSignedResponseAlg != "" && !slices.Contains(keyset.Algorithms, m.IDTokenSignedResponseAlg) {
 		return nil, bad("id_token_signed_response_alg " + m.IDTokenSignedResponseAlg + " is not supported")
 	}
+	if m.IntrospectionAlg != "" && !slices.Contains(keyset.Algorithms, m.IntrospectionAlg) {
+		return nil, bad("introspection_signed_response_alg " + m.IntrospectionAlg + " is not supported")
+	}
+	for _, u := range m.ResourceURIs {
+		if pu, err := url.Parse(u); err != nil || !pu.IsAbs() || pu.Fragment != "" {
+			// RFC 8707 §2: resource indicators are absolute URIs without a
+			// fragment.
+			return nil, bad("resource_uris must be absolute URIs without a fragment")
+		}
+	}
 	switch m.AccessTokenFormat {
 	case "":
 		m.AccessTokenFormat = ports.TokenFormatJWT
@@ -209,9 +322,35 @@ func (p *Provider) buildClient(body []byte) (*ports.Client, error) {
 	default:
 		return nil, bad("access_token_format must be jwt or opaque")
 	}
+	if rawPolicy, ok := raw["token_exchange"]; ok {
+		var pol tokenExchangePolicy
+		if err := json.Unmarshal(rawPolicy, &pol); err != nil {
+			return nil, bad("token_exchange must be an object with audiences (strings) and impersonation (boolean)")
+		}
+		if slices.Contains(pol.Audiences, "") {
+			return nil, bad("token_exchange audiences must not be empty strings")
+		}
+	}
 	// RFC 7591 §2: jwks and jwks_uri must not both be present.
-	if len(m.JWKS) > 0 && !bytes.Equal(m.JWKS, []byte("null")) && m.JWKSURI != "" {
+	hasJWKS := len(m.JWKS) > 0 && !bytes.Equal(m.JWKS, []byte("null"))
+	if hasJWKS && m.JWKSURI != "" {
 		return nil, bad("jwks and jwks_uri are mutually exclusive")
+	}
+	if hasJWKS {
+		if _, err := parseClientJWKS(m.JWKS); err != nil {
+			return nil, bad(err.Error())
+		}
+	}
+	if m.JWKSURI != "" {
+		if u, err := url.Parse(m.JWKSURI); err != nil || u.Scheme != "https" || u.Host == "" || u.Fragment != "" {
+			return nil, bad("jwks_uri must be an https URL")
+		}
+	}
+	if m.TokenEndpointAuthMethod == AuthMethodPrivateKeyJWT && !hasJWKS && m.JWKSURI == "" {
+		return nil, bad("private_key_jwt needs jwks or jwks_uri")
+	}
+	if m.TokenEndpointSigningAlg != "" && !slices.Contains(assertionAlgs, m.TokenEndpointSigningAlg) {
+		return nil, bad("token_endpoint_auth_signing_alg " + m.TokenEndpointSigningAlg + " is not supported")
 	}
 
 	// Keep every member as sent, with the defaults written in, so a read
@@ -284,6 +423,12 @@ func checkRedirectURI(raw, appType string) string {
 		return "redirect URI " + raw + " uses a private scheme; register the client with application_type native"
 	}
 	return ""
+}
+
+// usesSecret reports whether the client authenticates with a client
+// secret.
+func usesSecret(c *ports.Client) bool {
+	return c.TokenEndpointAuth == ports.AuthMethodSecretBasic || c.TokenEndpointAuth == ports.AuthMethodSecretPost
 }
 
 func nonNil(s []string) []string {

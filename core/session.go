@@ -22,6 +22,7 @@ func (p *Provider) CheckPassword(ctx context.Context, username, password string)
 	u, err := p.store.GetUserByUsername(ctx, p.cfg.Tenant, username)
 	if errors.Is(err, ports.ErrNotFound) {
 		_, _ = p.passwords.Verify(p.dummyHash, password)
+		p.emit(ctx, ports.EventLoginFailed, "", "", map[string]string{"reason": "unknown user"})
 		return nil, ErrBadCredentials
 	}
 	if err != nil {
@@ -32,8 +33,10 @@ func (p *Provider) CheckPassword(ctx context.Context, username, password string)
 		return nil, err
 	}
 	if !ok {
+		p.emit(ctx, ports.EventLoginFailed, u.ID, "", map[string]string{"reason": "wrong password"})
 		return nil, ErrBadCredentials
 	}
+	p.emit(ctx, ports.EventLoginSucceeded, u.ID, "", nil)
 	return u, nil
 }
 

@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"net/url"
+	"slices"
 
 	"oauth2-server.dev/ports"
 )
@@ -29,6 +30,8 @@ type TokenResponse struct {
 	RefreshToken string `json:"refresh_token,omitempty"`
 	IDToken      string `json:"id_token,omitempty"`
 	Scope        string `json:"scope,omitempty"`
+	// IssuedTokenType is set by token exchange (RFC 8693 §2.2.1).
+	IssuedTokenType string `json:"issued_token_type,omitempty"`
 }
 
 // grantHandler handles one grant_type for an authenticated client.
@@ -36,9 +39,14 @@ type grantHandler interface {
 	handle(ctx context.Context, client *ports.Client, form url.Values) (*TokenResponse, error)
 }
 
-// GrantTypes lists the grant types the token endpoint accepts.
+// GrantTypes lists the grant types the token endpoint accepts; the JWT
+// bearer grant only when the operator trusts an issuer.
 func (p *Provider) GrantTypes() []string {
-	return []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials}
+	gts := []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantTokenExchange}
+	if len(p.cfg.TrustedIssuers) > 0 {
+		gts = append(gts, GrantJWTBearer)
+	}
+	return gts
 }
 
 // Token serves the token endpoint.
@@ -54,7 +62,7 @@ func (p *Provider) Token(ctx context.Context, req TokenRequest) (*TokenResponse,
 		return nil, ErrInvalidRequest.WithDescription("grant_type is missing")
 	}
 	h, ok := p.grants[gt]
-	if !ok {
+	if !ok || !slices.Contains(p.GrantTypes(), gt) {
 		return nil, ErrUnsupportedGrantType.WithDescription("grant_type " + gt + " is not supported")
 	}
 	client, err := p.AuthenticateClient(ctx, req.Client)
@@ -64,5 +72,13 @@ func (p *Provider) Token(ctx context.Context, req TokenRequest) (*TokenResponse,
 	if !client.HasGrantType(gt) {
 		return nil, ErrUnauthorizedClient.WithDescription("the client is not registered for grant_type " + gt)
 	}
-	return h.handle(ctx, client, req.Form)
+	resp, err := h.handle(ctx, client, req.Form)
+	if err == nil {
+		typ := ports.EventTokenIssued
+		if gt == GrantRefreshToken {
+			typ = ports.EventTokenRefreshed
+		}
+		p.emit(ctx, typ, "", client.ID, map[string]string{"grant_type": gt, "scope": resp.Scope})
+	}
+	return resp, err
 }

@@ -2,11 +2,8 @@ package core
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"strings"
 
-	"oauth2-server.dev/core/secret"
 	"oauth2-server.dev/ports"
 )
 
@@ -70,27 +67,12 @@ func (p *Provider) LookupAccessToken(ctx context.Context, raw string) (*ports.To
 	if raw == "" {
 		return nil, invalid
 	}
-	id := secret.Digest(raw)
-	if strings.Count(raw, ".") == 2 {
-		hdr, payload, err := p.keys.Verify(raw)
-		if err != nil || hdr.Typ != "at+jwt" {
-			return nil, invalid
-		}
-		var claims struct {
-			Iss string `json:"iss"`
-			Jti string `json:"jti"`
-		}
-		if err := json.Unmarshal(payload, &claims); err != nil || claims.Iss != p.cfg.Issuer || claims.Jti == "" {
-			return nil, invalid
-		}
-		id = claims.Jti
-	}
-	tok, err := p.store.GetToken(ctx, p.cfg.Tenant, id)
+	tok, _, err := p.findToken(ctx, raw)
 	if errors.Is(err, ports.ErrNotFound) {
 		return nil, invalid
 	}
 	if err != nil {
-		return nil, ErrServerError.Wrap(err)
+		return nil, err
 	}
 	if tok.Kind != ports.TokenAccess || !tok.Active(p.clock.Now()) {
 		return nil, invalid

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
+	"time"
 
 	"oauth2-server.dev/core"
 	"oauth2-server.dev/ports"
@@ -117,17 +119,27 @@ func (h *handlers) login(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	username := r.PostForm.Get("username")
-	user, err := h.p.CheckPassword(r.Context(), username, r.PostForm.Get("password"))
-	if errors.Is(err, core.ErrBadCredentials) {
-		h.metrics.authFailures.WithLabelValues("user").Inc()
+	retryForm := func(status int, message string) {
 		data := loginPageData{
 			Title: "Sign in", RequestID: requestID, Username: username,
-			Error: "Wrong username or password.", CSRF: h.cookies.csrfToken(w, r),
+			Error: message, CSRF: h.cookies.csrfToken(w, r),
 		}
 		if req != nil {
 			data.ClientName = clientName(req.Client)
 		}
-		h.render(w, r, http.StatusOK, "login", data)
+		h.render(w, r, status, "login", data)
+	}
+	keys := failureKeys(r, userAccount(username))
+	if blocked, retry := h.blocked(r, keys); blocked {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(retry/time.Second))))
+		retryForm(http.StatusTooManyRequests, "Too many failed sign-ins. Wait a minute and try again.")
+		return
+	}
+	user, err := h.p.CheckPassword(r.Context(), username, r.PostForm.Get("password"))
+	if errors.Is(err, core.ErrBadCredentials) {
+		h.metrics.authFailures.WithLabelValues("user").Inc()
+		h.recordFailure(r, keys)
+		retryForm(http.StatusOK, "Wrong username or password.")
 		return
 	}
 	if err != nil {

@@ -32,6 +32,9 @@ func writeJSONError(w http.ResponseWriter, status int, code, description string)
 // goes to the log only.
 func (h *handlers) oauthError(w http.ResponseWriter, r *http.Request, err error) {
 	e := h.logged(r, err)
+	if e.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "5")
+	}
 	writeJSONError(w, e.Status, e.Code, e.Description)
 }
 

@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"oauth2-server.dev/core"
@@ -17,6 +18,7 @@ type handlers struct {
 	pages   map[string]*template.Template
 	metrics *metrics
 	cookies *cookieJar
+	guard   FailureGuard
 }
 
 func (h *handlers) health(w http.ResponseWriter, r *http.Request) {
@@ -45,6 +47,10 @@ func (h *handlers) discovery(w http.ResponseWriter, r *http.Request) {
 func (h *handlers) jwks(w http.ResponseWriter, r *http.Request) {
 	hd := w.Header()
 	hd.Set("Content-Type", "application/jwk-set+json")
-	hd.Set("Cache-Control", "public, max-age=300")
+	if age := h.p.JWKSMaxAge(); age >= time.Second {
+		hd.Set("Cache-Control", "public, max-age="+strconv.Itoa(int(age/time.Second)))
+	} else {
+		hd.Set("Cache-Control", "no-cache")
+	}
 	_, _ = w.Write(h.p.Keys().JWKS())
 }

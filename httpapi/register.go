@@ -14,14 +14,8 @@ import (
 
 // register serves dynamic client registration (RFC 7591 §3).
 func (h *handlers) register(w http.ResponseWriter, r *http.Request) {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "application/json" {
-		writeJSONError(w, http.StatusBadRequest, core.ErrInvalidClientMetadata.Code, "the body must be application/json")
-		return
-	}
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		h.oauthError(w, r, formError(err))
+	body, ok := h.jsonBody(w, r)
+	if !ok {
 		return
 	}
 	resp, err := h.p.RegisterClient(r.Context(), bearerValue(r), body)
@@ -42,6 +36,45 @@ func (h *handlers) readRegistration(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// updateRegistration serves an RFC 7592 §2.2 update.
+func (h *handlers) updateRegistration(w http.ResponseWriter, r *http.Request) {
+	body, ok := h.jsonBody(w, r)
+	if !ok {
+		return
+	}
+	resp, err := h.p.UpdateClientRegistration(r.Context(), chi.URLParam(r, "client_id"), bearerValue(r), body)
+	if err != nil {
+		h.registrationError(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// deleteRegistration serves an RFC 7592 §2.3 delete.
+func (h *handlers) deleteRegistration(w http.ResponseWriter, r *http.Request) {
+	if err := h.p.DeleteClientRegistration(r.Context(), chi.URLParam(r, "client_id"), bearerValue(r)); err != nil {
+		h.registrationError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// jsonBody reads an application/json body, answering the error itself.
+func (h *handlers) jsonBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		writeJSONError(w, http.StatusBadRequest, core.ErrInvalidClientMetadata.Code, "the body must be application/json")
+		return nil, false
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		h.oauthError(w, r, formError(err))
+		return nil, false
+	}
+	return body, true
 }
 
 func (h *handlers) registrationError(w http.ResponseWriter, r *http.Request, err error) {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,6 +36,26 @@ type Options struct {
 	TrustedProxies []netip.Prefix
 	// MaxBodyBytes caps request bodies.
 	MaxBodyBytes int64
+	// AdminToken guards /admin/api; empty disables it.
+	AdminToken string
+	// Edge runs after the base pipeline, before routing: deadlines, load
+	// shedding, rate limits.
+	Edge []func(http.Handler) http.Handler
+	// Bulkheads bound concurrency per route group: "token" (token,
+	// introspection, revocation, userinfo), "interactive" (authorize,
+	// sign-in, consent, logout), "registration" and "admin". A group
+	// without one is unbounded.
+	Bulkheads map[string]func(http.Handler) http.Handler
+	// Guard throttles callers after failed client or user
+	// authentications; nil turns that off.
+	Guard FailureGuard
+}
+
+// FailureGuard keeps count of failed authentications per key (client
+// address, client id, username) and refuses keys that failed too often.
+type FailureGuard interface {
+	Blocked(ctx context.Context, keys ...string) (bool, time.Duration, error)
+	RecordFailure(ctx context.Context, keys ...string) error
 }
 
 // NewRouter builds the server's routes and middleware pipeline.
@@ -55,7 +76,13 @@ func NewRouter(o Options) (http.Handler, error) {
 	m := newMetrics(o.Registry)
 	h := &handlers{
 		p: o.Provider, store: o.Store, log: o.Logger, pages: pages, metrics: m,
-		cookies: newCookieJar(o.CookieKey, o.SecureCookies),
+		cookies: newCookieJar(o.CookieKey, o.SecureCookies), guard: o.Guard,
+	}
+	group := func(name string) func(http.Handler) http.Handler {
+		if mw, ok := o.Bulkheads[name]; ok && mw != nil {
+			return mw
+		}
+		return func(next http.Handler) http.Handler { return next }
 	}
 	static, err := fs.Sub(templates.FS, "static")
 	if err != nil {
@@ -72,6 +99,7 @@ func NewRouter(o Options) (http.Handler, error) {
 		accessLog(o.Logger),
 		limitBody(o.MaxBodyBytes),
 	)
+	r.Use(o.Edge...)
 	r.NotFound(h.notFound)
 	r.MethodNotAllowed(h.methodNotAllowed)
 
@@ -87,19 +115,36 @@ func NewRouter(o Options) (http.Handler, error) {
 		r.Get("/.well-known/jwks.json", h.jwks)
 	})
 
-	r.Route("/oauth", func(r chi.Router) {
-		r.Get("/authorize", h.authorize)
-		r.Post("/authorize", h.authorize)
-		r.Post("/token", h.token)
-		r.Get("/userinfo", h.userinfo)
-		r.Post("/userinfo", h.userinfo)
-		r.Post("/register", h.register)
-		r.Get("/register/{client_id}", h.readRegistration)
+	r.Group(func(r chi.Router) {
+		r.Use(group("token"))
+		r.Post("/oauth/token", h.token)
+		r.Post("/oauth/introspect", h.introspect)
+		r.Post("/oauth/revoke", h.revoke)
+		r.Get("/oauth/userinfo", h.userinfo)
+		r.Post("/oauth/userinfo", h.userinfo)
 	})
-
-	r.Get("/login", h.loginPage)
-	r.Post("/login", h.login)
-	r.Get("/consent", h.consentPage)
-	r.Post("/consent", h.consent)
+	r.Group(func(r chi.Router) {
+		r.Use(group("interactive"))
+		r.Get("/oauth/authorize", h.authorize)
+		r.Post("/oauth/authorize", h.authorize)
+		r.Get("/oauth/logout", h.logout)
+		r.Post("/oauth/logout", h.logout)
+		r.Get("/login", h.loginPage)
+		r.Post("/login", h.login)
+		r.Get("/consent", h.consentPage)
+		r.Post("/consent", h.consent)
+	})
+	r.Group(func(r chi.Router) {
+		r.Use(group("registration"))
+		r.Post("/oauth/register", h.register)
+		r.Get("/oauth/register/{client_id}", h.readRegistration)
+		r.Put("/oauth/register/{client_id}", h.updateRegistration)
+		r.Delete("/oauth/register/{client_id}", h.deleteRegistration)
+	})
+	r.Route("/admin/api", func(r chi.Router) {
+		r.Use(group("admin"), adminAuth(o.AdminToken))
+		r.Get("/keys", h.adminListKeys)
+		r.Post("/keys/rotate", h.adminRotateKeys)
+	})
 	return r, nil
 }

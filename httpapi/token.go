@@ -22,9 +22,14 @@ func (h *handlers) token(w http.ResponseWriter, r *http.Request) {
 		h.oauthError(w, r, cerr)
 		return
 	}
+	keys := failureKeys(r, clientAccount(cred))
+	if blocked, retry := h.blocked(r, keys); blocked {
+		tooManyFailures(w, retry)
+		return
+	}
 	resp, err := h.p.Token(r.Context(), core.TokenRequest{Client: cred, Form: form})
 	if err != nil {
-		h.clientAuthError(w, r, cred, err)
+		h.clientAuthError(w, r, cred, keys, err)
 		return
 	}
 	h.metrics.tokensIssued.WithLabelValues(form.Get("grant_type")).Inc()
@@ -37,10 +42,11 @@ func (h *handlers) token(w http.ResponseWriter, r *http.Request) {
 
 // clientAuthError writes err, adding the WWW-Authenticate challenge RFC 6749
 // §5.2 requires when Basic authentication failed.
-func (h *handlers) clientAuthError(w http.ResponseWriter, r *http.Request, cred core.ClientCredentials, err error) {
+func (h *handlers) clientAuthError(w http.ResponseWriter, r *http.Request, cred core.ClientCredentials, keys []string, err error) {
 	e := core.AsError(err)
 	if e.Code == core.ErrInvalidClient.Code {
 		h.metrics.authFailures.WithLabelValues("client").Inc()
+		h.recordFailure(r, keys)
 		if cred.Method == ports.AuthMethodSecretBasic {
 			w.Header().Set("WWW-Authenticate", `Basic realm="oauth2", charset="UTF-8"`)
 		}
@@ -67,6 +73,17 @@ func postForm(r *http.Request) (url.Values, error) {
 func clientCredentials(r *http.Request, form url.Values) (core.ClientCredentials, error) {
 	formID := form.Get("client_id")
 	_, formSecret := form["client_secret"]
+	_, _, basic := r.BasicAuth()
+	if assertion, typ := form.Get("client_assertion"), form.Get("client_assertion_type"); assertion != "" || typ != "" {
+		if basic || formSecret {
+			return core.ClientCredentials{}, core.ErrInvalidRequest.WithDescription("use one client authentication method, not several")
+		}
+		// RFC 7521 §4.2: both parameters, and the JWT bearer type.
+		if typ != core.AssertionTypeJWTBearer || assertion == "" {
+			return core.ClientCredentials{}, core.ErrInvalidRequest.WithDescription("client_assertion_type must be " + core.AssertionTypeJWTBearer + " with a client_assertion")
+		}
+		return core.ClientCredentials{ID: formID, Assertion: assertion, Method: core.AuthMethodPrivateKeyJWT}, nil
+	}
 	if user, pass, ok := r.BasicAuth(); ok {
 		if formSecret {
 			return core.ClientCredentials{}, core.ErrInvalidRequest.WithDescription("use one client authentication method, not several")

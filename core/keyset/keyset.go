@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -59,7 +60,8 @@ type Set struct {
 	clock  ports.Clock
 
 	mu      sync.RWMutex
-	byID    map[string]*Key
+	all     map[string]*Key // every stored key, decoded
+	byID    map[string]*Key // published keys
 	current map[string]*Key
 	jwks    []byte
 }
@@ -95,8 +97,19 @@ func (s *Set) Reload(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("keyset: list keys: %w", err)
 	}
+	s.mu.RLock()
+	known := s.all
+	s.mu.RUnlock()
 	keys := make([]*Key, 0, len(stored))
 	for _, sk := range stored {
+		// Key material never changes, so a key decoded before is reused
+		// with the store's current timestamps; only new keys are decrypted.
+		if old, ok := known[sk.ID]; ok {
+			k := *old
+			k.NotBefore, k.RetiredAt, k.ExpiresAt = sk.NotBefore, sk.RetiredAt, sk.ExpiresAt
+			keys = append(keys, &k)
+			continue
+		}
 		k, err := s.decode(sk)
 		if err != nil {
 			return err
@@ -107,18 +120,22 @@ func (s *Set) Reload(ctx context.Context) error {
 	return nil
 }
 
+// install makes keys the set's keys as of now: a key is published from its
+// creation until ExpiresAt, and signs from NotBefore until RetiredAt.
 func (s *Set) install(keys []*Key) {
 	now := s.clock.Now()
+	all := make(map[string]*Key, len(keys))
 	byID := make(map[string]*Key, len(keys))
 	current := make(map[string]*Key)
 	published := make([]json.RawMessage, 0, len(keys))
 	for _, k := range keys {
+		all[k.ID] = k
 		if k.ExpiresAt != nil && !now.Before(*k.ExpiresAt) {
 			continue
 		}
 		byID[k.ID] = k
 		published = append(published, k.publicJWK)
-		if k.RetiredAt != nil || now.Before(k.NotBefore) {
+		if now.Before(k.NotBefore) || k.RetiredAt != nil && !now.Before(*k.RetiredAt) {
 			continue
 		}
 		// Keys arrive oldest first: the newest active key of an
@@ -129,12 +146,74 @@ func (s *Set) install(keys []*Key) {
 		Keys []json.RawMessage `json:"keys"`
 	}{published})
 	s.mu.Lock()
-	s.byID, s.current, s.jwks = byID, current, doc
+	s.all, s.byID, s.current, s.jwks = all, byID, current, doc
 	s.mu.Unlock()
+}
+
+// Keys returns every key the store holds, published or not, oldest first.
+func (s *Set) Keys() []*Key {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]*Key, 0, len(s.all))
+	for _, k := range s.all {
+		out = append(out, k)
+	}
+	slices.SortFunc(out, func(a, b *Key) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	return out
+}
+
+// Rotate creates a new key for each algorithm. The new key is published at
+// once but signs only after propagation, so that relying parties holding a
+// cached key set have fetched it before they see a token it signed. The keys
+// it replaces stop signing at that moment and stay published for grace
+// more, so that tokens they signed keep verifying until they expire.
+func (s *Set) Rotate(ctx context.Context, propagation, grace time.Duration, algs ...string) ([]*Key, error) {
+	now := s.clock.Now()
+	var created []*Key
+	for _, alg := range algs {
+		if !slices.Contains(Algorithms, alg) {
+			return created, fmt.Errorf("keyset: unsupported algorithm %q", alg)
+		}
+		k, err := s.create(ctx, alg, now.Add(propagation))
+		if err != nil {
+			return created, err
+		}
+		retire, expire := k.NotBefore, k.NotBefore.Add(grace)
+		stored, err := s.store.ListKeys(ctx, s.tenant)
+		if err != nil {
+			return created, fmt.Errorf("keyset: list keys: %w", err)
+		}
+		for _, old := range stored {
+			if old.Algorithm != alg || old.ID == k.ID || old.RetiredAt != nil && !old.RetiredAt.After(retire) {
+				continue
+			}
+			old.RetiredAt, old.ExpiresAt = &retire, &expire
+			if err := s.store.UpdateKey(ctx, old); err != nil {
+				return created, fmt.Errorf("keyset: retire key %s: %w", old.ID, err)
+			}
+		}
+		created = append(created, k)
+	}
+	if err := s.Reload(ctx); err != nil {
+		return created, err
+	}
+	return created, nil
 }
 
 // Generate creates, seals and stores a new key for alg, active at once.
 func (s *Set) Generate(ctx context.Context, alg string) (*Key, error) {
+	k, err := s.create(ctx, alg, s.clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Reload(ctx); err != nil {
+		return nil, err
+	}
+	return s.Lookup(k.ID)
+}
+
+// create generates and stores a key that signs from notBefore.
+func (s *Set) create(ctx context.Context, alg string, notBefore time.Time) (*Key, error) {
 	signer, err := generate(alg)
 	if err != nil {
 		return nil, err
@@ -163,15 +242,15 @@ func (s *Set) Generate(ctx context.Context, alg string) (*Key, error) {
 	sk := &ports.SigningKey{
 		ID: kid, Tenant: s.tenant, Algorithm: alg,
 		PrivateKey: sealed, PublicJWK: pubJSON,
-		CreatedAt: now, NotBefore: now,
+		CreatedAt: now, NotBefore: notBefore,
 	}
 	if err := s.store.CreateKey(ctx, sk); err != nil {
 		return nil, fmt.Errorf("keyset: store key: %w", err)
 	}
-	if err := s.Reload(ctx); err != nil {
-		return nil, err
-	}
-	return s.Lookup(kid)
+	return &Key{
+		ID: kid, Algorithm: alg, CreatedAt: now, NotBefore: notBefore,
+		signer: signer, public: signer.Public(), publicJWK: pubJSON,
+	}, nil
 }
 
 func (s *Set) decode(sk *ports.SigningKey) (*Key, error) {
@@ -360,4 +439,19 @@ func thumbprintID(pubJSON []byte) (string, error) {
 		return "", err
 	}
 	return base64.RawURLEncoding.EncodeToString(tp), nil
+}
+
+// State says where the key is in its life at now: "pending" (published,
+// not signing yet), "active", "retired" (published, no longer signing) or
+// "expired".
+func (k *Key) State(now time.Time) string {
+	switch {
+	case k.ExpiresAt != nil && !now.Before(*k.ExpiresAt):
+		return "expired"
+	case k.RetiredAt != nil && !now.Before(*k.RetiredAt):
+		return "retired"
+	case now.Before(k.NotBefore):
+		return "pending"
+	}
+	return "active"
 }

@@ -401,3 +401,10 @@ func TestMaxAgeAndLoginHint(t *testing.T) {
 		}
 	})
 }
+
+// oauthS256 is a PKCE option with a fresh verifier, for requests whose
+// code is never exchanged.
+func oauthS256(t *testing.T) oauth2.AuthCodeOption {
+	t.Helper()
+	return oauth2.S256ChallengeOption(oauth2.GenerateVerifier())
+}

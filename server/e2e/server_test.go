@@ -23,6 +23,7 @@ import (
 
 	"oauth2-server.dev/config"
 	"oauth2-server.dev/server/internal/app"
+	"oauth2-server.dev/storage/mongo/mongotest"
 )
 
 const (
@@ -37,15 +38,17 @@ type testServer struct {
 	app      *app.App
 }
 
-// backends lists the stores the end-to-end suite runs against.
+// backends lists the stores the end-to-end suite runs against. MongoDB
+// is always among them: without OAUTH2_TEST_MONGO_URL, mongotest runs
+// FerretDB inside the test binary.
 func backends(t *testing.T) []string {
-	out := []string{"sqlite"}
+	out := []string{"sqlite", "mongo"}
 	if os.Getenv("OAUTH2_TEST_POSTGRES_URL") != "" {
 		out = append(out, "postgres")
 	} else if os.Getenv("OAUTH2_TEST_REQUIRE_SERVICES") == "1" {
 		t.Fatal("OAUTH2_TEST_REQUIRE_SERVICES=1 but OAUTH2_TEST_POSTGRES_URL is not set")
 	} else {
-		t.Log("OAUTH2_TEST_POSTGRES_URL not set: end-to-end tests run on SQLite only")
+		t.Log("OAUTH2_TEST_POSTGRES_URL not set: end-to-end tests run on SQLite and MongoDB only")
 	}
 	return out
 }
@@ -81,6 +84,12 @@ func startServer(t *testing.T, backend string, env map[string]string) *testServe
 		"OAUTH2_SEED_PASSWORD":      testPassword,
 		"OAUTH2_REGISTRATION_TOKEN": regToken,
 		"OAUTH2_LOG_LEVEL":          "error",
+		// The flows below make many requests from one address in a
+		// moment; the default budgets have their own test.
+		"OAUTH2_RATE_LIMIT_TOKEN":        "10000/s:10000",
+		"OAUTH2_RATE_LIMIT_USERINFO":     "10000/s:10000",
+		"OAUTH2_RATE_LIMIT_INTERACTIVE":  "10000/s:10000",
+		"OAUTH2_RATE_LIMIT_REGISTRATION": "10000/s:10000",
 	}
 	for k, v := range env {
 		vars[k] = v
@@ -110,11 +119,15 @@ func startServer(t *testing.T, backend string, env map[string]string) *testServe
 	return &testServer{issuer: issuer, regToken: regToken, app: a}
 }
 
-// databaseURL returns a fresh database: a SQLite file, or a new schema on
-// the test PostgreSQL server, dropped when the test ends.
+// databaseURL returns a fresh database: a SQLite file, a database of its
+// own on the test MongoDB server, or a new schema on the test PostgreSQL
+// server, the last two dropped when the test ends.
 func databaseURL(t *testing.T, backend string) string {
-	if backend == "sqlite" {
+	switch backend {
+	case "sqlite":
 		return "sqlite:" + t.TempDir() + "/oauth2.db"
+	case "mongo":
+		return mongotest.URL(t)
 	}
 	base := os.Getenv("OAUTH2_TEST_POSTGRES_URL")
 	schema := fmt.Sprintf("e2e_%d_%s", time.Now().UnixNano(), strings.ToLower(randomHex(4)))

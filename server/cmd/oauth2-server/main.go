@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"oauth2-server.dev/config"
+	"oauth2-server.dev/core/keyset"
 	"oauth2-server.dev/ports"
 	"oauth2-server.dev/server/internal/app"
 )
@@ -26,6 +27,8 @@ commands:
   migrate [up]     apply pending database migrations
   migrate status   list migrations and whether each is applied
   keys list        list the signing keys
+  keys rotate      start a signing key rotation: new keys are published now and sign
+                   after the propagation delay; old keys stay published for the grace period
   clients list     list the registered clients
 
 flags (every command):
@@ -108,6 +111,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 	if cfg.Dev && cfg.RegistrationToken == "" {
 		cfg.RegistrationToken = app.DevRegistrationToken()
 	}
+	if cfg.Dev && cfg.AdminToken == "" {
+		cfg.AdminToken = app.DevRegistrationToken()
+	}
 	for _, w := range cfg.Warnings {
 		log.Warn(w)
 	}
@@ -186,6 +192,32 @@ func listKeys(ctx context.Context, cfg *config.Config, stdout io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", k.ID, k.Algorithm, k.CreatedAt.Format(time.RFC3339), state)
 	}
 	return tw.Flush()
+}
+
+func rotateKeys(ctx context.Context, cfg *config.Config, stdout io.Writer) error {
+	st, err := app.OpenStore(ctx, cfg, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	keys, err := keyset.Load(ctx, st, ports.DefaultTenant, cfg.KEK(), ports.SystemClock{})
+	if err != nil {
+		return err
+	}
+	created, err := keys.Rotate(ctx, cfg.KeyPropagationDelay, cfg.KeyGracePeriod, keyset.Algorithms...)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NEW KID\tALG\tSIGNS FROM")
+	for _, k := range created {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", k.ID, k.Algorithm, k.NotBefore.Format(time.RFC3339))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "replaced keys stay published until %s after that; running servers pick the change up within seconds\n", cfg.KeyGracePeriod)
+	return nil
 }
 
 func listClients(ctx context.Context, cfg *config.Config, stdout io.Writer) error {

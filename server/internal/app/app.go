@@ -19,33 +19,63 @@ import (
 	"oauth2-server.dev/core/secret"
 	"oauth2-server.dev/httpapi"
 	"oauth2-server.dev/ports"
+	"oauth2-server.dev/resilience"
+	"oauth2-server.dev/server/internal/janitor"
+	mongostore "oauth2-server.dev/storage/mongo"
 	sqlstore "oauth2-server.dev/storage/sql"
 )
 
 // App is a composed server.
 type App struct {
 	Config   *config.Config
-	Store    *sqlstore.Store
+	Store    Store
 	Provider *core.Provider
 	Handler  http.Handler
 	Log      *slog.Logger
+	edge     *edge
+	janitor  *janitor.Janitor
 }
 
-// OpenStore opens and migrates the store the configuration names.
-func OpenStore(ctx context.Context, cfg *config.Config, migrate bool) (*sqlstore.Store, error) {
-	opts := sqlstore.Options{}
-	if kind, _ := cfg.StoreKind(); kind == config.StorePostgres {
-		// SQLite keeps its own connection cap: it has one writer at a time
-		// whatever the pool size.
-		opts = sqlstore.Options{
-			MaxOpenConns:     cfg.DBMaxConns,
-			MinConns:         cfg.DBMinConns,
-			StatementTimeout: cfg.DBStatementTimeout,
-		}
-	}
-	st, err := sqlstore.Open(ctx, cfg.DatabaseURL, opts)
+// janitorBatch is how many expired records one purge statement deletes:
+// small enough to keep each transaction short.
+const janitorBatch = 500
+
+// OpenStore opens the store the scheme of the configured database URL
+// names (sqlite:, postgres:// or postgresql://, mongodb:// or
+// mongodb+srv://) and, if migrate is set, migrates it.
+func OpenStore(ctx context.Context, cfg *config.Config, migrate bool) (Store, error) {
+	kind, err := cfg.StoreKind()
 	if err != nil {
 		return nil, err
+	}
+	var st Store
+	switch kind {
+	case config.StoreMongo:
+		s, err := mongostore.Open(ctx, cfg.DatabaseURL, mongostore.Options{
+			MaxConns:         cfg.DBMaxConns,
+			MinConns:         cfg.DBMinConns,
+			OperationTimeout: cfg.DBStatementTimeout,
+		})
+		if err != nil {
+			return nil, err
+		}
+		st = mongoStore{s}
+	default:
+		opts := sqlstore.Options{}
+		if kind == config.StorePostgres {
+			// SQLite keeps its own connection cap: it has one writer at a
+			// time whatever the pool size.
+			opts = sqlstore.Options{
+				MaxOpenConns:     cfg.DBMaxConns,
+				MinConns:         cfg.DBMinConns,
+				StatementTimeout: cfg.DBStatementTimeout,
+			}
+		}
+		s, err := sqlstore.Open(ctx, cfg.DatabaseURL, opts)
+		if err != nil {
+			return nil, err
+		}
+		st = sqlStore{s}
 	}
 	if migrate {
 		if err := st.Migrate(ctx); err != nil {
@@ -73,7 +103,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock ports.
 	return a, nil
 }
 
-func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock ports.Clock, st *sqlstore.Store) (*App, error) {
+func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock ports.Clock, st Store) (*App, error) {
 	keys, err := keyset.Load(ctx, st, ports.DefaultTenant, cfg.KEK(), clock)
 	if err != nil {
 		return nil, err
@@ -90,17 +120,44 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 	if err != nil {
 		return nil, err
 	}
-	p, err := core.New(core.Config{
-		Issuer:            cfg.Issuer,
-		AccessTokenTTL:    cfg.AccessTokenTTL,
-		RefreshTokenTTL:   cfg.RefreshTokenTTL,
-		IDTokenTTL:        cfg.IDTokenTTL,
-		CodeTTL:           cfg.CodeTTL,
-		SessionTTL:        cfg.SessionTTL,
-		RegistrationToken: cfg.RegistrationToken,
-		ScopeAllowList:    cfg.ScopeAllowList,
-	}, core.Deps{Store: st, Keys: keys, Clock: clock, Secrets: hasher})
+	reg := prometheus.NewRegistry()
+	rm, err := resilience.NewMetrics(reg)
 	if err != nil {
+		return nil, err
+	}
+	// Every store call the engine and the handlers make goes through a
+	// circuit breaker with a deadline: an unreachable store answers 503 at
+	// once instead of hanging requests.
+	guarded := resilience.WrapStore(st, resilience.NewBreaker(resilience.BreakerSettings{Name: "store", Metrics: rm}), storeCallLimit)
+	ed, err := buildEdge(cfg, reg, rm, log)
+	if err != nil {
+		return nil, err
+	}
+	bus, closeBus, err := eventBus(cfg, reg, log)
+	if err != nil {
+		ed.close()
+		return nil, err
+	}
+	ed.closers = append(ed.closers, func() error { closeBus(); return nil })
+	p, err := core.New(core.Config{
+		Issuer:              cfg.Issuer,
+		AccessTokenTTL:      cfg.AccessTokenTTL,
+		RefreshTokenTTL:     cfg.RefreshTokenTTL,
+		IDTokenTTL:          cfg.IDTokenTTL,
+		CodeTTL:             cfg.CodeTTL,
+		SessionTTL:          cfg.SessionTTL,
+		RegistrationToken:   cfg.RegistrationToken,
+		ScopeAllowList:      cfg.ScopeAllowList,
+		KeyRotationInterval: cfg.KeyRotationInterval,
+		KeyPropagationDelay: cfg.KeyPropagationDelay,
+		KeyGracePeriod:      cfg.KeyGracePeriod,
+		TrustedIssuers:      trustedIssuers(cfg.TrustedIssuers),
+	}, core.Deps{
+		Store: guarded, Keys: keys, Clock: clock, Secrets: hasher,
+		Events: bus, TraceID: httpapi.RequestIDFrom,
+	})
+	if err != nil {
+		ed.close()
 		return nil, err
 	}
 	proxies, err := parsePrefixes(cfg.TrustedProxies)
@@ -108,18 +165,30 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 		return nil, err
 	}
 	h, err := httpapi.NewRouter(httpapi.Options{
-		Provider: p, Store: st, Logger: log, Registry: prometheus.NewRegistry(),
+		Provider: p, Store: guarded, Logger: log, Registry: reg,
 		CookieKey: cookieKey, SecureCookies: strings.HasPrefix(cfg.Issuer, "https://"),
-		TrustedProxies: proxies, MaxBodyBytes: cfg.MaxBodyBytes,
+		TrustedProxies: proxies, MaxBodyBytes: cfg.MaxBodyBytes, AdminToken: cfg.AdminToken,
+		Edge: ed.middleware, Bulkheads: ed.bulkheads, Guard: ed.guard,
 	})
 	if err != nil {
+		ed.close()
 		return nil, err
 	}
-	return &App{Config: cfg, Store: st, Provider: p, Handler: h, Log: log}, nil
+	jan, err := janitor.New(guarded, cfg.JanitorInterval, janitorBatch, reg, log, clock)
+	if err != nil {
+		ed.close()
+		return nil, err
+	}
+	return &App{Config: cfg, Store: st, Provider: p, Handler: h, Log: log, edge: ed, janitor: jan}, nil
 }
 
-// Close releases the store.
-func (a *App) Close() error { return a.Store.Close() }
+// Close releases the store and the edge's connections.
+func (a *App) Close() error {
+	if a.edge != nil {
+		a.edge.close()
+	}
+	return a.Store.Close()
+}
 
 // Serve answers HTTP on ln until ctx ends, then shuts down gracefully,
 // letting requests in flight finish for up to 20 seconds.
@@ -135,6 +204,8 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	go a.maintainKeys(ctx)
+	go a.janitor.Run(ctx)
 	select {
 	case err := <-errc:
 		return err
@@ -150,6 +221,34 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	return nil
+}
+
+// keyMaintenanceInterval is how often a replica re-reads the signing keys:
+// a rotation made elsewhere is seen within it.
+const keyMaintenanceInterval = 2 * time.Second
+
+// maintainKeys keeps the signing keys current until ctx ends.
+func (a *App) maintainKeys(ctx context.Context) {
+	t := time.NewTicker(keyMaintenanceInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := a.Provider.MaintainKeys(ctx); err != nil && ctx.Err() == nil {
+				a.Log.Error("signing key maintenance failed", "error", err)
+			}
+		}
+	}
+}
+
+func trustedIssuers(list []config.TrustedIssuer) []core.TrustedIssuer {
+	out := make([]core.TrustedIssuer, 0, len(list))
+	for _, t := range list {
+		out = append(out, core.TrustedIssuer{Issuer: t.Issuer, JWKS: t.JWKS, JWKSURI: t.JWKSURI, Clients: t.Clients})
+	}
+	return out
 }
 
 func parsePrefixes(list []string) ([]netip.Prefix, error) {

@@ -78,6 +78,9 @@ func (a *App) Seed(ctx context.Context, out io.Writer) error {
 	if cfg.RegistrationToken != "" {
 		fmt.Fprintf(&b, "  register    POST %s/oauth/register with Authorization: Bearer %s\n", cfg.Issuer, cfg.RegistrationToken)
 	}
+	if cfg.AdminToken != "" {
+		fmt.Fprintf(&b, "  admin API   %s/admin/api/keys with Authorization: Bearer %s\n", cfg.Issuer, cfg.AdminToken)
+	}
 	for _, w := range cfg.Warnings {
 		fmt.Fprintf(&b, "\n  WARNING: %s\n", w)
 	}
@@ -86,6 +89,7 @@ func (a *App) Seed(ctx context.Context, out io.Writer) error {
 	return err
 }
 
-// DevRegistrationToken gives dev mode an initial access token when none
-// is configured, so registration can be tried at once.
+// DevRegistrationToken gives dev mode an initial access token or admin
+// token when none is configured, so registration and the admin API can be
+// tried at once.
 func DevRegistrationToken() string { return secret.Random(24) }

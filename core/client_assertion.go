@@ -1,0 +1,322 @@
+package core
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v3/jwk"
+	"github.com/lestrrat-go/jwx/v3/jws/jwsbb"
+
+	"oauth2-server.dev/core/keyset"
+	"oauth2-server.dev/ports"
+)
+
+// Client assertion constants (RFC 7523 §2.2, OIDC Core §9).
+const (
+	AssertionTypeJWTBearer  = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+	AuthMethodPrivateKeyJWT = "private_key_jwt"
+)
+
+// assertionAlgs are the signature algorithms accepted on client
+// assertions; "none" and HMAC never are.
+var assertionAlgs = []string{keyset.RS256, keyset.PS256, keyset.ES256, keyset.EdDSA}
+
+// Bounds on client assertions.
+const (
+	maxAssertionLifetime = 10 * time.Minute
+	assertionClockSkew   = 30 * time.Second
+	maxAssertionSize     = 16 << 10
+)
+
+// clientKeysMetadata is the registration metadata naming a client's keys.
+type clientKeysMetadata struct {
+	JWKS       json.RawMessage `json:"jwks"`
+	JWKSURI    string          `json:"jwks_uri"`
+	SigningAlg string          `json:"token_endpoint_auth_signing_alg"`
+}
+
+// authenticateAssertion checks a private_key_jwt client assertion
+// (RFC 7523 §3): signed by a key of the client's registered key set, issued
+// by and about the client, for this server, unexpired, short-lived and
+// never seen before.
+func (p *Provider) authenticateAssertion(ctx context.Context, cred ClientCredentials) (*ports.Client, error) {
+	fail := func(why string) error {
+		return ErrInvalidClient.WithDescription("client assertion rejected: " + why)
+	}
+	if len(cred.Assertion) > maxAssertionSize {
+		return nil, fail("too large")
+	}
+	parts := strings.Split(cred.Assertion, ".")
+	if len(parts) != 3 {
+		return nil, fail("not a compact JWS")
+	}
+	var hdr struct {
+		Alg string `json:"alg"`
+		Kid string `json:"kid"`
+	}
+	var claims struct {
+		Iss string          `json:"iss"`
+		Sub string          `json:"sub"`
+		Aud json.RawMessage `json:"aud"`
+		Exp *float64        `json:"exp"`
+		Nbf *float64        `json:"nbf"`
+		Iat *float64        `json:"iat"`
+		Jti string          `json:"jti"`
+	}
+	if decodeSegment(parts[0], &hdr) != nil || decodeSegment(parts[1], &claims) != nil {
+		return nil, fail("malformed header or claims")
+	}
+	// RFC 7523 §3: iss and sub are both the client_id.
+	if claims.Iss == "" || claims.Iss != claims.Sub || cred.ID != "" && cred.ID != claims.Sub {
+		return nil, fail("iss and sub must both be the client_id")
+	}
+	c, err := p.store.GetClient(ctx, p.cfg.Tenant, claims.Sub)
+	if errors.Is(err, ports.ErrNotFound) {
+		return nil, fail("unknown client")
+	}
+	if err != nil {
+		return nil, ErrServerError.Wrap(err)
+	}
+	if c.TokenEndpointAuth != AuthMethodPrivateKeyJWT {
+		return nil, fail("the client is not registered for private_key_jwt")
+	}
+	var meta clientKeysMetadata
+	_ = json.Unmarshal(c.Metadata, &meta)
+	if !slices.Contains(assertionAlgs, hdr.Alg) || meta.SigningAlg != "" && hdr.Alg != meta.SigningAlg {
+		return nil, fail("algorithm " + hdr.Alg + " is not accepted")
+	}
+	set, err := p.clientKeySet(ctx, meta, false)
+	if err != nil {
+		return nil, fail(err.Error())
+	}
+	signingInput := []byte(parts[0] + "." + parts[1])
+	sig, err := decodeSig(parts[2])
+	if err != nil {
+		return nil, fail("malformed signature")
+	}
+	if !verifyWithSet(set, hdr.Alg, hdr.Kid, signingInput, sig) {
+		// The client may have rotated its keys: fetch jwks_uri once more.
+		if meta.JWKSURI == "" {
+			return nil, fail("bad signature")
+		}
+		if set, err = p.clientKeySet(ctx, meta, true); err != nil || !verifyWithSet(set, hdr.Alg, hdr.Kid, signingInput, sig) {
+			return nil, fail("bad signature")
+		}
+	}
+	now := p.clock.Now()
+	// RFC 7523 §3: exp is required; a long-lived assertion is a replay
+	// risk, so its lifetime is bounded.
+	if claims.Exp == nil {
+		return nil, fail("exp is required")
+	}
+	exp := time.Unix(int64(*claims.Exp), 0)
+	if !now.Before(exp.Add(assertionClockSkew)) {
+		return nil, fail("expired")
+	}
+	if exp.Sub(now) > maxAssertionLifetime {
+		return nil, fail("exp is too far in the future")
+	}
+	if claims.Nbf != nil && now.Add(assertionClockSkew).Before(time.Unix(int64(*claims.Nbf), 0)) {
+		return nil, fail("not valid yet")
+	}
+	if claims.Iat != nil && now.Add(assertionClockSkew).Before(time.Unix(int64(*claims.Iat), 0)) {
+		return nil, fail("issued in the future")
+	}
+	if !p.audienceIsMe(claims.Aud) {
+		return nil, fail("aud must be the issuer or the endpoint")
+	}
+	if claims.Jti == "" {
+		return nil, fail("jti is required")
+	}
+	// RFC 7523 §3: a jti is used once; the store makes that hold across
+	// replicas.
+	err = p.store.UseJTI(ctx, p.cfg.Tenant, "client-assertion|"+c.ID+"|"+claims.Jti, exp.Add(assertionClockSkew), now)
+	if errors.Is(err, ports.ErrAlreadyUsed) {
+		return nil, fail("jti was used before")
+	}
+	if err != nil {
+		return nil, ErrServerError.Wrap(err)
+	}
+	return c, nil
+}
+
+func decodeSig(seg string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(seg) }
+
+func decodeSegment(seg string, v any) error {
+	b, err := base64.RawURLEncoding.DecodeString(seg)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}
+
+// audienceIsMe accepts an aud (string or array) naming the issuer or one
+// of the endpoints that authenticate clients.
+func (p *Provider) audienceIsMe(raw json.RawMessage) bool {
+	var auds []string
+	var one string
+	if json.Unmarshal(raw, &one) == nil {
+		auds = []string{one}
+	} else if json.Unmarshal(raw, &auds) != nil {
+		return false
+	}
+	mine := []string{p.cfg.Issuer, p.TokenEndpoint(), p.IntrospectionEndpoint(), p.RevocationEndpoint()}
+	for _, a := range auds {
+		if slices.Contains(mine, a) {
+			return true
+		}
+	}
+	return false
+}
+
+// verifyWithSet tries the set's keys that may have made the signature:
+// the one named by kid, else every key of a type that fits alg.
+func verifyWithSet(set jwk.Set, alg, kid string, input, sig []byte) bool {
+	for i := 0; i < set.Len(); i++ {
+		k, _ := set.Key(i)
+		if kid != "" {
+			if id, ok := k.KeyID(); !ok || id != kid {
+				continue
+			}
+		}
+		if ka, ok := k.Algorithm(); ok && ka.String() != alg {
+			continue
+		}
+		var raw any
+		if err := jwk.Export(k, &raw); err != nil {
+			continue
+		}
+		if !keyFitsAlg(raw, alg) {
+			continue
+		}
+		if jwsbb.Verify(raw, alg, input, sig) == nil {
+			return true
+		}
+	}
+	return false
+}
+
+func keyFitsAlg(key any, alg string) bool {
+	switch key.(type) {
+	case *rsa.PublicKey:
+		return alg == keyset.RS256 || alg == keyset.PS256
+	case *ecdsa.PublicKey:
+		return alg == keyset.ES256
+	case ed25519.PublicKey:
+		return alg == keyset.EdDSA
+	}
+	return false
+}
+
+// parseClientJWKS parses a registered key set and refuses private keys.
+func parseClientJWKS(raw []byte) (jwk.Set, error) {
+	set, err := jwk.Parse(raw)
+	if err != nil {
+		return nil, errors.New("jwks is not a valid JWK set")
+	}
+	if set.Len() == 0 {
+		return nil, errors.New("jwks holds no keys")
+	}
+	for i := 0; i < set.Len(); i++ {
+		k, _ := set.Key(i)
+		if private, _ := jwk.IsPrivateKey(k); private {
+			return nil, errors.New("jwks must hold public keys only")
+		}
+	}
+	return set, nil
+}
+
+// clientKeySet returns the client's keys: the registered jwks, or the
+// document at jwks_uri, cached.
+func (p *Provider) clientKeySet(ctx context.Context, meta clientKeysMetadata, refresh bool) (jwk.Set, error) {
+	if len(meta.JWKS) > 0 && string(meta.JWKS) != "null" {
+		return parseClientJWKS(meta.JWKS)
+	}
+	if meta.JWKSURI == "" {
+		return nil, errors.New("the client has no registered keys")
+	}
+	return p.jwksCache.get(ctx, meta.JWKSURI, refresh)
+}
+
+// jwksCache fetches clients' jwks_uri documents with a timeout and a size
+// cap, and keeps them for a while so the token endpoint does not call out
+// on every request.
+type jwksCache struct {
+	client *http.Client
+	clock  ports.Clock
+	ttl    time.Duration
+	// minRefetch bounds how often a failing signature may force a refetch.
+	minRefetch time.Duration
+
+	mu      sync.Mutex
+	entries map[string]jwksEntry
+}
+
+type jwksEntry struct {
+	set       jwk.Set
+	fetchedAt time.Time
+}
+
+// maxJWKSSize caps a fetched key set document.
+const maxJWKSSize = 64 << 10
+
+func (c *jwksCache) get(ctx context.Context, uri string, refresh bool) (jwk.Set, error) {
+	now := c.clock.Now()
+	c.mu.Lock()
+	e, ok := c.entries[uri]
+	c.mu.Unlock()
+	if ok && (!refresh && now.Sub(e.fetchedAt) < c.ttl || refresh && now.Sub(e.fetchedAt) < c.minRefetch) {
+		return e.set, nil
+	}
+	set, err := c.fetch(ctx, uri)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.entries[uri] = jwksEntry{set: set, fetchedAt: now}
+	c.mu.Unlock()
+	return set, nil
+}
+
+func (c *jwksCache) fetch(ctx context.Context, uri string) (jwk.Set, error) {
+	u, err := url.Parse(uri)
+	if err != nil || u.Scheme != "https" {
+		return nil, errors.New("jwks_uri must be an https URL")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/jwk-set+json, application/json")
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetching jwks_uri failed")
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("jwks_uri answered %d", resp.StatusCode)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading jwks_uri failed")
+	}
+	if len(body) > maxJWKSSize {
+		return nil, fmt.Errorf("jwks_uri document exceeds %d bytes", maxJWKSSize)
+	}
+	return parseClientJWKS(body)
+}

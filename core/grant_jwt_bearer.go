@@ -1,0 +1,132 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v3/jwk"
+
+	"oauth2-server.dev/core/secret"
+	"oauth2-server.dev/ports"
+)
+
+// GrantJWTBearer is the JWT bearer authorization grant (RFC 7523 §2.1).
+const GrantJWTBearer = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+
+// TrustedIssuer is an issuer whose JWTs the operator accepts as
+// authorization grants: its keys (an inline JWK set or an https jwks_uri),
+// and the clients allowed to present its assertions.
+type TrustedIssuer struct {
+	Issuer  string
+	JWKS    string
+	JWKSURI string
+	Clients []string
+}
+
+// jwtBearerGrant exchanges a JWT from a trusted issuer for an access token
+// about the JWT's subject.
+type jwtBearerGrant struct{ p *Provider }
+
+func (g jwtBearerGrant) handle(ctx context.Context, client *ports.Client, form url.Values) (*TokenResponse, error) {
+	p := g.p
+	assertion := form.Get("assertion")
+	if assertion == "" {
+		return nil, ErrInvalidRequest.WithDescription("assertion is missing")
+	}
+	bad := func(why string) error { return ErrInvalidGrant.WithDescription("assertion rejected: " + why) }
+	if len(assertion) > maxAssertionSize {
+		return nil, bad("too large")
+	}
+	parts := strings.Split(assertion, ".")
+	if len(parts) != 3 {
+		return nil, bad("not a compact JWS")
+	}
+	var hdr struct {
+		Alg string `json:"alg"`
+		Kid string `json:"kid"`
+	}
+	var claims struct {
+		Iss string          `json:"iss"`
+		Sub string          `json:"sub"`
+		Aud json.RawMessage `json:"aud"`
+		Exp *float64        `json:"exp"`
+		Nbf *float64        `json:"nbf"`
+		Jti string          `json:"jti"`
+	}
+	if decodeSegment(parts[0], &hdr) != nil || decodeSegment(parts[1], &claims) != nil {
+		return nil, bad("malformed header or claims")
+	}
+	// RFC 7523 §3: the issuer must be one the server trusts.
+	var trusted *TrustedIssuer
+	for i := range p.cfg.TrustedIssuers {
+		if p.cfg.TrustedIssuers[i].Issuer == claims.Iss {
+			trusted = &p.cfg.TrustedIssuers[i]
+		}
+	}
+	if trusted == nil || claims.Iss == "" {
+		return nil, bad("the issuer is not trusted")
+	}
+	if len(trusted.Clients) > 0 && !slices.Contains(trusted.Clients, client.ID) {
+		return nil, ErrUnauthorizedClient.WithDescription("the client may not present assertions of this issuer")
+	}
+	if !slices.Contains(assertionAlgs, hdr.Alg) {
+		return nil, bad("algorithm " + hdr.Alg + " is not accepted")
+	}
+	var set jwk.Set
+	var err error
+	if trusted.JWKS != "" {
+		set, err = parseClientJWKS([]byte(trusted.JWKS))
+	} else {
+		set, err = p.jwksCache.get(ctx, trusted.JWKSURI, false)
+	}
+	if err != nil {
+		return nil, ErrServerError.Wrap(err)
+	}
+	sig, err := decodeSig(parts[2])
+	if err != nil || !verifyWithSet(set, hdr.Alg, hdr.Kid, []byte(parts[0]+"."+parts[1]), sig) {
+		return nil, bad("bad signature")
+	}
+	now := p.clock.Now()
+	if claims.Sub == "" {
+		return nil, bad("sub is required")
+	}
+	if claims.Exp == nil {
+		return nil, bad("exp is required")
+	}
+	exp := time.Unix(int64(*claims.Exp), 0)
+	if !now.Before(exp.Add(assertionClockSkew)) {
+		return nil, bad("expired")
+	}
+	if exp.Sub(now) > maxAssertionLifetime {
+		return nil, bad("exp is too far in the future")
+	}
+	if claims.Nbf != nil && now.Add(assertionClockSkew).Before(time.Unix(int64(*claims.Nbf), 0)) {
+		return nil, bad("not valid yet")
+	}
+	if !p.audienceIsMe(claims.Aud) {
+		return nil, bad("aud must be the issuer or the token endpoint")
+	}
+	if claims.Jti == "" {
+		return nil, bad("jti is required")
+	}
+	err = p.store.UseJTI(ctx, p.cfg.Tenant, "jwt-bearer|"+claims.Iss+"|"+claims.Jti, exp.Add(assertionClockSkew), now)
+	if errors.Is(err, ports.ErrAlreadyUsed) {
+		return nil, bad("jti was used before")
+	}
+	if err != nil {
+		return nil, ErrServerError.Wrap(err)
+	}
+	want, ok := ParseScope(form.Get("scope"))
+	if !ok || !subset(want, client.Scope) {
+		return nil, ErrInvalidScope.WithDescription("the client may not request this scope")
+	}
+	return p.issue(ctx, issueParams{
+		client: client, grantID: secret.Random(16), subject: claims.Sub, scope: JoinScope(want),
+		noRefresh: true, noIDToken: true,
+	}, func(tokens ...*ports.Token) error { return p.store.CreateTokens(ctx, tokens...) })
+}

@@ -1,0 +1,189 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+
+	"oauth2-server.dev/core/secret"
+	"oauth2-server.dev/ports"
+)
+
+// Introspection is a token introspection response (RFC 7662 §2.2). An
+// inactive token has Active false and nothing else.
+type Introspection struct {
+	Active    bool   `json:"active"`
+	Scope     string `json:"scope,omitempty"`
+	ClientID  string `json:"client_id,omitempty"`
+	Sub       string `json:"sub,omitempty"`
+	Exp       int64  `json:"exp,omitempty"`
+	Iat       int64  `json:"iat,omitempty"`
+	Nbf       int64  `json:"nbf,omitempty"`
+	Jti       string `json:"jti,omitempty"`
+	Aud       string `json:"aud,omitempty"`
+	Iss       string `json:"iss,omitempty"`
+	TokenType string `json:"token_type,omitempty"`
+	// Cnf carries the confirmation of a sender-constrained token (RFC
+	// 7800), when the token is bound.
+	Cnf map[string]string `json:"cnf,omitempty"`
+}
+
+// Introspect answers an introspection request from an authenticated
+// client (RFC 7662 §2.1). A client sees the tokens issued to it; a client
+// registered as a resource server also sees the access tokens whose
+// audience it is. Everything else reads as inactive, so the endpoint tells a
+// stranger nothing about other clients' tokens.
+func (p *Provider) Introspect(ctx context.Context, cred ClientCredentials, token string) (*Introspection, *ports.Client, error) {
+	client, err := p.AuthenticateClient(ctx, cred)
+	if err != nil {
+		return nil, nil, err
+	}
+	if token == "" {
+		return nil, nil, ErrInvalidRequest.WithDescription("token is missing")
+	}
+	rec, jti, err := p.findToken(ctx, token)
+	if errors.Is(err, ports.ErrNotFound) {
+		return &Introspection{}, client, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if !rec.Active(p.clock.Now()) || !p.mayIntrospect(client, rec) {
+		return &Introspection{}, client, nil
+	}
+	in := &Introspection{
+		Active: true, Scope: rec.Scope, ClientID: rec.ClientID, Sub: rec.Subject,
+		Exp: rec.ExpiresAt.Unix(), Iat: rec.IssuedAt.Unix(), Nbf: rec.IssuedAt.Unix(),
+		Jti: jti, Iss: p.cfg.Issuer,
+	}
+	if rec.Kind == ports.TokenAccess {
+		in.Aud = rec.Audience
+		in.TokenType = "Bearer"
+	} else {
+		in.TokenType = "refresh_token"
+	}
+	return in, client, nil
+}
+
+// findToken resolves a presented token, JWT or opaque, access or refresh,
+// to its record. It returns the JWT's jti when the token is a JWT. Tokens
+// that are not the server's own are ErrNotFound.
+func (p *Provider) findToken(ctx context.Context, raw string) (*ports.Token, string, error) {
+	id, jti := secret.Digest(raw), ""
+	if strings.Count(raw, ".") == 2 {
+		hdr, payload, err := p.keys.Verify(raw)
+		if err != nil || hdr.Typ != "at+jwt" {
+			return nil, "", ports.ErrNotFound
+		}
+		var claims struct {
+			Iss string `json:"iss"`
+			Jti string `json:"jti"`
+		}
+		if err := json.Unmarshal(payload, &claims); err != nil || claims.Iss != p.cfg.Issuer || claims.Jti == "" {
+			return nil, "", ports.ErrNotFound
+		}
+		id, jti = claims.Jti, claims.Jti
+	}
+	rec, err := p.store.GetToken(ctx, p.cfg.Tenant, id)
+	if errors.Is(err, ports.ErrNotFound) {
+		return nil, "", ports.ErrNotFound
+	}
+	if err != nil {
+		return nil, "", ErrServerError.Wrap(err)
+	}
+	return rec, jti, nil
+}
+
+// resourceServerMetadata is the registration metadata that makes a client a
+// resource server for introspection.
+type resourceServerMetadata struct {
+	ResourceServer bool     `json:"resource_server"`
+	ResourceURIs   []string `json:"resource_uris"`
+	IntrospAlg     string   `json:"introspection_signed_response_alg"`
+}
+
+func parseResourceServer(c *ports.Client) resourceServerMetadata {
+	var m resourceServerMetadata
+	if len(c.Metadata) > 0 {
+		_ = json.Unmarshal(c.Metadata, &m)
+	}
+	return m
+}
+
+func (p *Provider) mayIntrospect(c *ports.Client, rec *ports.Token) bool {
+	if rec.ClientID == c.ID {
+		return true
+	}
+	if rec.Kind != ports.TokenAccess {
+		return false
+	}
+	m := parseResourceServer(c)
+	if !m.ResourceServer {
+		return false
+	}
+	return rec.Audience == c.ID || slices.Contains(m.ResourceURIs, rec.Audience)
+}
+
+// introspectionJWTClaims is the payload of a JWT introspection response
+// (RFC 9701 §5).
+type introspectionJWTClaims struct {
+	Iss                string         `json:"iss"`
+	Aud                string         `json:"aud"`
+	Iat                int64          `json:"iat"`
+	TokenIntrospection *Introspection `json:"token_introspection"`
+}
+
+// SignIntrospection returns the introspection response as a signed JWT for
+// the requesting client (RFC 9701), with the client's registered
+// introspection_signed_response_alg or the ID token default.
+func (p *Provider) SignIntrospection(client *ports.Client, in *Introspection) (string, error) {
+	alg := p.cfg.IDTokenAlg
+	if m := parseResourceServer(client); m.IntrospAlg != "" && p.keys.Current(m.IntrospAlg) != nil {
+		alg = m.IntrospAlg
+	}
+	tok, err := p.keys.Sign(alg, "token-introspection+jwt", introspectionJWTClaims{
+		Iss: p.cfg.Issuer, Aud: client.ID, Iat: p.clock.Now().Unix(), TokenIntrospection: in,
+	})
+	if err != nil {
+		return "", ErrServerError.Wrap(err)
+	}
+	return tok, nil
+}
+
+// Revoke serves token revocation (RFC 7009 §2.1) for an authenticated
+// client. Revoking a refresh token revokes its whole grant, and with it the
+// access tokens issued from it. An unknown token, or one issued to another
+// client, is answered like a success (RFC 7009 §2.2) and left alone, so the
+// endpoint cannot be used to probe for tokens.
+func (p *Provider) Revoke(ctx context.Context, cred ClientCredentials, token string) error {
+	client, err := p.AuthenticateClient(ctx, cred)
+	if err != nil {
+		return err
+	}
+	if token == "" {
+		return ErrInvalidRequest.WithDescription("token is missing")
+	}
+	rec, _, err := p.findToken(ctx, token)
+	if errors.Is(err, ports.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if rec.ClientID != client.ID {
+		return nil
+	}
+	now := p.clock.Now()
+	if rec.Kind == ports.TokenRefresh {
+		err = p.store.RevokeGrant(ctx, p.cfg.Tenant, rec.GrantID, now)
+	} else {
+		err = p.store.RevokeToken(ctx, p.cfg.Tenant, rec.ID, now)
+	}
+	if err != nil {
+		return ErrServerError.Wrap(err)
+	}
+	p.emit(ctx, ports.EventTokenRevoked, rec.Subject, client.ID, map[string]string{"kind": rec.Kind, "grant_id": rec.GrantID})
+	return nil
+}

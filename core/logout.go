@@ -1,0 +1,228 @@
+package core
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"time"
+
+	"oauth2-server.dev/core/secret"
+	"oauth2-server.dev/ports"
+)
+
+// logoutMetadata is the registration metadata of OIDC RP-Initiated,
+// Front-Channel and Back-Channel Logout.
+type logoutMetadata struct {
+	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris"`
+	BackchannelURI         string   `json:"backchannel_logout_uri"`
+	FrontchannelURI        string   `json:"frontchannel_logout_uri"`
+	FrontchannelSession    bool     `json:"frontchannel_logout_session_required"`
+}
+
+func parseLogoutMetadata(c *ports.Client) logoutMetadata {
+	var m logoutMetadata
+	if len(c.Metadata) > 0 {
+		_ = json.Unmarshal(c.Metadata, &m)
+	}
+	return m
+}
+
+// LogoutRequest is a validated RP-initiated logout request (OIDC
+// RP-Initiated Logout §2).
+type LogoutRequest struct {
+	// Client is the relying party, known from id_token_hint or client_id.
+	Client *ports.Client
+	// Confirmed is true when the request proves it comes from the user's
+	// own relying party: an id_token_hint for the browser's session. Other
+	// requests need the user to confirm.
+	Confirmed bool
+	// RedirectURI is the registered post_logout_redirect_uri to return to,
+	// with state; empty to show the signed-out page.
+	RedirectURI string
+	State       string
+}
+
+// ParseLogout validates an end-session request for the browser's session
+// sess (nil when none). Errors are shown to the user, never redirected.
+func (p *Provider) ParseLogout(ctx context.Context, params url.Values, sess *ports.Session) (*LogoutRequest, error) {
+	for name, v := range params {
+		if len(v) > 1 {
+			return nil, ErrInvalidRequest.WithDescription(name + " is repeated")
+		}
+	}
+	req := &LogoutRequest{State: params.Get("state")}
+	clientID := params.Get("client_id")
+	var hintSub, hintSid string
+	if hint := params.Get("id_token_hint"); hint != "" {
+		// OIDC RP-Initiated Logout §2: the hint is an ID token this server
+		// issued; it may have expired, so only the signature and issuer
+		// are checked.
+		_, payload, err := p.keys.Verify(hint)
+		var claims struct {
+			Iss string `json:"iss"`
+			Sub string `json:"sub"`
+			Aud any    `json:"aud"`
+			Sid string `json:"sid"`
+		}
+		if err != nil || json.Unmarshal(payload, &claims) != nil || claims.Iss != p.cfg.Issuer {
+			return nil, ErrInvalidRequest.WithDescription("id_token_hint is not an ID token issued by this server")
+		}
+		aud, _ := claims.Aud.(string)
+		if clientID != "" && clientID != aud {
+			return nil, ErrInvalidRequest.WithDescription("client_id does not match the id_token_hint audience")
+		}
+		clientID, hintSub, hintSid = aud, claims.Sub, claims.Sid
+	}
+	if clientID != "" {
+		c, err := p.store.GetClient(ctx, p.cfg.Tenant, clientID)
+		if errors.Is(err, ports.ErrNotFound) {
+			return nil, ErrInvalidRequest.WithDescription("unknown client")
+		}
+		if err != nil {
+			return nil, ErrServerError.Wrap(err)
+		}
+		req.Client = c
+	}
+	if uri := params.Get("post_logout_redirect_uri"); uri != "" {
+		// §3: only a URI registered for the client, compared exactly.
+		if req.Client == nil || !slices.Contains(parseLogoutMetadata(req.Client).PostLogoutRedirectURIs, uri) {
+			return nil, ErrInvalidRequest.WithDescription("post_logout_redirect_uri is not registered for this client")
+		}
+		req.RedirectURI = uri
+	}
+	req.Confirmed = sess == nil || hintSub != "" && hintSub == sess.UserID && (hintSid == "" || hintSid == SessionSID(sess.ID))
+	return req, nil
+}
+
+// Redirect returns where to send the browser after logout, or "".
+func (r *LogoutRequest) Redirect() string {
+	if r.RedirectURI == "" {
+		return ""
+	}
+	u, _ := url.Parse(r.RedirectURI)
+	if r.State != "" {
+		q := u.Query()
+		q.Set("state", r.State)
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+// FrontchannelLogout is a relying party's page to load in an iframe when
+// its session ends (OIDC Front-Channel Logout §2).
+type FrontchannelLogout struct{ URL string }
+
+// Logout ends the login session: it deletes it, notifies the relying
+// parties that hold tokens from it over the back channel (in the
+// background, with retries), and returns the front-channel logout pages
+// the browser should load.
+func (p *Provider) Logout(ctx context.Context, sess *ports.Session) ([]FrontchannelLogout, error) {
+	if sess == nil {
+		return nil, nil
+	}
+	clients, err := p.store.SessionClients(ctx, p.cfg.Tenant, sess.ID)
+	if err != nil {
+		return nil, ErrServerError.Wrap(err)
+	}
+	if err := p.store.DeleteSession(ctx, p.cfg.Tenant, sess.ID); err != nil {
+		return nil, ErrServerError.Wrap(err)
+	}
+	sid := SessionSID(sess.ID)
+	p.emit(ctx, ports.EventLogout, sess.UserID, "", map[string]string{"sid": sid})
+	var front []FrontchannelLogout
+	for _, id := range clients {
+		c, err := p.store.GetClient(ctx, p.cfg.Tenant, id)
+		if err != nil {
+			continue
+		}
+		m := parseLogoutMetadata(c)
+		if m.FrontchannelURI != "" {
+			u, err := url.Parse(m.FrontchannelURI)
+			if err == nil {
+				// §2: iss and sid let the RP tell which session ended.
+				q := u.Query()
+				q.Set("iss", p.cfg.Issuer)
+				q.Set("sid", sid)
+				u.RawQuery = q.Encode()
+				front = append(front, FrontchannelLogout{URL: u.String()})
+			}
+		}
+		if m.BackchannelURI != "" {
+			tok, err := p.logoutToken(c, sess.UserID, sid)
+			if err != nil {
+				return nil, err
+			}
+			go p.notifier.notify(m.BackchannelURI, tok)
+		}
+	}
+	return front, nil
+}
+
+// logoutToken builds a Back-Channel Logout token (OIDC Back-Channel Logout
+// §2.4).
+func (p *Provider) logoutToken(c *ports.Client, sub, sid string) (string, error) {
+	now := p.clock.Now()
+	claims := map[string]any{
+		"iss": p.cfg.Issuer, "aud": c.ID, "iat": now.Unix(), "exp": now.Add(2 * time.Minute).Unix(),
+		"jti": secret.Random(16), "sub": sub, "sid": sid,
+		"events": map[string]any{"http://schemas.openid.net/event/backchannel-logout": map[string]any{}},
+	}
+	tok, err := p.keys.Sign(p.idTokenAlg(c), "logout+jwt", claims)
+	if err != nil {
+		return "", ErrServerError.Wrap(err)
+	}
+	return tok, nil
+}
+
+// notifier delivers back-channel logout tokens.
+type notifier struct {
+	client   *http.Client
+	attempts int
+	backoff  time.Duration
+	onResult func(uri string, err error)
+}
+
+// notify POSTs the logout token (OIDC Back-Channel Logout §2.5), retrying
+// with backoff: a relying party that is briefly down still learns of the
+// logout.
+func (n *notifier) notify(uri, token string) {
+	body := "logout_token=" + url.QueryEscape(token)
+	var err error
+	for attempt := 0; attempt < n.attempts; attempt++ {
+		if attempt > 0 {
+			time.Sleep(n.backoff << (attempt - 1))
+		}
+		if err = n.post(uri, body); err == nil {
+			break
+		}
+	}
+	if n.onResult != nil {
+		n.onResult(uri, err)
+	}
+}
+
+func (n *notifier) post(uri, body string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, uri, bytes.NewBufferString(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := n.client.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return errors.New("back-channel logout: " + uri + " answered " + resp.Status)
+	}
+	return nil
+}
+
+// EndSessionEndpoint is the RP-initiated logout endpoint URL.
+func (p *Provider) EndSessionEndpoint() string { return p.cfg.Issuer + "/oauth/logout" }

@@ -1,0 +1,70 @@
+package httpapi
+
+import (
+	"net/http"
+	"strings"
+)
+
+const introspectionJWT = "application/token-introspection+jwt"
+
+// introspect serves token introspection (RFC 7662), answering with a signed
+// JWT when the client asks for one (RFC 9701 §4).
+func (h *handlers) introspect(w http.ResponseWriter, r *http.Request) {
+	form, err := postForm(r)
+	if err != nil {
+		h.oauthError(w, r, err)
+		return
+	}
+	cred, err := clientCredentials(r, form)
+	if err != nil {
+		h.oauthError(w, r, err)
+		return
+	}
+	keys := failureKeys(r, clientAccount(cred))
+	if blocked, retry := h.blocked(r, keys); blocked {
+		tooManyFailures(w, retry)
+		return
+	}
+	in, client, err := h.p.Introspect(r.Context(), cred, form.Get("token"))
+	if err != nil {
+		h.clientAuthError(w, r, cred, keys, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	if strings.Contains(r.Header.Get("Accept"), introspectionJWT) {
+		tok, err := h.p.SignIntrospection(client, in)
+		if err != nil {
+			h.oauthError(w, r, err)
+			return
+		}
+		w.Header().Set("Content-Type", introspectionJWT)
+		_, _ = w.Write([]byte(tok))
+		return
+	}
+	writeJSON(w, http.StatusOK, in)
+}
+
+// revoke serves token revocation (RFC 7009 §2).
+func (h *handlers) revoke(w http.ResponseWriter, r *http.Request) {
+	form, err := postForm(r)
+	if err != nil {
+		h.oauthError(w, r, err)
+		return
+	}
+	cred, err := clientCredentials(r, form)
+	if err != nil {
+		h.oauthError(w, r, err)
+		return
+	}
+	keys := failureKeys(r, clientAccount(cred))
+	if blocked, retry := h.blocked(r, keys); blocked {
+		tooManyFailures(w, retry)
+		return
+	}
+	if err := h.p.Revoke(r.Context(), cred, form.Get("token")); err != nil {
+		h.clientAuthError(w, r, cred, keys, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+}

@@ -1,0 +1,143 @@
+package app
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"oauth2-server.dev/config"
+	"oauth2-server.dev/httpapi"
+	"oauth2-server.dev/ratelimit"
+	"oauth2-server.dev/resilience"
+)
+
+// Edge settings that are not configuration: they follow from the machine
+// and from the store timeouts.
+const (
+	requestDeadline = 10 * time.Second
+	storeCallLimit  = 2 * time.Second
+	queueTimeout    = 50 * time.Millisecond
+	maxInFlight     = 1024
+)
+
+// edge is the part of the pipeline between the HTTP basics and the
+// handlers: deadlines, load shedding, rate limits, bulkheads and the
+// failed-authentication guard.
+type edge struct {
+	middleware []func(http.Handler) http.Handler
+	bulkheads  map[string]func(http.Handler) http.Handler
+	guard      httpapi.FailureGuard
+	closers    []func() error
+}
+
+func buildEdge(cfg *config.Config, reg prometheus.Registerer, rm *resilience.Metrics, log *slog.Logger) (*edge, error) {
+	e := &edge{}
+	e.middleware = append(e.middleware,
+		resilience.Deadline(requestDeadline),
+		resilience.Shed(resilience.ShedOptions{
+			MaxInFlight: maxInFlight, RetryAfter: time.Second, Metrics: rm,
+			Skip: func(r *http.Request) bool {
+				switch r.URL.Path {
+				case "/health", "/ready", "/metrics":
+					return true
+				}
+				return false
+			},
+		}),
+	)
+	cores := runtime.GOMAXPROCS(0)
+	e.bulkheads = map[string]func(http.Handler) http.Handler{
+		"token":        resilience.Bulkhead(resilience.BulkheadOptions{Group: "token", MaxConcurrent: 256, QueueTimeout: queueTimeout, RetryAfter: time.Second, Metrics: rm}),
+		"interactive":  resilience.Bulkhead(resilience.BulkheadOptions{Group: "interactive", MaxConcurrent: 4 * cores, QueueTimeout: time.Second, RetryAfter: time.Second, Metrics: rm}),
+		"registration": resilience.Bulkhead(resilience.BulkheadOptions{Group: "registration", MaxConcurrent: 8, QueueTimeout: queueTimeout, RetryAfter: time.Second, Metrics: rm}),
+		"admin":        resilience.Bulkhead(resilience.BulkheadOptions{Group: "admin", MaxConcurrent: 8, QueueTimeout: queueTimeout, RetryAfter: time.Second, Metrics: rm}),
+	}
+	if !cfg.RateLimit {
+		log.Warn("rate limiting is off (OAUTH2_RATE_LIMIT=0)")
+		return e, nil
+	}
+
+	limits, err := rateLimits(cfg)
+	if err != nil {
+		return nil, err
+	}
+	lm, err := ratelimit.NewMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	var limiter ratelimit.Limiter = ratelimit.NewMemory(ratelimit.MemoryOptions{})
+	if cfg.RedisURL != "" {
+		opts, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			return nil, fmt.Errorf("OAUTH2_REDIS_URL: %w", err)
+		}
+		client := redis.NewClient(opts)
+		e.closers = append(e.closers, client.Close)
+		ro := ratelimit.RedisOptions{
+			Client:  client,
+			Breaker: resilience.NewBreaker(resilience.BreakerSettings{Name: "redis_ratelimit", Metrics: rm}),
+			Metrics: lm,
+			OnError: func(err error) { log.Warn("rate limit backend unavailable", "error", err) },
+		}
+		switch cfg.RateLimitRedisFailure {
+		case "local":
+			ro.Fallback = limiter
+		case "closed":
+			ro.OnFailure = ratelimit.FailClosed
+		case "open":
+			ro.OnFailure = ratelimit.FailOpen
+		}
+		limiter = ratelimit.NewRedis(ro)
+	}
+	clientIP := func(r *http.Request) string { return httpapi.ClientIPFrom(r.Context()).String() }
+	mw, err := ratelimit.Middleware(ratelimit.Options{
+		Limiter: limiter, Rules: ratelimit.DefaultRules(limits, clientIP), Metrics: lm,
+		OnError: func(r *http.Request, err error) {
+			log.WarnContext(r.Context(), "rate limit check failed", "error", err)
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	guard, err := ratelimit.NewFailureGuard(ratelimit.FailureOptions{Limiter: limiter, Limit: limits.Failures, Metrics: lm})
+	if err != nil {
+		return nil, err
+	}
+	e.middleware = append(e.middleware, mw)
+	e.guard = guard
+	return e, nil
+}
+
+// rateLimits applies the configured budgets over the defaults.
+func rateLimits(cfg *config.Config) (ratelimit.Limits, error) {
+	l := ratelimit.DefaultLimits()
+	for _, f := range []struct {
+		text string
+		dst  *ratelimit.Limit
+	}{
+		{cfg.RateLimitToken, &l.Token}, {cfg.RateLimitUserinfo, &l.UserInfo},
+		{cfg.RateLimitInteractive, &l.Interactive}, {cfg.RateLimitRegistration, &l.Registration},
+		{cfg.RateLimitFailures, &l.Failures},
+	} {
+		if f.text == "" {
+			continue
+		}
+		r, err := config.ParseRate(f.text)
+		if err != nil {
+			return l, err
+		}
+		*f.dst = ratelimit.Limit{Rate: r.Count, Per: r.Per, Burst: r.Burst}
+	}
+	return l, nil
+}
+
+func (e *edge) close() {
+	for _, c := range e.closers {
+		_ = c()
+	}
+}
