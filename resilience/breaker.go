@@ -72,6 +72,7 @@ type Breaker struct {
 	name     string
 	cb       *gobreaker.TwoStepCircuitBreaker[struct{}]
 	isAnswer func(error) bool
+	metrics  *Metrics
 }
 
 // errExcluded reports a call whose outcome says nothing about the
@@ -117,7 +118,7 @@ func NewBreaker(s BreakerSettings) *Breaker {
 			}
 		},
 	})
-	return &Breaker{name: s.Name, cb: cb, isAnswer: s.IsAnswer}
+	return &Breaker{name: s.Name, cb: cb, isAnswer: s.IsAnswer, metrics: m}
 }
 
 func fromGobreaker(s gobreaker.State) State {
@@ -175,7 +176,9 @@ func (b *Breaker) Do(ctx context.Context, timeout time.Duration, fn func(context
 			done(errors.New("panic"))
 		}
 	}()
+	start := time.Now()
 	err = fn(callCtx)
+	b.metrics.observeCall(b.name, time.Since(start))
 	finished = true
 	switch {
 	case err == nil || b.isAnswer(err):

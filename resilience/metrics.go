@@ -2,6 +2,7 @@ package resilience
 
 import (
 	"errors"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -13,6 +14,7 @@ type Metrics struct {
 	breakerTrips       *prometheus.CounterVec
 	bulkheadRejections *prometheus.CounterVec
 	shed               prometheus.Counter
+	callDuration       *prometheus.HistogramVec
 }
 
 // NewMetrics creates the collectors and registers them on reg. Registering
@@ -36,6 +38,11 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "oauth2_shed_total",
 			Help: "Requests refused because the server had too many in flight.",
 		}),
+		callDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "oauth2_dependency_call_duration_seconds",
+			Help:    "Latency of calls through a circuit breaker (the store, Redis), by breaker name.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"name"}),
 	}
 	var err error
 	if m.breakerState, err = register(reg, m.breakerState); err != nil {
@@ -48,6 +55,9 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		return nil, err
 	}
 	if m.shed, err = register(reg, m.shed); err != nil {
+		return nil, err
+	}
+	if m.callDuration, err = register(reg, m.callDuration); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -64,6 +74,12 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error)
 		return c, err
 	}
 	return c, nil
+}
+
+func (m *Metrics) observeCall(name string, d time.Duration) {
+	if m != nil {
+		m.callDuration.WithLabelValues(name).Observe(d.Seconds())
+	}
 }
 
 func (m *Metrics) setBreakerState(name string, s State) {

@@ -127,7 +127,9 @@ func TestHealthReadyMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatalf("/metrics is not valid exposition format: %v", err)
 	}
-	for _, name := range []string{"oauth2_http_requests_total", "oauth2_http_request_duration_seconds", "oauth2_authentication_failures_total"} {
+	for _, name := range []string{"oauth2_http_requests_total", "oauth2_http_request_duration_seconds", "oauth2_authentication_failures_total",
+		"oauth2_domain_events_total", "oauth2_signing_key_age_seconds", "oauth2_breaker_state", "oauth2_dependency_call_duration_seconds",
+		"oauth2_ratelimit_rejections_total", "oauth2_janitor_deleted_total"} {
 		if families[name] == nil {
 			t.Errorf("/metrics lacks %s", name)
 		}

@@ -139,6 +139,11 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 		return nil, err
 	}
 	ed.closers = append(ed.closers, func() error { closeBus(); return nil })
+	counted, err := newCountingPublisher(bus, reg)
+	if err != nil {
+		ed.close()
+		return nil, err
+	}
 	p, err := core.New(core.Config{
 		Issuer:              cfg.Issuer,
 		AccessTokenTTL:      cfg.AccessTokenTTL,
@@ -154,9 +159,13 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 		TrustedIssuers:      trustedIssuers(cfg.TrustedIssuers),
 	}, core.Deps{
 		Store: guarded, Keys: keys, Clock: clock, Secrets: hasher,
-		Events: bus, TraceID: httpapi.RequestIDFrom,
+		Events: counted, TraceID: httpapi.RequestIDFrom,
 	})
 	if err != nil {
+		ed.close()
+		return nil, err
+	}
+	if err := reg.Register(newKeyAgeCollector(p)); err != nil {
 		ed.close()
 		return nil, err
 	}
