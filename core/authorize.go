@@ -36,6 +36,8 @@ type AuthorizeRequest struct {
 	Prompt              []string
 	MaxAge              *time.Duration
 	LoginHint           string
+	// Resources are the RFC 8707 resource indicators requested.
+	Resources []string
 }
 
 // Scope returns the requested scopes, space-separated.
@@ -236,7 +238,7 @@ func (p *Provider) issueCode(ctx context.Context, req *AuthorizeRequest, sess *p
 	rec := &ports.AuthorizationCode{
 		Hash: secret.Digest(code), Tenant: p.cfg.Tenant, GrantID: secret.Random(16),
 		ClientID: req.Client.ID, UserID: sess.UserID, SessionID: sess.ID,
-		Scope: req.Scope(), Nonce: req.Nonce,
+		Scope: req.Scope(), Resources: req.Resources, Nonce: req.Nonce,
 		CodeChallenge: req.CodeChallenge, CodeChallengeMethod: req.CodeChallengeMethod,
 		AuthTime: sess.AuthTime, CreatedAt: now, ExpiresAt: now.Add(p.cfg.CodeTTL),
 	}
@@ -362,6 +364,11 @@ func (p *Provider) parseAuthorize(ctx context.Context, params url.Values) (req *
 	}
 	req.CodeChallengeMethod = pkce.MethodS256
 
+	resources, rerr := parseResources(client, params["resource"])
+	if rerr != nil {
+		return req, rerr, nil
+	}
+	req.Resources = resources
 	req.Nonce = params.Get("nonce")
 	req.LoginHint = params.Get("login_hint")
 	if prompt := params.Get("prompt"); prompt != "" {

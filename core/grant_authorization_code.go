@@ -47,10 +47,15 @@ func (g authorizationCodeGrant) handle(ctx context.Context, client *ports.Client
 	if err := pkce.Verify(rec.CodeChallenge, form.Get("code_verifier")); err != nil {
 		return nil, ErrInvalidGrant.WithDescription(err.Error())
 	}
+	audiences, rerr := narrowResources(rec.Resources, form["resource"])
+	if rerr != nil {
+		return nil, rerr
+	}
 	authTime := rec.AuthTime
 	p.emit(ctx, ports.EventCodeRedeemed, rec.UserID, client.ID, map[string]string{"grant_id": rec.GrantID})
 	return p.issue(ctx, issueParams{
 		client: client, grantID: rec.GrantID, subject: rec.UserID, scope: rec.Scope,
 		sessionID: rec.SessionID, authTime: &authTime, nonce: rec.Nonce, code: code,
+		audiences: audiences, resources: rec.Resources,
 	}, func(tokens ...*ports.Token) error { return p.store.CreateTokens(ctx, tokens...) })
 }

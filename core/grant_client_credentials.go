@@ -38,8 +38,12 @@ func (g clientCredentialsGrant) handle(ctx context.Context, client *ports.Client
 			return nil, ErrInvalidScope.WithDescription("scope " + s + " needs a user; client_credentials has none")
 		}
 	}
+	resources, rerr := parseResources(client, form["resource"])
+	if rerr != nil {
+		return nil, rerr
+	}
 	return p.issue(ctx, issueParams{
 		client: client, grantID: secret.Random(16), subject: client.ID, scope: JoinScope(want),
-		noRefresh: true,
+		audiences: resources, noRefresh: true,
 	}, func(tokens ...*ports.Token) error { return p.store.CreateTokens(ctx, tokens...) })
 }

@@ -41,6 +41,11 @@ func (g refreshTokenGrant) handle(ctx context.Context, client *ports.Client, for
 		}
 		scope = JoinScope(want)
 	}
+	granted := splitAudience(old.Audience)
+	audiences, rerr := narrowResources(granted, form["resource"])
+	if rerr != nil {
+		return nil, rerr
+	}
 	now := p.clock.Now()
 	rotate := func(tokens ...*ports.Token) error {
 		_, err := p.store.RotateRefreshToken(ctx, p.cfg.Tenant, id, now, tokens...)
@@ -49,6 +54,7 @@ func (g refreshTokenGrant) handle(ctx context.Context, client *ports.Client, for
 	resp, err := p.issue(ctx, issueParams{
 		client: client, grantID: old.GrantID, subject: old.Subject, scope: scope,
 		sessionID: old.SessionID, authTime: old.AuthTime, parentID: id,
+		audiences: audiences, resources: granted,
 	}, rotate)
 	switch {
 	case errors.Is(err, ports.ErrAlreadyUsed):

@@ -91,14 +91,14 @@ func (g tokenExchangeGrant) handle(ctx context.Context, client *ports.Client, fo
 	var targets []string
 	targets = append(targets, form["audience"]...)
 	targets = append(targets, form["resource"]...)
-	audience := p.cfg.AccessTokenAudience
+	var audience []string
 	switch len(targets) {
 	case 0:
 	case 1:
 		if !slices.Contains(policy.Audiences, targets[0]) {
 			return nil, ErrInvalidTarget.WithDescription("the client may not obtain tokens for " + targets[0])
 		}
-		audience = targets[0]
+		audience = targets[:1]
 	default:
 		return nil, ErrInvalidTarget.WithDescription("ask for one audience per exchange")
 	}
@@ -113,7 +113,7 @@ func (g tokenExchangeGrant) handle(ctx context.Context, client *ports.Client, fo
 	}
 	resp, err := p.issue(ctx, issueParams{
 		client: client, grantID: secret.Random(16), subject: subject.Subject, scope: scope,
-		authTime: subject.AuthTime, audience: audience, act: act, noRefresh: true, noIDToken: true,
+		authTime: subject.AuthTime, audiences: audience, act: act, noRefresh: true, noIDToken: true,
 	}, func(tokens ...*ports.Token) error { return p.store.CreateTokens(ctx, tokens...) })
 	if err != nil {
 		if errors.Is(err, ports.ErrAlreadyUsed) {

@@ -14,17 +14,17 @@ import (
 // Introspection is a token introspection response (RFC 7662 §2.2). An
 // inactive token has Active false and nothing else.
 type Introspection struct {
-	Active    bool   `json:"active"`
-	Scope     string `json:"scope,omitempty"`
-	ClientID  string `json:"client_id,omitempty"`
-	Sub       string `json:"sub,omitempty"`
-	Exp       int64  `json:"exp,omitempty"`
-	Iat       int64  `json:"iat,omitempty"`
-	Nbf       int64  `json:"nbf,omitempty"`
-	Jti       string `json:"jti,omitempty"`
-	Aud       string `json:"aud,omitempty"`
-	Iss       string `json:"iss,omitempty"`
-	TokenType string `json:"token_type,omitempty"`
+	Active    bool          `json:"active"`
+	Scope     string        `json:"scope,omitempty"`
+	ClientID  string        `json:"client_id,omitempty"`
+	Sub       string        `json:"sub,omitempty"`
+	Exp       int64         `json:"exp,omitempty"`
+	Iat       int64         `json:"iat,omitempty"`
+	Nbf       int64         `json:"nbf,omitempty"`
+	Jti       string        `json:"jti,omitempty"`
+	Aud       audienceClaim `json:"aud,omitempty"`
+	Iss       string        `json:"iss,omitempty"`
+	TokenType string        `json:"token_type,omitempty"`
 	// Cnf carries the confirmation of a sender-constrained token (RFC
 	// 7800), when the token is bound.
 	Cnf map[string]string `json:"cnf,omitempty"`
@@ -59,7 +59,7 @@ func (p *Provider) Introspect(ctx context.Context, cred ClientCredentials, token
 		Jti: jti, Iss: p.cfg.Issuer,
 	}
 	if rec.Kind == ports.TokenAccess {
-		in.Aud = rec.Audience
+		in.Aud = splitAudience(rec.Audience)
 		in.TokenType = "Bearer"
 	} else {
 		in.TokenType = "refresh_token"
@@ -123,7 +123,12 @@ func (p *Provider) mayIntrospect(c *ports.Client, rec *ports.Token) bool {
 	if !m.ResourceServer {
 		return false
 	}
-	return rec.Audience == c.ID || slices.Contains(m.ResourceURIs, rec.Audience)
+	for _, aud := range splitAudience(rec.Audience) {
+		if aud == c.ID || slices.Contains(m.ResourceURIs, aud) {
+			return true
+		}
+	}
+	return false
 }
 
 // introspectionJWTClaims is the payload of a JWT introspection response

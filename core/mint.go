@@ -29,25 +29,28 @@ type issueParams struct {
 	parentID  string
 	noRefresh bool
 	noIDToken bool
-	// audience overrides the configured access token audience.
-	audience string
+	// audiences of the access token; the configured audience when empty.
+	audiences []string
+	// resources are the RFC 8707 resources of the whole grant, kept on
+	// its refresh token so a refresh can pick among them.
+	resources []string
 	// act names the actor of a delegated token (RFC 8693 §4.1).
 	act *actClaim
 }
 
 // accessClaims are the claims of a JWT access token (RFC 9068 §2.2).
 type accessClaims struct {
-	Iss      string    `json:"iss"`
-	Sub      string    `json:"sub"`
-	Aud      string    `json:"aud"`
-	Exp      int64     `json:"exp"`
-	Iat      int64     `json:"iat"`
-	Jti      string    `json:"jti"`
-	ClientID string    `json:"client_id"`
-	Scope    string    `json:"scope,omitempty"`
-	AuthTime int64     `json:"auth_time,omitempty"`
-	Sid      string    `json:"sid,omitempty"`
-	Act      *actClaim `json:"act,omitempty"`
+	Iss      string        `json:"iss"`
+	Sub      string        `json:"sub"`
+	Aud      audienceClaim `json:"aud"`
+	Exp      int64         `json:"exp"`
+	Iat      int64         `json:"iat"`
+	Jti      string        `json:"jti"`
+	ClientID string        `json:"client_id"`
+	Scope    string        `json:"scope,omitempty"`
+	AuthTime int64         `json:"auth_time,omitempty"`
+	Sid      string        `json:"sid,omitempty"`
+	Act      *actClaim     `json:"act,omitempty"`
 }
 
 // idTokenClaims are the claims of an ID token (OIDC Core §2).
@@ -73,13 +76,13 @@ func (p *Provider) issue(ctx context.Context, ip issueParams, persist func(...*p
 	now := p.clock.Now()
 	c := ip.client
 	accessExp := now.Add(p.cfg.AccessTokenTTL)
-	aud := p.cfg.AccessTokenAudience
-	if ip.audience != "" {
-		aud = ip.audience
+	aud := []string{p.cfg.AccessTokenAudience}
+	if len(ip.audiences) > 0 {
+		aud = ip.audiences
 	}
 	access := &ports.Token{
 		Tenant: p.cfg.Tenant, Kind: ports.TokenAccess, GrantID: ip.grantID, ClientID: c.ID,
-		Subject: ip.subject, Scope: ip.scope, Audience: aud,
+		Subject: ip.subject, Scope: ip.scope, Audience: joinAudience(aud),
 		SessionID: ip.sessionID, AuthTime: ip.authTime, ParentID: ip.parentID,
 		IssuedAt: now, ExpiresAt: accessExp,
 	}
@@ -113,7 +116,7 @@ func (p *Provider) issue(ctx context.Context, ip issueParams, persist func(...*p
 		records = append(records, &ports.Token{
 			ID: secret.Digest(rt), Tenant: p.cfg.Tenant, Kind: ports.TokenRefresh,
 			GrantID: ip.grantID, ClientID: c.ID, Subject: ip.subject, Scope: ip.scope,
-			SessionID: ip.sessionID, AuthTime: ip.authTime, ParentID: ip.parentID,
+			Audience: joinAudience(ip.resources), SessionID: ip.sessionID, AuthTime: ip.authTime, ParentID: ip.parentID,
 			IssuedAt: now, ExpiresAt: now.Add(p.cfg.RefreshTokenTTL),
 		})
 		resp.RefreshToken = rt

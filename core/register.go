@@ -30,6 +30,7 @@ type clientMetadata struct {
 	IntrospectionAlg         string          `json:"introspection_signed_response_alg"`
 	ResourceServer           bool            `json:"resource_server"`
 	ResourceURIs             []string        `json:"resource_uris"`
+	AllowedResources         []string        `json:"allowed_resources"`
 	PostLogoutRedirectURIs   []string        `json:"post_logout_redirect_uris"`
 	BackchannelLogoutURI     string          `json:"backchannel_logout_uri"`
 	FrontchannelLogoutURI    string          `json:"frontchannel_logout_uri"`
@@ -308,11 +309,11 @@ func (p *Provider) buildClient(body []byte) (*ports.Client, error) {
 	if m.IntrospectionAlg != "" && !slices.Contains(keyset.Algorithms, m.IntrospectionAlg) {
 		return nil, bad("introspection_signed_response_alg " + m.IntrospectionAlg + " is not supported")
 	}
-	for _, u := range m.ResourceURIs {
+	for _, u := range append(slices.Clone(m.ResourceURIs), m.AllowedResources...) {
 		if pu, err := url.Parse(u); err != nil || !pu.IsAbs() || pu.Fragment != "" {
 			// RFC 8707 §2: resource indicators are absolute URIs without a
 			// fragment.
-			return nil, bad("resource_uris must be absolute URIs without a fragment")
+			return nil, bad("resource_uris and allowed_resources must be absolute URIs without a fragment")
 		}
 	}
 	switch m.AccessTokenFormat {

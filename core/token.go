@@ -53,7 +53,7 @@ func (p *Provider) GrantTypes() []string {
 func (p *Provider) Token(ctx context.Context, req TokenRequest) (*TokenResponse, error) {
 	// RFC 6749 §3.2: parameters must not be included more than once.
 	for name, v := range req.Form {
-		if len(v) > 1 {
+		if len(v) > 1 && !slices.Contains(repeatableParams, name) {
 			return nil, ErrInvalidRequest.WithDescription(name + " is repeated")
 		}
 	}

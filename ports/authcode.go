@@ -10,14 +10,18 @@ import (
 // GrantID names the token family the code's redemption creates, so that a
 // replayed code can revoke what it issued.
 type AuthorizationCode struct {
-	Hash                string
-	Tenant              string
-	GrantID             string
-	ClientID            string
-	UserID              string
-	SessionID           string
-	RedirectURI         string
-	Scope               string
+	Hash        string
+	Tenant      string
+	GrantID     string
+	ClientID    string
+	UserID      string
+	SessionID   string
+	RedirectURI string
+	Scope       string
+	// Resources are the RFC 8707 resource indicators of the authorization
+	// request, in request order; the tokens the code buys are restricted
+	// to them.
+	Resources           []string
 	Nonce               string
 	CodeChallenge       string
 	CodeChallengeMethod string

@@ -17,6 +17,7 @@ func newAuthCode(tenant, hash string, at time.Time) *ports.AuthorizationCode {
 		SessionID:           "session-" + hash,
 		RedirectURI:         "https://app.example/cb?from=" + hash,
 		Scope:               "openid profile offline_access",
+		Resources:           []string{"https://api.example/" + hash, "https://a.example/"}, // unsorted: request order must survive
 		Nonce:               "nonce-" + hash,
 		CodeChallenge:       "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
 		CodeChallengeMethod: "S256",
@@ -45,6 +46,11 @@ func testAuthCodes(t *testing.T, open opener) {
 					Hash: "bare", Tenant: tenantA, GrantID: "g", ClientID: "c", UserID: "u",
 					RedirectURI: "https://app.example/cb", AuthTime: at, CreatedAt: at, ExpiresAt: at.Add(time.Minute),
 				}
+			}},
+			{"code with an empty resource list", func() *ports.AuthorizationCode {
+				c := newAuthCode(tenantA, "no-resources", at)
+				c.Resources = []string{}
+				return c
 			}},
 		}
 		s := open(t)

@@ -46,6 +46,9 @@ func newWebApp(t *testing.T, s *testServer, metadata string) *webApp {
 	if len(redirect) > 0 {
 		cfg.RedirectURL = redirect[0].(string)
 	}
+	// A fixed style: auto-detection retries a failed request the other
+	// way and hides the first error.
+	cfg.Endpoint.AuthStyle = oauth2.AuthStyleInHeader
 	if c.Secret == "" {
 		cfg.Endpoint.AuthStyle = oauth2.AuthStyleInParams
 	}
@@ -63,9 +66,22 @@ type authorization struct {
 // through sign-in and consent until the server redirects to the client.
 func (w *webApp) authorize(t *testing.T, b *browser, extra ...oauth2.AuthCodeOption) authorization {
 	t.Helper()
+	return w.authorizeWith(t, b, nil, extra...)
+}
+
+// authorizeWith is authorize with extra query parameters that may repeat,
+// which oauth2.SetAuthURLParam cannot express.
+func (w *webApp) authorizeWith(t *testing.T, b *browser, params url.Values, extra ...oauth2.AuthCodeOption) authorization {
+	t.Helper()
 	a := authorization{state: randomHex(8), nonce: randomHex(8), verifier: oauth2.GenerateVerifier()}
 	opts := append([]oauth2.AuthCodeOption{oidc.Nonce(a.nonce), oauth2.S256ChallengeOption(a.verifier)}, extra...)
-	p := b.get(w.oauth.AuthCodeURL(a.state, opts...))
+	u, _ := url.Parse(w.oauth.AuthCodeURL(a.state, opts...))
+	q := u.Query()
+	for k, v := range params {
+		q[k] = append(q[k], v...)
+	}
+	u.RawQuery = q.Encode()
+	p := b.get(u.String())
 	if p.isLogin() {
 		p = b.login(p, testUser, testPassword)
 	}

@@ -19,6 +19,7 @@ type authCodeDoc struct {
 	SessionID           string        `bson:"session_id"`
 	RedirectURI         string        `bson:"redirect_uri"`
 	Scope               string        `bson:"scope"`
+	Resources           []string      `bson:"resources"`
 	Nonce               string        `bson:"nonce"`
 	CodeChallenge       string        `bson:"code_challenge"`
 	CodeChallengeMethod string        `bson:"code_challenge_method"`
@@ -33,7 +34,7 @@ type authCodeDoc struct {
 func (d *authCodeDoc) code() *ports.AuthorizationCode {
 	return &ports.AuthorizationCode{
 		Hash: d.Hash, Tenant: d.Tenant, GrantID: d.GrantID, ClientID: d.ClientID, UserID: d.UserID,
-		SessionID: d.SessionID, RedirectURI: d.RedirectURI, Scope: d.Scope, Nonce: d.Nonce,
+		SessionID: d.SessionID, RedirectURI: d.RedirectURI, Scope: d.Scope, Resources: d.Resources, Nonce: d.Nonce,
 		CodeChallenge: d.CodeChallenge, CodeChallengeMethod: d.CodeChallengeMethod,
 		AuthTime: fromMicros(d.AuthTime), CreatedAt: fromMicros(d.CreatedAt), ExpiresAt: fromMicros(d.ExpiresAt),
 		UsedAt: fromNullMicros(d.UsedAt),
@@ -44,7 +45,7 @@ func (d *authCodeDoc) code() *ports.AuthorizationCode {
 func (s *Store) CreateAuthCode(ctx context.Context, c *ports.AuthorizationCode) error {
 	_, err := s.authCodes.InsertOne(ctx, &authCodeDoc{
 		Tenant: c.Tenant, Hash: c.Hash, GrantID: c.GrantID, ClientID: c.ClientID, UserID: c.UserID,
-		SessionID: c.SessionID, RedirectURI: c.RedirectURI, Scope: c.Scope, Nonce: c.Nonce,
+		SessionID: c.SessionID, RedirectURI: c.RedirectURI, Scope: c.Scope, Resources: c.Resources, Nonce: c.Nonce,
 		CodeChallenge: c.CodeChallenge, CodeChallengeMethod: c.CodeChallengeMethod,
 		AuthTime: micros(c.AuthTime), CreatedAt: micros(c.CreatedAt), ExpiresAt: micros(c.ExpiresAt),
 		UsedAt: nullMicros(c.UsedAt),

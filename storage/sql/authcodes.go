@@ -11,11 +11,11 @@ import (
 )
 
 const authCodeColumns = `tenant, hash, grant_id, client_id, user_id, session_id, redirect_uri,
-	scope, nonce, code_challenge, code_challenge_method, auth_time, created_at, expires_at, used_at`
+	scope, resources, nonce, code_challenge, code_challenge_method, auth_time, created_at, expires_at, used_at`
 
 var (
 	qCreateAuthCode = newQuery(`INSERT INTO auth_codes (` + authCodeColumns + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	// The conditions of the UPDATE decide the race: however many callers
 	// run it at once, the database lets exactly one of them match the row.
 	qRedeemAuthCode = newQuery(`UPDATE auth_codes SET used_at = ?
@@ -25,11 +25,17 @@ var (
 )
 
 func scanAuthCode(row scanner) (*ports.AuthorizationCode, error) {
-	var c ports.AuthorizationCode
+	var (
+		c         ports.AuthorizationCode
+		resources string
+	)
 	err := row.Scan(&c.Tenant, &c.Hash, &c.GrantID, &c.ClientID, &c.UserID, &c.SessionID, &c.RedirectURI,
-		&c.Scope, &c.Nonce, &c.CodeChallenge, &c.CodeChallengeMethod,
+		&c.Scope, &resources, &c.Nonce, &c.CodeChallenge, &c.CodeChallengeMethod,
 		timeCol{&c.AuthTime}, timeCol{&c.CreatedAt}, timeCol{&c.ExpiresAt}, nullTimeCol{&c.UsedAt})
 	if err != nil {
+		return nil, err
+	}
+	if c.Resources, err = decodeList(resources); err != nil {
 		return nil, err
 	}
 	return &c, nil
@@ -37,9 +43,13 @@ func scanAuthCode(row scanner) (*ports.AuthorizationCode, error) {
 
 // CreateAuthCode stores a new code. ErrConflict if the hash exists.
 func (s *Store) CreateAuthCode(ctx context.Context, c *ports.AuthorizationCode) error {
-	_, err := s.db.ExecContext(ctx, s.sqlFor(qCreateAuthCode),
+	resources, err := encodeList(c.Resources)
+	if err != nil {
+		return translate("create auth code", err)
+	}
+	_, err = s.db.ExecContext(ctx, s.sqlFor(qCreateAuthCode),
 		c.Tenant, c.Hash, c.GrantID, c.ClientID, c.UserID, c.SessionID, c.RedirectURI,
-		c.Scope, c.Nonce, c.CodeChallenge, c.CodeChallengeMethod,
+		c.Scope, resources, c.Nonce, c.CodeChallenge, c.CodeChallengeMethod,
 		s.timeArg(c.AuthTime), s.timeArg(c.CreatedAt), s.timeArg(c.ExpiresAt), s.nullTimeArg(c.UsedAt))
 	return translate("create auth code", err)
 }

@@ -38,4 +38,5 @@ func ExampleOpen() {
 	// sqlite
 	// 0001_init applied=true
 	// 0002_replay_device_purge applied=true
+	// 0003_code_resources applied=true
 }
