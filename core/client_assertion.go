@@ -28,7 +28,11 @@ import (
 const (
 	AssertionTypeJWTBearer  = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 	AuthMethodPrivateKeyJWT = "private_key_jwt"
+	AuthMethodSecretJWT     = "client_secret_jwt"
 )
+
+// secretAssertionAlgs are the HMAC algorithms of client_secret_jwt.
+var secretAssertionAlgs = []string{"HS256", "HS384", "HS512"}
 
 // assertionAlgs are the signature algorithms accepted on client
 // assertions; "none" and HMAC never are.
@@ -67,15 +71,7 @@ func (p *Provider) authenticateAssertion(ctx context.Context, cred ClientCredent
 		Alg string `json:"alg"`
 		Kid string `json:"kid"`
 	}
-	var claims struct {
-		Iss string          `json:"iss"`
-		Sub string          `json:"sub"`
-		Aud json.RawMessage `json:"aud"`
-		Exp *float64        `json:"exp"`
-		Nbf *float64        `json:"nbf"`
-		Iat *float64        `json:"iat"`
-		Jti string          `json:"jti"`
-	}
+	var claims assertionClaims
 	if decodeSegment(parts[0], &hdr) != nil || decodeSegment(parts[1], &claims) != nil {
 		return nil, fail("malformed header or claims")
 	}
@@ -90,67 +86,125 @@ func (p *Provider) authenticateAssertion(ctx context.Context, cred ClientCredent
 	if err != nil {
 		return nil, ErrServerError.Wrap(err)
 	}
-	if c.TokenEndpointAuth != AuthMethodPrivateKeyJWT {
-		return nil, fail("the client is not registered for private_key_jwt")
-	}
 	var meta clientKeysMetadata
 	_ = json.Unmarshal(c.Metadata, &meta)
-	if !slices.Contains(assertionAlgs, hdr.Alg) || meta.SigningAlg != "" && hdr.Alg != meta.SigningAlg {
-		return nil, fail("algorithm " + hdr.Alg + " is not accepted")
-	}
-	set, err := p.clientKeySet(ctx, meta, false)
-	if err != nil {
-		return nil, fail(err.Error())
-	}
 	signingInput := []byte(parts[0] + "." + parts[1])
 	sig, err := decodeSig(parts[2])
 	if err != nil {
 		return nil, fail("malformed signature")
 	}
-	if !verifyWithSet(set, hdr.Alg, hdr.Kid, signingInput, sig) {
-		// The client may have rotated its keys: fetch jwks_uri once more.
-		if meta.JWKSURI == "" {
+	switch c.TokenEndpointAuth {
+	case AuthMethodSecretJWT:
+		if !slices.Contains(secretAssertionAlgs, hdr.Alg) || meta.SigningAlg != "" && hdr.Alg != meta.SigningAlg {
+			return nil, fail("algorithm " + hdr.Alg + " is not accepted")
+		}
+		if p.sealer == nil || len(c.SecretSealed) == 0 {
+			return nil, fail("the client has no secret to check the assertion with")
+		}
+		key, err := p.sealer.Open(c.SecretSealed, c.Tenant+"/"+c.ID)
+		if err != nil {
+			return nil, ErrServerError.Wrap(err)
+		}
+		if jwsbb.Verify(key, hdr.Alg, signingInput, sig) != nil {
 			return nil, fail("bad signature")
 		}
-		if set, err = p.clientKeySet(ctx, meta, true); err != nil || !verifyWithSet(set, hdr.Alg, hdr.Kid, signingInput, sig) {
-			return nil, fail("bad signature")
+	case AuthMethodPrivateKeyJWT:
+		if !slices.Contains(assertionAlgs, hdr.Alg) || meta.SigningAlg != "" && hdr.Alg != meta.SigningAlg {
+			return nil, fail("algorithm " + hdr.Alg + " is not accepted")
 		}
+		if err := p.verifyPrivateKeyJWT(ctx, meta, hdr.Alg, hdr.Kid, signingInput, sig); err != nil {
+			return nil, fail(err.Error())
+		}
+	default:
+		return nil, fail("the client is not registered for private_key_jwt or client_secret_jwt")
 	}
 	now := p.clock.Now()
-	// RFC 7523 §3: exp is required; a long-lived assertion is a replay
-	// risk, so its lifetime is bounded.
-	if claims.Exp == nil {
-		return nil, fail("exp is required")
+	if why := claims.check(p, now); why != "" {
+		return nil, fail(why)
 	}
-	exp := time.Unix(int64(*claims.Exp), 0)
-	if !now.Before(exp.Add(assertionClockSkew)) {
-		return nil, fail("expired")
+	replayed, err := p.useOnce(ctx, "client-assertion|"+c.ID, &claims, now)
+	if err != nil {
+		return nil, err
 	}
-	if exp.Sub(now) > maxAssertionLifetime {
-		return nil, fail("exp is too far in the future")
-	}
-	if claims.Nbf != nil && now.Add(assertionClockSkew).Before(time.Unix(int64(*claims.Nbf), 0)) {
-		return nil, fail("not valid yet")
-	}
-	if claims.Iat != nil && now.Add(assertionClockSkew).Before(time.Unix(int64(*claims.Iat), 0)) {
-		return nil, fail("issued in the future")
-	}
-	if !p.audienceIsMe(claims.Aud) {
-		return nil, fail("aud must be the issuer or the endpoint")
-	}
-	if claims.Jti == "" {
-		return nil, fail("jti is required")
-	}
-	// RFC 7523 §3: a jti is used once; the store makes that hold across
-	// replicas.
-	err = p.store.UseJTI(ctx, p.cfg.Tenant, "client-assertion|"+c.ID+"|"+claims.Jti, exp.Add(assertionClockSkew), now)
-	if errors.Is(err, ports.ErrAlreadyUsed) {
+	if replayed {
 		return nil, fail("jti was used before")
 	}
-	if err != nil {
-		return nil, ErrServerError.Wrap(err)
-	}
 	return c, nil
+}
+
+// verifyPrivateKeyJWT checks an assertion's signature against the client's
+// key set, fetching jwks_uri once more when the cached set does not verify
+// (the client may have rotated its keys).
+func (p *Provider) verifyPrivateKeyJWT(ctx context.Context, meta clientKeysMetadata, alg, kid string, signingInput, sig []byte) error {
+	set, err := p.clientKeySet(ctx, meta, false)
+	if err != nil {
+		return err
+	}
+	if verifyWithSet(set, alg, kid, signingInput, sig) {
+		return nil
+	}
+	if meta.JWKSURI == "" {
+		return errors.New("bad signature")
+	}
+	if set, err = p.clientKeySet(ctx, meta, true); err != nil || !verifyWithSet(set, alg, kid, signingInput, sig) {
+		return errors.New("bad signature")
+	}
+	return nil
+}
+
+// assertionClaims are the claims RFC 7523 §3 checks on a JWT used as a
+// client assertion or as an authorization grant.
+type assertionClaims struct {
+	Iss string          `json:"iss"`
+	Sub string          `json:"sub"`
+	Aud json.RawMessage `json:"aud"`
+	Exp *float64        `json:"exp"`
+	Nbf *float64        `json:"nbf"`
+	Iat *float64        `json:"iat"`
+	Jti string          `json:"jti"`
+}
+
+// check applies RFC 7523 §3 to the claims of a JWT whose signature checked
+// out: for this server, unexpired, short-lived, with a jti. It returns
+// what is wrong, or "".
+func (c *assertionClaims) check(p *Provider, now time.Time) string {
+	// RFC 7523 §3: exp is required; a long-lived assertion is a replay
+	// risk, so its lifetime is bounded.
+	if c.Exp == nil {
+		return "exp is required"
+	}
+	exp := c.expiry()
+	switch {
+	case !now.Before(exp.Add(assertionClockSkew)):
+		return "expired"
+	case exp.Sub(now) > maxAssertionLifetime:
+		return "exp is too far in the future"
+	case c.Nbf != nil && now.Add(assertionClockSkew).Before(time.Unix(int64(*c.Nbf), 0)):
+		return "not valid yet"
+	case c.Iat != nil && now.Add(assertionClockSkew).Before(time.Unix(int64(*c.Iat), 0)):
+		return "issued in the future"
+	case !p.audienceIsMe(c.Aud):
+		return "aud must be the issuer or the endpoint"
+	case c.Jti == "":
+		return "jti is required"
+	}
+	return ""
+}
+
+func (c *assertionClaims) expiry() time.Time { return time.Unix(int64(*c.Exp), 0) }
+
+// useOnce records the assertion's jti under namespace until it expires;
+// RFC 7523 §3 lets a jti be used once, and the store makes that hold
+// across replicas.
+func (p *Provider) useOnce(ctx context.Context, namespace string, c *assertionClaims, now time.Time) (replayed bool, err error) {
+	err = p.store.UseJTI(ctx, p.cfg.Tenant, namespace+"|"+c.Jti, c.expiry().Add(assertionClockSkew), now)
+	if errors.Is(err, ports.ErrAlreadyUsed) {
+		return true, nil
+	}
+	if err != nil {
+		return false, ErrServerError.Wrap(err)
+	}
+	return false, nil
 }
 
 func decodeSig(seg string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(seg) }

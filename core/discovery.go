@@ -1,27 +1,37 @@
 package core
 
-import "oauth2-server.dev/core/keyset"
+import (
+	"slices"
+
+	"oauth2-server.dev/core/keyset"
+)
 
 // Metadata is the authorization server metadata (RFC 8414 §2) and OpenID
 // Provider metadata (OIDC Discovery §3). It advertises only what the server
 // does.
 func (p *Provider) Metadata() map[string]any {
 	authMethods := []string{"client_secret_basic", "client_secret_post", "private_key_jwt", "none"}
+	signingAlgs := assertionAlgs
+	if p.sealer != nil {
+		authMethods = append(authMethods, AuthMethodSecretJWT)
+		signingAlgs = append(slices.Clone(assertionAlgs), secretAssertionAlgs...)
+	}
 	m := map[string]any{
-		"issuer":                                        p.cfg.Issuer,
-		"authorization_endpoint":                        p.AuthorizationEndpoint(),
-		"token_endpoint":                                p.TokenEndpoint(),
-		"userinfo_endpoint":                             p.UserinfoEndpoint(),
-		"jwks_uri":                                      p.JWKSURI(),
-		"scopes_supported":                              StandardScopes,
-		"response_types_supported":                      []string{"code"},
-		"response_modes_supported":                      []string{"query"},
-		"grant_types_supported":                         p.GrantTypes(),
-		"subject_types_supported":                       []string{"public"},
-		"id_token_signing_alg_values_supported":         keyset.Algorithms,
-		"token_endpoint_auth_methods_supported":         authMethods,
-		"introspection_endpoint":                        p.IntrospectionEndpoint(),
-		"introspection_endpoint_auth_methods_supported": authMethods,
+		"issuer":                                           p.cfg.Issuer,
+		"authorization_endpoint":                           p.AuthorizationEndpoint(),
+		"token_endpoint":                                   p.TokenEndpoint(),
+		"userinfo_endpoint":                                p.UserinfoEndpoint(),
+		"jwks_uri":                                         p.JWKSURI(),
+		"scopes_supported":                                 StandardScopes,
+		"response_types_supported":                         []string{"code"},
+		"response_modes_supported":                         []string{"query"},
+		"grant_types_supported":                            p.GrantTypes(),
+		"subject_types_supported":                          []string{"public"},
+		"id_token_signing_alg_values_supported":            keyset.Algorithms,
+		"token_endpoint_auth_methods_supported":            authMethods,
+		"token_endpoint_auth_signing_alg_values_supported": signingAlgs,
+		"introspection_endpoint":                           p.IntrospectionEndpoint(),
+		"introspection_endpoint_auth_methods_supported":    authMethods,
 		// RFC 9701 §7: JWT introspection responses.
 		"introspection_signing_alg_values_supported": keyset.Algorithms,
 		"revocation_endpoint":                        p.RevocationEndpoint(),

@@ -2,12 +2,9 @@ package core
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"net/url"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jwk"
 
@@ -50,14 +47,7 @@ func (g jwtBearerGrant) handle(ctx context.Context, client *ports.Client, form u
 		Alg string `json:"alg"`
 		Kid string `json:"kid"`
 	}
-	var claims struct {
-		Iss string          `json:"iss"`
-		Sub string          `json:"sub"`
-		Aud json.RawMessage `json:"aud"`
-		Exp *float64        `json:"exp"`
-		Nbf *float64        `json:"nbf"`
-		Jti string          `json:"jti"`
-	}
+	var claims assertionClaims
 	if decodeSegment(parts[0], &hdr) != nil || decodeSegment(parts[1], &claims) != nil {
 		return nil, bad("malformed header or claims")
 	}
@@ -95,31 +85,15 @@ func (g jwtBearerGrant) handle(ctx context.Context, client *ports.Client, form u
 	if claims.Sub == "" {
 		return nil, bad("sub is required")
 	}
-	if claims.Exp == nil {
-		return nil, bad("exp is required")
+	if why := claims.check(p, now); why != "" {
+		return nil, bad(why)
 	}
-	exp := time.Unix(int64(*claims.Exp), 0)
-	if !now.Before(exp.Add(assertionClockSkew)) {
-		return nil, bad("expired")
-	}
-	if exp.Sub(now) > maxAssertionLifetime {
-		return nil, bad("exp is too far in the future")
-	}
-	if claims.Nbf != nil && now.Add(assertionClockSkew).Before(time.Unix(int64(*claims.Nbf), 0)) {
-		return nil, bad("not valid yet")
-	}
-	if !p.audienceIsMe(claims.Aud) {
-		return nil, bad("aud must be the issuer or the token endpoint")
-	}
-	if claims.Jti == "" {
-		return nil, bad("jti is required")
-	}
-	err = p.store.UseJTI(ctx, p.cfg.Tenant, "jwt-bearer|"+claims.Iss+"|"+claims.Jti, exp.Add(assertionClockSkew), now)
-	if errors.Is(err, ports.ErrAlreadyUsed) {
-		return nil, bad("jti was used before")
-	}
+	replayed, err := p.useOnce(ctx, "jwt-bearer|"+claims.Iss, &claims, now)
 	if err != nil {
-		return nil, ErrServerError.Wrap(err)
+		return nil, err
+	}
+	if replayed {
+		return nil, bad("jti was used before")
 	}
 	want, ok := ParseScope(form.Get("scope"))
 	if !ok || !subset(want, client.Scope) {

@@ -134,6 +134,7 @@ type Provider struct {
 	events    ports.Publisher
 	traceID   func(context.Context) string
 	jwksCache *jwksCache
+	sealer    *secret.Sealer
 	// dummyHash keeps a login for an unknown user as slow as a wrong
 	// password, so timing does not reveal which usernames exist.
 	dummyHash string
@@ -147,6 +148,9 @@ type Deps struct {
 	Passwords ports.PasswordHasher
 	// Secrets hashes client secrets and registration access tokens.
 	Secrets *secret.Keyed
+	// Sealer encrypts the secrets of client_secret_jwt clients, which the
+	// server must be able to read back; without one that method is off.
+	Sealer *secret.Sealer
 	// HTTPClient makes outbound calls (back-channel logout); a client
 	// with a 5 s timeout when nil.
 	HTTPClient *http.Client
@@ -182,7 +186,7 @@ func New(cfg Config, d Deps) (*Provider, error) {
 		return nil, err
 	}
 	p.dummyHash = dummy
-	p.events, p.traceID = d.Events, d.TraceID
+	p.events, p.traceID, p.sealer = d.Events, d.TraceID, d.Sealer
 	if p.events == nil {
 		p.events = discardEvents{}
 	}

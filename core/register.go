@@ -60,8 +60,8 @@ func (p *Provider) RegisterClient(ctx context.Context, initialToken string, body
 	}
 	c.ID = secret.Random(16)
 	c.RegistrationTokenHash = p.secrets.Hash(regToken)
-	if usesSecret(c) {
-		c.SecretHash = p.secrets.Hash(clientSecret)
+	if err := p.setSecret(c, clientSecret); err != nil {
+		return nil, err
 	}
 	if err := p.store.CreateClient(ctx, c); err != nil {
 		return nil, ErrServerError.Wrap(err)
@@ -121,11 +121,15 @@ func (p *Provider) UpdateClientRegistration(ctx context.Context, clientID, regTo
 	var newSecret string
 	switch {
 	case !usesSecret(c):
-	case old.SecretHash != "":
-		c.SecretHash = old.SecretHash
+	case old.SecretHash != "" && (c.TokenEndpointAuth != AuthMethodSecretJWT || len(old.SecretSealed) > 0):
+		c.SecretHash, c.SecretSealed = old.SecretHash, old.SecretSealed
 	default:
+		// The client turns confidential, or needs its secret readable for
+		// client_secret_jwt: it gets a new one.
 		newSecret = secret.Random(32)
-		c.SecretHash = p.secrets.Hash(newSecret)
+		if err := p.setSecret(c, newSecret); err != nil {
+			return nil, err
+		}
 	}
 	if err := p.store.UpdateClient(ctx, c); err != nil {
 		return nil, ErrServerError.Wrap(err)
@@ -182,8 +186,8 @@ func (p *Provider) EnsureClient(ctx context.Context, id, clientSecret string, me
 		return nil, err
 	}
 	c.ID = id
-	if usesSecret(c) {
-		c.SecretHash = p.secrets.Hash(clientSecret)
+	if err := p.setSecret(c, clientSecret); err != nil {
+		return nil, err
 	}
 	existing, err := p.store.GetClient(ctx, p.cfg.Tenant, id)
 	switch {
@@ -223,6 +227,10 @@ func (p *Provider) buildClient(body []byte) (*ports.Client, error) {
 	}
 	switch m.TokenEndpointAuthMethod {
 	case ports.AuthMethodSecretBasic, ports.AuthMethodSecretPost, ports.AuthMethodNone, AuthMethodPrivateKeyJWT:
+	case AuthMethodSecretJWT:
+		if p.sealer == nil {
+			return nil, bad("token_endpoint_auth_method client_secret_jwt is not supported")
+		}
 	default:
 		return nil, bad("token_endpoint_auth_method " + m.TokenEndpointAuthMethod + " is not supported")
 	}
@@ -350,7 +358,11 @@ func (p *Provider) buildClient(body []byte) (*ports.Client, error) {
 	if m.TokenEndpointAuthMethod == AuthMethodPrivateKeyJWT && !hasJWKS && m.JWKSURI == "" {
 		return nil, bad("private_key_jwt needs jwks or jwks_uri")
 	}
-	if m.TokenEndpointSigningAlg != "" && !slices.Contains(assertionAlgs, m.TokenEndpointSigningAlg) {
+	algs := assertionAlgs
+	if m.TokenEndpointAuthMethod == AuthMethodSecretJWT {
+		algs = secretAssertionAlgs
+	}
+	if m.TokenEndpointSigningAlg != "" && !slices.Contains(algs, m.TokenEndpointSigningAlg) {
 		return nil, bad("token_endpoint_auth_signing_alg " + m.TokenEndpointSigningAlg + " is not supported")
 	}
 
@@ -429,7 +441,28 @@ func checkRedirectURI(raw, appType string) string {
 // usesSecret reports whether the client authenticates with a client
 // secret.
 func usesSecret(c *ports.Client) bool {
-	return c.TokenEndpointAuth == ports.AuthMethodSecretBasic || c.TokenEndpointAuth == ports.AuthMethodSecretPost
+	switch c.TokenEndpointAuth {
+	case ports.AuthMethodSecretBasic, ports.AuthMethodSecretPost, AuthMethodSecretJWT:
+		return true
+	}
+	return false
+}
+
+// setSecret stores the client's secret: always as a keyed hash, and sealed
+// as well for client_secret_jwt, whose HMAC check needs the secret itself.
+func (p *Provider) setSecret(c *ports.Client, clientSecret string) error {
+	if !usesSecret(c) {
+		return nil
+	}
+	c.SecretHash = p.secrets.Hash(clientSecret)
+	if c.TokenEndpointAuth == AuthMethodSecretJWT {
+		sealed, err := p.sealer.Seal([]byte(clientSecret), c.Tenant+"/"+c.ID)
+		if err != nil {
+			return ErrServerError.Wrap(err)
+		}
+		c.SecretSealed = sealed
+	}
+	return nil
 }
 
 func nonNil(s []string) []string {

@@ -25,14 +25,18 @@ type Client struct {
 	Tenant                string
 	SecretHash            string // empty for public clients
 	RegistrationTokenHash string // RFC 7592 registration access token, hashed
-	Name                  string
-	RedirectURIs          []string
-	GrantTypes            []string
-	ResponseTypes         []string
-	Scope                 string // space-separated scopes the client may request
-	TokenEndpointAuth     string // one of the AuthMethod constants
-	ApplicationType       string // "web" or "native"
-	AccessTokenFormat     string // TokenFormatJWT (default) or TokenFormatOpaque
+	// SecretSealed holds the client secret encrypted under the server's
+	// key, for client_secret_jwt, which needs the secret itself to check
+	// an HMAC; empty for every other method.
+	SecretSealed      []byte
+	Name              string
+	RedirectURIs      []string
+	GrantTypes        []string
+	ResponseTypes     []string
+	Scope             string // space-separated scopes the client may request
+	TokenEndpointAuth string // one of the AuthMethod constants
+	ApplicationType   string // "web" or "native"
+	AccessTokenFormat string // TokenFormatJWT (default) or TokenFormatOpaque
 	// Metadata keeps the remaining registration metadata as submitted (JSON
 	// object), so that RFC 7592 reads return what was registered.
 	Metadata  []byte

@@ -21,6 +21,7 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jws/jwsbb"
 
+	"oauth2-server.dev/core/secret"
 	"oauth2-server.dev/ports"
 )
 
@@ -56,7 +57,7 @@ func (k *Key) Public() crypto.PublicKey { return k.public }
 type Set struct {
 	store  ports.KeyStore
 	tenant string
-	sealer *sealer
+	sealer *secret.Sealer
 	clock  ports.Clock
 
 	mu      sync.RWMutex
@@ -72,9 +73,9 @@ var ErrUnknownKey = errors.New("keyset: unknown key id")
 // Load reads the tenant's keys from store, decrypting them with kek, and
 // generates a key for every algorithm in Algorithms that has none.
 func Load(ctx context.Context, store ports.KeyStore, tenant string, kek []byte, clock ports.Clock) (*Set, error) {
-	s, err := newSealer(kek)
+	s, err := secret.NewSealer(kek)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("keyset: key-encryption key: %w", err)
 	}
 	set := &Set{store: store, tenant: tenant, sealer: s, clock: clock}
 	if err := set.Reload(ctx); err != nil {
@@ -235,7 +236,7 @@ func (s *Set) create(ctx context.Context, alg string, notBefore time.Time) (*Key
 	if err != nil {
 		return nil, fmt.Errorf("keyset: encode private key: %w", err)
 	}
-	sealed, err := s.sealer.seal(der, s.tenant+"/"+kid)
+	sealed, err := s.sealer.Seal(der, s.tenant+"/"+kid)
 	if err != nil {
 		return nil, err
 	}
@@ -254,9 +255,9 @@ func (s *Set) create(ctx context.Context, alg string, notBefore time.Time) (*Key
 }
 
 func (s *Set) decode(sk *ports.SigningKey) (*Key, error) {
-	der, err := s.sealer.open(sk.PrivateKey, sk.Tenant+"/"+sk.ID)
+	der, err := s.sealer.Open(sk.PrivateKey, sk.Tenant+"/"+sk.ID)
 	if err != nil {
-		return nil, fmt.Errorf("%w (kid %s)", err, sk.ID)
+		return nil, fmt.Errorf("keyset: cannot decrypt signing key %s: wrong key-encryption key or corrupted record", sk.ID)
 	}
 	priv, err := x509.ParsePKCS8PrivateKey(der)
 	if err != nil {

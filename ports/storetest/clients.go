@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"crypto/rand"
+	"crypto/sha256"
 	"fmt"
 	"testing"
 	"time"
@@ -16,6 +18,7 @@ func newClient(tenant, id string, at time.Time) *ports.Client {
 		Tenant:                tenant,
 		SecretHash:            "secret-hash-" + id,
 		RegistrationTokenHash: "registration-hash-" + id,
+		SecretSealed:          sealedFor(id),
 		Name:                  "Client " + id,
 		RedirectURIs:          []string{"https://" + id + ".example/cb", "http://127.0.0.1:8000/cb"},
 		GrantTypes:            []string{"authorization_code", "refresh_token"},
@@ -30,9 +33,25 @@ func newClient(tenant, id string, at time.Time) *ports.Client {
 	}
 }
 
+// sealedFor stands in for a sealed secret: arbitrary bytes, not text, that
+// differ per client.
+func sealedFor(id string) []byte {
+	sum := sha256.Sum256([]byte("sealed-" + id))
+	return sum[:]
+}
+
+// randomSealed returns bytes shaped like an AES-256-GCM sealed secret
+// (nonce, ciphertext, tag).
+func randomSealed() []byte {
+	b := make([]byte, 12+32+16)
+	rand.Read(b)
+	return b
+}
+
 func testClients(t *testing.T, open opener) {
 	t.Run("created client reads back with every field", func(t *testing.T) {
 		at := baseTime()
+		sealed := randomSealed()
 		tests := []struct {
 			name   string
 			client func() *ports.Client
@@ -49,6 +68,12 @@ func testClients(t *testing.T, open opener) {
 					CreatedAt:         at,
 					UpdatedAt:         at,
 				}
+			}},
+			{"client_secret_jwt client with a sealed secret", func() *ports.Client {
+				c := newClient(tenantA, "jwt", at)
+				c.TokenEndpointAuth = "client_secret_jwt"
+				c.SecretSealed = sealed
+				return c
 			}},
 			{"service client with client_credentials only", func() *ports.Client {
 				c := newClient(tenantA, "service", at)
@@ -119,6 +144,7 @@ func testClients(t *testing.T, open opener) {
 			Tenant:                tenantA,
 			SecretHash:            "rotated-secret-hash",
 			RegistrationTokenHash: "rotated-registration-hash",
+			SecretSealed:          randomSealed(),
 			Name:                  "Renamed",
 			RedirectURIs:          []string{"https://new.example/cb"},
 			GrantTypes:            []string{"client_credentials"},
@@ -135,6 +161,23 @@ func testClients(t *testing.T, open opener) {
 		mustNil(t, s.UpdateClient(t.Context(), &update), "UpdateClient")
 		got, err := s.GetClient(t.Context(), tenantA, "app")
 		mustNil(t, err, "GetClient")
+		checkEqual(t, want, got)
+	})
+
+	t.Run("update without a sealed secret clears it", func(t *testing.T) {
+		s := open(t)
+		at := baseTime()
+		mustNil(t, s.CreateClient(t.Context(), newClient(tenantA, "app", at)), "CreateClient")
+		want := newClient(tenantA, "app", at)
+		want.TokenEndpointAuth = ports.AuthMethodSecretPost
+		want.SecretSealed = nil
+		update := *want
+		mustNil(t, s.UpdateClient(t.Context(), &update), "UpdateClient")
+		got, err := s.GetClient(t.Context(), tenantA, "app")
+		mustNil(t, err, "GetClient")
+		if len(got.SecretSealed) != 0 {
+			t.Errorf("SecretSealed = %x after an update without it, want empty", got.SecretSealed)
+		}
 		checkEqual(t, want, got)
 	})
 

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"net/url"
+	"slices"
 	"testing"
 	"time"
 
@@ -127,6 +128,60 @@ func TestPrivateKeyJWT(t *testing.T) {
 			}, "", "")
 			if resp.StatusCode != 200 || m["active"] != true {
 				t.Fatalf("introspection: %d %v", resp.StatusCode, m)
+			}
+		})
+	})
+}
+
+func TestClientSecretJWT(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *testServer) {
+		c := s.register(t, `{"grant_types":["client_credentials"],"scope":"a","token_endpoint_auth_method":"client_secret_jwt"}`)
+		if c.Secret == "" {
+			t.Fatal("a client_secret_jwt client receives a secret")
+		}
+		tokenURL := s.issuer + "/oauth/token"
+		assertion := func(secret string, mutate func(b *jwt.Builder) *jwt.Builder) string {
+			now := time.Now()
+			b := jwt.NewBuilder().Issuer(c.ID).Subject(c.ID).Audience([]string{tokenURL}).
+				IssuedAt(now).Expiration(now.Add(time.Minute)).JwtID(randomHex(12))
+			if mutate != nil {
+				b = mutate(b)
+			}
+			tok, err := b.Build()
+			if err != nil {
+				t.Fatal(err)
+			}
+			signed, err := jwt.Sign(tok, jwt.WithKey(jwa.HS256(), []byte(secret)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(signed)
+		}
+		request := func(a string) (int, map[string]any) {
+			resp, m := postForm(t, tokenURL, url.Values{"grant_type": {"client_credentials"},
+				"client_assertion_type": {core.AssertionTypeJWTBearer}, "client_assertion": {a}}, "", "")
+			return resp.StatusCode, m
+		}
+		valid := assertion(c.Secret, nil)
+		if status, m := request(valid); status != 200 {
+			t.Fatalf("valid assertion: %d %v", status, m)
+		}
+		for name, a := range map[string]string{
+			"a replayed assertion":            valid,
+			"a wrong secret":                  assertion("not-the-secret-not-the-secret-00", nil),
+			"an assertion for another issuer": assertion(c.Secret, func(b *jwt.Builder) *jwt.Builder { return b.Audience([]string{"https://x.example"}) }),
+		} {
+			t.Run(name+" is refused", func(t *testing.T) {
+				if status, m := request(a); status != 401 || m["error"] != "invalid_client" {
+					t.Fatalf("got %d %v", status, m)
+				}
+			})
+		}
+		t.Run("discovery advertises client_secret_jwt", func(t *testing.T) {
+			_, m := doJSON(t, mustRequest(t, s.issuer+"/.well-known/openid-configuration"))
+			if !slices.Contains(anyStrings(m["token_endpoint_auth_methods_supported"]), "client_secret_jwt") ||
+				!slices.Contains(anyStrings(m["token_endpoint_auth_signing_alg_values_supported"]), "HS256") {
+				t.Fatalf("metadata = %v", m)
 			}
 		})
 	})

@@ -16,6 +16,7 @@ type clientDoc struct {
 	ClientID              string        `bson:"id"`
 	SecretHash            string        `bson:"secret_hash"`
 	RegistrationTokenHash string        `bson:"registration_token_hash"`
+	SecretSealed          []byte        `bson:"secret_sealed,omitempty"` // absent, so nil, unless client_secret_jwt
 	Name                  string        `bson:"name"`
 	RedirectURIs          []string      `bson:"redirect_uris"`
 	GrantTypes            []string      `bson:"grant_types"`
@@ -33,7 +34,8 @@ type clientDoc struct {
 
 func toClientDoc(c *ports.Client) *clientDoc {
 	return &clientDoc{
-		Tenant: c.Tenant, ClientID: c.ID, SecretHash: c.SecretHash, RegistrationTokenHash: c.RegistrationTokenHash,
+		Tenant: c.Tenant, ClientID: c.ID, SecretHash: c.SecretHash,
+		RegistrationTokenHash: c.RegistrationTokenHash, SecretSealed: c.SecretSealed,
 		Name: c.Name, RedirectURIs: c.RedirectURIs, GrantTypes: c.GrantTypes, ResponseTypes: c.ResponseTypes,
 		Scope: c.Scope, TokenEndpointAuth: c.TokenEndpointAuth, ApplicationType: c.ApplicationType,
 		AccessTokenFormat: c.AccessTokenFormat, Metadata: c.Metadata,
@@ -43,7 +45,8 @@ func toClientDoc(c *ports.Client) *clientDoc {
 
 func (d *clientDoc) client() *ports.Client {
 	return &ports.Client{
-		ID: d.ClientID, Tenant: d.Tenant, SecretHash: d.SecretHash, RegistrationTokenHash: d.RegistrationTokenHash,
+		ID: d.ClientID, Tenant: d.Tenant, SecretHash: d.SecretHash,
+		RegistrationTokenHash: d.RegistrationTokenHash, SecretSealed: d.SecretSealed,
 		Name: d.Name, RedirectURIs: d.RedirectURIs, GrantTypes: d.GrantTypes, ResponseTypes: d.ResponseTypes,
 		Scope: d.Scope, TokenEndpointAuth: d.TokenEndpointAuth, ApplicationType: d.ApplicationType,
 		AccessTokenFormat: d.AccessTokenFormat, Metadata: d.Metadata,

@@ -7,15 +7,15 @@ import (
 	"oauth2-server.dev/ports"
 )
 
-const clientColumns = `tenant, id, secret_hash, registration_token_hash, name,
+const clientColumns = `tenant, id, secret_hash, registration_token_hash, secret_sealed, name,
 	redirect_uris, grant_types, response_types, scope, token_endpoint_auth,
 	application_type, access_token_format, metadata, created_at, updated_at`
 
 var (
 	qCreateClient = newQuery(`INSERT INTO clients (` + clientColumns + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	qGetClient    = newQuery(`SELECT ` + clientColumns + ` FROM clients WHERE tenant = ? AND id = ?`)
-	qUpdateClient = newQuery(`UPDATE clients SET secret_hash = ?, registration_token_hash = ?, name = ?,
+	qUpdateClient = newQuery(`UPDATE clients SET secret_hash = ?, registration_token_hash = ?, secret_sealed = ?, name = ?,
 	redirect_uris = ?, grant_types = ?, response_types = ?, scope = ?, token_endpoint_auth = ?,
 	application_type = ?, access_token_format = ?, metadata = ?, created_at = ?, updated_at = ?
 	WHERE tenant = ? AND id = ?`)
@@ -35,7 +35,7 @@ func (s *Store) clientValues(c *ports.Client) ([]any, error) {
 		lists[i] = v
 	}
 	return []any{
-		c.SecretHash, c.RegistrationTokenHash, c.Name,
+		c.SecretHash, c.RegistrationTokenHash, nullBytesArg(c.SecretSealed), c.Name,
 		lists[0], lists[1], lists[2], c.Scope, c.TokenEndpointAuth,
 		c.ApplicationType, c.AccessTokenFormat, bytesArg(c.Metadata),
 		s.timeArg(c.CreatedAt), s.timeArg(c.UpdatedAt),
@@ -47,7 +47,7 @@ func scanClient(row scanner) (*ports.Client, error) {
 		c                               ports.Client
 		redirectURIs, grants, respTypes string
 	)
-	err := row.Scan(&c.Tenant, &c.ID, &c.SecretHash, &c.RegistrationTokenHash, &c.Name,
+	err := row.Scan(&c.Tenant, &c.ID, &c.SecretHash, &c.RegistrationTokenHash, &c.SecretSealed, &c.Name,
 		&redirectURIs, &grants, &respTypes, &c.Scope, &c.TokenEndpointAuth,
 		&c.ApplicationType, &c.AccessTokenFormat, &c.Metadata,
 		timeCol{&c.CreatedAt}, timeCol{&c.UpdatedAt})

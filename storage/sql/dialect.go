@@ -117,6 +117,15 @@ func bytesArg(b []byte) []byte {
 	return b
 }
 
+// nullBytesArg stores an empty slice as NULL in a nullable ${BYTES} column,
+// which then scans back as nil.
+func nullBytesArg(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
 // timeCol scans a ${TIMESTAMP} column of either dialect into a UTC time.
 type timeCol struct{ dst *time.Time }
 

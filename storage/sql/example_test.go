@@ -39,4 +39,5 @@ func ExampleOpen() {
 	// 0001_init applied=true
 	// 0002_replay_device_purge applied=true
 	// 0003_code_resources applied=true
+	// 0004_client_secret_sealed applied=true
 }

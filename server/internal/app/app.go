@@ -120,6 +120,14 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 	if err != nil {
 		return nil, err
 	}
+	sealKey, err := secret.Derive(cfg.KEK(), "client secret seal")
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := secret.NewSealer(sealKey)
+	if err != nil {
+		return nil, err
+	}
 	reg := prometheus.NewRegistry()
 	rm, err := resilience.NewMetrics(reg)
 	if err != nil {
@@ -158,7 +166,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 		KeyGracePeriod:      cfg.KeyGracePeriod,
 		TrustedIssuers:      trustedIssuers(cfg.TrustedIssuers),
 	}, core.Deps{
-		Store: guarded, Keys: keys, Clock: clock, Secrets: hasher,
+		Store: guarded, Keys: keys, Clock: clock, Secrets: hasher, Sealer: sealer,
 		Events: counted, TraceID: httpapi.RequestIDFrom,
 	})
 	if err != nil {
