@@ -14,17 +14,8 @@ import (
 // authorize serves the authorization endpoint (RFC 6749 §3.1, OIDC Core
 // §3.1.2), by GET or by form POST.
 func (h *handlers) authorize(w http.ResponseWriter, r *http.Request) {
-	params := r.URL.Query()
-	if r.Method == http.MethodPost {
-		if err := r.ParseForm(); err != nil {
-			h.authorizeErrorPage(w, r, formError(err))
-			return
-		}
-		params = r.PostForm
-	}
-	sess, err := h.session(r)
-	if err != nil {
-		h.authorizeErrorPage(w, r, err)
+	params, sess, ok := h.browserRequest(w, r)
+	if !ok {
 		return
 	}
 	res, err := h.p.StartAuthorization(r.Context(), params, sess)
@@ -33,6 +24,26 @@ func (h *handlers) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.continueAuthorization(w, r, res)
+}
+
+// browserRequest reads the parameters of a page a browser opens by GET or
+// submits by form POST, and the browser's session. It shows errors itself;
+// ok is false then.
+func (h *handlers) browserRequest(w http.ResponseWriter, r *http.Request) (url.Values, *ports.Session, bool) {
+	params := r.URL.Query()
+	if r.Method == http.MethodPost {
+		if err := r.ParseForm(); err != nil {
+			h.authorizeErrorPage(w, r, formError(err))
+			return nil, nil, false
+		}
+		params = r.PostForm
+	}
+	sess, err := h.session(r)
+	if err != nil {
+		h.authorizeErrorPage(w, r, err)
+		return nil, nil, false
+	}
+	return params, sess, true
 }
 
 // continueAuthorization sends the browser where the result says: back to

@@ -10,19 +10,8 @@ const introspectionJWT = "application/token-introspection+jwt"
 // introspect serves token introspection (RFC 7662), answering with a signed
 // JWT when the client asks for one (RFC 9701 §4).
 func (h *handlers) introspect(w http.ResponseWriter, r *http.Request) {
-	form, err := postForm(r)
-	if err != nil {
-		h.oauthError(w, r, err)
-		return
-	}
-	cred, err := clientCredentials(r, form)
-	if err != nil {
-		h.oauthError(w, r, err)
-		return
-	}
-	keys := failureKeys(r, clientAccount(cred))
-	if blocked, retry := h.blocked(r, keys); blocked {
-		tooManyFailures(w, retry)
+	form, cred, keys, ok := h.clientRequest(w, r)
+	if !ok {
 		return
 	}
 	in, client, err := h.p.Introspect(r.Context(), cred, form.Get("token"))
@@ -46,19 +35,8 @@ func (h *handlers) introspect(w http.ResponseWriter, r *http.Request) {
 
 // revoke serves token revocation (RFC 7009 §2).
 func (h *handlers) revoke(w http.ResponseWriter, r *http.Request) {
-	form, err := postForm(r)
-	if err != nil {
-		h.oauthError(w, r, err)
-		return
-	}
-	cred, err := clientCredentials(r, form)
-	if err != nil {
-		h.oauthError(w, r, err)
-		return
-	}
-	keys := failureKeys(r, clientAccount(cred))
-	if blocked, retry := h.blocked(r, keys); blocked {
-		tooManyFailures(w, retry)
+	form, cred, keys, ok := h.clientRequest(w, r)
+	if !ok {
 		return
 	}
 	if err := h.p.Revoke(r.Context(), cred, form.Get("token")); err != nil {

@@ -25,17 +25,8 @@ type loggedOutPageData struct {
 // or POST. Without proof that the request comes from the user's own relying
 // party, the user confirms on a page first.
 func (h *handlers) logout(w http.ResponseWriter, r *http.Request) {
-	params := r.URL.Query()
-	if r.Method == http.MethodPost {
-		if err := r.ParseForm(); err != nil {
-			h.authorizeErrorPage(w, r, formError(err))
-			return
-		}
-		params = r.PostForm
-	}
-	sess, err := h.session(r)
-	if err != nil {
-		h.authorizeErrorPage(w, r, err)
+	params, sess, ok := h.browserRequest(w, r)
+	if !ok {
 		return
 	}
 	confirmed := r.Method == http.MethodPost && params.Get("confirm") == "yes"

@@ -12,19 +12,8 @@ import (
 
 // token serves the token endpoint (RFC 6749 §3.2).
 func (h *handlers) token(w http.ResponseWriter, r *http.Request) {
-	form, err := postForm(r)
-	if err != nil {
-		h.oauthError(w, r, err)
-		return
-	}
-	cred, cerr := clientCredentials(r, form)
-	if cerr != nil {
-		h.oauthError(w, r, cerr)
-		return
-	}
-	keys := failureKeys(r, clientAccount(cred))
-	if blocked, retry := h.blocked(r, keys); blocked {
-		tooManyFailures(w, retry)
+	form, cred, keys, ok := h.clientRequest(w, r)
+	if !ok {
 		return
 	}
 	resp, err := h.p.Token(r.Context(), core.TokenRequest{Client: cred, Form: form})
@@ -38,6 +27,27 @@ func (h *handlers) token(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Cache-Control", "no-store")
 	hd.Set("Pragma", "no-cache")
 	_ = json.NewEncoder(w).Encode(resp)
+}
+
+// clientRequest reads the form and the client credentials of a request to
+// an endpoint that authenticates clients, and refuses callers the failure
+// guard has blocked. It answers errors itself; ok is false then.
+func (h *handlers) clientRequest(w http.ResponseWriter, r *http.Request) (form url.Values, cred core.ClientCredentials, keys []string, ok bool) {
+	form, err := postForm(r)
+	if err != nil {
+		h.oauthError(w, r, err)
+		return nil, cred, nil, false
+	}
+	if cred, err = clientCredentials(r, form); err != nil {
+		h.oauthError(w, r, err)
+		return nil, cred, nil, false
+	}
+	keys = failureKeys(r, clientAccount(cred))
+	if blocked, retry := h.blocked(r, keys); blocked {
+		tooManyFailures(w, retry)
+		return nil, cred, nil, false
+	}
+	return form, cred, keys, true
 }
 
 // clientAuthError writes err, adding the WWW-Authenticate challenge RFC 6749
