@@ -44,6 +44,9 @@ type Config struct {
 	TrustedProxies []string `yaml:"trusted_proxies"`
 	// ScopeAllowList, when set, limits the scopes clients may register.
 	ScopeAllowList []string `yaml:"scope_allowlist"`
+	// RequirePAR makes every client push its authorization requests
+	// (RFC 9126).
+	RequirePAR bool `yaml:"require_par"`
 	// TrustedIssuers are the issuers whose JWTs the JWT bearer grant
 	// (RFC 7523 §2.1) accepts; OAUTH2_TRUSTED_ISSUERS takes them as a JSON
 	// array.
@@ -245,6 +248,13 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		if err := json.Unmarshal([]byte(v), &c.TrustedIssuers); err != nil {
 			return fmt.Errorf("config: OAUTH2_TRUSTED_ISSUERS: want a JSON array of {issuer, jwks or jwks_uri, clients}: %v", err)
 		}
+	}
+	if v := getenv("OAUTH2_REQUIRE_PAR"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("config: OAUTH2_REQUIRE_PAR=%q: want 1 or 0", v)
+		}
+		c.RequirePAR = b
 	}
 	if v := getenv("OAUTH2_RATE_LIMIT"); v != "" {
 		b, err := strconv.ParseBool(v)

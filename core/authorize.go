@@ -77,9 +77,19 @@ var authorizeParams = []string{
 // in). An error return is one that must not be redirected to the client (an
 // unknown client or an unregistered redirect URI): show it to the user.
 func (p *Provider) StartAuthorization(ctx context.Context, params url.Values, sess *ports.Session) (*AuthorizeResult, error) {
+	pushed := params.Get("request_uri") != ""
+	if pushed {
+		var err error
+		if params, err = p.pushedParams(ctx, params); err != nil {
+			return nil, err
+		}
+	}
 	req, redirectErr, err := p.parseAuthorize(ctx, params)
 	if err != nil {
 		return nil, err
+	}
+	if redirectErr == nil && !pushed && p.requiresPAR(req.Client) {
+		redirectErr = ErrInvalidRequest.WithDescription("this client must use pushed authorization requests")
 	}
 	if redirectErr != nil {
 		return &AuthorizeResult{RedirectURL: p.errorRedirect(req, redirectErr)}, nil
@@ -324,7 +334,7 @@ func (p *Provider) parseAuthorize(ctx context.Context, params url.Values) (req *
 		return req, ErrRequestNotSupported.WithDescription("request objects are not supported"), nil
 	}
 	if params.Get("request_uri") != "" {
-		return req, ErrRequestURINotSupported.WithDescription("request_uri is not supported"), nil
+		return req, ErrInvalidRequest.WithDescription("a pushed request cannot refer to another"), nil
 	}
 	switch rt := params.Get("response_type"); rt {
 	case "":

@@ -46,7 +46,10 @@ func (p *Provider) Metadata() map[string]any {
 		// true, so the refusals must be spelled out.
 		"request_parameter_supported":     false,
 		"request_uri_parameter_supported": false,
-		"claims_parameter_supported":      false,
+		// RFC 9126 §5: request_uri values come from the PAR endpoint only.
+		"pushed_authorization_request_endpoint": p.PAREndpoint(),
+		"require_pushed_authorization_requests": p.cfg.RequirePAR,
+		"claims_parameter_supported":            false,
 	}
 	// OIDC RP-Initiated, Front-Channel and Back-Channel Logout.
 	m["end_session_endpoint"] = p.EndSessionEndpoint()

@@ -53,6 +53,9 @@ type Config struct {
 	RegistrationToken string
 	// ScopeAllowList, when set, limits the scopes a client may register.
 	ScopeAllowList []string
+	// RequirePAR makes every client push its authorization requests
+	// (RFC 9126 §6).
+	RequirePAR bool
 	// TrustedIssuers are the issuers whose JWTs the JWT bearer grant
 	// accepts.
 	TrustedIssuers []TrustedIssuer

@@ -31,6 +31,7 @@ type clientMetadata struct {
 	ResourceServer           bool            `json:"resource_server"`
 	ResourceURIs             []string        `json:"resource_uris"`
 	AllowedResources         []string        `json:"allowed_resources"`
+	RequirePAR               bool            `json:"require_pushed_authorization_requests"`
 	PostLogoutRedirectURIs   []string        `json:"post_logout_redirect_uris"`
 	BackchannelLogoutURI     string          `json:"backchannel_logout_uri"`
 	FrontchannelLogoutURI    string          `json:"frontchannel_logout_uri"`

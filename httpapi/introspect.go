@@ -33,6 +33,21 @@ func (h *handlers) introspect(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, in)
 }
 
+// par serves pushed authorization requests (RFC 9126 §2).
+func (h *handlers) par(w http.ResponseWriter, r *http.Request) {
+	form, cred, keys, ok := h.clientRequest(w, r)
+	if !ok {
+		return
+	}
+	resp, err := h.p.PushAuthorizationRequest(r.Context(), cred, form)
+	if err != nil {
+		h.clientAuthError(w, r, cred, keys, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusCreated, resp)
+}
+
 // revoke serves token revocation (RFC 7009 §2).
 func (h *handlers) revoke(w http.ResponseWriter, r *http.Request) {
 	form, cred, keys, ok := h.clientRequest(w, r)

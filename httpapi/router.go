@@ -120,6 +120,7 @@ func NewRouter(o Options) (http.Handler, error) {
 		r.Post("/oauth/token", h.token)
 		r.Post("/oauth/introspect", h.introspect)
 		r.Post("/oauth/revoke", h.revoke)
+		r.Post("/oauth/par", h.par)
 		r.Get("/oauth/userinfo", h.userinfo)
 		r.Post("/oauth/userinfo", h.userinfo)
 	})

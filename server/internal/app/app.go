@@ -165,6 +165,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 		KeyPropagationDelay: cfg.KeyPropagationDelay,
 		KeyGracePeriod:      cfg.KeyGracePeriod,
 		TrustedIssuers:      trustedIssuers(cfg.TrustedIssuers),
+		RequirePAR:          cfg.RequirePAR,
 	}, core.Deps{
 		Store: guarded, Keys: keys, Clock: clock, Secrets: hasher, Sealer: sealer,
 		Events: counted, TraceID: httpapi.RequestIDFrom,
