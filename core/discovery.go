@@ -48,6 +48,7 @@ func (p *Provider) Metadata() map[string]any {
 		"request_uri_parameter_supported": false,
 		// RFC 9126 §5: request_uri values come from the PAR endpoint only.
 		"pushed_authorization_request_endpoint": p.PAREndpoint(),
+		"device_authorization_endpoint":         p.DeviceAuthorizationEndpoint(),
 		"require_pushed_authorization_requests": p.cfg.RequirePAR,
 		"claims_parameter_supported":            false,
 	}

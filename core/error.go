@@ -41,6 +41,13 @@ func (e *Error) WithDescription(d string) *Error {
 	return &c
 }
 
+// withStatus returns a copy of e answered with another HTTP status.
+func (e *Error) withStatus(status int) *Error {
+	c := *e
+	c.Status = status
+	return &c
+}
+
 // Wrap returns a copy of e recording cause for the log.
 func (e *Error) Wrap(cause error) *Error {
 	c := *e

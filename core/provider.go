@@ -122,6 +122,7 @@ type Store interface {
 	ports.SessionStore
 	ports.ConsentStore
 	ports.JTIStore
+	ports.DeviceCodeStore
 }
 
 // Provider is the protocol engine for one issuer.
@@ -204,6 +205,7 @@ func New(cfg Config, d Deps) (*Provider, error) {
 		GrantClientCredentials: clientCredentialsGrant{p},
 		GrantTokenExchange:     tokenExchangeGrant{p},
 		GrantJWTBearer:         jwtBearerGrant{p},
+		GrantDeviceCode:        deviceCodeGrant{p},
 	}
 	return p, nil
 }

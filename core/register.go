@@ -260,8 +260,8 @@ func (p *Provider) buildClient(body []byte) (*ports.Client, error) {
 	if slices.Contains(m.ResponseTypes, "code") != usesCode {
 		return nil, bad("response_types code and grant_types authorization_code go together")
 	}
-	if slices.Contains(m.GrantTypes, GrantRefreshToken) && !usesCode {
-		return nil, bad("the refresh_token grant needs the authorization_code grant")
+	if slices.Contains(m.GrantTypes, GrantRefreshToken) && !usesCode && !slices.Contains(m.GrantTypes, GrantDeviceCode) {
+		return nil, bad("the refresh_token grant needs the authorization_code or the device grant")
 	}
 	if m.TokenEndpointAuthMethod == ports.AuthMethodNone && slices.Contains(m.GrantTypes, GrantClientCredentials) {
 		return nil, bad("public clients cannot use client_credentials")
@@ -299,7 +299,7 @@ func (p *Provider) buildClient(body []byte) (*ports.Client, error) {
 	if !ok {
 		return nil, bad("scope has invalid characters")
 	}
-	if _, given := raw["scope"]; !given && usesCode {
+	if _, given := raw["scope"]; !given && (usesCode || slices.Contains(m.GrantTypes, GrantDeviceCode)) {
 		scopes = slices.Clone(StandardScopes)
 		if len(p.cfg.ScopeAllowList) > 0 {
 			scopes = slices.DeleteFunc(scopes, func(s string) bool { return !slices.Contains(p.cfg.ScopeAllowList, s) })

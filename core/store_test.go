@@ -27,6 +27,7 @@ type memStore struct {
 	consents     map[string]*ports.Consent
 	keys         []*ports.SigningKey
 	jtis         map[string]time.Time
+	deviceCodes  *memDevices
 }
 
 var (

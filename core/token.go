@@ -42,7 +42,7 @@ type grantHandler interface {
 // GrantTypes lists the grant types the token endpoint accepts; the JWT
 // bearer grant only when the operator trusts an issuer.
 func (p *Provider) GrantTypes() []string {
-	gts := []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantTokenExchange}
+	gts := []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantTokenExchange, GrantDeviceCode}
 	if len(p.cfg.TrustedIssuers) > 0 {
 		gts = append(gts, GrantJWTBearer)
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"oauth2-server.dev/core"
@@ -93,11 +94,20 @@ func (h *handlers) session(r *http.Request) (*ports.Session, error) {
 }
 
 type loginPageData struct {
-	Title, ClientName, RequestID, CSRF, Username, Error string
+	Title, ClientName, RequestID, CSRF, Username, Error, Next string
+}
+
+// localNext accepts the pages a sign-in may return to that are not an
+// authorization request: only the device page, never another host.
+func localNext(next string) string {
+	if strings.HasPrefix(next, "/device") && !strings.HasPrefix(next, "//") {
+		return next
+	}
+	return ""
 }
 
 func (h *handlers) loginPage(w http.ResponseWriter, r *http.Request) {
-	data := loginPageData{Title: "Sign in", RequestID: r.URL.Query().Get("request_id")}
+	data := loginPageData{Title: "Sign in", RequestID: r.URL.Query().Get("request_id"), Next: localNext(r.URL.Query().Get("next"))}
 	if data.RequestID != "" {
 		req, _, err := h.p.PendingRequest(r.Context(), data.RequestID)
 		if err != nil {
@@ -133,7 +143,7 @@ func (h *handlers) login(w http.ResponseWriter, r *http.Request) {
 	retryForm := func(status int, message string) {
 		data := loginPageData{
 			Title: "Sign in", RequestID: requestID, Username: username,
-			Error: message, CSRF: h.cookies.csrfToken(w, r),
+			Error: message, CSRF: h.cookies.csrfToken(w, r), Next: localNext(r.PostForm.Get("next")),
 		}
 		if req != nil {
 			data.ClientName = clientName(req.Client)
@@ -164,6 +174,10 @@ func (h *handlers) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.cookies.set(w, sessionCookie, sess.ID, 0)
+	if next := localNext(r.PostForm.Get("next")); requestID == "" && next != "" {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return
+	}
 	if requestID == "" {
 		h.errorPage(w, r, http.StatusOK, "Signed in", "You are signed in as "+user.Username+". Return to the application you came from.", "")
 		return

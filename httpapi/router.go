@@ -121,6 +121,7 @@ func NewRouter(o Options) (http.Handler, error) {
 		r.Post("/oauth/introspect", h.introspect)
 		r.Post("/oauth/revoke", h.revoke)
 		r.Post("/oauth/par", h.par)
+		r.Post("/oauth/device_authorization", h.deviceAuthorization)
 		r.Get("/oauth/userinfo", h.userinfo)
 		r.Post("/oauth/userinfo", h.userinfo)
 	})
@@ -134,6 +135,8 @@ func NewRouter(o Options) (http.Handler, error) {
 		r.Post("/login", h.login)
 		r.Get("/consent", h.consentPage)
 		r.Post("/consent", h.consent)
+		r.Get("/device", h.devicePage)
+		r.Post("/device", h.deviceDecision)
 	})
 	r.Group(func(r chi.Router) {
 		r.Use(group("registration"))

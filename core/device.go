@@ -1,0 +1,215 @@
+package core
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"net/url"
+	"strings"
+	"time"
+
+	"oauth2-server.dev/core/secret"
+	"oauth2-server.dev/ports"
+)
+
+// Device authorization grant (RFC 8628).
+const (
+	GrantDeviceCode = "urn:ietf:params:oauth:grant-type:device_code"
+	// userCodeAlphabet has no vowels (no words) and no look-alikes
+	// (RFC 8628 §6.1).
+	userCodeAlphabet = "BCDFGHJKLMNPQRSTVWXZ"
+	userCodeLength   = 8
+	deviceCodeTTL    = 10 * time.Minute
+	devicePollEvery  = 5 * time.Second
+)
+
+// Errors of the device token request (RFC 8628 §3.5).
+var (
+	ErrAuthorizationPending = &Error{Code: "authorization_pending", Status: 400}
+	ErrSlowDown             = &Error{Code: "slow_down", Status: 400}
+	ErrExpiredToken         = &Error{Code: "expired_token", Status: 400}
+)
+
+// DeviceAuthorization is the device authorization response (RFC 8628 §3.2).
+type DeviceAuthorization struct {
+	DeviceCode              string `json:"device_code"`
+	UserCode                string `json:"user_code"`
+	VerificationURI         string `json:"verification_uri"`
+	VerificationURIComplete string `json:"verification_uri_complete"`
+	ExpiresIn               int64  `json:"expires_in"`
+	Interval                int64  `json:"interval"`
+}
+
+// AuthorizeDevice serves the device authorization endpoint (RFC 8628 §3.1).
+func (p *Provider) AuthorizeDevice(ctx context.Context, cred ClientCredentials, form url.Values) (*DeviceAuthorization, error) {
+	client, err := p.AuthenticateClient(ctx, cred)
+	if err != nil {
+		return nil, err
+	}
+	if !client.HasGrantType(GrantDeviceCode) {
+		return nil, ErrUnauthorizedClient.WithDescription("the client is not registered for the device grant")
+	}
+	scopes, ok := ParseScope(form.Get("scope"))
+	if !ok {
+		return nil, ErrInvalidScope.WithDescription("scope has invalid characters")
+	}
+	if len(scopes) == 0 {
+		scopes, _ = ParseScope(client.Scope)
+	}
+	if !subset(scopes, client.Scope) {
+		return nil, ErrInvalidScope.WithDescription("the client may not request this scope")
+	}
+	now := p.clock.Now()
+	deviceCode := secret.Random(32)
+	for attempt := 0; ; attempt++ {
+		userCode := newUserCode()
+		err := p.store.CreateDeviceCode(ctx, &ports.DeviceCode{
+			Hash: secret.Digest(deviceCode), Tenant: p.cfg.Tenant, UserCode: userCode,
+			ClientID: client.ID, Scope: JoinScope(scopes), Status: ports.DevicePending,
+			Interval: devicePollEvery, CreatedAt: now, ExpiresAt: now.Add(deviceCodeTTL),
+		})
+		// A user code may collide with a live one: draw again.
+		if errors.Is(err, ports.ErrConflict) && attempt < 5 {
+			continue
+		}
+		if err != nil {
+			return nil, ErrServerError.Wrap(err)
+		}
+		shown := userCode[:4] + "-" + userCode[4:]
+		return &DeviceAuthorization{
+			DeviceCode: deviceCode, UserCode: shown,
+			VerificationURI:         p.DeviceVerificationURI(),
+			VerificationURIComplete: p.DeviceVerificationURI() + "?user_code=" + url.QueryEscape(shown),
+			ExpiresIn:               int64(deviceCodeTTL / time.Second), Interval: int64(devicePollEvery / time.Second),
+		}, nil
+	}
+}
+
+func newUserCode() string {
+	b := make([]byte, userCodeLength)
+	_, _ = rand.Read(b)
+	for i := range b {
+		// 256 is not a multiple of 20; the bias is below 2% per
+		// character and does not matter for a code that lives minutes
+		// and is rate limited.
+		b[i] = userCodeAlphabet[int(b[i])%len(userCodeAlphabet)]
+	}
+	return string(b)
+}
+
+// NormalizeUserCode turns what a person typed into the stored form: upper
+// case, without separators or spaces (RFC 8628 §6.1).
+func NormalizeUserCode(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToUpper(s) {
+		if strings.ContainsRune(userCodeAlphabet, r) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// PendingDevice is a device request a person is about to approve.
+type PendingDevice struct {
+	Client *ports.Client
+	Scopes []string
+	Code   string // the user code as displayed
+}
+
+// LookupDevice finds the pending device request of a user code. ok is
+// false for an unknown, expired or already decided code.
+func (p *Provider) LookupDevice(ctx context.Context, userCode string) (*PendingDevice, bool, error) {
+	code := NormalizeUserCode(userCode)
+	if len(code) != userCodeLength {
+		return nil, false, nil
+	}
+	d, err := p.store.GetDeviceCodeByUserCode(ctx, p.cfg.Tenant, code, p.clock.Now())
+	if errors.Is(err, ports.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, ErrServerError.Wrap(err)
+	}
+	if d.Status != ports.DevicePending {
+		return nil, false, nil
+	}
+	c, err := p.store.GetClient(ctx, p.cfg.Tenant, d.ClientID)
+	if err != nil {
+		return nil, false, nil
+	}
+	scopes, _ := ParseScope(d.Scope)
+	return &PendingDevice{Client: c, Scopes: scopes, Code: code[:4] + "-" + code[4:]}, true, nil
+}
+
+// DecideDevice records the person's answer for a user code.
+func (p *Provider) DecideDevice(ctx context.Context, userCode string, sess *ports.Session, approve bool) error {
+	status := ports.DeviceDenied
+	if approve {
+		status = ports.DeviceApproved
+	}
+	err := p.store.DecideDeviceCode(ctx, p.cfg.Tenant, NormalizeUserCode(userCode), status, sess.UserID, sess.ID, sess.AuthTime, p.clock.Now())
+	if errors.Is(err, ports.ErrNotFound) || errors.Is(err, ports.ErrAlreadyUsed) {
+		return ErrInvalidRequest.WithDescription("the code is unknown, expired or already used")
+	}
+	if err != nil {
+		return ErrServerError.Wrap(err)
+	}
+	if approve {
+		p.emit(ctx, ports.EventConsentGranted, sess.UserID, "", map[string]string{"flow": "device"})
+	}
+	return nil
+}
+
+// DeviceVerificationURI is where people enter user codes.
+func (p *Provider) DeviceVerificationURI() string { return p.cfg.Issuer + "/device" }
+
+// DeviceAuthorizationEndpoint is the device authorization endpoint URL.
+func (p *Provider) DeviceAuthorizationEndpoint() string {
+	return p.cfg.Issuer + "/oauth/device_authorization"
+}
+
+// deviceCodeGrant lets a device poll for its tokens (RFC 8628 §3.4).
+type deviceCodeGrant struct{ p *Provider }
+
+func (g deviceCodeGrant) handle(ctx context.Context, client *ports.Client, form url.Values) (*TokenResponse, error) {
+	p := g.p
+	raw := form.Get("device_code")
+	if raw == "" {
+		return nil, ErrInvalidRequest.WithDescription("device_code is missing")
+	}
+	hash := secret.Digest(raw)
+	now := p.clock.Now()
+	prev, err := p.store.PollDeviceCode(ctx, p.cfg.Tenant, hash, now)
+	if errors.Is(err, ports.ErrNotFound) {
+		return nil, ErrExpiredToken.WithDescription("the device code is unknown or has expired")
+	}
+	if err != nil {
+		return nil, ErrServerError.Wrap(err)
+	}
+	if prev.ClientID != client.ID {
+		return nil, ErrInvalidGrant.WithDescription("the device code was issued to another client")
+	}
+	switch prev.Status {
+	case ports.DevicePending:
+		// RFC 8628 §3.5: polling faster than the interval earns slow_down.
+		if prev.LastPolledAt != nil && now.Sub(*prev.LastPolledAt) < prev.Interval {
+			return nil, ErrSlowDown.WithDescription("poll no more often than every " + prev.Interval.String())
+		}
+		return nil, ErrAuthorizationPending.WithDescription("the user has not answered yet")
+	case ports.DeviceDenied:
+		return nil, ErrAccessDenied.WithDescription("the user denied the request").withStatus(400)
+	}
+	d, err := p.store.RedeemDeviceCode(ctx, p.cfg.Tenant, hash, now)
+	switch {
+	case errors.Is(err, ports.ErrAlreadyUsed):
+		return nil, ErrInvalidGrant.WithDescription("the device code was already used")
+	case errors.Is(err, ports.ErrNotFound):
+		return nil, ErrExpiredToken.WithDescription("the device code has expired")
+	case err != nil:
+		return nil, ErrServerError.Wrap(err)
+	}
+	return p.issue(ctx, issueParams{
+		client: client, grantID: secret.Random(16), subject: d.UserID, scope: d.Scope,
+		sessionID: d.SessionID, authTime: d.AuthTime,
+	}, func(tokens ...*ports.Token) error { return p.store.CreateTokens(ctx, tokens...) })
+}
