@@ -110,3 +110,12 @@ type Outbox interface {
 	// relay whose lease expired may ack after another relay did.
 	AckEvents(ctx context.Context, ids []string) error
 }
+
+// EventLog appends domain events to a store's outbox, from which a relay
+// delivers them at least once.
+type EventLog interface {
+	// AppendEvents stores events for delivery, all or none. ErrConflict if
+	// an event id exists. ErrInvalidEvent (wrapped) if an event lacks an ID
+	// or a Type.
+	AppendEvents(ctx context.Context, events ...Event) error
+}

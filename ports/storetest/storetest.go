@@ -38,7 +38,14 @@ type opener func(t *testing.T) ports.Store
 //     authorization code is;
 //   - PurgeExpired deletes exactly limit records while at least that many
 //     have expired, so that a caller looping until fewer come back empties
-//     the backlog.
+//     the backlog;
+//   - ClaimEvents hands events out in append order, not by their Time, and
+//     returns each exactly as appended, its Time in UTC to the nanosecond;
+//   - a lease taken at now ends at now+lease, when the event can be
+//     claimed again, as a record expires at its ExpiresAt.
+//
+// The outbox suite runs only on stores that implement ports.EventLog and
+// ports.Outbox, which ports.Store does not include, and skips on others.
 func Run(t *testing.T, open func(t *testing.T) ports.Store) {
 	suites := []struct {
 		name string
@@ -56,6 +63,7 @@ func Run(t *testing.T, open func(t *testing.T) ports.Store) {
 		{"DeviceCodeStore", testDeviceCodes},
 		{"Purger", testPurge},
 		{"Concurrency", testConcurrency},
+		{"EventLog and Outbox", testEvents},
 		{"Lifecycle", testLifecycle},
 	}
 	for _, s := range suites {

@@ -35,6 +35,18 @@
 //   - deleting one document by its _id and reading DeletedCount: of
 //     concurrent deletes exactly one counts 1. Since an _id is never
 //     reused, a delete can only ever remove the instance its caller read.
-//     Consuming an authorization request and replacing an expired jti are
-//     built on it.
+//     Consuming an authorization request, replacing an expired jti and
+//     taking over an expired event lease are built on it.
+//
+// # Event outbox
+//
+// Undelivered events sit in event_outbox, unique on the event id and
+// never changed once inserted; append order is _id order. A relay's lease
+// on an event is a document of its own in event_leases, unique on the
+// event id, taken as UseJTI takes a jti: insert, and if an expired lease
+// is in the way, delete that lease by its _id and insert again. Two
+// relays therefore never hold unexpired leases on one event at once.
+// AckEvents deletes the events and then their leases; an ack cut short
+// between the two leaves leases behind that name no event and are never
+// read.
 package mongostore

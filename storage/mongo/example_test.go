@@ -37,4 +37,5 @@ func ExampleOpen() {
 	}
 	// Output:
 	// 0001_init applied=true
+	// 0002_event_outbox applied=true
 }

@@ -31,6 +31,7 @@ type migration struct {
 // never edited; a change is a new entry.
 var migrations = []migration{
 	{1, "init", func(ctx context.Context, db *mongo.Database) error { return createIndexes(ctx, db, initIndexes) }},
+	{2, "event_outbox", func(ctx context.Context, db *mongo.Database) error { return createIndexes(ctx, db, outboxIndexes) }},
 }
 
 func unique(name string, keys ...string) mongo.IndexModel {
@@ -78,6 +79,15 @@ var initIndexes = map[string][]mongo.IndexModel{
 		index("expires_at", "expires_at"),
 	},
 	collClaims: {unique("tenant_kind_key", "tenant", "kind", "key"), index("kind_expires_at", "kind", "expires_at")},
+}
+
+// outboxIndexes make an event id and a lease on it unique. Unlike every
+// other key they do not start with the tenant: event ids are random and
+// global, and AckEvents names events by id alone. Append order is the _id
+// order, which the _id index serves.
+var outboxIndexes = map[string][]mongo.IndexModel{
+	collEventOutbox: {unique("id", "id")},
+	collEventLeases: {unique("id", "id")},
 }
 
 // createIndexes creates the indexes, and with them their collections.

@@ -32,6 +32,8 @@ const (
 	collJTIs         = "jtis"
 	collDeviceCodes  = "device_codes"
 	collClaims       = "claims"
+	collEventOutbox  = "event_outbox"
+	collEventLeases  = "event_leases"
 	collMigrations   = "schema_migrations"
 )
 
@@ -41,7 +43,7 @@ type Store struct {
 	db     *mongo.Database
 
 	clients, users, authRequests, authCodes, tokens, sessions, consents,
-	keys, jtis, deviceCodes, claims, migrations *mongo.Collection
+	keys, jtis, deviceCodes, claims, eventOutbox, eventLeases, migrations *mongo.Collection
 
 	closeOnce sync.Once
 	closeErr  error
@@ -125,6 +127,8 @@ func newStore(client *mongo.Client, name string) *Store {
 		jtis:         db.Collection(collJTIs),
 		deviceCodes:  db.Collection(collDeviceCodes),
 		claims:       db.Collection(collClaims),
+		eventOutbox:  db.Collection(collEventOutbox),
+		eventLeases:  db.Collection(collEventLeases),
 		migrations:   db.Collection(collMigrations),
 	}
 }

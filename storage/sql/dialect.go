@@ -27,12 +27,18 @@ const (
 //	              microseconds in UTC, which keeps the precision ports
 //	              times have and sorts and compares as the instants do.
 //	${BYTES}      BYTEA on PostgreSQL; BLOB on SQLite.
+//	${SERIAL}     a 64-bit integer primary key the database numbers in
+//	              insert order: an identity column on PostgreSQL; on
+//	              SQLite an INTEGER PRIMARY KEY, the rowid, which takes the
+//	              largest present value plus one.
 //
 // BOOLEAN needs no substitution: SQLite accepts the type name and stores
 // 0 or 1, which database/sql scans into a bool.
 var columnTypes = map[Dialect]*strings.Replacer{
-	Postgres: strings.NewReplacer("${KEY}", `TEXT COLLATE "C"`, "${TIMESTAMP}", "TIMESTAMPTZ", "${BYTES}", "BYTEA"),
-	SQLite:   strings.NewReplacer("${KEY}", "TEXT", "${TIMESTAMP}", "INTEGER", "${BYTES}", "BLOB"),
+	Postgres: strings.NewReplacer("${KEY}", `TEXT COLLATE "C"`, "${TIMESTAMP}", "TIMESTAMPTZ", "${BYTES}", "BYTEA",
+		"${SERIAL}", "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"),
+	SQLite: strings.NewReplacer("${KEY}", "TEXT", "${TIMESTAMP}", "INTEGER", "${BYTES}", "BLOB",
+		"${SERIAL}", "INTEGER PRIMARY KEY"),
 }
 
 // query is a statement written once with ? placeholders. Its PostgreSQL
@@ -45,6 +51,23 @@ type query struct {
 
 func newQuery(text string) query {
 	return query{text: text, postgres: numberPlaceholders(text)}
+}
+
+// skipLocked marks, in a query written for newSkipLockedQuery, the end of
+// a subquery that picks rows for the statement to claim.
+const skipLocked = "${SKIP_LOCKED}"
+
+// newSkipLockedQuery is newQuery for a statement that claims rows picked
+// by a subquery. On PostgreSQL the subquery locks what it picks and passes
+// over rows another transaction holds, so that concurrent claimers take
+// different rows instead of queueing for the same ones. SQLite needs no
+// such clause: a writing statement holds the database's write lock from
+// its first step, so claimers run one after another.
+func newSkipLockedQuery(text string) query {
+	return query{
+		text:     strings.ReplaceAll(text, skipLocked, ""),
+		postgres: numberPlaceholders(strings.ReplaceAll(text, skipLocked, " FOR UPDATE SKIP LOCKED")),
+	}
 }
 
 // numberPlaceholders rewrites each ? outside a quoted literal or identifier

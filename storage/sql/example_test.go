@@ -40,4 +40,5 @@ func ExampleOpen() {
 	// 0002_replay_device_purge applied=true
 	// 0003_code_resources applied=true
 	// 0004_client_secret_sealed applied=true
+	// 0005_event_outbox applied=true
 }

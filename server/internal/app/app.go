@@ -17,6 +17,7 @@ import (
 	"oauth2-server.dev/core"
 	"oauth2-server.dev/core/keyset"
 	"oauth2-server.dev/core/secret"
+	"oauth2-server.dev/events"
 	"oauth2-server.dev/httpapi"
 	"oauth2-server.dev/ports"
 	"oauth2-server.dev/resilience"
@@ -34,11 +35,12 @@ type App struct {
 	Log      *slog.Logger
 	edge     *edge
 	janitor  *janitor.Janitor
+	relay    *events.Relay
 }
 
 // janitorBatch is how many expired records one purge statement deletes:
 // small enough to keep each transaction short.
-const janitorBatch = 500
+const janitorBatch = 1000
 
 // OpenStore opens the store the scheme of the configured database URL
 // names (sqlite:, postgres:// or postgresql://, mongodb:// or
@@ -136,18 +138,19 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 	// Every store call the engine and the handlers make goes through a
 	// circuit breaker with a deadline: an unreachable store answers 503 at
 	// once instead of hanging requests.
-	guarded := resilience.WrapStore(st, resilience.NewBreaker(resilience.BreakerSettings{Name: "store", Metrics: rm}), storeCallLimit)
+	storeBreaker := resilience.NewBreaker(resilience.BreakerSettings{Name: "store", Metrics: rm})
+	guarded := resilience.WrapStore(st, storeBreaker, storeCallLimit)
 	ed, err := buildEdge(cfg, reg, rm, log)
 	if err != nil {
 		return nil, err
 	}
-	bus, closeBus, err := eventBus(cfg, reg, log)
+	evs, err := buildEvents(cfg, st, storeBreaker, reg, log)
 	if err != nil {
 		ed.close()
 		return nil, err
 	}
-	ed.closers = append(ed.closers, func() error { closeBus(); return nil })
-	counted, err := newCountingPublisher(bus, reg)
+	ed.closers = append(ed.closers, func() error { evs.close(); return nil })
+	counted, err := newCountingPublisher(evs.publisher, reg)
 	if err != nil {
 		ed.close()
 		return nil, err
@@ -197,7 +200,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 		ed.close()
 		return nil, err
 	}
-	return &App{Config: cfg, Store: st, Provider: p, Handler: h, Log: log, edge: ed, janitor: jan}, nil
+	return &App{Config: cfg, Store: st, Provider: p, Handler: h, Log: log, edge: ed, janitor: jan, relay: evs.relay}, nil
 }
 
 // Close releases the store and the edge's connections.
@@ -224,6 +227,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { errc <- srv.Serve(ln) }()
 	go a.maintainKeys(ctx)
 	go a.janitor.Run(ctx)
+	if a.relay != nil {
+		go func() { _ = a.relay.Run(ctx) }()
+	}
 	select {
 	case err := <-errc:
 		return err

@@ -17,11 +17,81 @@ import (
 	"oauth2-server.dev/events/redisstream"
 	"oauth2-server.dev/events/webhook"
 	"oauth2-server.dev/ports"
+	"oauth2-server.dev/resilience"
 )
 
-// eventBus builds the configured sinks and the bus that feeds them.
-// Sinks never block a request: each has its own buffer and retries.
-func eventBus(cfg *config.Config, reg prometheus.Registerer, log *slog.Logger) (ports.Publisher, func(), error) {
+// eventPipeline is where domain events go: the store's outbox when it has
+// one, relayed to the sinks at least once, or else an in-memory bus.
+type eventPipeline struct {
+	publisher ports.Publisher
+	relay     *events.Relay
+	close     func()
+}
+
+// buildEvents composes the pipeline. With an outbox, an event is durable
+// in the store as soon as Publish returns and the relay delivers it to
+// every sink at least once, across sink outages and restarts; consumers
+// deduplicate by event id.
+func buildEvents(cfg *config.Config, st ports.Store, breaker *resilience.Breaker, reg prometheus.Registerer, log *slog.Logger) (*eventPipeline, error) {
+	sinks, closeSinks, err := eventSinks(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	if len(sinks) == 0 {
+		closeSinks()
+		return &eventPipeline{publisher: events.Discard{}, close: func() {}}, nil
+	}
+	bus, err := events.NewBus(events.BusConfig{Sinks: sinks, Registerer: reg, Logger: log})
+	if err != nil {
+		closeSinks()
+		return nil, err
+	}
+	closeAll := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = bus.Close(ctx)
+		closeSinks()
+	}
+	eventLog, hasLog := st.(ports.EventLog)
+	outbox, hasOutbox := st.(ports.Outbox)
+	if !hasLog || !hasOutbox {
+		return &eventPipeline{publisher: bus, close: closeAll}, nil
+	}
+	relay, err := events.NewRelay(events.RelayConfig{
+		Outbox: resilience.WrapOutbox(outbox, breaker, storeCallLimit), Sinks: sinks, Registerer: reg, Logger: log,
+		// A short lease: events a failed send left behind are retried within
+		// seconds once the sink is back.
+		Lease: 10 * time.Second,
+	})
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
+	pub := &outboxPublisher{log: eventLog, relay: relay, fallback: bus, logger: log}
+	return &eventPipeline{publisher: pub, relay: relay, close: closeAll}, nil
+}
+
+// outboxPublisher appends events to the store's outbox and wakes the
+// relay. While the store cannot take them, events go to the in-memory bus
+// instead, which still delivers them unless the process stops first.
+type outboxPublisher struct {
+	log      ports.EventLog
+	relay    *events.Relay
+	fallback ports.Publisher
+	logger   *slog.Logger
+}
+
+func (p *outboxPublisher) Publish(ctx context.Context, evs ...ports.Event) error {
+	if err := p.log.AppendEvents(ctx, evs...); err != nil {
+		p.logger.WarnContext(ctx, "event outbox unavailable; events go to the in-memory bus", "error", err)
+		return p.fallback.Publish(ctx, evs...)
+	}
+	p.relay.Notify()
+	return nil
+}
+
+// eventSinks builds the configured sinks.
+func eventSinks(cfg *config.Config, log *slog.Logger) ([]events.Sink, func(), error) {
 	var sinks []events.Sink
 	var closers []func()
 	closeAll := func() {
@@ -71,19 +141,9 @@ func eventBus(cfg *config.Config, reg prometheus.Registerer, log *slog.Logger) (
 			sinks = append(sinks, s)
 		}
 	}
-	if len(sinks) == 0 || slices.Contains(cfg.EventSinks, "none") {
+	if slices.Contains(cfg.EventSinks, "none") {
 		closeAll()
-		return events.Discard{}, func() {}, nil
+		return nil, func() {}, nil
 	}
-	bus, err := events.NewBus(events.BusConfig{Sinks: sinks, Registerer: reg, Logger: log})
-	if err != nil {
-		closeAll()
-		return nil, nil, err
-	}
-	return bus, func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = bus.Close(ctx)
-		closeAll()
-	}, nil
+	return sinks, closeAll, nil
 }

@@ -102,20 +102,34 @@ func register(reg prometheus.Registerer, c *prometheus.CounterVec) (*prometheus.
 // Run purges once at once, so that a restarted server clears what expired
 // while it was down, and then every interval until ctx ends. A failed
 // purge is logged and retried at the next tick.
+//
+// A tick that stopped at MaxBatchesPerTick with records left is followed
+// by another after a short pause instead of a whole interval: traffic that
+// expires more records than a tick deletes is kept up with, in short
+// statements, and tables stay bounded.
 func (j *Janitor) Run(ctx context.Context) {
-	t := time.NewTicker(j.interval)
-	defer t.Stop()
 	for {
-		if _, err := j.RunOnce(ctx); err != nil && ctx.Err() == nil {
+		deleted, err := j.RunOnce(ctx)
+		if err != nil && ctx.Err() == nil {
 			j.log.Warn("janitor: purge failed", "error", err)
+		}
+		wait := j.interval
+		for _, n := range deleted {
+			if n >= MaxBatchesPerTick*j.batch {
+				wait = backlogPause
+			}
 		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-time.After(wait):
 		}
 	}
 }
+
+// backlogPause separates ticks while a backlog drains, leaving the store
+// room for requests between them.
+const backlogPause = 200 * time.Millisecond
 
 // RunOnce deletes, for every kind in ports.PurgeKinds, records expired at
 // the clock's now, in batches until fewer than a batch come back or

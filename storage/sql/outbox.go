@@ -1,0 +1,146 @@
+package sqlstore
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"oauth2-server.dev/ports"
+)
+
+var (
+	_ ports.EventLog = (*Store)(nil)
+	_ ports.Outbox   = (*Store)(nil)
+)
+
+// ackBatch caps the ids one DELETE names, well below the bind parameter
+// limits of both databases.
+const ackBatch = 500
+
+var (
+	qAppendEvent = newQuery(`INSERT INTO event_outbox (id, tenant, event_type, event_time, event)
+	VALUES (?, ?, ?, ?, ?)`)
+	// The CTE picks the oldest unleased rows once (MATERIALIZED keeps the
+	// planner from running it again inside the UPDATE), and the UPDATE
+	// repeats its condition: on PostgreSQL a row whose lease another
+	// claimer committed after this statement's snapshot is re-checked on
+	// its latest version and left alone, so no row is ever leased to two
+	// claimers at once. RETURNING reports exactly the rows this claim won.
+	qClaimEvents = newSkipLockedQuery(`WITH picked AS MATERIALIZED (
+		SELECT seq FROM event_outbox
+		WHERE lease_until IS NULL OR lease_until <= ?
+		ORDER BY seq LIMIT ?` + skipLocked + `
+	)
+	UPDATE event_outbox SET lease_until = ?
+	WHERE seq IN (SELECT seq FROM picked) AND (lease_until IS NULL OR lease_until <= ?)
+	RETURNING seq, event`)
+)
+
+// AppendEvents stores events for delivery in one transaction, all or none.
+// ErrConflict if an event id exists; ErrInvalidEvent (wrapped) if an event
+// lacks an ID or a Type.
+func (s *Store) AppendEvents(ctx context.Context, events ...ports.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return translate("append events", err)
+	}
+	defer tx.Rollback()
+	if err := s.insertEvents(ctx, tx, events); err != nil {
+		return translate("append events", err)
+	}
+	return translate("append events", tx.Commit())
+}
+
+// insertEvents adds events to the outbox inside tx, so that a change and
+// the events describing it commit or roll back together.
+func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []ports.Event) error {
+	for _, e := range events {
+		if err := e.Validate(); err != nil {
+			return fmt.Errorf("event %q: %w", e.ID, err)
+		}
+	}
+	q := s.sqlFor(qAppendEvent)
+	for _, e := range events {
+		// Stored times read back in UTC, as every other time of the store.
+		e.Time = e.Time.UTC()
+		body, err := json.Marshal(e)
+		if err != nil {
+			return fmt.Errorf("event %q: %w", e.ID, err)
+		}
+		if _, err := tx.ExecContext(ctx, q, e.ID, e.Tenant, e.Type, s.timeArg(e.Time), string(body)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ClaimEvents leases up to limit undelivered events until now+lease and
+// returns them oldest first, in append order. Events under a lease that
+// has not ended at now are passed over. One statement picks and leases the
+// rows, so concurrent claimers, in this process or in other replicas,
+// never hold a lease on the same event at once.
+//
+// On PostgreSQL the sequence numbers append order by insert, not by
+// commit, so an event whose transaction commits late may go out after a
+// younger one; it is never skipped, since claims take every unleased row.
+func (s *Store) ClaimEvents(ctx context.Context, limit int, lease time.Duration, now time.Time) ([]ports.Event, error) {
+	if limit < 1 {
+		return nil, fmt.Errorf("sqlstore: claim events: limit %d is not positive", limit)
+	}
+	rows, err := s.db.QueryContext(ctx, s.sqlFor(qClaimEvents),
+		s.timeArg(now), limit, s.timeArg(now.Add(lease)), s.timeArg(now))
+	if err != nil {
+		return nil, translate("claim events", err)
+	}
+	type claimed struct {
+		seq   int64
+		event ports.Event
+	}
+	got, err := collect(rows, func(row scanner) (claimed, error) {
+		var (
+			c    claimed
+			body string
+		)
+		if err := row.Scan(&c.seq, &body); err != nil {
+			return c, err
+		}
+		if err := json.Unmarshal([]byte(body), &c.event); err != nil {
+			return c, fmt.Errorf("corrupt event %d: %w", c.seq, err)
+		}
+		return c, nil
+	})
+	if err != nil {
+		return nil, translate("claim events", err)
+	}
+	// RETURNING comes in no particular order.
+	slices.SortFunc(got, func(a, b claimed) int { return cmp.Compare(a.seq, b.seq) })
+	events := make([]ports.Event, len(got))
+	for i, c := range got {
+		events[i] = c.event
+	}
+	return events, nil
+}
+
+// AckEvents deletes the events, which keeps the outbox as small as the
+// backlog. Unknown and repeated ids are ignored.
+func (s *Store) AckEvents(ctx context.Context, ids []string) error {
+	for batch := range slices.Chunk(ids, ackBatch) {
+		q := newQuery(`DELETE FROM event_outbox WHERE id IN (?` + strings.Repeat(", ?", len(batch)-1) + `)`)
+		args := make([]any, len(batch))
+		for i, id := range batch {
+			args[i] = id
+		}
+		if _, err := s.db.ExecContext(ctx, s.sqlFor(q), args...); err != nil {
+			return translate("ack events", err)
+		}
+	}
+	return nil
+}
