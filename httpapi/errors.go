@@ -41,6 +41,12 @@ func (h *handlers) oauthError(w http.ResponseWriter, r *http.Request, err error)
 // logged converts err to a protocol error and logs server-side causes.
 func (h *handlers) logged(r *http.Request, err error) *core.Error {
 	e := core.AsError(err)
+	if e.Code == core.ErrServerError.Code && r.Context().Err() != nil {
+		// The client went away; nothing failed on this side.
+		h.log.InfoContext(r.Context(), "request abandoned by the client",
+			"request_id", RequestIDFrom(r.Context()), "path", r.URL.Path)
+		return core.ErrServerError.WithDescription(serverErrorText)
+	}
 	if e.Code == core.ErrServerError.Code {
 		h.log.ErrorContext(r.Context(), "request failed",
 			"request_id", RequestIDFrom(r.Context()), "path", r.URL.Path, "error", causeText(err))

@@ -82,6 +82,10 @@ type outboxPublisher struct {
 }
 
 func (p *outboxPublisher) Publish(ctx context.Context, evs ...ports.Event) error {
+	// The change the events describe has happened: a client that hangs up
+	// now must not cost the record of it.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeCallLimit)
+	defer cancel()
 	if err := p.log.AppendEvents(ctx, evs...); err != nil {
 		p.logger.WarnContext(ctx, "event outbox unavailable; events go to the in-memory bus", "error", err)
 		return p.fallback.Publish(ctx, evs...)

@@ -1,0 +1,3 @@
+module oauth2-server.dev/bench
+
+go 1.26.0
