@@ -84,6 +84,9 @@ type Config struct {
 	// unreachable: "local" (per-replica limits), "open" or "closed".
 	RateLimitRedisFailure string `yaml:"rate_limit_redis_failure"`
 
+	// OTLPEndpoint is the OTLP/HTTP traces endpoint
+	// (http://collector:4318); traces are not exported without one.
+	OTLPEndpoint string `yaml:"otlp_endpoint"`
 	// EventSinks lists where domain events go: log, redis (needs
 	// OAUTH2_REDIS_URL), nats, webhook; "none" for nowhere.
 	EventSinks []string `yaml:"event_sinks"`
@@ -194,7 +197,8 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		"OAUTH2_SEED_USERNAME": &c.SeedUsername, "OAUTH2_SEED_PASSWORD": &c.SeedPassword,
 		"OAUTH2_REGISTRATION_TOKEN": &c.RegistrationToken, "OAUTH2_REDIS_URL": &c.RedisURL,
 		"OAUTH2_KEY_ENCRYPTION_KEY": &c.KeyEncryptionKey, "OAUTH2_LOG_LEVEL": &c.LogLevel,
-		"OAUTH2_ADMIN_TOKEN":      &c.AdminToken,
+		"OAUTH2_ADMIN_TOKEN": &c.AdminToken, "OAUTH2_NATS_URL": &c.NATSURL, "OAUTH2_OTLP_ENDPOINT": &c.OTLPEndpoint,
+		"OAUTH2_EVENT_WEBHOOK_URL": &c.EventWebhookURL, "OAUTH2_EVENT_WEBHOOK_SECRET": &c.EventWebhookSecret,
 		"OAUTH2_RATE_LIMIT_TOKEN": &c.RateLimitToken, "OAUTH2_RATE_LIMIT_USERINFO": &c.RateLimitUserinfo,
 		"OAUTH2_RATE_LIMIT_INTERACTIVE": &c.RateLimitInteractive, "OAUTH2_RATE_LIMIT_REGISTRATION": &c.RateLimitRegistration,
 		"OAUTH2_RATE_LIMIT_FAILURES": &c.RateLimitFailures, "OAUTH2_RATE_LIMIT_REDIS_FAILURE": &c.RateLimitRedisFailure,
