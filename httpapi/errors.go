@@ -49,7 +49,8 @@ func (h *handlers) logged(r *http.Request, err error) *core.Error {
 	}
 	if e.Code == core.ErrServerError.Code {
 		h.log.ErrorContext(r.Context(), "request failed",
-			"request_id", RequestIDFrom(r.Context()), "path", r.URL.Path, "error", causeText(err))
+			"request_id", RequestIDFrom(r.Context()), "trace_id", TraceIDFrom(r.Context()),
+			"path", r.URL.Path, "error", causeText(err))
 		return core.ErrServerError.WithDescription(serverErrorText)
 	}
 	if e.Cause != nil {

@@ -11,6 +11,8 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"oauth2-server.dev/core"
 	"oauth2-server.dev/templates"
@@ -49,6 +51,8 @@ type Options struct {
 	// Guard throttles callers after failed client or user
 	// authentications; nil turns that off.
 	Guard FailureGuard
+	// Tracer makes the request spans; none are recorded when nil.
+	Tracer trace.TracerProvider
 }
 
 // FailureGuard keeps count of failed authentications per key (client
@@ -69,6 +73,9 @@ func NewRouter(o Options) (http.Handler, error) {
 	}
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
+	}
+	if o.Tracer == nil {
+		o.Tracer = noop.NewTracerProvider()
 	}
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 1 << 20
@@ -93,6 +100,7 @@ func NewRouter(o Options) (http.Handler, error) {
 	r.Use(
 		requestID,
 		realIP(o.TrustedProxies),
+		tracing(o.Tracer),
 		recoverer(o.Logger),
 		securityHeaders(o.SecureCookies),
 		m.instrument,

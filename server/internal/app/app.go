@@ -144,6 +144,16 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 	if err != nil {
 		return nil, err
 	}
+	tp, err := tracerProvider(ctx, cfg)
+	if err != nil {
+		ed.close()
+		return nil, err
+	}
+	ed.closers = append(ed.closers, func() error {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return tp.Shutdown(sctx)
+	})
 	evs, err := buildEvents(cfg, st, storeBreaker, reg, log)
 	if err != nil {
 		ed.close()
@@ -171,7 +181,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 		RequirePAR:          cfg.RequirePAR,
 	}, core.Deps{
 		Store: guarded, Keys: keys, Clock: clock, Secrets: hasher, Sealer: sealer,
-		Events: counted, TraceID: httpapi.RequestIDFrom,
+		Events: counted, TraceID: traceID,
 	})
 	if err != nil {
 		ed.close()
@@ -189,7 +199,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 		Provider: p, Store: guarded, Logger: log, Registry: reg,
 		CookieKey: cookieKey, SecureCookies: strings.HasPrefix(cfg.Issuer, "https://"),
 		TrustedProxies: proxies, MaxBodyBytes: cfg.MaxBodyBytes, AdminToken: cfg.AdminToken,
-		Edge: ed.middleware, Bulkheads: ed.bulkheads, Guard: ed.guard,
+		Edge: ed.middleware, Bulkheads: ed.bulkheads, Guard: ed.guard, Tracer: tp,
 	})
 	if err != nil {
 		ed.close()
@@ -245,6 +255,15 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	return nil
+}
+
+// traceID names the request an event comes from: its W3C trace id, else
+// its request id.
+func traceID(ctx context.Context) string {
+	if id := httpapi.TraceIDFrom(ctx); id != "" {
+		return id
+	}
+	return httpapi.RequestIDFrom(ctx)
 }
 
 // keyMaintenanceInterval is how often a replica re-reads the signing keys:
