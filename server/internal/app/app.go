@@ -154,7 +154,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 		defer cancel()
 		return tp.Shutdown(sctx)
 	})
-	evs, err := buildEvents(cfg, st, storeBreaker, reg, log)
+	evs, err := buildEvents(cfg, st, storeBreaker, rm, reg, log)
 	if err != nil {
 		ed.close()
 		return nil, err
@@ -181,7 +181,8 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 		RequirePAR:          cfg.RequirePAR,
 	}, core.Deps{
 		Store: guarded, Keys: keys, Clock: clock, Secrets: hasher, Sealer: sealer,
-		Events: counted, TraceID: traceID,
+		HTTPClient: newOutboundClient(),
+		Events:     counted, TraceID: traceID,
 	})
 	if err != nil {
 		ed.close()

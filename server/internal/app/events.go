@@ -32,10 +32,13 @@ type eventPipeline struct {
 // in the store as soon as Publish returns and the relay delivers it to
 // every sink at least once, across sink outages and restarts; consumers
 // deduplicate by event id.
-func buildEvents(cfg *config.Config, st ports.Store, breaker *resilience.Breaker, reg prometheus.Registerer, log *slog.Logger) (*eventPipeline, error) {
+func buildEvents(cfg *config.Config, st ports.Store, breaker *resilience.Breaker, rm *resilience.Metrics, reg prometheus.Registerer, log *slog.Logger) (*eventPipeline, error) {
 	sinks, closeSinks, err := eventSinks(cfg, log)
 	if err != nil {
 		return nil, err
+	}
+	for i, s := range sinks {
+		sinks[i] = breakerSink{Sink: s, b: resilience.NewBreaker(resilience.BreakerSettings{Name: "sink_" + s.Name(), Metrics: rm})}
 	}
 	if len(sinks) == 0 {
 		closeSinks()
