@@ -222,24 +222,43 @@ func (h *handlers) consentPage(w http.ResponseWriter, r *http.Request) {
 		Title: "Allow access", ClientName: clientName(req.Client), RequestID: requestID,
 		CSRF: h.cookies.csrfToken(w, r), Username: user.Username,
 	}
-	for _, s := range req.Scopes {
-		data.Scopes = append(data.Scopes, consentScope{Name: s, Description: core.ScopeDescription(s)})
-	}
+	data.Scopes = describeScopes(req.Scopes)
 	h.render(w, r, http.StatusOK, "consent", data)
 }
 
-func (h *handlers) consent(w http.ResponseWriter, r *http.Request) {
+// describeScopes lists scopes with what they let a client do, for the
+// consent and device pages.
+func describeScopes(scopes []string) []consentScope {
+	out := make([]consentScope, 0, len(scopes))
+	for _, s := range scopes {
+		out = append(out, consentScope{Name: s, Description: core.ScopeDescription(s)})
+	}
+	return out
+}
+
+// postedDecision reads a decision form posted from one of the server's own
+// pages: the form, its CSRF token, and the browser's session (nil when
+// signed out). It shows errors itself; ok is false then.
+func (h *handlers) postedDecision(w http.ResponseWriter, r *http.Request, expired string) (*ports.Session, bool) {
 	if err := r.ParseForm(); err != nil {
 		h.authorizeErrorPage(w, r, formError(err))
-		return
+		return nil, false
 	}
 	if !h.cookies.checkCSRF(r) {
-		h.errorPage(w, r, http.StatusForbidden, "Form expired", "The consent form expired or was not sent from this site. Go back to the application and start again.", "")
-		return
+		h.errorPage(w, r, http.StatusForbidden, "Form expired", expired, "")
+		return nil, false
 	}
 	sess, err := h.session(r)
 	if err != nil {
 		h.authorizeErrorPage(w, r, err)
+		return nil, false
+	}
+	return sess, true
+}
+
+func (h *handlers) consent(w http.ResponseWriter, r *http.Request) {
+	sess, ok := h.postedDecision(w, r, "The consent form expired or was not sent from this site. Go back to the application and start again.")
+	if !ok {
 		return
 	}
 	requestID := r.PostForm.Get("request_id")

@@ -75,25 +75,14 @@ func (h *handlers) devicePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data.Client, data.Code, data.Username = clientName(pending.Client), pending.Code, user.Username
-	for _, s := range pending.Scopes {
-		data.Scopes = append(data.Scopes, consentScope{Name: s, Description: core.ScopeDescription(s)})
-	}
+	data.Scopes = describeScopes(pending.Scopes)
 	h.render(w, r, http.StatusOK, "device", data)
 }
 
 // deviceDecision records the person's approval or denial.
 func (h *handlers) deviceDecision(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		h.authorizeErrorPage(w, r, formError(err))
-		return
-	}
-	if !h.cookies.checkCSRF(r) {
-		h.errorPage(w, r, http.StatusForbidden, "Form expired", "The form expired or was not sent from this site. Enter the code again.", "")
-		return
-	}
-	sess, err := h.session(r)
-	if err != nil {
-		h.authorizeErrorPage(w, r, err)
+	sess, ok := h.postedDecision(w, r, "The form expired or was not sent from this site. Enter the code again.")
+	if !ok {
 		return
 	}
 	if sess == nil {
