@@ -84,6 +84,12 @@ func (p *Provider) StartAuthorization(ctx context.Context, params url.Values, se
 			return nil, err
 		}
 	}
+	if params.Get("request") != "" {
+		var err error
+		if params, err = p.requestObjectParams(ctx, params); err != nil {
+			return nil, err
+		}
+	}
 	req, redirectErr, err := p.parseAuthorize(ctx, params)
 	if err != nil {
 		return nil, err
@@ -331,7 +337,7 @@ func (p *Provider) parseAuthorize(ctx context.Context, params url.Values) (req *
 		}
 	}
 	if params.Get("request") != "" {
-		return req, ErrRequestNotSupported.WithDescription("request objects are not supported"), nil
+		return req, ErrInvalidRequestObject.WithDescription("a request object cannot contain another"), nil
 	}
 	if params.Get("request_uri") != "" {
 		return req, ErrInvalidRequest.WithDescription("a pushed request cannot refer to another"), nil

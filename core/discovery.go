@@ -44,8 +44,9 @@ func (p *Provider) Metadata() map[string]any {
 		"authorization_response_iss_parameter_supported": true,
 		// OIDC Discovery §3 defaults request_uri_parameter_supported to
 		// true, so the refusals must be spelled out.
-		"request_parameter_supported":     false,
-		"request_uri_parameter_supported": false,
+		"request_parameter_supported":                 true,
+		"request_object_signing_alg_values_supported": assertionAlgs,
+		"request_uri_parameter_supported":             false,
 		// RFC 9126 §5: request_uri values come from the PAR endpoint only.
 		"pushed_authorization_request_endpoint": p.PAREndpoint(),
 		"device_authorization_endpoint":         p.DeviceAuthorizationEndpoint(),

@@ -54,6 +54,12 @@ func (p *Provider) PushAuthorizationRequest(ctx context.Context, cred ClientCred
 		return nil, ErrInvalidRequest.WithDescription("client_id differs from the authenticated client")
 	}
 	params.Set("client_id", client.ID)
+	if params.Get("request") != "" {
+		// RFC 9126 §3: a pushed request may be a request object.
+		if params, err = p.requestObjectParams(ctx, params); err != nil {
+			return nil, err
+		}
+	}
 	_, redirectErr, err := p.parseAuthorize(ctx, params)
 	if err != nil {
 		return nil, err

@@ -32,6 +32,7 @@ type clientMetadata struct {
 	ResourceURIs             []string        `json:"resource_uris"`
 	AllowedResources         []string        `json:"allowed_resources"`
 	RequirePAR               bool            `json:"require_pushed_authorization_requests"`
+	RequestObjectAlg         string          `json:"request_object_signing_alg"`
 	PostLogoutRedirectURIs   []string        `json:"post_logout_redirect_uris"`
 	BackchannelLogoutURI     string          `json:"backchannel_logout_uri"`
 	FrontchannelLogoutURI    string          `json:"frontchannel_logout_uri"`
@@ -358,6 +359,9 @@ func (p *Provider) buildClient(body []byte) (*ports.Client, error) {
 	}
 	if m.TokenEndpointAuthMethod == AuthMethodPrivateKeyJWT && !hasJWKS && m.JWKSURI == "" {
 		return nil, bad("private_key_jwt needs jwks or jwks_uri")
+	}
+	if m.RequestObjectAlg != "" && !slices.Contains(assertionAlgs, m.RequestObjectAlg) {
+		return nil, bad("request_object_signing_alg " + m.RequestObjectAlg + " is not supported")
 	}
 	algs := assertionAlgs
 	if m.TokenEndpointAuthMethod == AuthMethodSecretJWT {

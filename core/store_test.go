@@ -402,7 +402,7 @@ var testKeys = sync.OnceValues(func() (*keyset.Set, error) {
 })
 
 // newTestProvider returns a Provider over a fresh memStore.
-func newTestProvider(t *testing.T, cfg Config) (*Provider, *memStore) {
+func newTestProvider(t testing.TB, cfg Config) (*Provider, *memStore) {
 	t.Helper()
 	keys, err := testKeys()
 	if err != nil {

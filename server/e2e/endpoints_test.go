@@ -157,6 +157,7 @@ func TestAuthorizeErrors(t *testing.T) {
 		{"unregistered redirect uri", func(q url.Values) { q.Set("redirect_uri", "https://evil.example/callback") }},
 		{"redirect uri with extra path", func(q url.Values) { q.Set("redirect_uri", w.oauth.RedirectURL+"/x") }},
 		{"repeated redirect uri", func(q url.Values) { q.Add("redirect_uri", w.oauth.RedirectURL) }},
+		{"malformed request object", func(q url.Values) { q.Set("request", "eyJ.x.y") }},
 	}
 	for _, tc := range pageCases {
 		t.Run(tc.name+" shows an error page and never redirects", func(t *testing.T) {
@@ -178,7 +179,6 @@ func TestAuthorizeErrors(t *testing.T) {
 		{"repeated scope", "invalid_request", func(q url.Values) { q.Add("scope", "email") }},
 		{"bad max_age", "invalid_request", func(q url.Values) { q.Set("max_age", "-1") }},
 		{"unknown prompt", "invalid_request", func(q url.Values) { q.Set("prompt", "select_account") }},
-		{"request object", "request_not_supported", func(q url.Values) { q.Set("request", "eyJ.x.y") }},
 		{"prompt none without session", "login_required", func(q url.Values) { q.Set("prompt", "none") }},
 	}
 	for _, tc := range redirectCases {
