@@ -28,6 +28,7 @@ type AuthorizeRequest struct {
 	RedirectURI         string
 	redirectURIGiven    bool
 	ResponseType        string
+	ResponseMode        string
 	State               string
 	Scopes              []string
 	Nonce               string
@@ -45,6 +46,20 @@ func (r *AuthorizeRequest) Scope() string { return JoinScope(r.Scopes) }
 
 func (r *AuthorizeRequest) hasPrompt(v string) bool { return slices.Contains(r.Prompt, v) }
 
+// Response modes (OAuth 2.0 Multiple Response Types, Form Post Response
+// Mode).
+const (
+	ResponseModeQuery    = "query"
+	ResponseModeFormPost = "form_post"
+)
+
+// FormPost is an authorization response delivered by an auto-submitted
+// form (OAuth 2.0 Form Post Response Mode §2).
+type FormPost struct {
+	Action string
+	Params url.Values
+}
+
 // Interaction is what the user must do before the server can answer an
 // authorization request.
 type Interaction string
@@ -61,6 +76,9 @@ const (
 // user must complete for the pending request RequestID.
 type AuthorizeResult struct {
 	RedirectURL string
+	// FormPost, for response_mode=form_post, is the form the browser posts
+	// to the client instead of following a redirect.
+	FormPost    *FormPost
 	Interaction Interaction
 	RequestID   string
 }
@@ -98,7 +116,7 @@ func (p *Provider) StartAuthorization(ctx context.Context, params url.Values, se
 		redirectErr = ErrInvalidRequest.WithDescription("this client must use pushed authorization requests")
 	}
 	if redirectErr != nil {
-		return &AuthorizeResult{RedirectURL: p.errorRedirect(req, redirectErr)}, nil
+		return p.errorRedirect(req, redirectErr), nil
 	}
 	return p.decide(ctx, req, params, sess, p.clock.Now(), "")
 }
@@ -127,7 +145,7 @@ func (p *Provider) ConsentDecision(ctx context.Context, requestID string, sess *
 		return nil, ErrServerError.Wrap(err)
 	}
 	if !allow {
-		return &AuthorizeResult{RedirectURL: p.errorRedirect(req, ErrAccessDenied.WithDescription("the user denied the request"))}, nil
+		return p.errorRedirect(req, ErrAccessDenied.WithDescription("the user denied the request")), nil
 	}
 	scope := req.Scopes
 	if prev, err := p.store.GetConsent(ctx, p.cfg.Tenant, sess.UserID, req.Client.ID); err == nil {
@@ -180,7 +198,7 @@ func (p *Provider) PendingRequest(ctx context.Context, requestID string) (*Autho
 func (p *Provider) decide(ctx context.Context, req *AuthorizeRequest, params url.Values, sess *ports.Session, createdAt time.Time, pendingID string) (*AuthorizeResult, error) {
 	if p.needsLogin(req, sess, createdAt) {
 		if req.hasPrompt(PromptNone) {
-			return &AuthorizeResult{RedirectURL: p.errorRedirect(req, ErrLoginRequired.WithDescription("the user is not signed in"))}, nil
+			return p.errorRedirect(req, ErrLoginRequired.WithDescription("the user is not signed in")), nil
 		}
 		return p.interact(ctx, InteractionLogin, req, params, pendingID)
 	}
@@ -190,7 +208,7 @@ func (p *Provider) decide(ctx context.Context, req *AuthorizeRequest, params url
 	}
 	if needConsent {
 		if req.hasPrompt(PromptNone) {
-			return &AuthorizeResult{RedirectURL: p.errorRedirect(req, ErrConsentRequired.WithDescription("the user has not consented to this client"))}, nil
+			return p.errorRedirect(req, ErrConsentRequired.WithDescription("the user has not consented to this client")), nil
 		}
 		return p.interact(ctx, InteractionConsent, req, params, pendingID)
 	}
@@ -266,26 +284,30 @@ func (p *Provider) issueCode(ctx context.Context, req *AuthorizeRequest, sess *p
 	}
 	p.emit(ctx, ports.EventCodeIssued, sess.UserID, req.Client.ID, map[string]string{"grant_id": rec.GrantID, "scope": rec.Scope})
 	q := url.Values{"code": {code}}
-	return &AuthorizeResult{RedirectURL: p.redirect(req, q)}, nil
+	return p.redirect(req, q), nil
 }
 
-// redirect builds the response redirect: the registered URI with q, state
-// and iss (RFC 9207) added to its query.
-func (p *Provider) redirect(req *AuthorizeRequest, q url.Values) string {
+// redirect builds the authorization response: q plus state and iss (RFC
+// 9207), added to the registered URI's query, or posted to it for
+// response_mode=form_post.
+func (p *Provider) redirect(req *AuthorizeRequest, q url.Values) *AuthorizeResult {
+	if req.State != "" {
+		q.Set("state", req.State)
+	}
+	q.Set("iss", p.cfg.Issuer)
+	if req.ResponseMode == ResponseModeFormPost {
+		return &AuthorizeResult{FormPost: &FormPost{Action: req.RedirectURI, Params: q}}
+	}
 	u, _ := url.Parse(req.RedirectURI)
 	existing := u.Query()
 	for k, v := range q {
 		existing[k] = v
 	}
-	if req.State != "" {
-		existing.Set("state", req.State)
-	}
-	existing.Set("iss", p.cfg.Issuer)
 	u.RawQuery = existing.Encode()
-	return u.String()
+	return &AuthorizeResult{RedirectURL: u.String()}
 }
 
-func (p *Provider) errorRedirect(req *AuthorizeRequest, e *Error) string {
+func (p *Provider) errorRedirect(req *AuthorizeRequest, e *Error) *AuthorizeResult {
 	q := url.Values{"error": {e.Code}}
 	if e.Description != "" {
 		q.Set("error_description", e.Description)
@@ -329,6 +351,17 @@ func (p *Provider) parseAuthorize(ctx context.Context, params url.Values) (req *
 		req.RedirectURI = client.RedirectURIs[0]
 	}
 	req.State = params.Get("state")
+	switch rm := params.Get("response_mode"); rm {
+	case "", ResponseModeQuery:
+		req.ResponseMode = ResponseModeQuery
+	case ResponseModeFormPost:
+		if len(params["response_mode"]) == 1 {
+			req.ResponseMode = rm
+		}
+	default:
+		req.ResponseMode = ResponseModeQuery
+		return req, ErrInvalidRequest.WithDescription("response_mode must be query or form_post"), nil
+	}
 
 	// From here on errors go back to the client.
 	for _, name := range authorizeParams {
@@ -352,9 +385,6 @@ func (p *Provider) parseAuthorize(ctx context.Context, params url.Values) (req *
 	}
 	if !slices.Contains(client.ResponseTypes, "code") || !client.HasGrantType(GrantAuthorizationCode) {
 		return req, ErrUnauthorizedClient.WithDescription("the client is not registered for the authorization code flow"), nil
-	}
-	if rm := params.Get("response_mode"); rm != "" && rm != "query" {
-		return req, ErrInvalidRequest.WithDescription("only response_mode=query is supported"), nil
 	}
 
 	scopes, ok := ParseScope(params.Get("scope"))

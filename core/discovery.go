@@ -24,7 +24,7 @@ func (p *Provider) Metadata() map[string]any {
 		"jwks_uri":                                         p.JWKSURI(),
 		"scopes_supported":                                 StandardScopes,
 		"response_types_supported":                         []string{"code"},
-		"response_modes_supported":                         []string{"query"},
+		"response_modes_supported":                         []string{ResponseModeQuery, ResponseModeFormPost},
 		"grant_types_supported":                            p.GrantTypes(),
 		"subject_types_supported":                          []string{"public"},
 		"id_token_signing_alg_values_supported":            keyset.Algorithms,

@@ -4,11 +4,13 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"oauth2-server.dev/core"
+	"oauth2-server.dev/core/secret"
 	"oauth2-server.dev/ports"
 )
 
@@ -60,9 +62,35 @@ func (h *handlers) continueAuthorization(w http.ResponseWriter, r *http.Request,
 	case core.InteractionConsent:
 		http.Redirect(w, r, "/consent?request_id="+url.QueryEscape(res.RequestID), status)
 	default:
+		if res.FormPost != nil {
+			h.formPost(w, r, res.FormPost)
+			return
+		}
 		w.Header().Set("Cache-Control", "no-store")
 		http.Redirect(w, r, res.RedirectURL, status)
 	}
+}
+
+type formPostData struct {
+	Title, Action, Nonce string
+	Params               []hiddenParam
+}
+
+// formPost answers with a page that posts the response to the client
+// (OAuth 2.0 Form Post Response Mode §2). The one inline script runs under
+// a per-response nonce.
+func (h *handlers) formPost(w http.ResponseWriter, r *http.Request, fp *core.FormPost) {
+	data := formPostData{Title: "Returning to the application", Action: fp.Action, Nonce: secret.Random(16)}
+	names := make([]string, 0, len(fp.Params))
+	for k := range fp.Params {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		data.Params = append(data.Params, hiddenParam{Name: k, Value: fp.Params.Get(k)})
+	}
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; script-src 'nonce-"+data.Nonce+"'; frame-ancestors 'none'; base-uri 'none'")
+	h.render(w, r, http.StatusOK, "formpost", data)
 }
 
 // authorizeErrorPage shows an error that must not be redirected to the
