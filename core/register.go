@@ -149,13 +149,17 @@ func (p *Provider) UpdateClientRegistration(ctx context.Context, clientID, regTo
 }
 
 // DeleteClientRegistration serves an RFC 7592 §2.3 delete. The client's
-// credentials stop working at once: it can no longer authenticate, and
-// its registration access token is gone with it.
+// credentials stop working at once, its registration access token is gone
+// with it, and every token issued to it is revoked.
 func (p *Provider) DeleteClientRegistration(ctx context.Context, clientID, regToken string) error {
 	if _, err := p.registeredClient(ctx, clientID, regToken); err != nil {
 		return err
 	}
 	if err := p.store.DeleteClient(ctx, p.cfg.Tenant, clientID); err != nil && !errors.Is(err, ports.ErrNotFound) {
+		return ErrServerError.Wrap(err)
+	}
+	// RFC 7592 §2.3: the client's grants and tokens end with it.
+	if _, err := p.store.RevokeClientTokens(ctx, p.cfg.Tenant, clientID, p.clock.Now()); err != nil {
 		return ErrServerError.Wrap(err)
 	}
 	p.emit(ctx, ports.EventClientDeleted, "", clientID, nil)

@@ -273,6 +273,19 @@ func (s *memStore) RevokeGrant(_ context.Context, tenant, grantID string, now ti
 	return nil
 }
 
+func (s *memStore) RevokeClientTokens(_ context.Context, tenant, clientID string, now time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, t := range s.tokens {
+		if t.Tenant == tenant && t.ClientID == clientID && t.RevokedAt == nil {
+			t.RevokedAt = &now
+			n++
+		}
+	}
+	return n, nil
+}
+
 func (s *memStore) SessionClients(_ context.Context, tenant, sessionID string) ([]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -60,6 +60,9 @@ type TokenStore interface {
 	RevokeToken(ctx context.Context, tenant, id string, now time.Time) error
 	// RevokeGrant revokes every token of the grant at now.
 	RevokeGrant(ctx context.Context, tenant, grantID string, now time.Time) error
+	// RevokeClientTokens revokes, at now, every token issued to the client
+	// that is not revoked yet, and returns how many it revoked.
+	RevokeClientTokens(ctx context.Context, tenant, clientID string, now time.Time) (int, error)
 	// SessionClients returns the ids of the clients holding tokens issued in
 	// the login session, in any state, ordered by id (for logout
 	// notifications).

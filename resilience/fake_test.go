@@ -129,6 +129,10 @@ func (f *fakeStore) RevokeGrant(ctx context.Context, _, _ string, _ time.Time) e
 	return f.hit(ctx, "RevokeGrant")
 }
 
+func (f *fakeStore) RevokeClientTokens(ctx context.Context, _, _ string, _ time.Time) (int, error) {
+	return 2, f.hit(ctx, "RevokeClientTokens")
+}
+
 func (f *fakeStore) SessionClients(ctx context.Context, _, _ string) ([]string, error) {
 	return []string{"c1"}, f.hit(ctx, "SessionClients")
 }

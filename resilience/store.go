@@ -160,6 +160,12 @@ func (w *storeWrapper) RevokeGrant(ctx context.Context, tenant, grantID string, 
 	return w.do(ctx, func(ctx context.Context) error { return w.s.RevokeGrant(ctx, tenant, grantID, now) })
 }
 
+func (w *storeWrapper) RevokeClientTokens(ctx context.Context, tenant, clientID string, now time.Time) (int, error) {
+	return call(ctx, w.b, w.timeout, func(ctx context.Context) (int, error) {
+		return w.s.RevokeClientTokens(ctx, tenant, clientID, now)
+	})
+}
+
 func (w *storeWrapper) SessionClients(ctx context.Context, tenant, sessionID string) ([]string, error) {
 	return call(ctx, w.b, w.timeout, func(ctx context.Context) ([]string, error) {
 		return w.s.SessionClients(ctx, tenant, sessionID)

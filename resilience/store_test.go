@@ -46,6 +46,7 @@ var storeCalls = []struct {
 	}},
 	{"RevokeToken", func(s ports.Store) error { return s.RevokeToken(bgCtx, "t", "id", now) }},
 	{"RevokeGrant", func(s ports.Store) error { return s.RevokeGrant(bgCtx, "t", "g", now) }},
+	{"RevokeClientTokens", func(s ports.Store) error { _, err := s.RevokeClientTokens(bgCtx, "t", "c", now); return err }},
 	{"SessionClients", func(s ports.Store) error { _, err := s.SessionClients(bgCtx, "t", "s"); return err }},
 	{"CreateSession", func(s ports.Store) error { return s.CreateSession(bgCtx, &ports.Session{}) }},
 	{"GetSession", func(s ports.Store) error { _, err := s.GetSession(bgCtx, "t", "s", now); return err }},

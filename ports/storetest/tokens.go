@@ -417,4 +417,77 @@ func testRevocation(t *testing.T, open opener) {
 		_, err := s.RotateRefreshToken(t.Context(), tenantA, "r0", at.Add(time.Second), issued(tenantA, "n1", "g1", "r0", at)...)
 		mustIs(t, err, ports.ErrNotFound, "RotateRefreshToken")
 	})
+
+	t.Run("revoking a client's tokens revokes every grant of it and nothing else", func(t *testing.T) {
+		s := open(t)
+		at := baseTime()
+		clientToken := func(tenant, id, kind, grantID, clientID string) *ports.Token {
+			tok := newToken(tenant, id, kind, grantID, at)
+			tok.ClientID = clientID
+			return tok
+		}
+		bystanders := []*ports.Token{
+			clientToken(tenantA, "other-a", ports.TokenAccess, "g3", "c2"),
+			clientToken(tenantA, "other-r", ports.TokenRefresh, "g3", "c2"),
+			clientToken(tenantB, "b-a", ports.TokenAccess, "g1", "c1"),
+			clientToken(tenantB, "b-r", ports.TokenRefresh, "g1", "c1"),
+		}
+		mustNil(t, s.CreateTokens(t.Context(), append([]*ports.Token{
+			clientToken(tenantA, "a1", ports.TokenAccess, "g1", "c1"),
+			clientToken(tenantA, "r1", ports.TokenRefresh, "g1", "c1"),
+			clientToken(tenantA, "a2", ports.TokenAccess, "g2", "c1"),
+			clientToken(tenantA, "r2", ports.TokenRefresh, "g2", "c1"),
+		}, bystanders...)...), "CreateTokens")
+		now := at.Add(time.Minute)
+		rotated := issued(tenantA, "n1", "g1", "r1", now)
+		for _, tok := range rotated {
+			tok.ClientID = "c1"
+		}
+		_, err := s.RotateRefreshToken(t.Context(), tenantA, "r1", now, rotated...)
+		mustNil(t, err, "RotateRefreshToken")
+		earlier := now.Add(time.Second)
+		mustNil(t, s.RevokeToken(t.Context(), tenantA, "a2", earlier), "RevokeToken")
+
+		revokeAt := now.Add(time.Minute)
+		n, err := s.RevokeClientTokens(t.Context(), tenantA, "c1", revokeAt)
+		mustNil(t, err, "RevokeClientTokens")
+		if n != 5 {
+			t.Errorf("RevokeClientTokens revoked %d tokens, want 5", n)
+		}
+		want := map[string]time.Time{
+			"a1": revokeAt, "r1": revokeAt, "a2": earlier, "r2": revokeAt,
+			"n1-access": revokeAt, "n1-refresh": revokeAt,
+		}
+		for id, wantAt := range want {
+			tok := getToken(t, s, tenantA, id)
+			if tok.RevokedAt == nil || !tok.RevokedAt.Equal(wantAt) {
+				t.Errorf("token %s: RevokedAt = %v, want %v", id, tok.RevokedAt, wantAt)
+			}
+		}
+		for _, b := range bystanders {
+			checkEqual(t, b, getToken(t, s, b.Tenant, b.ID))
+		}
+
+		n, err = s.RevokeClientTokens(t.Context(), tenantA, "c1", revokeAt.Add(time.Minute))
+		mustNil(t, err, "RevokeClientTokens again")
+		if n != 0 {
+			t.Errorf("RevokeClientTokens again revoked %d tokens, want 0", n)
+		}
+		if tok := getToken(t, s, tenantA, "a1"); tok.RevokedAt == nil || !tok.RevokedAt.Equal(revokeAt) {
+			t.Errorf("token a1 after a second call: RevokedAt = %v, want %v", tok.RevokedAt, revokeAt)
+		}
+	})
+
+	t.Run("revoking the tokens of a client without any revokes none", func(t *testing.T) {
+		s := open(t)
+		at := baseTime()
+		grantFixture(t, s, at)
+		n, err := s.RevokeClientTokens(t.Context(), tenantA, "nobody", at)
+		mustNil(t, err, "RevokeClientTokens")
+		if n != 0 {
+			t.Errorf("RevokeClientTokens revoked %d tokens, want 0", n)
+		}
+		checkEqual(t, newToken(tenantA, "r0", ports.TokenRefresh, "g1", at), getToken(t, s, tenantA, "r0"))
+		checkBystanders(t, s, at)
+	})
 }

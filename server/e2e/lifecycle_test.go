@@ -190,6 +190,18 @@ func TestClientManagement(t *testing.T) {
 				t.Fatalf("got %d", status)
 			}
 		})
+		t.Run("delete revokes the tokens issued to the client", func(t *testing.T) {
+			w := newWebApp(t, s, webClientMetadata)
+			tok := w.exchange(t, w.authorize(t, newBrowser(t, s)))
+			req, _ := http.NewRequest(http.MethodDelete, w.client.RegistrationURI, nil)
+			req.Header.Set("Authorization", "Bearer "+w.client.RegistrationToken)
+			if resp, _ := doJSON(t, req); resp.StatusCode != 204 {
+				t.Fatalf("delete: %d", resp.StatusCode)
+			}
+			if info := userinfo(t, s, http.MethodGet, tok.AccessToken); info.status != 401 {
+				t.Fatalf("a deleted client's access token at userinfo: %d, want 401", info.status)
+			}
+		})
 		t.Run("delete removes the client", func(t *testing.T) {
 			if status, _ := call(http.MethodDelete, "", c.RegistrationToken); status != 204 {
 				t.Fatalf("delete: %d", status)

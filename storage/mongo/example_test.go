@@ -38,4 +38,5 @@ func ExampleOpen() {
 	// Output:
 	// 0001_init applied=true
 	// 0002_event_outbox applied=true
+	// 0003_tokens_by_client applied=true
 }

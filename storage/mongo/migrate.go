@@ -32,6 +32,7 @@ type migration struct {
 var migrations = []migration{
 	{1, "init", func(ctx context.Context, db *mongo.Database) error { return createIndexes(ctx, db, initIndexes) }},
 	{2, "event_outbox", func(ctx context.Context, db *mongo.Database) error { return createIndexes(ctx, db, outboxIndexes) }},
+	{3, "tokens_by_client", func(ctx context.Context, db *mongo.Database) error { return createIndexes(ctx, db, clientTokenIndexes) }},
 }
 
 func unique(name string, keys ...string) mongo.IndexModel {
@@ -88,6 +89,12 @@ var initIndexes = map[string][]mongo.IndexModel{
 var outboxIndexes = map[string][]mongo.IndexModel{
 	collEventOutbox: {unique("id", "id")},
 	collEventLeases: {unique("id", "id")},
+}
+
+// clientTokenIndexes serve RevokeClientTokens: RFC 7592 §2.3, deleting a
+// client registration revokes every token issued to the client.
+var clientTokenIndexes = map[string][]mongo.IndexModel{
+	collTokens: {index("tenant_client", "tenant", "client_id")},
 }
 
 // createIndexes creates the indexes, and with them their collections.

@@ -207,6 +207,22 @@ func (s *Store) RevokeGrant(ctx context.Context, tenant, grantID string, now tim
 	return translate("revoke grant", err)
 }
 
+// RevokeClientTokens revokes, at now, every token issued to the client
+// that is not revoked yet, and returns how many it revoked. Tokens revoked
+// before keep their first revocation time and are not counted. A rotation
+// racing with it may insert the client's new tokens after the update has
+// passed; the rotation then finds its old token revoked and revokes them
+// too (see RotateRefreshToken), though they are not in the count.
+func (s *Store) RevokeClientTokens(ctx context.Context, tenant, clientID string, now time.Time) (int, error) {
+	res, err := s.tokens.UpdateMany(ctx,
+		bson.D{{Key: "tenant", Value: tenant}, {Key: "client_id", Value: clientID}, {Key: "revoked_at", Value: nil}},
+		revokeAt(now))
+	if err != nil {
+		return 0, translate("revoke client tokens", err)
+	}
+	return int(res.ModifiedCount), nil
+}
+
 func revokeAt(now time.Time) bson.D {
 	return bson.D{{Key: "$set", Value: bson.D{{Key: "revoked_at", Value: micros(now)}}}}
 }

@@ -41,4 +41,5 @@ func ExampleOpen() {
 	// 0003_code_resources applied=true
 	// 0004_client_secret_sealed applied=true
 	// 0005_event_outbox applied=true
+	// 0006_tokens_by_client applied=true
 }

@@ -23,9 +23,10 @@ var (
 	WHERE tenant = ? AND id = ? AND kind = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?
 	RETURNING ` + tokenColumns)
 	// revoked_at IS NULL keeps the time of an earlier revocation.
-	qRevokeToken    = newQuery(`UPDATE tokens SET revoked_at = ? WHERE tenant = ? AND id = ? AND revoked_at IS NULL`)
-	qRevokeGrant    = newQuery(`UPDATE tokens SET revoked_at = ? WHERE tenant = ? AND grant_id = ? AND revoked_at IS NULL`)
-	qSessionClients = newQuery(`SELECT DISTINCT client_id FROM tokens WHERE tenant = ? AND session_id = ? ORDER BY client_id`)
+	qRevokeToken        = newQuery(`UPDATE tokens SET revoked_at = ? WHERE tenant = ? AND id = ? AND revoked_at IS NULL`)
+	qRevokeGrant        = newQuery(`UPDATE tokens SET revoked_at = ? WHERE tenant = ? AND grant_id = ? AND revoked_at IS NULL`)
+	qRevokeClientTokens = newQuery(`UPDATE tokens SET revoked_at = ? WHERE tenant = ? AND client_id = ? AND revoked_at IS NULL`)
+	qSessionClients     = newQuery(`SELECT DISTINCT client_id FROM tokens WHERE tenant = ? AND session_id = ? ORDER BY client_id`)
 )
 
 func scanToken(row scanner) (*ports.Token, error) {
@@ -142,6 +143,21 @@ func (s *Store) RevokeToken(ctx context.Context, tenant, id string, now time.Tim
 func (s *Store) RevokeGrant(ctx context.Context, tenant, grantID string, now time.Time) error {
 	_, err := s.db.ExecContext(ctx, s.sqlFor(qRevokeGrant), s.timeArg(now), tenant, grantID)
 	return translate("revoke grant", err)
+}
+
+// RevokeClientTokens revokes, at now, every token issued to the client
+// that is not revoked yet, and returns how many it revoked. Tokens revoked
+// before keep their first revocation time and are not counted.
+func (s *Store) RevokeClientTokens(ctx context.Context, tenant, clientID string, now time.Time) (int, error) {
+	res, err := s.db.ExecContext(ctx, s.sqlFor(qRevokeClientTokens), s.timeArg(now), tenant, clientID)
+	if err != nil {
+		return 0, translate("revoke client tokens", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, translate("revoke client tokens", err)
+	}
+	return int(n), nil
 }
 
 // SessionClients returns the ids of the clients holding tokens issued in
