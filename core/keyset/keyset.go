@@ -50,9 +50,6 @@ type Key struct {
 	publicJWK json.RawMessage
 }
 
-// Public returns the key's public part.
-func (k *Key) Public() crypto.PublicKey { return k.public }
-
 // Set is the tenant's signing keys, safe for concurrent use.
 type Set struct {
 	store  ports.KeyStore
@@ -446,12 +443,18 @@ func thumbprintID(pubJSON []byte) (string, error) {
 // not signing yet), "active", "retired" (published, no longer signing) or
 // "expired".
 func (k *Key) State(now time.Time) string {
+	return State(now, k.NotBefore, k.RetiredAt, k.ExpiresAt)
+}
+
+// State says where a key with these times is in its life at now; see
+// Key.State.
+func State(now, notBefore time.Time, retiredAt, expiresAt *time.Time) string {
 	switch {
-	case k.ExpiresAt != nil && !now.Before(*k.ExpiresAt):
+	case expiresAt != nil && !now.Before(*expiresAt):
 		return "expired"
-	case k.RetiredAt != nil && !now.Before(*k.RetiredAt):
+	case retiredAt != nil && !now.Before(*retiredAt):
 		return "retired"
-	case now.Before(k.NotBefore):
+	case now.Before(notBefore):
 		return "pending"
 	}
 	return "active"

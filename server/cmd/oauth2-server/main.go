@@ -96,6 +96,9 @@ var commands = map[string]func(ctx context.Context, cfg *config.Config, log *slo
 	"keys list": func(ctx context.Context, cfg *config.Config, _ *slog.Logger, out io.Writer) error {
 		return listKeys(ctx, cfg, out)
 	},
+	"keys rotate": func(ctx context.Context, cfg *config.Config, _ *slog.Logger, out io.Writer) error {
+		return rotateKeys(ctx, cfg, out)
+	},
 	"clients list": func(ctx context.Context, cfg *config.Config, _ *slog.Logger, out io.Writer) error {
 		return listClients(ctx, cfg, out)
 	},
@@ -180,14 +183,18 @@ func listKeys(ctx context.Context, cfg *config.Config, stdout io.Writer) error {
 	fmt.Fprintln(tw, "KID\tALG\tCREATED\tSTATE")
 	now := time.Now()
 	for _, k := range keys {
-		state := "active"
-		switch {
-		case k.ExpiresAt != nil && !now.Before(*k.ExpiresAt):
-			state = "expired"
-		case k.RetiredAt != nil:
-			state = "retired (published)"
-		case now.Before(k.NotBefore):
+		state := keyset.State(now, k.NotBefore, k.RetiredAt, k.ExpiresAt)
+		switch state {
+		case "pending":
 			state = "published, signs from " + k.NotBefore.Format(time.RFC3339)
+		case "active":
+			if k.RetiredAt != nil {
+				state = "active until " + k.RetiredAt.Format(time.RFC3339)
+			}
+		case "retired":
+			if k.ExpiresAt != nil {
+				state = "retired, published until " + k.ExpiresAt.Format(time.RFC3339)
+			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", k.ID, k.Algorithm, k.CreatedAt.Format(time.RFC3339), state)
 	}

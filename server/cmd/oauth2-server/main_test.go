@@ -22,6 +22,8 @@ func TestCommands(t *testing.T) {
 		{name: "migrate up applies", args: []string{"migrate", "up", "--dev"}, want: []string{"migrations applied", "applied 20"}},
 		{name: "migrate again is a no-op", args: []string{"migrate", "--dev"}, want: []string{"migrations applied"}},
 		{name: "keys list before first start", args: []string{"keys", "list", "--dev"}, want: []string{"no signing keys yet"}},
+		{name: "keys rotate publishes a new key per algorithm", args: []string{"keys", "rotate", "--dev"}, want: []string{"NEW KID", "ES256", "RS256", "PS256", "EdDSA"}},
+		{name: "keys list shows the new keys pending beside the active ones", args: []string{"keys", "list", "--dev"}, want: []string{"active", "published, signs from"}},
 		{name: "clients list on an empty store", args: []string{"clients", "list", "--dev"}, want: []string{"CLIENT_ID", "(none)"}},
 		{name: "unknown command", args: []string{"frobnicate"}, wantErr: "unknown command"},
 		{name: "outside dev mode a key-encryption key is required", args: []string{"migrate", "status"}, wantErr: "OAUTH2_KEY_ENCRYPTION_KEY is required"},
