@@ -86,8 +86,7 @@ func (p *Provider) authenticateAssertion(ctx context.Context, cred ClientCredent
 	if err != nil {
 		return nil, ErrServerError.Wrap(err)
 	}
-	var meta clientKeysMetadata
-	_ = json.Unmarshal(c.Metadata, &meta)
+	meta := registeredMetadata(c).clientKeysMetadata
 	signingInput := []byte(parts[0] + "." + parts[1])
 	sig, err := decodeSig(parts[2])
 	if err != nil {

@@ -69,13 +69,10 @@ var (
 	ErrTemporarilyUnavailable  = &Error{Code: "temporarily_unavailable", Status: http.StatusServiceUnavailable}
 	ErrLoginRequired           = &Error{Code: "login_required", Status: http.StatusBadRequest}
 	ErrConsentRequired         = &Error{Code: "consent_required", Status: http.StatusBadRequest}
-	ErrInteractionRequired     = &Error{Code: "interaction_required", Status: http.StatusBadRequest}
 	ErrInvalidToken            = &Error{Code: "invalid_token", Status: http.StatusUnauthorized}
 	ErrInsufficientScope       = &Error{Code: "insufficient_scope", Status: http.StatusForbidden}
 	ErrInvalidRedirectURI      = &Error{Code: "invalid_redirect_uri", Status: http.StatusBadRequest}
 	ErrInvalidClientMetadata   = &Error{Code: "invalid_client_metadata", Status: http.StatusBadRequest}
-	ErrRequestNotSupported     = &Error{Code: "request_not_supported", Status: http.StatusBadRequest}
-	ErrRequestURINotSupported  = &Error{Code: "request_uri_not_supported", Status: http.StatusBadRequest}
 	ErrInvalidTarget           = &Error{Code: "invalid_target", Status: http.StatusBadRequest}
 )
 

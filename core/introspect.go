@@ -96,22 +96,6 @@ func (p *Provider) findToken(ctx context.Context, raw string) (*ports.Token, str
 	return rec, jti, nil
 }
 
-// resourceServerMetadata is the registration metadata that makes a client a
-// resource server for introspection.
-type resourceServerMetadata struct {
-	ResourceServer bool     `json:"resource_server"`
-	ResourceURIs   []string `json:"resource_uris"`
-	IntrospAlg     string   `json:"introspection_signed_response_alg"`
-}
-
-func parseResourceServer(c *ports.Client) resourceServerMetadata {
-	var m resourceServerMetadata
-	if len(c.Metadata) > 0 {
-		_ = json.Unmarshal(c.Metadata, &m)
-	}
-	return m
-}
-
 func (p *Provider) mayIntrospect(c *ports.Client, rec *ports.Token) bool {
 	if rec.ClientID == c.ID {
 		return true
@@ -119,7 +103,7 @@ func (p *Provider) mayIntrospect(c *ports.Client, rec *ports.Token) bool {
 	if rec.Kind != ports.TokenAccess {
 		return false
 	}
-	m := parseResourceServer(c)
+	m := registeredMetadata(c)
 	if !m.ResourceServer {
 		return false
 	}
@@ -145,8 +129,8 @@ type introspectionJWTClaims struct {
 // introspection_signed_response_alg or the ID token default.
 func (p *Provider) SignIntrospection(client *ports.Client, in *Introspection) (string, error) {
 	alg := p.cfg.IDTokenAlg
-	if m := parseResourceServer(client); m.IntrospAlg != "" && p.keys.Current(m.IntrospAlg) != nil {
-		alg = m.IntrospAlg
+	if m := registeredMetadata(client); m.IntrospectionAlg != "" && p.keys.Current(m.IntrospectionAlg) != nil {
+		alg = m.IntrospectionAlg
 	}
 	tok, err := p.keys.Sign(alg, "token-introspection+jwt", introspectionJWTClaims{
 		Iss: p.cfg.Issuer, Aud: client.ID, Iat: p.clock.Now().Unix(), TokenIntrospection: in,

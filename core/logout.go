@@ -14,23 +14,6 @@ import (
 	"oauth2-server.dev/ports"
 )
 
-// logoutMetadata is the registration metadata of OIDC RP-Initiated,
-// Front-Channel and Back-Channel Logout.
-type logoutMetadata struct {
-	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris"`
-	BackchannelURI         string   `json:"backchannel_logout_uri"`
-	FrontchannelURI        string   `json:"frontchannel_logout_uri"`
-	FrontchannelSession    bool     `json:"frontchannel_logout_session_required"`
-}
-
-func parseLogoutMetadata(c *ports.Client) logoutMetadata {
-	var m logoutMetadata
-	if len(c.Metadata) > 0 {
-		_ = json.Unmarshal(c.Metadata, &m)
-	}
-	return m
-}
-
 // LogoutRequest is a validated RP-initiated logout request (OIDC
 // RP-Initiated Logout §2).
 type LogoutRequest struct {
@@ -89,7 +72,7 @@ func (p *Provider) ParseLogout(ctx context.Context, params url.Values, sess *por
 	}
 	if uri := params.Get("post_logout_redirect_uri"); uri != "" {
 		// §3: only a URI registered for the client, compared exactly.
-		if req.Client == nil || !slices.Contains(parseLogoutMetadata(req.Client).PostLogoutRedirectURIs, uri) {
+		if req.Client == nil || !slices.Contains(registeredMetadata(req.Client).PostLogoutRedirectURIs, uri) {
 			return nil, ErrInvalidRequest.WithDescription("post_logout_redirect_uri is not registered for this client")
 		}
 		req.RedirectURI = uri
@@ -139,9 +122,9 @@ func (p *Provider) Logout(ctx context.Context, sess *ports.Session) ([]Frontchan
 		if err != nil {
 			continue
 		}
-		m := parseLogoutMetadata(c)
-		if m.FrontchannelURI != "" {
-			u, err := url.Parse(m.FrontchannelURI)
+		m := registeredMetadata(c)
+		if m.FrontchannelLogoutURI != "" {
+			u, err := url.Parse(m.FrontchannelLogoutURI)
 			if err == nil {
 				// §2: iss and sid let the RP tell which session ended.
 				q := u.Query()
@@ -151,12 +134,12 @@ func (p *Provider) Logout(ctx context.Context, sess *ports.Session) ([]Frontchan
 				front = append(front, FrontchannelLogout{URL: u.String()})
 			}
 		}
-		if m.BackchannelURI != "" {
+		if m.BackchannelLogoutURI != "" {
 			tok, err := p.logoutToken(c, sess.UserID, sid)
 			if err != nil {
 				return nil, err
 			}
-			go p.notifier.notify(m.BackchannelURI, tok)
+			go p.notifier.notify(m.BackchannelLogoutURI, tok)
 		}
 	}
 	return front, nil

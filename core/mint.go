@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"time"
 
@@ -179,13 +178,8 @@ func SessionSID(sessionID string) string {
 // idTokenAlg is the client's registered id_token_signed_response_alg, or
 // the server's default.
 func (p *Provider) idTokenAlg(c *ports.Client) string {
-	if len(c.Metadata) > 0 {
-		var m struct {
-			Alg string `json:"id_token_signed_response_alg"`
-		}
-		if json.Unmarshal(c.Metadata, &m) == nil && p.keys.Current(m.Alg) != nil {
-			return m.Alg
-		}
+	if alg := registeredMetadata(c).IDTokenSignedResponseAlg; alg != "" && p.keys.Current(alg) != nil {
+		return alg
 	}
 	return p.cfg.IDTokenAlg
 }

@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/url"
 	"strings"
@@ -108,13 +107,7 @@ func (p *Provider) requiresPAR(c *ports.Client) bool {
 	if p.cfg.RequirePAR {
 		return true
 	}
-	var m struct {
-		Required bool `json:"require_pushed_authorization_requests"`
-	}
-	if len(c.Metadata) > 0 {
-		_ = json.Unmarshal(c.Metadata, &m)
-	}
-	return m.Required
+	return registeredMetadata(c).RequirePAR
 }
 
 // PAREndpoint is the pushed authorization request endpoint URL.

@@ -210,9 +210,6 @@ func New(cfg Config, d Deps) (*Provider, error) {
 	return p, nil
 }
 
-// Config returns the provider's effective configuration.
-func (p *Provider) Config() Config { return p.cfg }
-
 // Keys returns the provider's signing keys.
 func (p *Provider) Keys() *keyset.Set { return p.keys }
 

@@ -18,27 +18,36 @@ import (
 // clientMetadata is the registration metadata (RFC 7591 §2, OIDC
 // Registration §2) the server acts on. Other members are kept as sent.
 type clientMetadata struct {
-	RedirectURIs             []string        `json:"redirect_uris"`
-	TokenEndpointAuthMethod  string          `json:"token_endpoint_auth_method"`
-	GrantTypes               []string        `json:"grant_types"`
-	ResponseTypes            []string        `json:"response_types"`
-	ClientName               string          `json:"client_name"`
-	Scope                    string          `json:"scope"`
-	ApplicationType          string          `json:"application_type"`
-	IDTokenSignedResponseAlg string          `json:"id_token_signed_response_alg"`
-	AccessTokenFormat        string          `json:"access_token_format"`
-	IntrospectionAlg         string          `json:"introspection_signed_response_alg"`
-	ResourceServer           bool            `json:"resource_server"`
-	ResourceURIs             []string        `json:"resource_uris"`
-	AllowedResources         []string        `json:"allowed_resources"`
-	RequirePAR               bool            `json:"require_pushed_authorization_requests"`
-	RequestObjectAlg         string          `json:"request_object_signing_alg"`
-	PostLogoutRedirectURIs   []string        `json:"post_logout_redirect_uris"`
-	BackchannelLogoutURI     string          `json:"backchannel_logout_uri"`
-	FrontchannelLogoutURI    string          `json:"frontchannel_logout_uri"`
-	TokenEndpointSigningAlg  string          `json:"token_endpoint_auth_signing_alg"`
-	JWKS                     json.RawMessage `json:"jwks"`
-	JWKSURI                  string          `json:"jwks_uri"`
+	RedirectURIs             []string `json:"redirect_uris"`
+	TokenEndpointAuthMethod  string   `json:"token_endpoint_auth_method"`
+	GrantTypes               []string `json:"grant_types"`
+	ResponseTypes            []string `json:"response_types"`
+	ClientName               string   `json:"client_name"`
+	Scope                    string   `json:"scope"`
+	ApplicationType          string   `json:"application_type"`
+	IDTokenSignedResponseAlg string   `json:"id_token_signed_response_alg"`
+	AccessTokenFormat        string   `json:"access_token_format"`
+	IntrospectionAlg         string   `json:"introspection_signed_response_alg"`
+	ResourceServer           bool     `json:"resource_server"`
+	ResourceURIs             []string `json:"resource_uris"`
+	AllowedResources         []string `json:"allowed_resources"`
+	RequirePAR               bool     `json:"require_pushed_authorization_requests"`
+	RequestObjectAlg         string   `json:"request_object_signing_alg"`
+	PostLogoutRedirectURIs   []string `json:"post_logout_redirect_uris"`
+	BackchannelLogoutURI     string   `json:"backchannel_logout_uri"`
+	FrontchannelLogoutURI    string   `json:"frontchannel_logout_uri"`
+	clientKeysMetadata
+}
+
+// registeredMetadata decodes the registration metadata the server acts on from a
+// stored client. Stored metadata passed validation at registration, so a
+// member that fails to decode reads as unset.
+func registeredMetadata(c *ports.Client) clientMetadata {
+	var m clientMetadata
+	if len(c.Metadata) > 0 {
+		_ = json.Unmarshal(c.Metadata, &m)
+	}
+	return m
 }
 
 // maxMetadataSize caps a registration document.
@@ -371,8 +380,8 @@ func (p *Provider) buildClient(body []byte) (*ports.Client, error) {
 	if m.TokenEndpointAuthMethod == AuthMethodSecretJWT {
 		algs = secretAssertionAlgs
 	}
-	if m.TokenEndpointSigningAlg != "" && !slices.Contains(algs, m.TokenEndpointSigningAlg) {
-		return nil, bad("token_endpoint_auth_signing_alg " + m.TokenEndpointSigningAlg + " is not supported")
+	if m.SigningAlg != "" && !slices.Contains(algs, m.SigningAlg) {
+		return nil, bad("token_endpoint_auth_signing_alg " + m.SigningAlg + " is not supported")
 	}
 
 	// Keep every member as sent, with the defaults written in, so a read

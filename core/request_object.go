@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"slices"
@@ -52,12 +51,8 @@ func (p *Provider) requestObjectParams(ctx context.Context, outer url.Values) (u
 	if err != nil {
 		return nil, fail("unknown client")
 	}
-	var meta struct {
-		clientKeysMetadata
-		Alg string `json:"request_object_signing_alg"`
-	}
-	_ = json.Unmarshal(c.Metadata, &meta)
-	if !slices.Contains(assertionAlgs, hdr.Alg) || meta.Alg != "" && hdr.Alg != meta.Alg {
+	meta := registeredMetadata(c)
+	if !slices.Contains(assertionAlgs, hdr.Alg) || meta.RequestObjectAlg != "" && hdr.Alg != meta.RequestObjectAlg {
 		return nil, fail("algorithm " + hdr.Alg + " is not accepted")
 	}
 	sig, err := decodeSig(parts[2])

@@ -32,19 +32,14 @@ func parseResources(c *ports.Client, values []string) ([]string, *Error) {
 	if len(values) == 0 {
 		return nil, nil
 	}
-	var m struct {
-		Allowed []string `json:"allowed_resources"`
-	}
-	if len(c.Metadata) > 0 {
-		_ = json.Unmarshal(c.Metadata, &m)
-	}
+	allowed := registeredMetadata(c).AllowedResources
 	var out []string
 	for _, v := range values {
 		u, err := url.Parse(v)
 		if err != nil || !u.IsAbs() || u.Fragment != "" || strings.Contains(v, "#") {
 			return nil, ErrInvalidTarget.WithDescription("resource must be an absolute URI without a fragment")
 		}
-		if !slices.Contains(m.Allowed, v) {
+		if !slices.Contains(allowed, v) {
 			return nil, ErrInvalidTarget.WithDescription("the client may not request tokens for " + v)
 		}
 		if !slices.Contains(out, v) {

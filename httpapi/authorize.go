@@ -5,9 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
-	"strconv"
 	"strings"
-	"time"
 
 	"oauth2-server.dev/core"
 	"oauth2-server.dev/core/secret"
@@ -180,7 +178,7 @@ func (h *handlers) login(w http.ResponseWriter, r *http.Request) {
 	}
 	keys := failureKeys(r, userAccount(username))
 	if blocked, retry := h.blocked(r, keys); blocked {
-		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(retry/time.Second))))
+		setRetryAfter(w, retry)
 		retryForm(http.StatusTooManyRequests, "Too many failed sign-ins. Wait a minute and try again.")
 		return
 	}

@@ -44,12 +44,19 @@ func (h *handlers) recordFailure(r *http.Request, keys []string) {
 	}
 }
 
+// setRetryAfter sets Retry-After to retry in whole seconds, rounded up,
+// at least one, and returns the figure.
+func setRetryAfter(w http.ResponseWriter, retry time.Duration) string {
+	secs := strconv.Itoa(max(1, int((retry+time.Second-1)/time.Second)))
+	w.Header().Set("Retry-After", secs)
+	return secs
+}
+
 // tooManyFailures answers a caller the guard refuses.
 func tooManyFailures(w http.ResponseWriter, retry time.Duration) {
-	secs := max(1, int((retry+time.Second-1)/time.Second))
-	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	secs := setRetryAfter(w, retry)
 	writeJSONError(w, http.StatusTooManyRequests, core.ErrTemporarilyUnavailable.Code,
-		"too many failed authentications; retry after "+strconv.Itoa(secs)+" seconds")
+		"too many failed authentications; retry after "+secs+" seconds")
 }
 
 // clientAccount is the guard key of a client's credentials.

@@ -24,7 +24,7 @@ func tracing(tp trace.TracerProvider) func(http.Handler) http.Handler {
 			ctx := prop.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
 			ctx, span := tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer))
 			defer span.End()
-			sw := &statusWriter{ResponseWriter: w}
+			sw := captureStatus(w)
 			next.ServeHTTP(sw, r.WithContext(ctx))
 			route := "unmatched"
 			if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {

@@ -32,12 +32,10 @@ var errNoToken = &core.Error{Code: "invalid_token", Description: "an access toke
 // is an error.
 func bearerToken(r *http.Request) (string, error) {
 	var tok string
-	if auth := r.Header.Get("Authorization"); auth != "" {
-		scheme, value, ok := strings.Cut(auth, " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") || value == "" {
+	if r.Header.Get("Authorization") != "" {
+		if tok = bearerValue(r); tok == "" {
 			return "", core.ErrInvalidToken.WithDescription("the Authorization header must carry a Bearer token")
 		}
-		tok = strings.TrimSpace(value)
 	}
 	if r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
 		if err := r.ParseForm(); err != nil {

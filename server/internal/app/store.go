@@ -43,19 +43,21 @@ var (
 )
 
 func (s sqlStore) MigrationStatus(ctx context.Context) ([]MigrationState, error) {
-	states, err := s.Store.MigrationStatus(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]MigrationState, len(states))
-	for i, m := range states {
-		out[i] = MigrationState(m)
-	}
-	return out, nil
+	return convertStates(s.Store.MigrationStatus(ctx))
 }
 
 func (s mongoStore) MigrationStatus(ctx context.Context) ([]MigrationState, error) {
-	states, err := s.Store.MigrationStatus(ctx)
+	return convertStates(s.Store.MigrationStatus(ctx))
+}
+
+// convertStates turns a backend's migration states, which have the same
+// fields as MigrationState, into the server's.
+func convertStates[S ~struct {
+	Version   int
+	Name      string
+	Applied   bool
+	AppliedAt time.Time
+}](states []S, err error) ([]MigrationState, error) {
 	if err != nil {
 		return nil, err
 	}
