@@ -110,6 +110,9 @@ type Config struct {
 	DBStatementTimeout time.Duration `yaml:"db_statement_timeout"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
+	// DebugAddr, when set, serves Go's runtime profiles (net/http/pprof)
+	// on a listener of its own, never on Addr.
+	DebugAddr string `yaml:"debug_addr"`
 
 	// Warnings collects what Load relaxed or guessed, for the log.
 	Warnings []string `yaml:"-"`
@@ -198,6 +201,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		"OAUTH2_REGISTRATION_TOKEN": &c.RegistrationToken, "OAUTH2_REDIS_URL": &c.RedisURL,
 		"OAUTH2_KEY_ENCRYPTION_KEY": &c.KeyEncryptionKey, "OAUTH2_LOG_LEVEL": &c.LogLevel,
 		"OAUTH2_ADMIN_TOKEN": &c.AdminToken, "OAUTH2_NATS_URL": &c.NATSURL, "OAUTH2_OTLP_ENDPOINT": &c.OTLPEndpoint,
+		"OAUTH2_DEBUG_ADDR":        &c.DebugAddr,
 		"OAUTH2_EVENT_WEBHOOK_URL": &c.EventWebhookURL, "OAUTH2_EVENT_WEBHOOK_SECRET": &c.EventWebhookSecret,
 		"OAUTH2_RATE_LIMIT_TOKEN": &c.RateLimitToken, "OAUTH2_RATE_LIMIT_USERINFO": &c.RateLimitUserinfo,
 		"OAUTH2_RATE_LIMIT_INTERACTIVE": &c.RateLimitInteractive, "OAUTH2_RATE_LIMIT_REGISTRATION": &c.RateLimitRegistration,
@@ -419,6 +423,13 @@ func (c *Config) finish(getenv func(string) string) error {
 	}
 	if c.MaxBodyBytes < 1024 {
 		bad("max_body_bytes must be at least 1024")
+	}
+	if c.DebugAddr != "" {
+		if _, _, err := net.SplitHostPort(c.DebugAddr); err != nil {
+			bad("OAUTH2_DEBUG_ADDR %q must be host:port", c.DebugAddr)
+		} else if c.DebugAddr == c.Addr {
+			bad("OAUTH2_DEBUG_ADDR must differ from OAUTH2_ADDR")
+		}
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -149,6 +149,7 @@ func TestLoadOutsideDevMode(t *testing.T) {
 		{name: "code lifetime over ten minutes", env: with(prodEnv(), "OAUTH2_CODE_TTL", "11m"), wantErr: "code_ttl must be at most 10m"},
 		{name: "negative token lifetime", env: with(prodEnv(), "OAUTH2_ACCESS_TOKEN_TTL", "-1m"), wantErr: "access_token_ttl must be positive"},
 		{name: "tiny body limit", env: with(prodEnv(), "OAUTH2_MAX_BODY_BYTES", "100"), wantErr: "max_body_bytes"},
+		{name: "debug address without a port", env: with(prodEnv(), "OAUTH2_DEBUG_ADDR", "localhost"), wantErr: "OAUTH2_DEBUG_ADDR"},
 		{name: "unknown log level", env: with(prodEnv(), "OAUTH2_LOG_LEVEL", "verbose"), wantErr: "log_level"},
 	}
 	for _, tt := range tests {
@@ -228,6 +229,7 @@ func settings() []setting {
 		{env: "OAUTH2_REGISTRATION_TOKEN", envValue: "reg-token-0123456789abcdef", yaml: "reg-token-0123456789abcdef", got: func(c *config.Config) any { return c.RegistrationToken }, want: "reg-token-0123456789abcdef"},
 		{env: "OAUTH2_REDIS_URL", envValue: "redis://cache:6379/0", yaml: "redis://cache:6379/0", got: func(c *config.Config) any { return c.RedisURL }, want: "redis://cache:6379/0"},
 		{env: "OAUTH2_KEY_ENCRYPTION_KEY", envValue: base64.StdEncoding.EncodeToString(otherKEK), yaml: base64.StdEncoding.EncodeToString(otherKEK), got: func(c *config.Config) any { return c.KEK() }, want: otherKEK},
+		{env: "OAUTH2_DEBUG_ADDR", envValue: "127.0.0.1:6060", yaml: `"127.0.0.1:6060"`, got: func(c *config.Config) any { return c.DebugAddr }, want: "127.0.0.1:6060"},
 		{env: "OAUTH2_LOG_LEVEL", envValue: "debug", yaml: "debug", got: func(c *config.Config) any { return c.LogLevel }, want: "debug"},
 		{env: "OAUTH2_TRUSTED_PROXIES", envValue: "10.0.0.0/8, 192.168.1.1", yaml: "[10.0.0.0/8, 192.168.1.1]", got: func(c *config.Config) any { return c.TrustedProxies }, want: []string{"10.0.0.0/8", "192.168.1.1"}},
 		{env: "OAUTH2_SCOPE_ALLOWLIST", envValue: "openid,profile api:read", yaml: "[openid, profile, 'api:read']", got: func(c *config.Config) any { return c.ScopeAllowList }, want: []string{"openid", "profile", "api:read"}},

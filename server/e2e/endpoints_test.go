@@ -4,11 +4,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -361,4 +363,43 @@ func anyStrings(v any) []string {
 		out = append(out, s)
 	}
 	return out
+}
+
+func TestProfilingListener(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	debugAddr := ln.Addr().String()
+	ln.Close()
+	s := startServer(t, "sqlite", map[string]string{"OAUTH2_DEBUG_ADDR": debugAddr})
+
+	t.Run("profiles are served on the debug address", func(t *testing.T) {
+		var resp *http.Response
+		// The listener starts beside the public one; give it a moment.
+		for range 50 {
+			if resp, err = http.Get("http://" + debugAddr + "/debug/pprof/heap?debug=1"); err == nil {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "heap profile") {
+			t.Fatalf("status %d, body %.200q", resp.StatusCode, body)
+		}
+	})
+	t.Run("the public listener does not serve them", func(t *testing.T) {
+		resp, err := http.Get(s.issuer + "/debug/pprof/heap")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("status %d, want 404", resp.StatusCode)
+		}
+	})
 }

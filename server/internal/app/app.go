@@ -236,6 +236,14 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	if a.Config.DebugAddr != "" {
+		dbg, err := a.serveDebug(a.Config.DebugAddr)
+		if err != nil {
+			_ = srv.Close()
+			return err
+		}
+		defer dbg.Close()
+	}
 	go a.maintainKeys(ctx)
 	go a.janitor.Run(ctx)
 	if a.relay != nil {
@@ -256,6 +264,20 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	return nil
+}
+
+// serveDebug starts the profiling listener on addr.
+func (a *App) serveDebug(addr string) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("OAUTH2_DEBUG_ADDR: %w", err)
+	}
+	// No write timeout: a CPU profile or trace streams for as long as it
+	// was asked to run.
+	dbg := &http.Server{Handler: debugHandler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = dbg.Serve(ln) }()
+	a.Log.Info("profiling listener", "addr", ln.Addr().String())
+	return dbg, nil
 }
 
 // traceID names the request an event comes from: its W3C trace id, else
