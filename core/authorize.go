@@ -156,13 +156,13 @@ func (p *Provider) ConsentDecision(ctx context.Context, requestID string, sess *
 			}
 		}
 	}
+	granted := p.event(ctx, ports.EventConsentGranted, sess.UserID, req.Client.ID, map[string]string{"scope": JoinScope(scope)})
 	if err := p.store.SaveConsent(ctx, &ports.Consent{
 		Tenant: p.cfg.Tenant, UserID: sess.UserID, ClientID: req.Client.ID,
 		Scope: JoinScope(scope), GrantedAt: p.clock.Now(),
-	}); err != nil {
+	}, granted); err != nil {
 		return nil, ErrServerError.Wrap(err)
 	}
-	p.emit(ctx, ports.EventConsentGranted, sess.UserID, req.Client.ID, map[string]string{"scope": JoinScope(scope)})
 	return p.issueCode(ctx, req, sess)
 }
 
@@ -279,10 +279,10 @@ func (p *Provider) issueCode(ctx context.Context, req *AuthorizeRequest, sess *p
 	if req.redirectURIGiven {
 		rec.RedirectURI = req.RedirectURI
 	}
-	if err := p.store.CreateAuthCode(ctx, rec); err != nil {
+	issued := p.event(ctx, ports.EventCodeIssued, sess.UserID, req.Client.ID, map[string]string{"grant_id": rec.GrantID, "scope": rec.Scope})
+	if err := p.store.CreateAuthCode(ctx, rec, issued); err != nil {
 		return nil, ErrServerError.Wrap(err)
 	}
-	p.emit(ctx, ports.EventCodeIssued, sess.UserID, req.Client.ID, map[string]string{"grant_id": rec.GrantID, "scope": rec.Scope})
 	q := url.Values{"code": {code}}
 	return p.redirect(req, q), nil
 }

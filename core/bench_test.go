@@ -73,10 +73,10 @@ func BenchmarkRefreshRotation(b *testing.B) {
 	ctx := context.Background()
 	// A refresh token to start the chain, as a code exchange would leave.
 	rt := "bench-refresh-token"
-	if err := store.CreateTokens(ctx, &ports.Token{
+	if err := store.CreateTokens(ctx, []*ports.Token{{
 		ID: secret.Digest(rt), Tenant: p.cfg.Tenant, Kind: ports.TokenRefresh, GrantID: "g", ClientID: "bench-client",
 		Subject: "user", Scope: "api", IssuedAt: testNow, ExpiresAt: testNow.Add(p.cfg.RefreshTokenTTL),
-	}); err != nil {
+	}}); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()

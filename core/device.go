@@ -147,15 +147,16 @@ func (p *Provider) DecideDevice(ctx context.Context, userCode string, sess *port
 	if approve {
 		status = ports.DeviceApproved
 	}
-	err := p.store.DecideDeviceCode(ctx, p.cfg.Tenant, NormalizeUserCode(userCode), status, sess.UserID, sess.ID, sess.AuthTime, p.clock.Now())
+	var evs []ports.Event
+	if approve {
+		evs = append(evs, p.event(ctx, ports.EventConsentGranted, sess.UserID, "", map[string]string{"flow": "device"}))
+	}
+	err := p.store.DecideDeviceCode(ctx, p.cfg.Tenant, NormalizeUserCode(userCode), status, sess.UserID, sess.ID, sess.AuthTime, p.clock.Now(), evs...)
 	if errors.Is(err, ports.ErrNotFound) || errors.Is(err, ports.ErrAlreadyUsed) {
 		return ErrInvalidRequest.WithDescription("the code is unknown, expired or already used")
 	}
 	if err != nil {
 		return ErrServerError.Wrap(err)
-	}
-	if approve {
-		p.emit(ctx, ports.EventConsentGranted, sess.UserID, "", map[string]string{"flow": "device"})
 	}
 	return nil
 }
@@ -209,7 +210,7 @@ func (g deviceCodeGrant) handle(ctx context.Context, client *ports.Client, form 
 		return nil, ErrServerError.Wrap(err)
 	}
 	return p.issue(ctx, issueParams{
-		client: client, grantID: secret.Random(16), subject: d.UserID, scope: d.Scope,
+		grantType: GrantDeviceCode, client: client, grantID: secret.Random(16), subject: d.UserID, scope: d.Scope,
 		sessionID: d.SessionID, authTime: d.AuthTime,
-	}, func(tokens ...*ports.Token) error { return p.store.CreateTokens(ctx, tokens...) })
+	}, p.createTokens(ctx))
 }

@@ -59,7 +59,15 @@ func (s *memStore) GetDeviceCodeByUserCode(_ context.Context, tenant, userCode s
 	return &c, nil
 }
 
-func (s *memStore) DecideDeviceCode(_ context.Context, tenant, userCode, status, userID, sessionID string, authTime, now time.Time) error {
+func (s *memStore) DecideDeviceCode(_ context.Context, tenant, userCode, status, userID, sessionID string, authTime, now time.Time, evs ...ports.Event) error {
+	if err := s.decideDeviceCode(tenant, userCode, status, userID, sessionID, authTime, now); err != nil {
+		return err
+	}
+	s.record(evs)
+	return nil
+}
+
+func (s *memStore) decideDeviceCode(tenant, userCode, status, userID, sessionID string, authTime, now time.Time) error {
 	m := s.devices()
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -26,10 +26,10 @@ func (g authorizationCodeGrant) handle(ctx context.Context, client *ports.Client
 	case errors.Is(err, ports.ErrAlreadyUsed):
 		// RFC 6749 §4.1.2: a code used twice revokes the tokens it
 		// issued.
-		if rerr := p.store.RevokeGrant(ctx, p.cfg.Tenant, rec.GrantID, now); rerr != nil {
+		reused := p.event(ctx, ports.EventRefreshTokenReused, rec.UserID, client.ID, map[string]string{"grant_id": rec.GrantID, "replayed": "authorization_code"})
+		if rerr := p.store.RevokeGrant(ctx, p.cfg.Tenant, rec.GrantID, now, reused); rerr != nil {
 			return nil, ErrServerError.Wrap(rerr)
 		}
-		p.emit(ctx, ports.EventRefreshTokenReused, rec.UserID, client.ID, map[string]string{"grant_id": rec.GrantID, "replayed": "authorization_code"})
 		return nil, bad.Wrap(errors.New("authorization code replayed; grant revoked"))
 	case errors.Is(err, ports.ErrNotFound):
 		return nil, bad
@@ -52,10 +52,12 @@ func (g authorizationCodeGrant) handle(ctx context.Context, client *ports.Client
 		return nil, rerr
 	}
 	authTime := rec.AuthTime
-	p.emit(ctx, ports.EventCodeRedeemed, rec.UserID, client.ID, map[string]string{"grant_id": rec.GrantID})
+	redeemed := p.event(ctx, ports.EventCodeRedeemed, rec.UserID, client.ID, map[string]string{"grant_id": rec.GrantID})
 	return p.issue(ctx, issueParams{
-		client: client, grantID: rec.GrantID, subject: rec.UserID, scope: rec.Scope,
+		grantType: GrantAuthorizationCode, client: client, grantID: rec.GrantID, subject: rec.UserID, scope: rec.Scope,
 		sessionID: rec.SessionID, authTime: &authTime, nonce: rec.Nonce, code: code,
 		audiences: audiences, resources: rec.Resources,
-	}, func(tokens ...*ports.Token) error { return p.store.CreateTokens(ctx, tokens...) })
+	}, func(tokens []*ports.Token, evs []ports.Event) error {
+		return p.store.CreateTokens(ctx, tokens, append([]ports.Event{redeemed}, evs...)...)
+	})
 }

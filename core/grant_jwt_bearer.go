@@ -100,7 +100,7 @@ func (g jwtBearerGrant) handle(ctx context.Context, client *ports.Client, form u
 		return nil, ErrInvalidScope.WithDescription("the client may not request this scope")
 	}
 	return p.issue(ctx, issueParams{
-		client: client, grantID: secret.Random(16), subject: claims.Sub, scope: JoinScope(want),
+		grantType: GrantJWTBearer, client: client, grantID: secret.Random(16), subject: claims.Sub, scope: JoinScope(want),
 		noRefresh: true, noIDToken: true,
-	}, func(tokens ...*ports.Token) error { return p.store.CreateTokens(ctx, tokens...) })
+	}, p.createTokens(ctx))
 }

@@ -47,20 +47,22 @@ func (g refreshTokenGrant) handle(ctx context.Context, client *ports.Client, for
 		return nil, rerr
 	}
 	now := p.clock.Now()
-	rotate := func(tokens ...*ports.Token) error {
-		_, err := p.store.RotateRefreshToken(ctx, p.cfg.Tenant, id, now, tokens...)
+	// RFC 9700 §4.14.2: reuse of a rotated refresh token revokes the
+	// family; the store does so atomically, with this event.
+	reused := p.event(ctx, ports.EventRefreshTokenReused, old.Subject, client.ID, map[string]string{"grant_id": old.GrantID})
+	rotate := func(tokens []*ports.Token, evs []ports.Event) error {
+		_, err := p.store.RotateRefreshToken(ctx, p.cfg.Tenant, id, now, ports.Rotation{
+			Issued: tokens, Events: evs, ReplayEvents: []ports.Event{reused},
+		})
 		return err
 	}
 	resp, err := p.issue(ctx, issueParams{
-		client: client, grantID: old.GrantID, subject: old.Subject, scope: scope,
+		grantType: GrantRefreshToken, client: client, grantID: old.GrantID, subject: old.Subject, scope: scope,
 		sessionID: old.SessionID, authTime: old.AuthTime, parentID: id,
 		audiences: audiences, resources: granted,
 	}, rotate)
 	switch {
 	case errors.Is(err, ports.ErrAlreadyUsed):
-		// RFC 9700 §4.14.2: reuse of a rotated refresh token revokes the
-		// family; the store did so atomically.
-		p.emit(ctx, ports.EventRefreshTokenReused, old.Subject, client.ID, map[string]string{"grant_id": old.GrantID})
 		return nil, bad.Wrap(errors.New("refresh token reused; grant revoked"))
 	case errors.Is(err, ports.ErrNotFound):
 		return nil, bad

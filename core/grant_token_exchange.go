@@ -112,9 +112,9 @@ func (g tokenExchangeGrant) handle(ctx context.Context, client *ports.Client, fo
 		scope = JoinScope(want)
 	}
 	resp, err := p.issue(ctx, issueParams{
-		client: client, grantID: secret.Random(16), subject: subject.Subject, scope: scope,
+		grantType: GrantTokenExchange, client: client, grantID: secret.Random(16), subject: subject.Subject, scope: scope,
 		authTime: subject.AuthTime, audiences: audience, act: act, noRefresh: true, noIDToken: true,
-	}, func(tokens ...*ports.Token) error { return p.store.CreateTokens(ctx, tokens...) })
+	}, p.createTokens(ctx))
 	if err != nil {
 		if errors.Is(err, ports.ErrAlreadyUsed) {
 			return nil, ErrServerError.Wrap(err)

@@ -165,14 +165,14 @@ func (p *Provider) Revoke(ctx context.Context, cred ClientCredentials, token str
 		return nil
 	}
 	now := p.clock.Now()
+	revoked := p.event(ctx, ports.EventTokenRevoked, rec.Subject, client.ID, map[string]string{"kind": rec.Kind, "grant_id": rec.GrantID})
 	if rec.Kind == ports.TokenRefresh {
-		err = p.store.RevokeGrant(ctx, p.cfg.Tenant, rec.GrantID, now)
+		err = p.store.RevokeGrant(ctx, p.cfg.Tenant, rec.GrantID, now, revoked)
 	} else {
-		err = p.store.RevokeToken(ctx, p.cfg.Tenant, rec.ID, now)
+		err = p.store.RevokeToken(ctx, p.cfg.Tenant, rec.ID, now, revoked)
 	}
 	if err != nil {
 		return ErrServerError.Wrap(err)
 	}
-	p.emit(ctx, ports.EventTokenRevoked, rec.Subject, client.ID, map[string]string{"kind": rec.Kind, "grant_id": rec.GrantID})
 	return nil
 }

@@ -14,15 +14,19 @@ import (
 // RotateKeys starts a key rotation for every algorithm now, with the
 // configured propagation delay and grace period.
 func (p *Provider) RotateKeys(ctx context.Context) ([]*keyset.Key, error) {
-	created, err := p.keys.Rotate(ctx, p.cfg.KeyPropagationDelay, p.cfg.KeyGracePeriod, keyset.Algorithms...)
-	p.keysRotated(ctx, created)
-	return created, err
+	return p.keys.Rotate(ctx, p.cfg.KeyPropagationDelay, p.cfg.KeyGracePeriod, p.keyRotated(ctx), keyset.Algorithms...)
 }
 
-func (p *Provider) keysRotated(ctx context.Context, created []*keyset.Key) {
-	for _, k := range created {
-		p.emit(ctx, ports.EventKeyRotated, "", "", map[string]string{"kid": k.ID, "alg": k.Algorithm, "signs_from": k.NotBefore.Format(time.RFC3339)})
+// keyRotated describes a new key of a rotation for the store.
+func (p *Provider) keyRotated(ctx context.Context) keyset.Describe {
+	return func(k *keyset.Key) []ports.Event {
+		return []ports.Event{p.event(ctx, ports.EventKeyRotated, "", "", KeyRotatedData(k))}
 	}
+}
+
+// KeyRotatedData is the Data of a key.rotated event.
+func KeyRotatedData(k *keyset.Key) map[string]string {
+	return map[string]string{"kid": k.ID, "alg": k.Algorithm, "signs_from": k.NotBefore.Format(time.RFC3339)}
 }
 
 // MaintainKeys re-reads the key set from the store, so that a rotation made
@@ -64,8 +68,7 @@ func (p *Provider) MaintainKeys(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("key rotation lock: %w", err)
 	}
-	created, err := p.keys.Rotate(ctx, p.cfg.KeyPropagationDelay, p.cfg.KeyGracePeriod, due...)
-	p.keysRotated(ctx, created)
+	_, err = p.keys.Rotate(ctx, p.cfg.KeyPropagationDelay, p.cfg.KeyGracePeriod, p.keyRotated(ctx), due...)
 	return err
 }
 

@@ -111,11 +111,11 @@ func (p *Provider) Logout(ctx context.Context, sess *ports.Session) ([]Frontchan
 	if err != nil {
 		return nil, ErrServerError.Wrap(err)
 	}
-	if err := p.store.DeleteSession(ctx, p.cfg.Tenant, sess.ID); err != nil {
+	sid := SessionSID(sess.ID)
+	loggedOut := p.event(ctx, ports.EventLogout, sess.UserID, "", map[string]string{"sid": sid})
+	if err := p.store.DeleteSession(ctx, p.cfg.Tenant, sess.ID, loggedOut); err != nil {
 		return nil, ErrServerError.Wrap(err)
 	}
-	sid := SessionSID(sess.ID)
-	p.emit(ctx, ports.EventLogout, sess.UserID, "", map[string]string{"sid": sid})
 	var front []FrontchannelLogout
 	for _, id := range clients {
 		c, err := p.store.GetClient(ctx, p.cfg.Tenant, id)

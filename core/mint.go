@@ -15,6 +15,9 @@ import (
 
 // issueParams describes the tokens one grant is about to issue.
 type issueParams struct {
+	// grantType names the grant in the token.issued (or token.refreshed)
+	// event stored with the tokens.
+	grantType string
 	client    *ports.Client
 	grantID   string
 	subject   string
@@ -67,11 +70,23 @@ type idTokenClaims struct {
 	userClaims
 }
 
+// persistFunc stores the records of issued tokens together with the event
+// describing their issue, in one change of the store.
+type persistFunc func(tokens []*ports.Token, evs []ports.Event) error
+
+// createTokens is the persistFunc of grants that only add tokens.
+func (p *Provider) createTokens(ctx context.Context) persistFunc {
+	return func(tokens []*ports.Token, evs []ports.Event) error {
+		return p.store.CreateTokens(ctx, tokens, evs...)
+	}
+}
+
 // issue mints the access token, the refresh token when the client may
 // refresh, and the ID token when openid was granted; persist stores their
-// records (in the same transaction as the grant's own change) before
-// anything is handed out.
-func (p *Provider) issue(ctx context.Context, ip issueParams, persist func(...*ports.Token) error) (*TokenResponse, error) {
+// records and their token.issued (token.refreshed for a refresh) event,
+// in the same transaction as the grant's own change, before anything is
+// handed out.
+func (p *Provider) issue(ctx context.Context, ip issueParams, persist persistFunc) (*TokenResponse, error) {
 	now := p.clock.Now()
 	c := ip.client
 	accessExp := now.Add(p.cfg.AccessTokenTTL)
@@ -127,7 +142,12 @@ func (p *Provider) issue(ctx context.Context, ip issueParams, persist func(...*p
 		}
 		resp.IDToken = idt
 	}
-	if err := persist(records...); err != nil {
+	typ := ports.EventTokenIssued
+	if ip.grantType == GrantRefreshToken {
+		typ = ports.EventTokenRefreshed
+	}
+	ev := p.event(ctx, typ, ip.subject, c.ID, map[string]string{"grant_type": ip.grantType, "grant_id": ip.grantID, "scope": ip.scope})
+	if err := persist(records, []ports.Event{ev}); err != nil {
 		if errors.Is(err, ports.ErrAlreadyUsed) || errors.Is(err, ports.ErrNotFound) {
 			return nil, err
 		}

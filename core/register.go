@@ -74,7 +74,8 @@ func (p *Provider) RegisterClient(ctx context.Context, initialToken string, body
 	if err := p.setSecret(c, clientSecret); err != nil {
 		return nil, err
 	}
-	if err := p.store.CreateClient(ctx, c); err != nil {
+	registered := p.event(ctx, ports.EventClientRegistered, "", c.ID, map[string]string{"auth_method": c.TokenEndpointAuth})
+	if err := p.store.CreateClient(ctx, c, registered); err != nil {
 		return nil, ErrServerError.Wrap(err)
 	}
 	resp, err := p.registrationResponse(c)
@@ -87,7 +88,6 @@ func (p *Provider) RegisterClient(ctx context.Context, initialToken string, body
 		resp["client_secret_expires_at"] = 0
 	}
 	resp["registration_access_token"] = regToken
-	p.emit(ctx, ports.EventClientRegistered, "", c.ID, map[string]string{"auth_method": c.TokenEndpointAuth})
 	return resp, nil
 }
 
@@ -142,7 +142,7 @@ func (p *Provider) UpdateClientRegistration(ctx context.Context, clientID, regTo
 			return nil, err
 		}
 	}
-	if err := p.store.UpdateClient(ctx, c); err != nil {
+	if err := p.store.UpdateClient(ctx, c, p.event(ctx, ports.EventClientUpdated, "", c.ID, nil)); err != nil {
 		return nil, ErrServerError.Wrap(err)
 	}
 	resp, err := p.registrationResponse(c)
@@ -153,7 +153,6 @@ func (p *Provider) UpdateClientRegistration(ctx context.Context, clientID, regTo
 		resp["client_secret"] = newSecret
 		resp["client_secret_expires_at"] = 0
 	}
-	p.emit(ctx, ports.EventClientUpdated, "", c.ID, nil)
 	return resp, nil
 }
 
@@ -164,14 +163,14 @@ func (p *Provider) DeleteClientRegistration(ctx context.Context, clientID, regTo
 	if _, err := p.registeredClient(ctx, clientID, regToken); err != nil {
 		return err
 	}
-	if err := p.store.DeleteClient(ctx, p.cfg.Tenant, clientID); err != nil && !errors.Is(err, ports.ErrNotFound) {
+	deleted := p.event(ctx, ports.EventClientDeleted, "", clientID, nil)
+	if err := p.store.DeleteClient(ctx, p.cfg.Tenant, clientID, deleted); err != nil && !errors.Is(err, ports.ErrNotFound) {
 		return ErrServerError.Wrap(err)
 	}
 	// RFC 7592 §2.3: the client's grants and tokens end with it.
 	if _, err := p.store.RevokeClientTokens(ctx, p.cfg.Tenant, clientID, p.clock.Now()); err != nil {
 		return ErrServerError.Wrap(err)
 	}
-	p.emit(ctx, ports.EventClientDeleted, "", clientID, nil)
 	return nil
 }
 

@@ -36,12 +36,12 @@ func (p *Provider) CheckPassword(ctx context.Context, username, password string)
 		p.emit(ctx, ports.EventLoginFailed, u.ID, "", map[string]string{"reason": "wrong password"})
 		return nil, ErrBadCredentials
 	}
-	p.emit(ctx, ports.EventLoginSucceeded, u.ID, "", nil)
 	return u, nil
 }
 
 // StartSession creates a fresh session for a user who just authenticated
 // and ends previousID, so a session id fixed before login is never reused.
+// The login.succeeded event is stored with the new session.
 func (p *Provider) StartSession(ctx context.Context, userID, previousID string) (*ports.Session, error) {
 	if previousID != "" {
 		if err := p.store.DeleteSession(ctx, p.cfg.Tenant, previousID); err != nil {
@@ -53,7 +53,7 @@ func (p *Provider) StartSession(ctx context.Context, userID, previousID string) 
 		ID: secret.Random(24), Tenant: p.cfg.Tenant, UserID: userID,
 		AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(p.cfg.SessionTTL),
 	}
-	if err := p.store.CreateSession(ctx, s); err != nil {
+	if err := p.store.CreateSession(ctx, s, p.event(ctx, ports.EventLoginSucceeded, userID, "", nil)); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -3,6 +3,7 @@ package core
 import (
 	"bytes"
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"testing"
@@ -28,6 +29,8 @@ type memStore struct {
 	keys         []*ports.SigningKey
 	jtis         map[string]time.Time
 	deviceCodes  *memDevices
+	// events are those the write methods were given, in commit order.
+	events []ports.Event
 }
 
 var (
@@ -42,6 +45,24 @@ func newMemStore() *memStore {
 		tokens: map[string]*ports.Token{}, sessions: map[string]*ports.Session{},
 		consents: map[string]*ports.Consent{}, jtis: map[string]time.Time{},
 	}
+}
+
+// record keeps the events of a change that succeeded.
+func (s *memStore) record(evs []ports.Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.events = append(s.events, evs...)
+}
+
+// eventTypes lists the types of the recorded events, oldest first.
+func (s *memStore) eventTypes() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, len(s.events))
+	for i, e := range s.events {
+		out[i] = e.Type
+	}
+	return out
 }
 
 func memKey(parts ...string) string {
@@ -62,7 +83,15 @@ func cloneClient(c *ports.Client) *ports.Client {
 	return &cc
 }
 
-func (s *memStore) CreateClient(_ context.Context, c *ports.Client) error {
+func (s *memStore) CreateClient(_ context.Context, c *ports.Client, evs ...ports.Event) error {
+	if err := s.createClient(c); err != nil {
+		return err
+	}
+	s.record(evs)
+	return nil
+}
+
+func (s *memStore) createClient(c *ports.Client) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := memKey(c.Tenant, c.ID)
@@ -83,7 +112,15 @@ func (s *memStore) GetClient(_ context.Context, tenant, id string) (*ports.Clien
 	return cloneClient(c), nil
 }
 
-func (s *memStore) UpdateClient(_ context.Context, c *ports.Client) error {
+func (s *memStore) UpdateClient(_ context.Context, c *ports.Client, evs ...ports.Event) error {
+	if err := s.updateClient(c); err != nil {
+		return err
+	}
+	s.record(evs)
+	return nil
+}
+
+func (s *memStore) updateClient(c *ports.Client) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := memKey(c.Tenant, c.ID)
@@ -94,7 +131,15 @@ func (s *memStore) UpdateClient(_ context.Context, c *ports.Client) error {
 	return nil
 }
 
-func (s *memStore) DeleteClient(_ context.Context, tenant, id string) error {
+func (s *memStore) DeleteClient(_ context.Context, tenant, id string, evs ...ports.Event) error {
+	if err := s.deleteClient(tenant, id); err != nil {
+		return err
+	}
+	s.record(evs)
+	return nil
+}
+
+func (s *memStore) deleteClient(tenant, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := memKey(tenant, id)
@@ -190,7 +235,15 @@ func (s *memStore) DeleteAuthRequest(_ context.Context, tenant, id string) error
 	return nil
 }
 
-func (s *memStore) CreateAuthCode(_ context.Context, c *ports.AuthorizationCode) error {
+func (s *memStore) CreateAuthCode(_ context.Context, c *ports.AuthorizationCode, evs ...ports.Event) error {
+	if err := s.createAuthCode(c); err != nil {
+		return err
+	}
+	s.record(evs)
+	return nil
+}
+
+func (s *memStore) createAuthCode(c *ports.AuthorizationCode) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cc := *c
@@ -198,7 +251,15 @@ func (s *memStore) CreateAuthCode(_ context.Context, c *ports.AuthorizationCode)
 	return nil
 }
 
-func (s *memStore) RedeemAuthCode(_ context.Context, tenant, hash string, now time.Time) (*ports.AuthorizationCode, error) {
+func (s *memStore) RedeemAuthCode(_ context.Context, tenant, hash string, now time.Time, evs ...ports.Event) (*ports.AuthorizationCode, error) {
+	v, err := s.redeemAuthCode(tenant, hash, now)
+	if err == nil {
+		s.record(evs)
+	}
+	return v, err
+}
+
+func (s *memStore) redeemAuthCode(tenant, hash string, now time.Time) (*ports.AuthorizationCode, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.codes[memKey(tenant, hash)]
@@ -213,7 +274,15 @@ func (s *memStore) RedeemAuthCode(_ context.Context, tenant, hash string, now ti
 	return &cc, nil
 }
 
-func (s *memStore) CreateTokens(_ context.Context, tokens ...*ports.Token) error {
+func (s *memStore) CreateTokens(_ context.Context, tokens []*ports.Token, evs ...ports.Event) error {
+	if err := s.createTokens(tokens...); err != nil {
+		return err
+	}
+	s.record(evs)
+	return nil
+}
+
+func (s *memStore) createTokens(tokens ...*ports.Token) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, t := range tokens {
@@ -234,7 +303,18 @@ func (s *memStore) GetToken(_ context.Context, tenant, id string) (*ports.Token,
 	return &tt, nil
 }
 
-func (s *memStore) RotateRefreshToken(_ context.Context, tenant, oldID string, now time.Time, issued ...*ports.Token) (*ports.Token, error) {
+func (s *memStore) RotateRefreshToken(_ context.Context, tenant, oldID string, now time.Time, r ports.Rotation) (*ports.Token, error) {
+	old, err := s.rotateRefreshToken(tenant, oldID, now, r.Issued...)
+	switch {
+	case err == nil:
+		s.record(r.Events)
+	case errors.Is(err, ports.ErrAlreadyUsed):
+		s.record(r.ReplayEvents)
+	}
+	return old, err
+}
+
+func (s *memStore) rotateRefreshToken(tenant, oldID string, now time.Time, issued ...*ports.Token) (*ports.Token, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, ok := s.tokens[memKey(tenant, oldID)]
@@ -253,7 +333,15 @@ func (s *memStore) RotateRefreshToken(_ context.Context, tenant, oldID string, n
 	return &tt, nil
 }
 
-func (s *memStore) RevokeToken(_ context.Context, tenant, id string, now time.Time) error {
+func (s *memStore) RevokeToken(_ context.Context, tenant, id string, now time.Time, evs ...ports.Event) error {
+	if err := s.revokeToken(tenant, id, now); err != nil {
+		return err
+	}
+	s.record(evs)
+	return nil
+}
+
+func (s *memStore) revokeToken(tenant, id string, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if t, ok := s.tokens[memKey(tenant, id)]; ok && t.RevokedAt == nil {
@@ -262,7 +350,15 @@ func (s *memStore) RevokeToken(_ context.Context, tenant, id string, now time.Ti
 	return nil
 }
 
-func (s *memStore) RevokeGrant(_ context.Context, tenant, grantID string, now time.Time) error {
+func (s *memStore) RevokeGrant(_ context.Context, tenant, grantID string, now time.Time, evs ...ports.Event) error {
+	if err := s.revokeGrant(tenant, grantID, now); err != nil {
+		return err
+	}
+	s.record(evs)
+	return nil
+}
+
+func (s *memStore) revokeGrant(tenant, grantID string, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, t := range s.tokens {
@@ -323,7 +419,15 @@ func (s *memStore) UpdateKey(_ context.Context, k *ports.SigningKey) error {
 	return ports.ErrNotFound
 }
 
-func (s *memStore) CreateSession(_ context.Context, sess *ports.Session) error {
+func (s *memStore) CreateSession(_ context.Context, sess *ports.Session, evs ...ports.Event) error {
+	if err := s.createSession(sess); err != nil {
+		return err
+	}
+	s.record(evs)
+	return nil
+}
+
+func (s *memStore) createSession(sess *ports.Session) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ss := *sess
@@ -342,14 +446,42 @@ func (s *memStore) GetSession(_ context.Context, tenant, id string, now time.Tim
 	return &ss, nil
 }
 
-func (s *memStore) DeleteSession(_ context.Context, tenant, id string) error {
+func (s *memStore) DeleteSession(_ context.Context, tenant, id string, evs ...ports.Event) error {
+	if err := s.deleteSession(tenant, id); err != nil {
+		return err
+	}
+	s.record(evs)
+	return nil
+}
+
+func (s *memStore) deleteSession(tenant, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.sessions, memKey(tenant, id))
 	return nil
 }
 
-func (s *memStore) SaveConsent(_ context.Context, c *ports.Consent) error {
+func (s *memStore) CountSessions(_ context.Context, tenant string, now time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, sess := range s.sessions {
+		if sess.Tenant == tenant && now.Before(sess.ExpiresAt) {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (s *memStore) SaveConsent(_ context.Context, c *ports.Consent, evs ...ports.Event) error {
+	if err := s.saveConsent(c); err != nil {
+		return err
+	}
+	s.record(evs)
+	return nil
+}
+
+func (s *memStore) saveConsent(c *ports.Consent) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cc := *c
@@ -368,14 +500,30 @@ func (s *memStore) GetConsent(_ context.Context, tenant, userID, clientID string
 	return &cc, nil
 }
 
-func (s *memStore) DeleteConsent(_ context.Context, tenant, userID, clientID string) error {
+func (s *memStore) DeleteConsent(_ context.Context, tenant, userID, clientID string, evs ...ports.Event) error {
+	if err := s.deleteConsent(tenant, userID, clientID); err != nil {
+		return err
+	}
+	s.record(evs)
+	return nil
+}
+
+func (s *memStore) deleteConsent(tenant, userID, clientID string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.consents, memKey(tenant, userID, clientID))
 	return nil
 }
 
-func (s *memStore) CreateKey(_ context.Context, k *ports.SigningKey) error {
+func (s *memStore) CreateKey(_ context.Context, k *ports.SigningKey, evs ...ports.Event) error {
+	if err := s.createKey(k); err != nil {
+		return err
+	}
+	s.record(evs)
+	return nil
+}
+
+func (s *memStore) createKey(k *ports.SigningKey) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, e := range s.keys {

@@ -72,13 +72,5 @@ func (p *Provider) Token(ctx context.Context, req TokenRequest) (*TokenResponse,
 	if !client.HasGrantType(gt) {
 		return nil, ErrUnauthorizedClient.WithDescription("the client is not registered for grant_type " + gt)
 	}
-	resp, err := h.handle(ctx, client, req.Form)
-	if err == nil {
-		typ := ports.EventTokenIssued
-		if gt == GrantRefreshToken {
-			typ = ports.EventTokenRefreshed
-		}
-		p.emit(ctx, typ, "", client.ID, map[string]string{"grant_type": gt, "scope": resp.Scope})
-	}
-	return resp, err
+	return h.handle(ctx, client, req.Form)
 }

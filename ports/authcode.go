@@ -34,11 +34,12 @@ type AuthorizationCode struct {
 // AuthCodeStore keeps authorization codes.
 type AuthCodeStore interface {
 	// CreateAuthCode stores a new code. ErrConflict if the hash exists.
-	CreateAuthCode(ctx context.Context, c *AuthorizationCode) error
+	CreateAuthCode(ctx context.Context, c *AuthorizationCode, evs ...Event) error
 	// RedeemAuthCode marks the code used at now, atomically: of any number of
 	// concurrent calls for one code exactly one succeeds. It returns the
 	// code on success. ErrNotFound if absent or expired at now. If the code
 	// was used before it returns the stored code (with UsedAt set) together
-	// with ErrAlreadyUsed, so that the caller can revoke its grant.
-	RedeemAuthCode(ctx context.Context, tenant, hash string, now time.Time) (*AuthorizationCode, error)
+	// with ErrAlreadyUsed, so that the caller can revoke its grant. evs are
+	// stored only with a successful redemption.
+	RedeemAuthCode(ctx context.Context, tenant, hash string, now time.Time, evs ...Event) (*AuthorizationCode, error)
 }

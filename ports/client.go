@@ -61,14 +61,14 @@ func (c *Client) HasGrantType(gt string) bool {
 type ClientStore interface {
 	// CreateClient stores a new client. ErrConflict if the id is taken in
 	// the tenant.
-	CreateClient(ctx context.Context, c *Client) error
+	CreateClient(ctx context.Context, c *Client, evs ...Event) error
 	// GetClient returns the client. ErrNotFound if absent.
 	GetClient(ctx context.Context, tenant, id string) (*Client, error)
 	// UpdateClient replaces every field of an existing client. ErrNotFound
 	// if absent.
-	UpdateClient(ctx context.Context, c *Client) error
+	UpdateClient(ctx context.Context, c *Client, evs ...Event) error
 	// DeleteClient removes the client. ErrNotFound if absent.
-	DeleteClient(ctx context.Context, tenant, id string) error
+	DeleteClient(ctx context.Context, tenant, id string, evs ...Event) error
 	// ListClients returns the tenant's clients ordered by id.
 	ListClients(ctx context.Context, tenant string) ([]*Client, error)
 }

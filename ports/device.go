@@ -44,7 +44,7 @@ type DeviceCodeStore interface {
 	// DecideDeviceCode moves a pending request to DeviceApproved or
 	// DeviceDenied for userID, atomically. ErrNotFound if absent or expired
 	// at now; ErrAlreadyUsed if it was already decided.
-	DecideDeviceCode(ctx context.Context, tenant, userCode, status, userID, sessionID string, authTime, now time.Time) error
+	DecideDeviceCode(ctx context.Context, tenant, userCode, status, userID, sessionID string, authTime, now time.Time, evs ...Event) error
 	// PollDeviceCode records a poll at now and returns the request as it
 	// was before the poll (so LastPolledAt tells the caller whether the
 	// client polls too fast). ErrNotFound if absent or expired at now.

@@ -27,7 +27,7 @@ type SigningKey struct {
 // KeyStore keeps signing keys.
 type KeyStore interface {
 	// CreateKey stores a new key. ErrConflict if the kid exists.
-	CreateKey(ctx context.Context, k *SigningKey) error
+	CreateKey(ctx context.Context, k *SigningKey, evs ...Event) error
 	// UpdateKey replaces the NotBefore, RetiredAt and ExpiresAt of an
 	// existing key; the key material never changes. ErrNotFound if absent.
 	UpdateKey(ctx context.Context, k *SigningKey) error

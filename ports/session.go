@@ -19,9 +19,12 @@ type Session struct {
 // SessionStore keeps login sessions.
 type SessionStore interface {
 	// CreateSession stores a session. ErrConflict if the id exists.
-	CreateSession(ctx context.Context, s *Session) error
+	CreateSession(ctx context.Context, s *Session, evs ...Event) error
 	// GetSession returns the session. ErrNotFound if absent or expired at now.
 	GetSession(ctx context.Context, tenant, id string, now time.Time) (*Session, error)
 	// DeleteSession removes the session; an absent session is not an error.
-	DeleteSession(ctx context.Context, tenant, id string) error
+	DeleteSession(ctx context.Context, tenant, id string, evs ...Event) error
+	// CountSessions returns how many of the tenant's sessions are live
+	// (not expired) at now.
+	CountSessions(ctx context.Context, tenant string, now time.Time) (int, error)
 }

@@ -4,6 +4,13 @@ import "context"
 
 // Store is everything a storage adapter provides. Consumers take the
 // narrower interfaces; the server composes one Store per backend.
+//
+// A write method that takes domain events (evs ...Event, or the events of
+// a Rotation) stores them in the store's outbox (EventLog) as part of the
+// change they describe: a store with transactions commits both or
+// neither, so an event is delivered exactly when its change happened. A
+// call that fails stores none of its events. Events are validated like
+// EventLog.AppendEvents validates them.
 type Store interface {
 	ClientStore
 	UserStore

@@ -41,25 +41,37 @@ func (t *Token) Active(now time.Time) bool {
 	return t.RevokedAt == nil && now.Before(t.ExpiresAt)
 }
 
+// Rotation is what RotateRefreshToken stores: the tokens issued in exchange
+// and the events of either outcome.
+type Rotation struct {
+	Issued []*Token
+	// Events describe a successful rotation.
+	Events []Event
+	// ReplayEvents describe the revocation of the grant that a replayed
+	// token causes.
+	ReplayEvents []Event
+}
+
 // TokenStore keeps issued tokens.
 type TokenStore interface {
 	// CreateTokens stores newly issued tokens in one transaction.
 	// ErrConflict if an id exists.
-	CreateTokens(ctx context.Context, tokens ...*Token) error
+	CreateTokens(ctx context.Context, tokens []*Token, evs ...Event) error
 	// GetToken returns a token whatever its state. ErrNotFound if absent.
 	GetToken(ctx context.Context, tenant, id string) (*Token, error)
 	// RotateRefreshToken consumes the refresh token oldID and stores the
-	// tokens issued in exchange, atomically: of any number of concurrent
-	// calls for one token exactly one succeeds. ErrNotFound if the token is
-	// absent, expired at now, revoked, or not a refresh token. If it was
-	// already rotated, the whole grant is revoked and ErrAlreadyUsed is
-	// returned together with the stored token.
-	RotateRefreshToken(ctx context.Context, tenant, oldID string, now time.Time, issued ...*Token) (*Token, error)
+	// tokens r.Issued in exchange, atomically: of any number of concurrent
+	// calls for one token exactly one succeeds; r.Events are stored with
+	// it. ErrNotFound if the token is absent, expired at now, revoked, or
+	// not a refresh token. If it was already rotated, the whole grant is
+	// revoked, r.ReplayEvents are stored with the revocation, and
+	// ErrAlreadyUsed is returned together with the stored token.
+	RotateRefreshToken(ctx context.Context, tenant, oldID string, now time.Time, r Rotation) (*Token, error)
 	// RevokeToken revokes one token at now. Revoking an absent or revoked
 	// token is not an error.
-	RevokeToken(ctx context.Context, tenant, id string, now time.Time) error
+	RevokeToken(ctx context.Context, tenant, id string, now time.Time, evs ...Event) error
 	// RevokeGrant revokes every token of the grant at now.
-	RevokeGrant(ctx context.Context, tenant, grantID string, now time.Time) error
+	RevokeGrant(ctx context.Context, tenant, grantID string, now time.Time, evs ...Event) error
 	// RevokeClientTokens revokes, at now, every token issued to the client
 	// that is not revoked yet, and returns how many it revoked.
 	RevokeClientTokens(ctx context.Context, tenant, clientID string, now time.Time) (int, error)

@@ -53,7 +53,7 @@ func (f *fakeStore) Close() error {
 	return nil
 }
 
-func (f *fakeStore) CreateClient(ctx context.Context, _ *ports.Client) error {
+func (f *fakeStore) CreateClient(ctx context.Context, _ *ports.Client, _ ...ports.Event) error {
 	return f.hit(ctx, "CreateClient")
 }
 
@@ -61,11 +61,11 @@ func (f *fakeStore) GetClient(ctx context.Context, _, id string) (*ports.Client,
 	return &ports.Client{ID: id}, f.hit(ctx, "GetClient")
 }
 
-func (f *fakeStore) UpdateClient(ctx context.Context, _ *ports.Client) error {
+func (f *fakeStore) UpdateClient(ctx context.Context, _ *ports.Client, _ ...ports.Event) error {
 	return f.hit(ctx, "UpdateClient")
 }
 
-func (f *fakeStore) DeleteClient(ctx context.Context, _, _ string) error {
+func (f *fakeStore) DeleteClient(ctx context.Context, _, _ string, _ ...ports.Event) error {
 	return f.hit(ctx, "DeleteClient")
 }
 
@@ -101,15 +101,15 @@ func (f *fakeStore) DeleteAuthRequest(ctx context.Context, _, _ string) error {
 	return f.hit(ctx, "DeleteAuthRequest")
 }
 
-func (f *fakeStore) CreateAuthCode(ctx context.Context, _ *ports.AuthorizationCode) error {
+func (f *fakeStore) CreateAuthCode(ctx context.Context, _ *ports.AuthorizationCode, _ ...ports.Event) error {
 	return f.hit(ctx, "CreateAuthCode")
 }
 
-func (f *fakeStore) RedeemAuthCode(ctx context.Context, _, hash string, _ time.Time) (*ports.AuthorizationCode, error) {
+func (f *fakeStore) RedeemAuthCode(ctx context.Context, _, hash string, _ time.Time, _ ...ports.Event) (*ports.AuthorizationCode, error) {
 	return &ports.AuthorizationCode{Hash: hash, GrantID: "g1"}, f.hit(ctx, "RedeemAuthCode")
 }
 
-func (f *fakeStore) CreateTokens(ctx context.Context, _ ...*ports.Token) error {
+func (f *fakeStore) CreateTokens(ctx context.Context, _ []*ports.Token, _ ...ports.Event) error {
 	return f.hit(ctx, "CreateTokens")
 }
 
@@ -117,15 +117,15 @@ func (f *fakeStore) GetToken(ctx context.Context, _, id string) (*ports.Token, e
 	return &ports.Token{ID: id}, f.hit(ctx, "GetToken")
 }
 
-func (f *fakeStore) RotateRefreshToken(ctx context.Context, _, oldID string, _ time.Time, _ ...*ports.Token) (*ports.Token, error) {
+func (f *fakeStore) RotateRefreshToken(ctx context.Context, _, oldID string, _ time.Time, _ ports.Rotation) (*ports.Token, error) {
 	return &ports.Token{ID: oldID}, f.hit(ctx, "RotateRefreshToken")
 }
 
-func (f *fakeStore) RevokeToken(ctx context.Context, _, _ string, _ time.Time) error {
+func (f *fakeStore) RevokeToken(ctx context.Context, _, _ string, _ time.Time, _ ...ports.Event) error {
 	return f.hit(ctx, "RevokeToken")
 }
 
-func (f *fakeStore) RevokeGrant(ctx context.Context, _, _ string, _ time.Time) error {
+func (f *fakeStore) RevokeGrant(ctx context.Context, _, _ string, _ time.Time, _ ...ports.Event) error {
 	return f.hit(ctx, "RevokeGrant")
 }
 
@@ -137,7 +137,7 @@ func (f *fakeStore) SessionClients(ctx context.Context, _, _ string) ([]string, 
 	return []string{"c1"}, f.hit(ctx, "SessionClients")
 }
 
-func (f *fakeStore) CreateSession(ctx context.Context, _ *ports.Session) error {
+func (f *fakeStore) CreateSession(ctx context.Context, _ *ports.Session, _ ...ports.Event) error {
 	return f.hit(ctx, "CreateSession")
 }
 
@@ -145,11 +145,15 @@ func (f *fakeStore) GetSession(ctx context.Context, _, id string, _ time.Time) (
 	return &ports.Session{ID: id}, f.hit(ctx, "GetSession")
 }
 
-func (f *fakeStore) DeleteSession(ctx context.Context, _, _ string) error {
+func (f *fakeStore) DeleteSession(ctx context.Context, _, _ string, _ ...ports.Event) error {
 	return f.hit(ctx, "DeleteSession")
 }
 
-func (f *fakeStore) SaveConsent(ctx context.Context, _ *ports.Consent) error {
+func (f *fakeStore) CountSessions(ctx context.Context, _ string, _ time.Time) (int, error) {
+	return 0, f.hit(ctx, "CountSessions")
+}
+
+func (f *fakeStore) SaveConsent(ctx context.Context, _ *ports.Consent, _ ...ports.Event) error {
 	return f.hit(ctx, "SaveConsent")
 }
 
@@ -157,11 +161,11 @@ func (f *fakeStore) GetConsent(ctx context.Context, _, userID, _ string) (*ports
 	return &ports.Consent{UserID: userID}, f.hit(ctx, "GetConsent")
 }
 
-func (f *fakeStore) DeleteConsent(ctx context.Context, _, _, _ string) error {
+func (f *fakeStore) DeleteConsent(ctx context.Context, _, _, _ string, _ ...ports.Event) error {
 	return f.hit(ctx, "DeleteConsent")
 }
 
-func (f *fakeStore) CreateKey(ctx context.Context, _ *ports.SigningKey) error {
+func (f *fakeStore) CreateKey(ctx context.Context, _ *ports.SigningKey, _ ...ports.Event) error {
 	return f.hit(ctx, "CreateKey")
 }
 
@@ -185,7 +189,7 @@ func (f *fakeStore) GetDeviceCodeByUserCode(ctx context.Context, _, userCode str
 	return &ports.DeviceCode{UserCode: userCode}, f.hit(ctx, "GetDeviceCodeByUserCode")
 }
 
-func (f *fakeStore) DecideDeviceCode(ctx context.Context, _, _, _, _, _ string, _, _ time.Time) error {
+func (f *fakeStore) DecideDeviceCode(ctx context.Context, _, _, _, _, _ string, _, _ time.Time, _ ...ports.Event) error {
 	return f.hit(ctx, "DecideDeviceCode")
 }
 

@@ -58,8 +58,8 @@ func (w *storeWrapper) Ping(ctx context.Context) error {
 
 // ClientStore
 
-func (w *storeWrapper) CreateClient(ctx context.Context, c *ports.Client) error {
-	return w.do(ctx, func(ctx context.Context) error { return w.s.CreateClient(ctx, c) })
+func (w *storeWrapper) CreateClient(ctx context.Context, c *ports.Client, evs ...ports.Event) error {
+	return w.do(ctx, func(ctx context.Context) error { return w.s.CreateClient(ctx, c, evs...) })
 }
 
 func (w *storeWrapper) GetClient(ctx context.Context, tenant, id string) (*ports.Client, error) {
@@ -68,12 +68,12 @@ func (w *storeWrapper) GetClient(ctx context.Context, tenant, id string) (*ports
 	})
 }
 
-func (w *storeWrapper) UpdateClient(ctx context.Context, c *ports.Client) error {
-	return w.do(ctx, func(ctx context.Context) error { return w.s.UpdateClient(ctx, c) })
+func (w *storeWrapper) UpdateClient(ctx context.Context, c *ports.Client, evs ...ports.Event) error {
+	return w.do(ctx, func(ctx context.Context) error { return w.s.UpdateClient(ctx, c, evs...) })
 }
 
-func (w *storeWrapper) DeleteClient(ctx context.Context, tenant, id string) error {
-	return w.do(ctx, func(ctx context.Context) error { return w.s.DeleteClient(ctx, tenant, id) })
+func (w *storeWrapper) DeleteClient(ctx context.Context, tenant, id string, evs ...ports.Event) error {
+	return w.do(ctx, func(ctx context.Context) error { return w.s.DeleteClient(ctx, tenant, id, evs...) })
 }
 
 func (w *storeWrapper) ListClients(ctx context.Context, tenant string) ([]*ports.Client, error) {
@@ -124,20 +124,20 @@ func (w *storeWrapper) DeleteAuthRequest(ctx context.Context, tenant, id string)
 
 // AuthCodeStore
 
-func (w *storeWrapper) CreateAuthCode(ctx context.Context, c *ports.AuthorizationCode) error {
-	return w.do(ctx, func(ctx context.Context) error { return w.s.CreateAuthCode(ctx, c) })
+func (w *storeWrapper) CreateAuthCode(ctx context.Context, c *ports.AuthorizationCode, evs ...ports.Event) error {
+	return w.do(ctx, func(ctx context.Context) error { return w.s.CreateAuthCode(ctx, c, evs...) })
 }
 
-func (w *storeWrapper) RedeemAuthCode(ctx context.Context, tenant, hash string, now time.Time) (*ports.AuthorizationCode, error) {
+func (w *storeWrapper) RedeemAuthCode(ctx context.Context, tenant, hash string, now time.Time, evs ...ports.Event) (*ports.AuthorizationCode, error) {
 	return call(ctx, w.b, w.timeout, func(ctx context.Context) (*ports.AuthorizationCode, error) {
-		return w.s.RedeemAuthCode(ctx, tenant, hash, now)
+		return w.s.RedeemAuthCode(ctx, tenant, hash, now, evs...)
 	})
 }
 
 // TokenStore
 
-func (w *storeWrapper) CreateTokens(ctx context.Context, tokens ...*ports.Token) error {
-	return w.do(ctx, func(ctx context.Context) error { return w.s.CreateTokens(ctx, tokens...) })
+func (w *storeWrapper) CreateTokens(ctx context.Context, tokens []*ports.Token, evs ...ports.Event) error {
+	return w.do(ctx, func(ctx context.Context) error { return w.s.CreateTokens(ctx, tokens, evs...) })
 }
 
 func (w *storeWrapper) GetToken(ctx context.Context, tenant, id string) (*ports.Token, error) {
@@ -146,18 +146,18 @@ func (w *storeWrapper) GetToken(ctx context.Context, tenant, id string) (*ports.
 	})
 }
 
-func (w *storeWrapper) RotateRefreshToken(ctx context.Context, tenant, oldID string, now time.Time, issued ...*ports.Token) (*ports.Token, error) {
+func (w *storeWrapper) RotateRefreshToken(ctx context.Context, tenant, oldID string, now time.Time, r ports.Rotation) (*ports.Token, error) {
 	return call(ctx, w.b, w.timeout, func(ctx context.Context) (*ports.Token, error) {
-		return w.s.RotateRefreshToken(ctx, tenant, oldID, now, issued...)
+		return w.s.RotateRefreshToken(ctx, tenant, oldID, now, r)
 	})
 }
 
-func (w *storeWrapper) RevokeToken(ctx context.Context, tenant, id string, now time.Time) error {
-	return w.do(ctx, func(ctx context.Context) error { return w.s.RevokeToken(ctx, tenant, id, now) })
+func (w *storeWrapper) RevokeToken(ctx context.Context, tenant, id string, now time.Time, evs ...ports.Event) error {
+	return w.do(ctx, func(ctx context.Context) error { return w.s.RevokeToken(ctx, tenant, id, now, evs...) })
 }
 
-func (w *storeWrapper) RevokeGrant(ctx context.Context, tenant, grantID string, now time.Time) error {
-	return w.do(ctx, func(ctx context.Context) error { return w.s.RevokeGrant(ctx, tenant, grantID, now) })
+func (w *storeWrapper) RevokeGrant(ctx context.Context, tenant, grantID string, now time.Time, evs ...ports.Event) error {
+	return w.do(ctx, func(ctx context.Context) error { return w.s.RevokeGrant(ctx, tenant, grantID, now, evs...) })
 }
 
 func (w *storeWrapper) RevokeClientTokens(ctx context.Context, tenant, clientID string, now time.Time) (int, error) {
@@ -174,8 +174,8 @@ func (w *storeWrapper) SessionClients(ctx context.Context, tenant, sessionID str
 
 // SessionStore
 
-func (w *storeWrapper) CreateSession(ctx context.Context, s *ports.Session) error {
-	return w.do(ctx, func(ctx context.Context) error { return w.s.CreateSession(ctx, s) })
+func (w *storeWrapper) CreateSession(ctx context.Context, s *ports.Session, evs ...ports.Event) error {
+	return w.do(ctx, func(ctx context.Context) error { return w.s.CreateSession(ctx, s, evs...) })
 }
 
 func (w *storeWrapper) GetSession(ctx context.Context, tenant, id string, now time.Time) (*ports.Session, error) {
@@ -184,14 +184,20 @@ func (w *storeWrapper) GetSession(ctx context.Context, tenant, id string, now ti
 	})
 }
 
-func (w *storeWrapper) DeleteSession(ctx context.Context, tenant, id string) error {
-	return w.do(ctx, func(ctx context.Context) error { return w.s.DeleteSession(ctx, tenant, id) })
+func (w *storeWrapper) CountSessions(ctx context.Context, tenant string, now time.Time) (int, error) {
+	return call(ctx, w.b, w.timeout, func(ctx context.Context) (int, error) {
+		return w.s.CountSessions(ctx, tenant, now)
+	})
+}
+
+func (w *storeWrapper) DeleteSession(ctx context.Context, tenant, id string, evs ...ports.Event) error {
+	return w.do(ctx, func(ctx context.Context) error { return w.s.DeleteSession(ctx, tenant, id, evs...) })
 }
 
 // ConsentStore
 
-func (w *storeWrapper) SaveConsent(ctx context.Context, c *ports.Consent) error {
-	return w.do(ctx, func(ctx context.Context) error { return w.s.SaveConsent(ctx, c) })
+func (w *storeWrapper) SaveConsent(ctx context.Context, c *ports.Consent, evs ...ports.Event) error {
+	return w.do(ctx, func(ctx context.Context) error { return w.s.SaveConsent(ctx, c, evs...) })
 }
 
 func (w *storeWrapper) GetConsent(ctx context.Context, tenant, userID, clientID string) (*ports.Consent, error) {
@@ -200,14 +206,14 @@ func (w *storeWrapper) GetConsent(ctx context.Context, tenant, userID, clientID 
 	})
 }
 
-func (w *storeWrapper) DeleteConsent(ctx context.Context, tenant, userID, clientID string) error {
-	return w.do(ctx, func(ctx context.Context) error { return w.s.DeleteConsent(ctx, tenant, userID, clientID) })
+func (w *storeWrapper) DeleteConsent(ctx context.Context, tenant, userID, clientID string, evs ...ports.Event) error {
+	return w.do(ctx, func(ctx context.Context) error { return w.s.DeleteConsent(ctx, tenant, userID, clientID, evs...) })
 }
 
 // KeyStore
 
-func (w *storeWrapper) CreateKey(ctx context.Context, k *ports.SigningKey) error {
-	return w.do(ctx, func(ctx context.Context) error { return w.s.CreateKey(ctx, k) })
+func (w *storeWrapper) CreateKey(ctx context.Context, k *ports.SigningKey, evs ...ports.Event) error {
+	return w.do(ctx, func(ctx context.Context) error { return w.s.CreateKey(ctx, k, evs...) })
 }
 
 func (w *storeWrapper) UpdateKey(ctx context.Context, k *ports.SigningKey) error {
@@ -238,9 +244,9 @@ func (w *storeWrapper) GetDeviceCodeByUserCode(ctx context.Context, tenant, user
 	})
 }
 
-func (w *storeWrapper) DecideDeviceCode(ctx context.Context, tenant, userCode, status, userID, sessionID string, authTime, now time.Time) error {
+func (w *storeWrapper) DecideDeviceCode(ctx context.Context, tenant, userCode, status, userID, sessionID string, authTime, now time.Time, evs ...ports.Event) error {
 	return w.do(ctx, func(ctx context.Context) error {
-		return w.s.DecideDeviceCode(ctx, tenant, userCode, status, userID, sessionID, authTime, now)
+		return w.s.DecideDeviceCode(ctx, tenant, userCode, status, userID, sessionID, authTime, now, evs...)
 	})
 }
 

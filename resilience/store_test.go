@@ -38,10 +38,10 @@ var storeCalls = []struct {
 	{"DeleteAuthRequest", func(s ports.Store) error { return s.DeleteAuthRequest(bgCtx, "t", "r") }},
 	{"CreateAuthCode", func(s ports.Store) error { return s.CreateAuthCode(bgCtx, &ports.AuthorizationCode{}) }},
 	{"RedeemAuthCode", func(s ports.Store) error { _, err := s.RedeemAuthCode(bgCtx, "t", "h", now); return err }},
-	{"CreateTokens", func(s ports.Store) error { return s.CreateTokens(bgCtx, &ports.Token{}) }},
+	{"CreateTokens", func(s ports.Store) error { return s.CreateTokens(bgCtx, []*ports.Token{&ports.Token{}}) }},
 	{"GetToken", func(s ports.Store) error { _, err := s.GetToken(bgCtx, "t", "id"); return err }},
 	{"RotateRefreshToken", func(s ports.Store) error {
-		_, err := s.RotateRefreshToken(bgCtx, "t", "old", now, &ports.Token{})
+		_, err := s.RotateRefreshToken(bgCtx, "t", "old", now, ports.Rotation{Issued: []*ports.Token{&ports.Token{}}})
 		return err
 	}},
 	{"RevokeToken", func(s ports.Store) error { return s.RevokeToken(bgCtx, "t", "id", now) }},
@@ -51,6 +51,7 @@ var storeCalls = []struct {
 	{"CreateSession", func(s ports.Store) error { return s.CreateSession(bgCtx, &ports.Session{}) }},
 	{"GetSession", func(s ports.Store) error { _, err := s.GetSession(bgCtx, "t", "s", now); return err }},
 	{"DeleteSession", func(s ports.Store) error { return s.DeleteSession(bgCtx, "t", "s") }},
+	{"CountSessions", func(s ports.Store) error { _, err := s.CountSessions(bgCtx, "t", now); return err }},
 	{"SaveConsent", func(s ports.Store) error { return s.SaveConsent(bgCtx, &ports.Consent{}) }},
 	{"GetConsent", func(s ports.Store) error { _, err := s.GetConsent(bgCtx, "t", "u", "c"); return err }},
 	{"DeleteConsent", func(s ports.Store) error { return s.DeleteConsent(bgCtx, "t", "u", "c") }},

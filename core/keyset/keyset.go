@@ -165,14 +165,16 @@ func (s *Set) Keys() []*Key {
 // cached key set have fetched it before they see a token it signed. The keys
 // it replaces stop signing at that moment and stay published for grace
 // more, so that tokens they signed keep verifying until they expire.
-func (s *Set) Rotate(ctx context.Context, propagation, grace time.Duration, algs ...string) ([]*Key, error) {
+// describe, when not nil, returns the events (key.rotated) stored with
+// each new key.
+func (s *Set) Rotate(ctx context.Context, propagation, grace time.Duration, describe Describe, algs ...string) ([]*Key, error) {
 	now := s.clock.Now()
 	var created []*Key
 	for _, alg := range algs {
 		if !slices.Contains(Algorithms, alg) {
 			return created, fmt.Errorf("keyset: unsupported algorithm %q", alg)
 		}
-		k, err := s.create(ctx, alg, now.Add(propagation))
+		k, err := s.create(ctx, alg, now.Add(propagation), describe)
 		if err != nil {
 			return created, err
 		}
@@ -198,9 +200,12 @@ func (s *Set) Rotate(ctx context.Context, propagation, grace time.Duration, algs
 	return created, nil
 }
 
+// Describe returns the events that go into the store with a new key.
+type Describe func(k *Key) []ports.Event
+
 // Generate creates, seals and stores a new key for alg, active at once.
 func (s *Set) Generate(ctx context.Context, alg string) (*Key, error) {
-	k, err := s.create(ctx, alg, s.clock.Now())
+	k, err := s.create(ctx, alg, s.clock.Now(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -210,8 +215,9 @@ func (s *Set) Generate(ctx context.Context, alg string) (*Key, error) {
 	return s.Lookup(k.ID)
 }
 
-// create generates and stores a key that signs from notBefore.
-func (s *Set) create(ctx context.Context, alg string, notBefore time.Time) (*Key, error) {
+// create generates and stores a key that signs from notBefore, with the
+// events describe returns for it.
+func (s *Set) create(ctx context.Context, alg string, notBefore time.Time, describe Describe) (*Key, error) {
 	signer, err := generate(alg)
 	if err != nil {
 		return nil, err
@@ -242,13 +248,18 @@ func (s *Set) create(ctx context.Context, alg string, notBefore time.Time) (*Key
 		PrivateKey: sealed, PublicJWK: pubJSON,
 		CreatedAt: now, NotBefore: notBefore,
 	}
-	if err := s.store.CreateKey(ctx, sk); err != nil {
-		return nil, fmt.Errorf("keyset: store key: %w", err)
-	}
-	return &Key{
+	k := &Key{
 		ID: kid, Algorithm: alg, CreatedAt: now, NotBefore: notBefore,
 		signer: signer, public: signer.Public(), publicJWK: pubJSON,
-	}, nil
+	}
+	var evs []ports.Event
+	if describe != nil {
+		evs = describe(k)
+	}
+	if err := s.store.CreateKey(ctx, sk, evs...); err != nil {
+		return nil, fmt.Errorf("keyset: store key: %w", err)
+	}
+	return k, nil
 }
 
 func (s *Set) decode(sk *ports.SigningKey) (*Key, error) {

@@ -30,7 +30,7 @@ type memKeyStore struct {
 
 var _ ports.KeyStore = (*memKeyStore)(nil)
 
-func (s *memKeyStore) CreateKey(_ context.Context, k *ports.SigningKey) error {
+func (s *memKeyStore) CreateKey(_ context.Context, k *ports.SigningKey, _ ...ports.Event) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, e := range s.keys {

@@ -95,11 +95,11 @@ func testConcurrency(t *testing.T, open opener) {
 		for round := range rounds {
 			grant := fmt.Sprintf("grant-%d", round)
 			old := fmt.Sprintf("refresh-%d", round)
-			mustNil(t, s.CreateTokens(t.Context(), newToken(tenantA, old, ports.TokenRefresh, grant, at)), "CreateTokens")
+			mustNil(t, s.CreateTokens(t.Context(), []*ports.Token{newToken(tenantA, old, ports.TokenRefresh, grant, at)}), "CreateTokens")
 			now := at.Add(time.Minute)
 			prefix := func(i int) string { return fmt.Sprintf("round%d-racer%d", round, i) }
 			errs := race(func(i int) error {
-				_, err := s.RotateRefreshToken(t.Context(), tenantA, old, now, issued(tenantA, prefix(i), grant, old, now)...)
+				_, err := s.RotateRefreshToken(t.Context(), tenantA, old, now, ports.Rotation{Issued: issued(tenantA, prefix(i), grant, old, now)})
 				return err
 			})
 			winner := tally(t, errs)

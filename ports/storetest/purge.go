@@ -59,7 +59,7 @@ var purgeFixtures = []purgeFixture{
 		kind: ports.PurgeTokens,
 		create: func(t *testing.T, s ports.Store, tenant, id string, exp time.Time) {
 			tok := newToken(tenant, id, ports.TokenAccess, "g-"+id, exp.Add(-time.Hour))
-			mustNil(t, s.CreateTokens(t.Context(), tok), "CreateTokens")
+			mustNil(t, s.CreateTokens(t.Context(), []*ports.Token{tok}), "CreateTokens")
 		},
 		exists: func(t *testing.T, s ports.Store, tenant, id string, _ time.Time) bool {
 			_, err := s.GetToken(t.Context(), tenant, id)

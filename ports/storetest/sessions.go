@@ -19,6 +19,27 @@ func newSession(tenant, id string, at time.Time) *ports.Session {
 }
 
 func testSessions(t *testing.T, open opener) {
+	t.Run("count includes live sessions of the tenant only", func(t *testing.T) {
+		s := open(t)
+		at := baseTime()
+		for _, sess := range []*ports.Session{newSession(tenantA, "s1", at), newSession(tenantA, "s2", at), newSession(tenantB, "s3", at)} {
+			mustNil(t, s.CreateSession(t.Context(), sess), "CreateSession")
+		}
+		expired := newSession(tenantA, "old", at.Add(-48*time.Hour))
+		mustNil(t, s.CreateSession(t.Context(), expired), "CreateSession")
+		n, err := s.CountSessions(t.Context(), tenantA, at)
+		mustNil(t, err, "CountSessions")
+		if n != 2 {
+			t.Fatalf("CountSessions = %d, want 2", n)
+		}
+		// A session expires at its ExpiresAt.
+		n, err = s.CountSessions(t.Context(), tenantA, at.Add(24*time.Hour))
+		mustNil(t, err, "CountSessions")
+		if n != 0 {
+			t.Fatalf("CountSessions at the expiry = %d, want 0", n)
+		}
+	})
+
 	t.Run("created session reads back with every field", func(t *testing.T) {
 		s := open(t)
 		at := baseTime()

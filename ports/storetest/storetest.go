@@ -64,6 +64,7 @@ func Run(t *testing.T, open func(t *testing.T) ports.Store) {
 		{"Purger", testPurge},
 		{"Concurrency", testConcurrency},
 		{"EventLog and Outbox", testEvents},
+		{"Events of changes", testChangeEvents},
 		{"Lifecycle", testLifecycle},
 	}
 	for _, s := range suites {

@@ -83,7 +83,7 @@ func testTokens(t *testing.T, open opener) {
 		for _, tt := range tests {
 			batch = append(batch, tt.token())
 		}
-		mustNil(t, s.CreateTokens(t.Context(), batch...), "CreateTokens")
+		mustNil(t, s.CreateTokens(t.Context(), batch), "CreateTokens")
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				want := tt.token()
@@ -94,7 +94,7 @@ func testTokens(t *testing.T, open opener) {
 
 	t.Run("creating no tokens is not an error", func(t *testing.T) {
 		s := open(t)
-		mustNil(t, s.CreateTokens(t.Context()), "CreateTokens")
+		mustNil(t, s.CreateTokens(t.Context(), nil), "CreateTokens")
 	})
 
 	t.Run("duplicate id returns ErrConflict and stores none of the batch", func(t *testing.T) {
@@ -116,8 +116,8 @@ func testTokens(t *testing.T, open opener) {
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				s := open(t)
-				mustNil(t, s.CreateTokens(t.Context(), newToken(tenantA, "taken", ports.TokenAccess, "g1", at)), "CreateTokens")
-				mustIs(t, s.CreateTokens(t.Context(), tt.batch...), ports.ErrConflict, "CreateTokens with a duplicate")
+				mustNil(t, s.CreateTokens(t.Context(), []*ports.Token{newToken(tenantA, "taken", ports.TokenAccess, "g1", at)}), "CreateTokens")
+				mustIs(t, s.CreateTokens(t.Context(), tt.batch), ports.ErrConflict, "CreateTokens with a duplicate")
 				mustNotExist(t, s, tenantA, "fresh")
 				mustNotExist(t, s, tenantA, "twice")
 				checkEqual(t, newToken(tenantA, "taken", ports.TokenAccess, "g1", at), getToken(t, s, tenantA, "taken"))
@@ -127,7 +127,7 @@ func testTokens(t *testing.T, open opener) {
 
 	t.Run("absent token returns ErrNotFound", func(t *testing.T) {
 		s := open(t)
-		mustNil(t, s.CreateTokens(t.Context(), newToken(tenantA, "t1", ports.TokenAccess, "g1", baseTime())), "CreateTokens")
+		mustNil(t, s.CreateTokens(t.Context(), []*ports.Token{newToken(tenantA, "t1", ports.TokenAccess, "g1", baseTime())}), "CreateTokens")
 		mustNotExist(t, s, tenantA, "t2")
 		mustNotExist(t, s, tenantB, "t1")
 	})
@@ -137,8 +137,8 @@ func testTokens(t *testing.T, open opener) {
 		at := baseTime()
 		a := newToken(tenantA, "t1", ports.TokenAccess, "g1", at)
 		b := newToken(tenantB, "t1", ports.TokenRefresh, "g9", at)
-		mustNil(t, s.CreateTokens(t.Context(), a), "CreateTokens a")
-		mustNil(t, s.CreateTokens(t.Context(), b), "CreateTokens b")
+		mustNil(t, s.CreateTokens(t.Context(), []*ports.Token{a}), "CreateTokens a")
+		mustNil(t, s.CreateTokens(t.Context(), []*ports.Token{b}), "CreateTokens b")
 		checkEqual(t, a, getToken(t, s, tenantA, "t1"))
 		checkEqual(t, b, getToken(t, s, tenantB, "t1"))
 	})
@@ -162,7 +162,7 @@ func testSessionClients(t *testing.T, open opener) {
 		used := tok(tenantA, "t5", "bravo", "s1")
 		used.Kind = ports.TokenRefresh
 		used.UsedAt = ptr(at)
-		mustNil(t, s.CreateTokens(t.Context(),
+		mustNil(t, s.CreateTokens(t.Context(), []*ports.Token{
 			tok(tenantA, "t1", "charlie", "s1"),
 			tok(tenantA, "t2", "alpha", "s1"),
 			tok(tenantA, "t3", "alpha", "s1"),
@@ -170,7 +170,7 @@ func testSessionClients(t *testing.T, open opener) {
 			tok(tenantA, "t6", "other-session", "s2"),
 			tok(tenantA, "t7", "no-session", ""),
 			tok(tenantB, "t1", "tenant-b", "s1"),
-		), "CreateTokens")
+		}), "CreateTokens")
 		mustNil(t, s.RevokeToken(t.Context(), tenantA, "t1", at), "RevokeToken")
 
 		got, err := s.SessionClients(t.Context(), tenantA, "s1")
@@ -186,7 +186,7 @@ func testSessionClients(t *testing.T, open opener) {
 		at := baseTime()
 		svc := newToken(tenantA, "t1", ports.TokenAccess, "g1", at)
 		svc.SessionID = ""
-		mustNil(t, s.CreateTokens(t.Context(), svc, newToken(tenantA, "t2", ports.TokenAccess, "g2", at)), "CreateTokens")
+		mustNil(t, s.CreateTokens(t.Context(), []*ports.Token{svc, newToken(tenantA, "t2", ports.TokenAccess, "g2", at)}), "CreateTokens")
 		for _, session := range []string{"nobody", ""} {
 			got, err := s.SessionClients(t.Context(), tenantA, session)
 			mustNil(t, err, "SessionClients")
@@ -202,13 +202,13 @@ func testSessionClients(t *testing.T, open opener) {
 // grant of the tenant and the same grant id in another tenant.
 func grantFixture(t *testing.T, s ports.Store, at time.Time) {
 	t.Helper()
-	mustNil(t, s.CreateTokens(t.Context(),
+	mustNil(t, s.CreateTokens(t.Context(), []*ports.Token{
 		newToken(tenantA, "a0", ports.TokenAccess, "g1", at),
 		newToken(tenantA, "r0", ports.TokenRefresh, "g1", at),
 		newToken(tenantA, "other-a0", ports.TokenAccess, "g2", at),
 		newToken(tenantA, "other-r0", ports.TokenRefresh, "g2", at),
 		newToken(tenantB, "b-r0", ports.TokenRefresh, "g1", at),
-	), "CreateTokens")
+	}), "CreateTokens")
 }
 
 // checkBystanders verifies that the tokens of grantFixture outside grant g1
@@ -227,7 +227,7 @@ func testRotation(t *testing.T, open opener) {
 		grantFixture(t, s, at)
 		now := at.Add(time.Minute)
 
-		old, err := s.RotateRefreshToken(t.Context(), tenantA, "r0", now, issued(tenantA, "n1", "g1", "r0", now)...)
+		old, err := s.RotateRefreshToken(t.Context(), tenantA, "r0", now, ports.Rotation{Issued: issued(tenantA, "n1", "g1", "r0", now)})
 		mustNil(t, err, "RotateRefreshToken")
 		wantOld := newToken(tenantA, "r0", ports.TokenRefresh, "g1", at)
 		wantOld.UsedAt = ptr(now)
@@ -245,10 +245,10 @@ func testRotation(t *testing.T, open opener) {
 		at := baseTime()
 		grantFixture(t, s, at)
 		now := at.Add(time.Minute)
-		_, err := s.RotateRefreshToken(t.Context(), tenantA, "r0", now, issued(tenantA, "n1", "g1", "r0", now)...)
+		_, err := s.RotateRefreshToken(t.Context(), tenantA, "r0", now, ports.Rotation{Issued: issued(tenantA, "n1", "g1", "r0", now)})
 		mustNil(t, err, "first RotateRefreshToken")
 		later := now.Add(time.Minute)
-		_, err = s.RotateRefreshToken(t.Context(), tenantA, "n1-refresh", later, issued(tenantA, "n2", "g1", "n1-refresh", later)...)
+		_, err = s.RotateRefreshToken(t.Context(), tenantA, "n1-refresh", later, ports.Rotation{Issued: issued(tenantA, "n2", "g1", "n1-refresh", later)})
 		mustNil(t, err, "second RotateRefreshToken")
 		for _, want := range issued(tenantA, "n2", "g1", "n1-refresh", later) {
 			checkEqual(t, want, getToken(t, s, tenantA, want.ID))
@@ -260,11 +260,11 @@ func testRotation(t *testing.T, open opener) {
 		at := baseTime()
 		grantFixture(t, s, at)
 		first := at.Add(time.Minute)
-		_, err := s.RotateRefreshToken(t.Context(), tenantA, "r0", first, issued(tenantA, "n1", "g1", "r0", first)...)
+		_, err := s.RotateRefreshToken(t.Context(), tenantA, "r0", first, ports.Rotation{Issued: issued(tenantA, "n1", "g1", "r0", first)})
 		mustNil(t, err, "first RotateRefreshToken")
 
 		replay := at.Add(2 * time.Minute)
-		got, err := s.RotateRefreshToken(t.Context(), tenantA, "r0", replay, issued(tenantA, "n2", "g1", "r0", replay)...)
+		got, err := s.RotateRefreshToken(t.Context(), tenantA, "r0", replay, ports.Rotation{Issued: issued(tenantA, "n2", "g1", "r0", replay)})
 		mustIs(t, err, ports.ErrAlreadyUsed, "replayed RotateRefreshToken")
 		if got == nil {
 			t.Fatal("RotateRefreshToken of a used token returned no token")
@@ -283,7 +283,7 @@ func testRotation(t *testing.T, open opener) {
 		checkBystanders(t, s, at)
 
 		again := at.Add(3 * time.Minute)
-		_, err = s.RotateRefreshToken(t.Context(), tenantA, "r0", again, issued(tenantA, "n3", "g1", "r0", again)...)
+		_, err = s.RotateRefreshToken(t.Context(), tenantA, "r0", again, ports.Rotation{Issued: issued(tenantA, "n3", "g1", "r0", again)})
 		mustIs(t, err, ports.ErrAlreadyUsed, "RotateRefreshToken replayed after the grant was revoked")
 		mustNotExist(t, s, tenantA, "n3-refresh")
 		if tok := getToken(t, s, tenantA, "n1-refresh"); tok.RevokedAt == nil || !tok.RevokedAt.Equal(replay) {
@@ -316,7 +316,7 @@ func testRotation(t *testing.T, open opener) {
 					tt.setup(t, s)
 				}
 				before := getToken(t, s, tenantA, "r0")
-				_, err := s.RotateRefreshToken(t.Context(), tt.tenant, tt.id, tt.now, issued(tt.tenant, "n1", "g1", tt.id, tt.now)...)
+				_, err := s.RotateRefreshToken(t.Context(), tt.tenant, tt.id, tt.now, ports.Rotation{Issued: issued(tt.tenant, "n1", "g1", tt.id, tt.now)})
 				mustIs(t, err, ports.ErrNotFound, "RotateRefreshToken")
 				mustNotExist(t, s, tt.tenant, "n1-access")
 				mustNotExist(t, s, tt.tenant, "n1-refresh")
@@ -334,13 +334,13 @@ func testRotation(t *testing.T, open opener) {
 		now := at.Add(time.Minute)
 		clash := issued(tenantA, "n1", "g1", "r0", now)
 		clash[1].ID = "other-r0"
-		_, err := s.RotateRefreshToken(t.Context(), tenantA, "r0", now, clash...)
+		_, err := s.RotateRefreshToken(t.Context(), tenantA, "r0", now, ports.Rotation{Issued: clash})
 		mustIs(t, err, ports.ErrConflict, "RotateRefreshToken")
 		mustNotExist(t, s, tenantA, "n1-access")
 		checkEqual(t, newToken(tenantA, "r0", ports.TokenRefresh, "g1", at), getToken(t, s, tenantA, "r0"))
 		checkBystanders(t, s, at)
 
-		_, err = s.RotateRefreshToken(t.Context(), tenantA, "r0", now, issued(tenantA, "n2", "g1", "r0", now)...)
+		_, err = s.RotateRefreshToken(t.Context(), tenantA, "r0", now, ports.Rotation{Issued: issued(tenantA, "n2", "g1", "r0", now)})
 		mustNil(t, err, "RotateRefreshToken after the failed attempt")
 	})
 }
@@ -385,7 +385,7 @@ func testRevocation(t *testing.T, open opener) {
 		at := baseTime()
 		grantFixture(t, s, at)
 		now := at.Add(time.Minute)
-		_, err := s.RotateRefreshToken(t.Context(), tenantA, "r0", now, issued(tenantA, "n1", "g1", "r0", now)...)
+		_, err := s.RotateRefreshToken(t.Context(), tenantA, "r0", now, ports.Rotation{Issued: issued(tenantA, "n1", "g1", "r0", now)})
 		mustNil(t, err, "RotateRefreshToken")
 		earlier := now.Add(time.Second)
 		mustNil(t, s.RevokeToken(t.Context(), tenantA, "n1-access", earlier), "RevokeToken")
@@ -414,7 +414,7 @@ func testRevocation(t *testing.T, open opener) {
 		at := baseTime()
 		grantFixture(t, s, at)
 		mustNil(t, s.RevokeGrant(t.Context(), tenantA, "g1", at), "RevokeGrant")
-		_, err := s.RotateRefreshToken(t.Context(), tenantA, "r0", at.Add(time.Second), issued(tenantA, "n1", "g1", "r0", at)...)
+		_, err := s.RotateRefreshToken(t.Context(), tenantA, "r0", at.Add(time.Second), ports.Rotation{Issued: issued(tenantA, "n1", "g1", "r0", at)})
 		mustIs(t, err, ports.ErrNotFound, "RotateRefreshToken")
 	})
 
@@ -437,13 +437,13 @@ func testRevocation(t *testing.T, open opener) {
 			clientToken(tenantA, "r1", ports.TokenRefresh, "g1", "c1"),
 			clientToken(tenantA, "a2", ports.TokenAccess, "g2", "c1"),
 			clientToken(tenantA, "r2", ports.TokenRefresh, "g2", "c1"),
-		}, bystanders...)...), "CreateTokens")
+		}, bystanders...)), "CreateTokens")
 		now := at.Add(time.Minute)
 		rotated := issued(tenantA, "n1", "g1", "r1", now)
 		for _, tok := range rotated {
 			tok.ClientID = "c1"
 		}
-		_, err := s.RotateRefreshToken(t.Context(), tenantA, "r1", now, rotated...)
+		_, err := s.RotateRefreshToken(t.Context(), tenantA, "r1", now, ports.Rotation{Issued: rotated})
 		mustNil(t, err, "RotateRefreshToken")
 		earlier := now.Add(time.Second)
 		mustNil(t, s.RevokeToken(t.Context(), tenantA, "a2", earlier), "RevokeToken")

@@ -131,7 +131,7 @@ func TestHealthReadyMetrics(t *testing.T) {
 	}
 	for _, name := range []string{"oauth2_http_requests_total", "oauth2_http_request_duration_seconds", "oauth2_authentication_failures_total",
 		"oauth2_domain_events_total", "oauth2_signing_key_age_seconds", "oauth2_breaker_state", "oauth2_dependency_call_duration_seconds",
-		"oauth2_ratelimit_rejections_total", "oauth2_janitor_deleted_total"} {
+		"oauth2_ratelimit_rejections_total", "oauth2_janitor_deleted_total", "oauth2_active_sessions"} {
 		if families[name] == nil {
 			t.Errorf("/metrics lacks %s", name)
 		}
@@ -402,4 +402,30 @@ func TestProfilingListener(t *testing.T) {
 			t.Fatalf("status %d, want 404", resp.StatusCode)
 		}
 	})
+}
+
+func TestActiveSessionsMetric(t *testing.T) {
+	s := startServer(t, "sqlite", nil)
+	w := newWebApp(t, s, webClientMetadata)
+	// Two people sign in (each browser gets a session of its own); the
+	// first scrape counts them.
+	w.authorize(t, newBrowser(t, s))
+	w.authorize(t, newBrowser(t, s))
+	resp, err := http.Get(s.issuer + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := families["oauth2_active_sessions"]
+	if f == nil || len(f.Metric) != 1 {
+		t.Fatal("/metrics lacks oauth2_active_sessions")
+	}
+	if n := f.Metric[0].GetGauge().GetValue(); n != 2 {
+		t.Fatalf("oauth2_active_sessions = %v after two sign-ins, want 2", n)
+	}
 }

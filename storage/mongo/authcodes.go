@@ -2,6 +2,7 @@ package mongostore
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -42,7 +43,11 @@ func (d *authCodeDoc) code() *ports.AuthorizationCode {
 }
 
 // CreateAuthCode stores a new code. ErrConflict if the hash exists.
-func (s *Store) CreateAuthCode(ctx context.Context, c *ports.AuthorizationCode) error {
+func (s *Store) CreateAuthCode(ctx context.Context, c *ports.AuthorizationCode, evs ...ports.Event) error {
+	return s.withEvents(ctx, "create auth code", evs, func() error { return s.createAuthCode(ctx, c) })
+}
+
+func (s *Store) createAuthCode(ctx context.Context, c *ports.AuthorizationCode) error {
 	_, err := s.authCodes.InsertOne(ctx, &authCodeDoc{
 		Tenant: c.Tenant, Hash: c.Hash, GrantID: c.GrantID, ClientID: c.ClientID, UserID: c.UserID,
 		SessionID: c.SessionID, RedirectURI: c.RedirectURI, Scope: c.Scope, Resources: c.Resources, Nonce: c.Nonce,
@@ -59,7 +64,21 @@ func (s *Store) CreateAuthCode(ctx context.Context, c *ports.AuthorizationCode) 
 // with the UsedAt of the redemption that won, together with
 // ErrAlreadyUsed, even once expired, so that the caller can revoke what it
 // issued (RFC 6749 §4.1.2).
-func (s *Store) RedeemAuthCode(ctx context.Context, tenant, hash string, now time.Time) (*ports.AuthorizationCode, error) {
+func (s *Store) RedeemAuthCode(ctx context.Context, tenant, hash string, now time.Time, evs ...ports.Event) (*ports.AuthorizationCode, error) {
+	if err := checkEvents(evs); err != nil {
+		return nil, fmt.Errorf("mongostore: redeem auth code: %w", err)
+	}
+	code, err := s.redeemAuthCode(ctx, tenant, hash, now)
+	if err != nil {
+		return code, err
+	}
+	if err := s.storeEvents(ctx, "redeem auth code", evs); err != nil {
+		return nil, err
+	}
+	return code, nil
+}
+
+func (s *Store) redeemAuthCode(ctx context.Context, tenant, hash string, now time.Time) (*ports.AuthorizationCode, error) {
 	const op = "redeem auth code"
 	var d authCodeDoc
 	err := s.authCodes.FindOne(ctx, bson.D{{Key: "tenant", Value: tenant}, {Key: "hash", Value: hash}}).Decode(&d)

@@ -60,7 +60,11 @@ func byID(tenant, id string) bson.D {
 
 // CreateClient stores a new client. ErrConflict if the id is taken in the
 // tenant.
-func (s *Store) CreateClient(ctx context.Context, c *ports.Client) error {
+func (s *Store) CreateClient(ctx context.Context, c *ports.Client, evs ...ports.Event) error {
+	return s.withEvents(ctx, "create client", evs, func() error { return s.createClient(ctx, c) })
+}
+
+func (s *Store) createClient(ctx context.Context, c *ports.Client) error {
 	_, err := s.clients.InsertOne(ctx, toClientDoc(c))
 	return translate("create client", err)
 }
@@ -76,7 +80,11 @@ func (s *Store) GetClient(ctx context.Context, tenant, id string) (*ports.Client
 
 // UpdateClient replaces every field of an existing client. ErrNotFound if
 // absent.
-func (s *Store) UpdateClient(ctx context.Context, c *ports.Client) error {
+func (s *Store) UpdateClient(ctx context.Context, c *ports.Client, evs ...ports.Event) error {
+	return s.withEvents(ctx, "update client", evs, func() error { return s.updateClient(ctx, c) })
+}
+
+func (s *Store) updateClient(ctx context.Context, c *ports.Client) error {
 	res, err := s.clients.ReplaceOne(ctx, byID(c.Tenant, c.ID), toClientDoc(c))
 	if err != nil {
 		return translate("update client", err)
@@ -88,7 +96,11 @@ func (s *Store) UpdateClient(ctx context.Context, c *ports.Client) error {
 }
 
 // DeleteClient removes the client. ErrNotFound if absent.
-func (s *Store) DeleteClient(ctx context.Context, tenant, id string) error {
+func (s *Store) DeleteClient(ctx context.Context, tenant, id string, evs ...ports.Event) error {
+	return s.withEvents(ctx, "delete client", evs, func() error { return s.deleteClient(ctx, tenant, id) })
+}
+
+func (s *Store) deleteClient(ctx context.Context, tenant, id string) error {
 	res, err := s.clients.DeleteOne(ctx, byID(tenant, id))
 	if err != nil {
 		return translate("delete client", err)

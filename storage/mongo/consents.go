@@ -23,7 +23,11 @@ func consentKey(tenant, userID, clientID string) bson.D {
 }
 
 // SaveConsent creates or replaces the consent of c.UserID for c.ClientID.
-func (s *Store) SaveConsent(ctx context.Context, c *ports.Consent) error {
+func (s *Store) SaveConsent(ctx context.Context, c *ports.Consent, evs ...ports.Event) error {
+	return s.withEvents(ctx, "save consent", evs, func() error { return s.saveConsent(ctx, c) })
+}
+
+func (s *Store) saveConsent(ctx context.Context, c *ports.Consent) error {
 	update := bson.D{{Key: "$set", Value: bson.D{{Key: "scope", Value: c.Scope}, {Key: "granted_at", Value: micros(c.GrantedAt)}}}}
 	var err error
 	// Two upserts of a new consent may both find nothing and both insert;
@@ -48,7 +52,11 @@ func (s *Store) GetConsent(ctx context.Context, tenant, userID, clientID string)
 }
 
 // DeleteConsent removes the consent; an absent consent is not an error.
-func (s *Store) DeleteConsent(ctx context.Context, tenant, userID, clientID string) error {
+func (s *Store) DeleteConsent(ctx context.Context, tenant, userID, clientID string, evs ...ports.Event) error {
+	return s.withEvents(ctx, "delete consent", evs, func() error { return s.deleteConsent(ctx, tenant, userID, clientID) })
+}
+
+func (s *Store) deleteConsent(ctx context.Context, tenant, userID, clientID string) error {
 	_, err := s.consents.DeleteOne(ctx, consentKey(tenant, userID, clientID))
 	return translate("delete consent", err)
 }

@@ -112,7 +112,13 @@ func (s *Store) GetDeviceCodeByUserCode(ctx context.Context, tenant, userCode st
 // inserting its decision claim, so that of concurrent decisions exactly
 // one lands. ErrNotFound if absent or expired at now; ErrAlreadyUsed if
 // decided before.
-func (s *Store) DecideDeviceCode(ctx context.Context, tenant, userCode, status, userID, sessionID string, authTime, now time.Time) error {
+func (s *Store) DecideDeviceCode(ctx context.Context, tenant, userCode, status, userID, sessionID string, authTime, now time.Time, evs ...ports.Event) error {
+	return s.withEvents(ctx, "decide device code", evs, func() error {
+		return s.decideDeviceCode(ctx, tenant, userCode, status, userID, sessionID, authTime, now)
+	})
+}
+
+func (s *Store) decideDeviceCode(ctx context.Context, tenant, userCode, status, userID, sessionID string, authTime, now time.Time) error {
 	const op = "decide device code"
 	if status != ports.DeviceApproved && status != ports.DeviceDenied {
 		return fmt.Errorf("mongostore: %s: status %q is not a decision", op, status)

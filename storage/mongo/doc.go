@@ -49,4 +49,10 @@
 // AckEvents deletes the events and then their leases; an ack cut short
 // between the two leaves leases behind that name no event and are never
 // read.
+//
+// The events a write method is given are inserted right after its change
+// succeeds, not in one transaction with it: a failed insert fails the
+// call (every change here can be retried), but a process that dies
+// between the two writes loses that change's events. The SQL stores,
+// which have transactions, do not have this window.
 package mongostore

@@ -25,7 +25,11 @@ type keyDocument struct {
 }
 
 // CreateKey stores a new key. ErrConflict if the kid exists.
-func (s *Store) CreateKey(ctx context.Context, k *ports.SigningKey) error {
+func (s *Store) CreateKey(ctx context.Context, k *ports.SigningKey, evs ...ports.Event) error {
+	return s.withEvents(ctx, "create key", evs, func() error { return s.createKey(ctx, k) })
+}
+
+func (s *Store) createKey(ctx context.Context, k *ports.SigningKey) error {
 	_, err := s.keys.InsertOne(ctx, &keyDocument{
 		Tenant: k.Tenant, KeyID: k.ID, Algorithm: k.Algorithm, PrivateKey: k.PrivateKey, PublicJWK: k.PublicJWK,
 		CreatedAt: micros(k.CreatedAt), NotBefore: micros(k.NotBefore),

@@ -52,12 +52,62 @@ const ackBatch = 1000
 // a small claim behind many leased events still walks in few round trips.
 const claimScanBatch = 64
 
+// withEvents runs change and, once it succeeded, appends evs to the
+// outbox. Without transactions the two are separate writes: events are
+// validated before the change so that a bad event never follows a
+// change, and if the append fails the call fails, which callers treat
+// like a failed change (every change here is safe to retry). A crash
+// between the two writes loses the events of that one change.
+func (s *Store) withEvents(ctx context.Context, op string, evs []ports.Event, change func() error) error {
+	if err := checkEvents(evs); err != nil {
+		return fmt.Errorf("mongostore: %s: %w", op, err)
+	}
+	if err := change(); err != nil {
+		return err
+	}
+	return s.storeEvents(ctx, op, evs)
+}
+
+// storeEvents appends the events of a change that succeeded and tells the
+// OnEvents hook.
+func (s *Store) storeEvents(ctx context.Context, op string, evs []ports.Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	if err := s.appendEvents(ctx, op, evs); err != nil {
+		return err
+	}
+	if f := s.onEvents.Load(); f != nil {
+		(*f)(evs)
+	}
+	return nil
+}
+
+// OnEvents registers f to be called with the events of every change that
+// stored some, once they are in the outbox, so that a relay can deliver
+// them at once instead of at its next poll. f must not block or keep the
+// slice.
+func (s *Store) OnEvents(f func([]ports.Event)) { s.onEvents.Store(&f) }
+
+// checkEvents validates events before the change they describe.
+func checkEvents(evs []ports.Event) error {
+	for _, e := range evs {
+		if err := e.Validate(); err != nil {
+			return fmt.Errorf("event %q: %w", e.ID, err)
+		}
+	}
+	return nil
+}
+
 // AppendEvents stores events for delivery, all or none. ErrConflict if an
 // event id exists; ErrInvalidEvent (wrapped) if an event lacks an ID or a
 // Type. Without a transaction the batch is made all-or-nothing by hand:
 // on failure the documents already inserted are deleted again.
 func (s *Store) AppendEvents(ctx context.Context, events ...ports.Event) error {
-	const op = "append events"
+	return s.appendEvents(ctx, "append events", events)
+}
+
+func (s *Store) appendEvents(ctx context.Context, op string, events []ports.Event) error {
 	if len(events) == 0 {
 		return nil
 	}

@@ -26,7 +26,11 @@ func liveByID(tenant, id string, now time.Time) bson.D {
 }
 
 // CreateSession stores a session. ErrConflict if the id exists.
-func (s *Store) CreateSession(ctx context.Context, sess *ports.Session) error {
+func (s *Store) CreateSession(ctx context.Context, sess *ports.Session, evs ...ports.Event) error {
+	return s.withEvents(ctx, "create session", evs, func() error { return s.createSession(ctx, sess) })
+}
+
+func (s *Store) createSession(ctx context.Context, sess *ports.Session) error {
 	_, err := s.sessions.InsertOne(ctx, &sessionDoc{
 		Tenant: sess.Tenant, SessionID: sess.ID, UserID: sess.UserID, AuthTime: micros(sess.AuthTime),
 		CreatedAt: micros(sess.CreatedAt), ExpiresAt: micros(sess.ExpiresAt),
@@ -47,7 +51,22 @@ func (s *Store) GetSession(ctx context.Context, tenant, id string, now time.Time
 }
 
 // DeleteSession removes the session; an absent session is not an error.
-func (s *Store) DeleteSession(ctx context.Context, tenant, id string) error {
+func (s *Store) DeleteSession(ctx context.Context, tenant, id string, evs ...ports.Event) error {
+	return s.withEvents(ctx, "delete session", evs, func() error { return s.deleteSession(ctx, tenant, id) })
+}
+
+func (s *Store) deleteSession(ctx context.Context, tenant, id string) error {
 	_, err := s.sessions.DeleteOne(ctx, byID(tenant, id))
 	return translate("delete session", err)
+}
+
+// CountSessions returns how many of the tenant's sessions are live at now.
+func (s *Store) CountSessions(ctx context.Context, tenant string, now time.Time) (int, error) {
+	n, err := s.sessions.CountDocuments(ctx, bson.D{
+		{Key: "tenant", Value: tenant}, {Key: "expires_at", Value: bson.D{{Key: "$gt", Value: micros(now)}}},
+	})
+	if err != nil {
+		return 0, translate("count sessions", err)
+	}
+	return int(n), nil
 }

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -44,6 +45,9 @@ type Store struct {
 
 	clients, users, authRequests, authCodes, tokens, sessions, consents,
 	keys, jtis, deviceCodes, claims, eventOutbox, eventLeases, migrations *mongo.Collection
+
+	// onEvents is told about the events of every change that stored some.
+	onEvents atomic.Pointer[func([]ports.Event)]
 
 	closeOnce sync.Once
 	closeErr  error

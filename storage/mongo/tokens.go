@@ -78,9 +78,11 @@ func (s *Store) insertTokens(ctx context.Context, tokens []*ports.Token) ([]bson
 
 // CreateTokens stores newly issued tokens, all or none. ErrConflict if an
 // id exists.
-func (s *Store) CreateTokens(ctx context.Context, tokens ...*ports.Token) error {
-	_, err := s.insertTokens(ctx, tokens)
-	return translate("create tokens", err)
+func (s *Store) CreateTokens(ctx context.Context, tokens []*ports.Token, evs ...ports.Event) error {
+	return s.withEvents(ctx, "create tokens", evs, func() error {
+		_, err := s.insertTokens(ctx, tokens)
+		return translate("create tokens", err)
+	})
 }
 
 // GetToken returns a token whatever its state. ErrNotFound if absent.
@@ -119,7 +121,26 @@ func (s *Store) getToken(ctx context.Context, tenant, id string) (*ports.Token, 
 // before it, not after: a loser, which revokes the grant once its claim
 // fails, then always finds the winner's tokens there to revoke. Losers
 // delete the tokens they inserted, which no one has seen.
-func (s *Store) RotateRefreshToken(ctx context.Context, tenant, oldID string, now time.Time, issued ...*ports.Token) (*ports.Token, error) {
+func (s *Store) RotateRefreshToken(ctx context.Context, tenant, oldID string, now time.Time, r ports.Rotation) (*ports.Token, error) {
+	const op = "rotate refresh token"
+	if err := checkEvents(append(r.Events, r.ReplayEvents...)); err != nil {
+		return nil, fmt.Errorf("mongostore: %s: %w", op, err)
+	}
+	old, err := s.rotate(ctx, tenant, oldID, now, r.Issued)
+	switch {
+	case err == nil:
+		if err := s.storeEvents(ctx, op, r.Events); err != nil {
+			return nil, err
+		}
+	case errors.Is(err, ports.ErrAlreadyUsed):
+		if err := s.storeEvents(ctx, op, r.ReplayEvents); err != nil {
+			return nil, err
+		}
+	}
+	return old, err
+}
+
+func (s *Store) rotate(ctx context.Context, tenant, oldID string, now time.Time, issued []*ports.Token) (*ports.Token, error) {
 	const op = "rotate refresh token"
 	old, err := s.getToken(ctx, tenant, oldID)
 	if err != nil {
@@ -181,7 +202,7 @@ func (s *Store) replay(ctx context.Context, old *ports.Token, now time.Time) (*p
 	// RFC 6819 §5.2.2.3: a rotated refresh token presented again means two
 	// parties hold it, and the server cannot tell which is the attacker,
 	// so every token of the grant goes.
-	if err := s.RevokeGrant(ctx, old.Tenant, old.GrantID, now); err != nil {
+	if err := s.revokeGrant(ctx, old.Tenant, old.GrantID, now); err != nil {
 		return nil, translate("rotate refresh token: revoke grant", err)
 	}
 	if old.RevokedAt == nil {
@@ -194,13 +215,21 @@ func (s *Store) replay(ctx context.Context, old *ports.Token, now time.Time) (*p
 // RevokeToken revokes one token at now. Revoking an absent or revoked
 // token is not an error, and a revoked token keeps its first revocation
 // time.
-func (s *Store) RevokeToken(ctx context.Context, tenant, id string, now time.Time) error {
+func (s *Store) RevokeToken(ctx context.Context, tenant, id string, now time.Time, evs ...ports.Event) error {
+	return s.withEvents(ctx, "revoke token", evs, func() error { return s.revokeToken(ctx, tenant, id, now) })
+}
+
+func (s *Store) revokeToken(ctx context.Context, tenant, id string, now time.Time) error {
 	_, err := s.tokens.UpdateOne(ctx, append(byID(tenant, id), bson.E{Key: "revoked_at", Value: nil}), revokeAt(now))
 	return translate("revoke token", err)
 }
 
 // RevokeGrant revokes every token of the grant at now.
-func (s *Store) RevokeGrant(ctx context.Context, tenant, grantID string, now time.Time) error {
+func (s *Store) RevokeGrant(ctx context.Context, tenant, grantID string, now time.Time, evs ...ports.Event) error {
+	return s.withEvents(ctx, "revoke grant", evs, func() error { return s.revokeGrant(ctx, tenant, grantID, now) })
+}
+
+func (s *Store) revokeGrant(ctx context.Context, tenant, grantID string, now time.Time) error {
 	_, err := s.tokens.UpdateMany(ctx,
 		bson.D{{Key: "tenant", Value: tenant}, {Key: "grant_id", Value: grantID}, {Key: "revoked_at", Value: nil}},
 		revokeAt(now))

@@ -42,16 +42,15 @@ func scanAuthCode(row scanner) (*ports.AuthorizationCode, error) {
 }
 
 // CreateAuthCode stores a new code. ErrConflict if the hash exists.
-func (s *Store) CreateAuthCode(ctx context.Context, c *ports.AuthorizationCode) error {
+func (s *Store) CreateAuthCode(ctx context.Context, c *ports.AuthorizationCode, evs ...ports.Event) error {
 	resources, err := encodeList(c.Resources)
 	if err != nil {
 		return translate("create auth code", err)
 	}
-	_, err = s.db.ExecContext(ctx, s.sqlFor(qCreateAuthCode),
+	return s.exec(ctx, "create auth code", evs, qCreateAuthCode,
 		c.Tenant, c.Hash, c.GrantID, c.ClientID, c.UserID, c.SessionID, c.RedirectURI,
 		c.Scope, resources, c.Nonce, c.CodeChallenge, c.CodeChallengeMethod,
 		s.timeArg(c.AuthTime), s.timeArg(c.CreatedAt), s.timeArg(c.ExpiresAt), s.nullTimeArg(c.UsedAt))
-	return translate("create auth code", err)
 }
 
 // RedeemAuthCode marks the code used at now in one conditional UPDATE, so
@@ -59,14 +58,22 @@ func (s *Store) CreateAuthCode(ctx context.Context, c *ports.AuthorizationCode) 
 // absent or expired at now. A code used before comes back with
 // ErrAlreadyUsed, even once expired, so that the caller can revoke what
 // it issued (RFC 6749 §4.1.2).
-func (s *Store) RedeemAuthCode(ctx context.Context, tenant, hash string, now time.Time) (*ports.AuthorizationCode, error) {
-	code, err := scanAuthCode(s.db.QueryRowContext(ctx, s.sqlFor(qRedeemAuthCode),
-		s.timeArg(now), tenant, hash, s.timeArg(now)))
+func (s *Store) RedeemAuthCode(ctx context.Context, tenant, hash string, now time.Time, evs ...ports.Event) (*ports.AuthorizationCode, error) {
+	if err := checkEvents(evs); err != nil {
+		return nil, fmt.Errorf("sqlstore: redeem auth code: %w", err)
+	}
+	var code *ports.AuthorizationCode
+	err := s.write(ctx, "redeem auth code", func(ctx context.Context, tx *sql.Tx) ([]ports.Event, error) {
+		var err error
+		code, err = scanAuthCode(tx.QueryRowContext(ctx, s.sqlFor(qRedeemAuthCode),
+			s.timeArg(now), tenant, hash, s.timeArg(now)))
+		return evs, err
+	})
 	if err == nil {
 		return code, nil
 	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return nil, translate("redeem auth code", err)
+	if !errors.Is(err, ports.ErrNotFound) {
+		return nil, err
 	}
 	// No row matched: tell a used code from an absent or expired one.
 	code, err = scanAuthCode(s.db.QueryRowContext(ctx, s.sqlFor(qGetAuthCode), tenant, hash))

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"fmt"
 
 	"oauth2-server.dev/ports"
 )
@@ -68,13 +69,12 @@ func scanClient(row scanner) (*ports.Client, error) {
 
 // CreateClient stores a new client. ErrConflict if the id is taken in the
 // tenant.
-func (s *Store) CreateClient(ctx context.Context, c *ports.Client) error {
+func (s *Store) CreateClient(ctx context.Context, c *ports.Client, evs ...ports.Event) error {
 	values, err := s.clientValues(c)
 	if err != nil {
 		return translate("create client", err)
 	}
-	_, err = s.db.ExecContext(ctx, s.sqlFor(qCreateClient), append([]any{c.Tenant, c.ID}, values...)...)
-	return translate("create client", err)
+	return s.exec(ctx, "create client", evs, qCreateClient, append([]any{c.Tenant, c.ID}, values...)...)
 }
 
 // GetClient returns the client. ErrNotFound if absent.
@@ -88,19 +88,17 @@ func (s *Store) GetClient(ctx context.Context, tenant, id string) (*ports.Client
 
 // UpdateClient replaces every field of an existing client. ErrNotFound if
 // absent.
-func (s *Store) UpdateClient(ctx context.Context, c *ports.Client) error {
+func (s *Store) UpdateClient(ctx context.Context, c *ports.Client, evs ...ports.Event) error {
 	values, err := s.clientValues(c)
 	if err != nil {
 		return translate("update client", err)
 	}
-	res, err := s.db.ExecContext(ctx, s.sqlFor(qUpdateClient), append(values, c.Tenant, c.ID)...)
-	return translate("update client", oneRow(res, err))
+	return s.execOne(ctx, "update client", evs, qUpdateClient, append(values, c.Tenant, c.ID)...)
 }
 
 // DeleteClient removes the client. ErrNotFound if absent.
-func (s *Store) DeleteClient(ctx context.Context, tenant, id string) error {
-	res, err := s.db.ExecContext(ctx, s.sqlFor(qDeleteClient), tenant, id)
-	return translate("delete client", oneRow(res, err))
+func (s *Store) DeleteClient(ctx context.Context, tenant, id string, evs ...ports.Event) error {
+	return s.execOne(ctx, "delete client", evs, qDeleteClient, tenant, id)
 }
 
 // ListClients returns the tenant's clients ordered by id, byte by byte.
@@ -114,6 +112,18 @@ func (s *Store) ListClients(ctx context.Context, tenant string) ([]*ports.Client
 		return nil, translate("list clients", err)
 	}
 	return clients, nil
+}
+
+// execOne is exec for a statement that must match exactly one row:
+// ErrNotFound, and nothing stored, if it matches none.
+func (s *Store) execOne(ctx context.Context, op string, evs []ports.Event, q query, args ...any) error {
+	if err := checkEvents(evs); err != nil {
+		return fmt.Errorf("sqlstore: %s: %w", op, err)
+	}
+	return s.write(ctx, op, func(ctx context.Context, tx *sql.Tx) ([]ports.Event, error) {
+		res, err := tx.ExecContext(ctx, s.sqlFor(q), args...)
+		return evs, oneRow(res, err)
+	})
 }
 
 // oneRow turns an update or delete that matched no row into sql.ErrNoRows,

@@ -17,9 +17,8 @@ var (
 )
 
 // SaveConsent creates or replaces the consent of c.UserID for c.ClientID.
-func (s *Store) SaveConsent(ctx context.Context, c *ports.Consent) error {
-	_, err := s.db.ExecContext(ctx, s.sqlFor(qSaveConsent), c.Tenant, c.UserID, c.ClientID, c.Scope, s.timeArg(c.GrantedAt))
-	return translate("save consent", err)
+func (s *Store) SaveConsent(ctx context.Context, c *ports.Consent, evs ...ports.Event) error {
+	return s.exec(ctx, "save consent", evs, qSaveConsent, c.Tenant, c.UserID, c.ClientID, c.Scope, s.timeArg(c.GrantedAt))
 }
 
 // GetConsent returns the consent. ErrNotFound if absent.
@@ -34,7 +33,6 @@ func (s *Store) GetConsent(ctx context.Context, tenant, userID, clientID string)
 }
 
 // DeleteConsent removes the consent; an absent consent is not an error.
-func (s *Store) DeleteConsent(ctx context.Context, tenant, userID, clientID string) error {
-	_, err := s.db.ExecContext(ctx, s.sqlFor(qDeleteConsent), tenant, userID, clientID)
-	return translate("delete consent", err)
+func (s *Store) DeleteConsent(ctx context.Context, tenant, userID, clientID string, evs ...ports.Event) error {
+	return s.exec(ctx, "delete consent", evs, qDeleteConsent, tenant, userID, clientID)
 }

@@ -72,16 +72,14 @@ func (s *Store) GetDeviceCodeByUserCode(ctx context.Context, tenant, userCode st
 // conditional UPDATE, so that of concurrent decisions exactly one lands.
 // ErrNotFound if absent or expired at now; ErrAlreadyUsed if decided
 // before.
-func (s *Store) DecideDeviceCode(ctx context.Context, tenant, userCode, status, userID, sessionID string, authTime, now time.Time) error {
+func (s *Store) DecideDeviceCode(ctx context.Context, tenant, userCode, status, userID, sessionID string, authTime, now time.Time, evs ...ports.Event) error {
 	if status != ports.DeviceApproved && status != ports.DeviceDenied {
 		return fmt.Errorf("sqlstore: decide device code: status %q is not a decision", status)
 	}
-	res, err := s.db.ExecContext(ctx, s.sqlFor(qDecideDeviceCode),
+	err := s.execOne(ctx, "decide device code", evs, qDecideDeviceCode,
 		status, userID, sessionID, s.timeArg(authTime), tenant, userCode, s.timeArg(now))
-	if err := oneRow(res, err); err == nil {
-		return nil
-	} else if !errors.Is(err, sql.ErrNoRows) {
-		return translate("decide device code", err)
+	if !errors.Is(err, ports.ErrNotFound) {
+		return err
 	}
 	// No row matched: tell a decided request from an absent or expired one.
 	d, err := scanDeviceCode(s.db.QueryRowContext(ctx, s.sqlFor(qGetDeviceCodeByUserCodeAnyTime), tenant, userCode))

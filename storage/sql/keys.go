@@ -28,11 +28,10 @@ func scanKey(row scanner) (*ports.SigningKey, error) {
 }
 
 // CreateKey stores a new key. ErrConflict if the kid exists.
-func (s *Store) CreateKey(ctx context.Context, k *ports.SigningKey) error {
-	_, err := s.db.ExecContext(ctx, s.sqlFor(qCreateKey),
+func (s *Store) CreateKey(ctx context.Context, k *ports.SigningKey, evs ...ports.Event) error {
+	return s.exec(ctx, "create key", evs, qCreateKey,
 		k.Tenant, k.ID, k.Algorithm, bytesArg(k.PrivateKey), bytesArg(k.PublicJWK),
 		s.timeArg(k.CreatedAt), s.timeArg(k.NotBefore), s.nullTimeArg(k.RetiredAt), s.nullTimeArg(k.ExpiresAt))
-	return translate("create key", err)
 }
 
 // UpdateKey replaces the NotBefore, RetiredAt and ExpiresAt of an existing

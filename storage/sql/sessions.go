@@ -13,13 +13,13 @@ var (
 	qGetSession = newQuery(`SELECT tenant, id, user_id, auth_time, created_at, expires_at
 	FROM sessions WHERE tenant = ? AND id = ? AND expires_at > ?`)
 	qDeleteSession = newQuery(`DELETE FROM sessions WHERE tenant = ? AND id = ?`)
+	qCountSessions = newQuery(`SELECT COUNT(*) FROM sessions WHERE tenant = ? AND expires_at > ?`)
 )
 
 // CreateSession stores a session. ErrConflict if the id exists.
-func (s *Store) CreateSession(ctx context.Context, sess *ports.Session) error {
-	_, err := s.db.ExecContext(ctx, s.sqlFor(qCreateSession),
+func (s *Store) CreateSession(ctx context.Context, sess *ports.Session, evs ...ports.Event) error {
+	return s.exec(ctx, "create session", evs, qCreateSession,
 		sess.Tenant, sess.ID, sess.UserID, s.timeArg(sess.AuthTime), s.timeArg(sess.CreatedAt), s.timeArg(sess.ExpiresAt))
-	return translate("create session", err)
 }
 
 // GetSession returns the session. ErrNotFound if absent or expired at now.
@@ -34,7 +34,15 @@ func (s *Store) GetSession(ctx context.Context, tenant, id string, now time.Time
 }
 
 // DeleteSession removes the session; an absent session is not an error.
-func (s *Store) DeleteSession(ctx context.Context, tenant, id string) error {
-	_, err := s.db.ExecContext(ctx, s.sqlFor(qDeleteSession), tenant, id)
-	return translate("delete session", err)
+func (s *Store) DeleteSession(ctx context.Context, tenant, id string, evs ...ports.Event) error {
+	return s.exec(ctx, "delete session", evs, qDeleteSession, tenant, id)
+}
+
+// CountSessions returns how many of the tenant's sessions are live at now.
+func (s *Store) CountSessions(ctx context.Context, tenant string, now time.Time) (int, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, s.sqlFor(qCountSessions), tenant, s.timeArg(now)).Scan(&n); err != nil {
+		return 0, translate("count sessions", err)
+	}
+	return n, nil
 }

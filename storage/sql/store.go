@@ -26,6 +26,8 @@ type Store struct {
 	db      *sql.DB
 	pool    *pgxpool.Pool // PostgreSQL only; db draws its connections from it
 	dialect Dialect
+	// onEvents is told about every commit that stored events.
+	onEvents eventHook
 
 	closeOnce sync.Once
 	closeErr  error

@@ -138,8 +138,8 @@ func TestSQLiteConcurrentWriters(t *testing.T) {
 				wg.Go(func() {
 					<-start
 					id := string(rune('A'+i%26)) + string(rune('a'+i/26))
-					errs <- s.CreateTokens(t.Context(), token(id+"-a", ports.TokenAccess), token(id+"-r", ports.TokenRefresh))
-					_, err := s.RotateRefreshToken(t.Context(), ports.DefaultTenant, id+"-r", now, token(id+"-r2", ports.TokenRefresh))
+					errs <- s.CreateTokens(t.Context(), []*ports.Token{token(id+"-a", ports.TokenAccess), token(id+"-r", ports.TokenRefresh)})
+					_, err := s.RotateRefreshToken(t.Context(), ports.DefaultTenant, id+"-r", now, ports.Rotation{Issued: []*ports.Token{token(id+"-r2", ports.TokenRefresh)}})
 					errs <- err
 					errs <- s.RevokeGrant(t.Context(), ports.DefaultTenant, "g-"+id+"-a", now)
 				})

@@ -56,19 +56,16 @@ func (s *Store) insertTokens(ctx context.Context, tx *sql.Tx, tokens []*ports.To
 
 // CreateTokens stores newly issued tokens in one transaction. ErrConflict
 // if an id exists.
-func (s *Store) CreateTokens(ctx context.Context, tokens ...*ports.Token) error {
-	if len(tokens) == 0 {
+func (s *Store) CreateTokens(ctx context.Context, tokens []*ports.Token, evs ...ports.Event) error {
+	if err := checkEvents(evs); err != nil {
+		return fmt.Errorf("sqlstore: create tokens: %w", err)
+	}
+	if len(tokens) == 0 && len(evs) == 0 {
 		return nil
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return translate("create tokens", err)
-	}
-	defer tx.Rollback()
-	if err := s.insertTokens(ctx, tx, tokens); err != nil {
-		return translate("create tokens", err)
-	}
-	return translate("create tokens", tx.Commit())
+	return s.write(ctx, "create tokens", func(ctx context.Context, tx *sql.Tx) ([]ports.Event, error) {
+		return evs, s.insertTokens(ctx, tx, tokens)
+	})
 }
 
 // GetToken returns a token whatever its state. ErrNotFound if absent.
@@ -80,84 +77,89 @@ func (s *Store) GetToken(ctx context.Context, tenant, id string) (*ports.Token, 
 	return t, nil
 }
 
+// errNotRotatable ends a rotation of a token that exists but was never
+// rotated: it is expired, revoked or not a refresh token.
+var errNotRotatable = fmt.Errorf("not rotatable: %w", ports.ErrNotFound)
+
 // RotateRefreshToken consumes the refresh token oldID and stores the
 // tokens issued in exchange in one transaction, and returns the consumed
 // token. ErrNotFound if the token is absent, expired at now, revoked, or
 // not a refresh token. A token rotated before is a replay: the whole grant
 // is revoked and the stored token comes back with ErrAlreadyUsed, even if
 // an earlier replay already revoked it.
-func (s *Store) RotateRefreshToken(ctx context.Context, tenant, oldID string, now time.Time, issued ...*ports.Token) (*ports.Token, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, translate("rotate refresh token", err)
+func (s *Store) RotateRefreshToken(ctx context.Context, tenant, oldID string, now time.Time, r ports.Rotation) (*ports.Token, error) {
+	const op = "rotate refresh token"
+	if err := checkEvents(append(r.Events, r.ReplayEvents...)); err != nil {
+		return nil, fmt.Errorf("sqlstore: %s: %w", op, err)
 	}
-	defer tx.Rollback()
-
-	old, err := scanToken(tx.QueryRowContext(ctx, s.sqlFor(qConsumeRefreshToken),
-		s.timeArg(now), tenant, oldID, ports.TokenRefresh, s.timeArg(now)))
-	switch {
-	case err == nil:
-		if err := s.insertTokens(ctx, tx, issued); err != nil {
-			return nil, translate("rotate refresh token", err)
+	var (
+		old    *ports.Token
+		replay bool
+	)
+	err := s.write(ctx, op, func(ctx context.Context, tx *sql.Tx) ([]ports.Event, error) {
+		var err error
+		old, err = scanToken(tx.QueryRowContext(ctx, s.sqlFor(qConsumeRefreshToken),
+			s.timeArg(now), tenant, oldID, ports.TokenRefresh, s.timeArg(now)))
+		switch {
+		case err == nil:
+			replay = false
+			return r.Events, s.insertTokens(ctx, tx, r.Issued)
+		case !errors.Is(err, sql.ErrNoRows):
+			return nil, err
 		}
-		if err := tx.Commit(); err != nil {
-			return nil, translate("rotate refresh token", err)
+		old, err = scanToken(tx.QueryRowContext(ctx, s.sqlFor(qGetToken), tenant, oldID))
+		if err != nil {
+			return nil, err
 		}
+		if old.Kind != ports.TokenRefresh || old.UsedAt == nil {
+			return nil, errNotRotatable
+		}
+		// RFC 6819 §5.2.2.3: a rotated refresh token presented again means
+		// two parties hold it, and the server cannot tell which is the
+		// attacker, so every token of the grant goes.
+		replay = true
+		_, err = tx.ExecContext(ctx, s.sqlFor(qRevokeGrant), s.timeArg(now), tenant, old.GrantID)
+		return r.ReplayEvents, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !replay {
 		return old, nil
-	case !errors.Is(err, sql.ErrNoRows):
-		return nil, translate("rotate refresh token", err)
-	}
-
-	old, err = scanToken(tx.QueryRowContext(ctx, s.sqlFor(qGetToken), tenant, oldID))
-	if err != nil {
-		return nil, translate("rotate refresh token", err)
-	}
-	if old.Kind != ports.TokenRefresh || old.UsedAt == nil {
-		return nil, fmt.Errorf("sqlstore: rotate refresh token: not rotatable: %w", ports.ErrNotFound)
-	}
-	// RFC 6819 §5.2.2.3: a rotated refresh token presented again means two
-	// parties hold it, and the server cannot tell which is the attacker,
-	// so every token of the grant goes.
-	if _, err := tx.ExecContext(ctx, s.sqlFor(qRevokeGrant), s.timeArg(now), tenant, old.GrantID); err != nil {
-		return nil, translate("rotate refresh token: revoke grant", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, translate("rotate refresh token: revoke grant", err)
 	}
 	if old.RevokedAt == nil {
 		revokedAt := now.UTC().Truncate(time.Microsecond)
 		old.RevokedAt = &revokedAt
 	}
-	return old, fmt.Errorf("sqlstore: rotate refresh token: %w", ports.ErrAlreadyUsed)
+	return old, fmt.Errorf("sqlstore: %s: %w", op, ports.ErrAlreadyUsed)
 }
 
 // RevokeToken revokes one token at now. Revoking an absent or revoked
 // token is not an error, and a revoked token keeps its first revocation
 // time.
-func (s *Store) RevokeToken(ctx context.Context, tenant, id string, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, s.sqlFor(qRevokeToken), s.timeArg(now), tenant, id)
-	return translate("revoke token", err)
+func (s *Store) RevokeToken(ctx context.Context, tenant, id string, now time.Time, evs ...ports.Event) error {
+	return s.exec(ctx, "revoke token", evs, qRevokeToken, s.timeArg(now), tenant, id)
 }
 
 // RevokeGrant revokes every token of the grant at now.
-func (s *Store) RevokeGrant(ctx context.Context, tenant, grantID string, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, s.sqlFor(qRevokeGrant), s.timeArg(now), tenant, grantID)
-	return translate("revoke grant", err)
+func (s *Store) RevokeGrant(ctx context.Context, tenant, grantID string, now time.Time, evs ...ports.Event) error {
+	return s.exec(ctx, "revoke grant", evs, qRevokeGrant, s.timeArg(now), tenant, grantID)
 }
 
 // RevokeClientTokens revokes, at now, every token issued to the client
 // that is not revoked yet, and returns how many it revoked. Tokens revoked
 // before keep their first revocation time and are not counted.
 func (s *Store) RevokeClientTokens(ctx context.Context, tenant, clientID string, now time.Time) (int, error) {
-	res, err := s.db.ExecContext(ctx, s.sqlFor(qRevokeClientTokens), s.timeArg(now), tenant, clientID)
-	if err != nil {
-		return 0, translate("revoke client tokens", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, translate("revoke client tokens", err)
-	}
-	return int(n), nil
+	var n int64
+	err := s.write(ctx, "revoke client tokens", func(ctx context.Context, tx *sql.Tx) ([]ports.Event, error) {
+		res, err := tx.ExecContext(ctx, s.sqlFor(qRevokeClientTokens), s.timeArg(now), tenant, clientID)
+		if err != nil {
+			return nil, err
+		}
+		n, err = res.RowsAffected()
+		return nil, err
+	})
+	return int(n), err
 }
 
 // SessionClients returns the ids of the clients holding tokens issued in

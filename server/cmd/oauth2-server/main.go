@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"oauth2-server.dev/config"
+	"oauth2-server.dev/core"
 	"oauth2-server.dev/core/keyset"
 	"oauth2-server.dev/ports"
 	"oauth2-server.dev/server/internal/app"
@@ -211,7 +212,15 @@ func rotateKeys(ctx context.Context, cfg *config.Config, stdout io.Writer) error
 	if err != nil {
 		return err
 	}
-	created, err := keys.Rotate(ctx, cfg.KeyPropagationDelay, cfg.KeyGracePeriod, keyset.Algorithms...)
+	// The key.rotated events go to the outbox with the keys; a running
+	// server's relay delivers them.
+	rotated := func(k *keyset.Key) []ports.Event {
+		return []ports.Event{{
+			ID: ports.NewEventID(), Time: time.Now(), Type: ports.EventKeyRotated, Tenant: ports.DefaultTenant,
+			Data: core.KeyRotatedData(k),
+		}}
+	}
+	created, err := keys.Rotate(ctx, cfg.KeyPropagationDelay, cfg.KeyGracePeriod, rotated, keyset.Algorithms...)
 	if err != nil {
 		return err
 	}

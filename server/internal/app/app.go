@@ -160,10 +160,21 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 		return nil, err
 	}
 	ed.closers = append(ed.closers, func() error { evs.close(); return nil })
-	counted, err := newCountingPublisher(evs.publisher, reg)
+	counter, err := newEventCounter(reg)
 	if err != nil {
 		ed.close()
 		return nil, err
+	}
+	counted := &countingPublisher{next: evs.publisher, counter: counter}
+	// Events committed with their changes are counted, and wake the relay,
+	// as the store reports them.
+	if n, ok := st.(eventNotifier); ok {
+		n.OnEvents(func(committed []ports.Event) {
+			counter.count(committed)
+			if evs.relay != nil {
+				evs.relay.Notify()
+			}
+		})
 	}
 	p, err := core.New(core.Config{
 		Issuer:              cfg.Issuer,
@@ -189,6 +200,10 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 		return nil, err
 	}
 	if err := reg.Register(newKeyAgeCollector(p)); err != nil {
+		ed.close()
+		return nil, err
+	}
+	if err := reg.Register(newSessionCollector(guarded, ports.DefaultTenant, clock)); err != nil {
 		ed.close()
 		return nil, err
 	}

@@ -74,6 +74,12 @@ func buildEvents(cfg *config.Config, st ports.Store, breaker *resilience.Breaker
 	return &eventPipeline{publisher: pub, relay: relay, close: closeAll}, nil
 }
 
+// eventNotifier is a store that reports the events it committed with the
+// changes they describe.
+type eventNotifier interface {
+	OnEvents(f func([]ports.Event))
+}
+
 // outboxPublisher appends events to the store's outbox and wakes the
 // relay. While the store cannot take them, events go to the in-memory bus
 // instead, which still delivers them unless the process stops first.

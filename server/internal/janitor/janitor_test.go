@@ -59,7 +59,7 @@ func seed(t *testing.T, s ports.Store, now time.Time, n int) {
 		}
 		must(s.CreateAuthRequest(ctx, &ports.AuthRequest{ID: id, Tenant: tenant, CreatedAt: exp.Add(-time.Minute), ExpiresAt: exp}))
 		must(s.CreateAuthCode(ctx, &ports.AuthorizationCode{Hash: id, Tenant: tenant, AuthTime: exp, CreatedAt: exp.Add(-time.Minute), ExpiresAt: exp}))
-		must(s.CreateTokens(ctx, &ports.Token{ID: id, Tenant: tenant, Kind: ports.TokenAccess, GrantID: id, IssuedAt: exp.Add(-time.Hour), ExpiresAt: exp}))
+		must(s.CreateTokens(ctx, []*ports.Token{&ports.Token{ID: id, Tenant: tenant, Kind: ports.TokenAccess, GrantID: id, IssuedAt: exp.Add(-time.Hour), ExpiresAt: exp}}))
 		must(s.CreateSession(ctx, &ports.Session{ID: id, Tenant: tenant, AuthTime: exp, CreatedAt: exp.Add(-time.Hour), ExpiresAt: exp}))
 		must(s.UseJTI(ctx, tenant, "dpop:"+id, exp, exp.Add(-time.Minute)))
 		must(s.CreateDeviceCode(ctx, &ports.DeviceCode{Hash: id, Tenant: tenant, UserCode: "U" + id, Status: ports.DevicePending, CreatedAt: exp.Add(-time.Minute), ExpiresAt: exp}))
@@ -153,7 +153,7 @@ func TestRunOnceBoundsATick(t *testing.T) {
 	backlog := MaxBatchesPerTick*batch + 3
 	for i := range backlog {
 		id := "t" + string(rune('A'+i/26)) + string(rune('a'+i%26))
-		err := s.CreateTokens(t.Context(), &ports.Token{ID: id, Tenant: "a", Kind: ports.TokenAccess, IssuedAt: now.Add(-time.Hour), ExpiresAt: now.Add(-time.Minute)})
+		err := s.CreateTokens(t.Context(), []*ports.Token{&ports.Token{ID: id, Tenant: "a", Kind: ports.TokenAccess, IssuedAt: now.Add(-time.Hour), ExpiresAt: now.Add(-time.Minute)}})
 		if err != nil {
 			t.Fatal(err)
 		}
