@@ -8,6 +8,8 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"oauth2-server.dev/core"
 )
 
 // metrics are the HTTP layer's Prometheus series. Labels carry route
@@ -32,8 +34,8 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		}, []string{"route", "method"}),
 		tokensIssued: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "oauth2_tokens_issued_total",
-			Help: "Token responses issued by grant type.",
-		}, []string{"grant_type"}),
+			Help: "Tokens issued by grant type and token (access_token, refresh_token, id_token).",
+		}, []string{"grant_type", "token"}),
 		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "oauth2_authentication_failures_total",
 			Help: "Failed authentications by kind (client, user).",
@@ -58,4 +60,15 @@ func (m *metrics) instrument(next http.Handler) http.Handler {
 		m.requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.status())).Inc()
 		m.duration.WithLabelValues(route, r.Method).Observe(time.Since(start).Seconds())
 	})
+}
+
+// countTokens counts the tokens of one successful token response.
+func (m *metrics) countTokens(grantType string, resp *core.TokenResponse) {
+	m.tokensIssued.WithLabelValues(grantType, "access_token").Inc()
+	if resp.RefreshToken != "" {
+		m.tokensIssued.WithLabelValues(grantType, "refresh_token").Inc()
+	}
+	if resp.IDToken != "" {
+		m.tokensIssued.WithLabelValues(grantType, "id_token").Inc()
+	}
 }

@@ -21,7 +21,7 @@ func (h *handlers) token(w http.ResponseWriter, r *http.Request) {
 		h.clientAuthError(w, r, cred, keys, err)
 		return
 	}
-	h.metrics.tokensIssued.WithLabelValues(form.Get("grant_type")).Inc()
+	h.metrics.countTokens(form.Get("grant_type"), resp)
 	hd := w.Header()
 	hd.Set("Content-Type", "application/json")
 	hd.Set("Cache-Control", "no-store")

@@ -429,3 +429,32 @@ func TestActiveSessionsMetric(t *testing.T) {
 		t.Fatalf("oauth2_active_sessions = %v after two sign-ins, want 2", n)
 	}
 }
+
+func TestTokensIssuedMetric(t *testing.T) {
+	s := startServer(t, "sqlite", nil)
+	w := newWebApp(t, s, webClientMetadata)
+	w.exchange(t, w.authorize(t, newBrowser(t, s)))
+	resp, err := http.Get(s.issuer + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, m := range families["oauth2_tokens_issued_total"].GetMetric() {
+		labels := map[string]string{}
+		for _, l := range m.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		got[labels["grant_type"]+" "+labels["token"]] = m.GetCounter().GetValue()
+	}
+	for _, token := range []string{"access_token", "refresh_token", "id_token"} {
+		if n := got["authorization_code "+token]; n != 1 {
+			t.Errorf("oauth2_tokens_issued_total{grant_type=authorization_code,token=%s} = %v, want 1 (all: %v)", token, n, got)
+		}
+	}
+}
