@@ -21,8 +21,14 @@ type AuthorizationCode struct {
 	// Resources are the RFC 8707 resource indicators of the authorization
 	// request, in request order; the tokens the code buys are restricted
 	// to them.
-	Resources           []string
-	Nonce               string
+	Resources []string
+	Nonce     string
+	// AuthorizationDetails are the RFC 9396 authorization details the
+	// user approved, a JSON array; empty when none.
+	AuthorizationDetails string
+	// DPoPJKT is the dpop_jkt of the authorization request (RFC 9449 §10):
+	// the code may only be redeemed with a proof of that key.
+	DPoPJKT             string
 	CodeChallenge       string
 	CodeChallengeMethod string
 	AuthTime            time.Time

@@ -28,9 +28,19 @@ type Token struct {
 	SessionID string
 	AuthTime  *time.Time
 	// ParentID is the refresh token this token was issued from, if any.
-	ParentID  string
-	IssuedAt  time.Time
-	ExpiresAt time.Time
+	ParentID string
+	// JKT binds the token to a DPoP key (RFC 9449 §6): the base64url
+	// SHA-256 JWK thumbprint of the key, its cnf.jkt; empty when unbound.
+	JKT string
+	// X5TS256 binds the token to a client certificate (RFC 8705 §3.1): the
+	// base64url SHA-256 of the DER certificate, its cnf.x5t#S256; empty
+	// when unbound.
+	X5TS256 string
+	// AuthorizationDetails are the RFC 9396 authorization details granted
+	// with the token, a JSON array; empty when none.
+	AuthorizationDetails string
+	IssuedAt             time.Time
+	ExpiresAt            time.Time
 	// UsedAt is set on a refresh token when it has been rotated.
 	UsedAt    *time.Time
 	RevokedAt *time.Time

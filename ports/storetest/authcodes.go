@@ -9,21 +9,23 @@ import (
 
 func newAuthCode(tenant, hash string, at time.Time) *ports.AuthorizationCode {
 	return &ports.AuthorizationCode{
-		Hash:                hash,
-		Tenant:              tenant,
-		GrantID:             "grant-" + hash,
-		ClientID:            "client-" + hash,
-		UserID:              "user-" + hash,
-		SessionID:           "session-" + hash,
-		RedirectURI:         "https://app.example/cb?from=" + hash,
-		Scope:               "openid profile offline_access",
-		Resources:           []string{"https://api.example/" + hash, "https://a.example/"}, // unsorted: request order must survive
-		Nonce:               "nonce-" + hash,
-		CodeChallenge:       "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-		CodeChallengeMethod: "S256",
-		AuthTime:            at.Add(-time.Minute),
-		CreatedAt:           at,
-		ExpiresAt:           at.Add(time.Minute),
+		Hash:                 hash,
+		Tenant:               tenant,
+		GrantID:              "grant-" + hash,
+		ClientID:             "client-" + hash,
+		UserID:               "user-" + hash,
+		SessionID:            "session-" + hash,
+		RedirectURI:          "https://app.example/cb?from=" + hash,
+		Scope:                "openid profile offline_access",
+		Resources:            []string{"https://api.example/" + hash, "https://a.example/"}, // unsorted: request order must survive
+		Nonce:                "nonce-" + hash,
+		AuthorizationDetails: `[{"type":"payment_initiation","instructedAmount":{"currency":"EUR","amount":"` + hash + `"}}]`,
+		DPoPJKT:              "jkt-" + hash,
+		CodeChallenge:        "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+		CodeChallengeMethod:  "S256",
+		AuthTime:             at.Add(-time.Minute),
+		CreatedAt:            at,
+		ExpiresAt:            at.Add(time.Minute),
 	}
 }
 

@@ -24,8 +24,12 @@ func newToken(tenant, id, kind, grantID string, at time.Time) *ports.Token {
 		Audience:  "https://api.example",
 		SessionID: "session-" + grantID,
 		AuthTime:  ptr(at.Add(-time.Minute)),
-		IssuedAt:  at,
-		ExpiresAt: at.Add(ttl),
+		JKT:       "jkt-" + grantID,
+		X5TS256:   "x5t-" + grantID,
+		// RFC 9396 §2: an array of objects, each with a type.
+		AuthorizationDetails: `[{"type":"account_information","actions":["list_accounts"],"locations":["https://` + grantID + `.example"]}]`,
+		IssuedAt:             at,
+		ExpiresAt:            at.Add(ttl),
 	}
 }
 

@@ -30,6 +30,9 @@ type authCodeDoc struct {
 	// UsedAt is set only on a code created used; a redemption is recorded
 	// as a claim.
 	UsedAt *int64 `bson:"used_at"`
+	// Fields added after the first release, absent on older documents.
+	AuthorizationDetails string `bson:"authorization_details,omitempty"`
+	DPoPJKT              string `bson:"dpop_jkt,omitempty"`
 }
 
 func (d *authCodeDoc) code() *ports.AuthorizationCode {
@@ -38,7 +41,7 @@ func (d *authCodeDoc) code() *ports.AuthorizationCode {
 		SessionID: d.SessionID, RedirectURI: d.RedirectURI, Scope: d.Scope, Resources: d.Resources, Nonce: d.Nonce,
 		CodeChallenge: d.CodeChallenge, CodeChallengeMethod: d.CodeChallengeMethod,
 		AuthTime: fromMicros(d.AuthTime), CreatedAt: fromMicros(d.CreatedAt), ExpiresAt: fromMicros(d.ExpiresAt),
-		UsedAt: fromNullMicros(d.UsedAt),
+		UsedAt: fromNullMicros(d.UsedAt), AuthorizationDetails: d.AuthorizationDetails, DPoPJKT: d.DPoPJKT,
 	}
 }
 
@@ -53,7 +56,7 @@ func (s *Store) createAuthCode(ctx context.Context, c *ports.AuthorizationCode) 
 		SessionID: c.SessionID, RedirectURI: c.RedirectURI, Scope: c.Scope, Resources: c.Resources, Nonce: c.Nonce,
 		CodeChallenge: c.CodeChallenge, CodeChallengeMethod: c.CodeChallengeMethod,
 		AuthTime: micros(c.AuthTime), CreatedAt: micros(c.CreatedAt), ExpiresAt: micros(c.ExpiresAt),
-		UsedAt: nullMicros(c.UsedAt),
+		UsedAt: nullMicros(c.UsedAt), AuthorizationDetails: c.AuthorizationDetails, DPoPJKT: c.DPoPJKT,
 	})
 	return translate("create auth code", err)
 }

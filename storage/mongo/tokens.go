@@ -33,6 +33,11 @@ type tokenDoc struct {
 	UsedAt *int64 `bson:"used_at"`
 	// RevokedAt is the one field that changes after insert.
 	RevokedAt *int64 `bson:"revoked_at"`
+	// Fields added after the first release: absent on older documents,
+	// which read back unbound and without details.
+	JKT                  string `bson:"cnf_jkt,omitempty"`
+	X5TS256              string `bson:"cnf_x5t,omitempty"`
+	AuthorizationDetails string `bson:"authorization_details,omitempty"`
 }
 
 func toTokenDoc(t *ports.Token) *tokenDoc {
@@ -41,6 +46,7 @@ func toTokenDoc(t *ports.Token) *tokenDoc {
 		ClientID: t.ClientID, Subject: t.Subject, Scope: t.Scope, Audience: t.Audience, SessionID: t.SessionID,
 		AuthTime: nullMicros(t.AuthTime), ParentID: t.ParentID, IssuedAt: micros(t.IssuedAt),
 		ExpiresAt: micros(t.ExpiresAt), UsedAt: nullMicros(t.UsedAt), RevokedAt: nullMicros(t.RevokedAt),
+		JKT: t.JKT, X5TS256: t.X5TS256, AuthorizationDetails: t.AuthorizationDetails,
 	}
 }
 
@@ -50,6 +56,7 @@ func (d *tokenDoc) token() *ports.Token {
 		Subject: d.Subject, Scope: d.Scope, Audience: d.Audience, SessionID: d.SessionID,
 		AuthTime: fromNullMicros(d.AuthTime), ParentID: d.ParentID, IssuedAt: fromMicros(d.IssuedAt),
 		ExpiresAt: fromMicros(d.ExpiresAt), UsedAt: fromNullMicros(d.UsedAt), RevokedAt: fromNullMicros(d.RevokedAt),
+		JKT: d.JKT, X5TS256: d.X5TS256, AuthorizationDetails: d.AuthorizationDetails,
 	}
 }
 

@@ -11,11 +11,12 @@ import (
 )
 
 const authCodeColumns = `tenant, hash, grant_id, client_id, user_id, session_id, redirect_uri,
-	scope, resources, nonce, code_challenge, code_challenge_method, auth_time, created_at, expires_at, used_at`
+	scope, resources, nonce, code_challenge, code_challenge_method, auth_time, created_at, expires_at, used_at,
+	authorization_details, dpop_jkt`
 
 var (
 	qCreateAuthCode = newQuery(`INSERT INTO auth_codes (` + authCodeColumns + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	// The conditions of the UPDATE decide the race: however many callers
 	// run it at once, the database lets exactly one of them match the row.
 	qRedeemAuthCode = newQuery(`UPDATE auth_codes SET used_at = ?
@@ -31,7 +32,8 @@ func scanAuthCode(row scanner) (*ports.AuthorizationCode, error) {
 	)
 	err := row.Scan(&c.Tenant, &c.Hash, &c.GrantID, &c.ClientID, &c.UserID, &c.SessionID, &c.RedirectURI,
 		&c.Scope, &resources, &c.Nonce, &c.CodeChallenge, &c.CodeChallengeMethod,
-		timeCol{&c.AuthTime}, timeCol{&c.CreatedAt}, timeCol{&c.ExpiresAt}, nullTimeCol{&c.UsedAt})
+		timeCol{&c.AuthTime}, timeCol{&c.CreatedAt}, timeCol{&c.ExpiresAt}, nullTimeCol{&c.UsedAt},
+		&c.AuthorizationDetails, &c.DPoPJKT)
 	if err != nil {
 		return nil, err
 	}
@@ -50,7 +52,8 @@ func (s *Store) CreateAuthCode(ctx context.Context, c *ports.AuthorizationCode, 
 	return s.exec(ctx, "create auth code", evs, qCreateAuthCode,
 		c.Tenant, c.Hash, c.GrantID, c.ClientID, c.UserID, c.SessionID, c.RedirectURI,
 		c.Scope, resources, c.Nonce, c.CodeChallenge, c.CodeChallengeMethod,
-		s.timeArg(c.AuthTime), s.timeArg(c.CreatedAt), s.timeArg(c.ExpiresAt), s.nullTimeArg(c.UsedAt))
+		s.timeArg(c.AuthTime), s.timeArg(c.CreatedAt), s.timeArg(c.ExpiresAt), s.nullTimeArg(c.UsedAt),
+		c.AuthorizationDetails, c.DPoPJKT)
 }
 
 // RedeemAuthCode marks the code used at now in one conditional UPDATE, so

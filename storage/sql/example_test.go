@@ -42,4 +42,5 @@ func ExampleOpen() {
 	// 0004_client_secret_sealed applied=true
 	// 0005_event_outbox applied=true
 	// 0006_tokens_by_client applied=true
+	// 0007_token_binding_details applied=true
 }

@@ -11,11 +11,11 @@ import (
 )
 
 const tokenColumns = `tenant, id, kind, grant_id, client_id, subject, scope, audience, session_id,
-	auth_time, parent_id, issued_at, expires_at, used_at, revoked_at`
+	auth_time, parent_id, issued_at, expires_at, used_at, revoked_at, cnf_jkt, cnf_x5t, authorization_details`
 
 var (
 	qCreateToken = newQuery(`INSERT INTO tokens (` + tokenColumns + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	qGetToken = newQuery(`SELECT ` + tokenColumns + ` FROM tokens WHERE tenant = ? AND id = ?`)
 	// Only one of any number of concurrent rotations can match the row:
 	// the others wait for its lock and then find used_at set.
@@ -33,7 +33,7 @@ func scanToken(row scanner) (*ports.Token, error) {
 	var t ports.Token
 	err := row.Scan(&t.Tenant, &t.ID, &t.Kind, &t.GrantID, &t.ClientID, &t.Subject, &t.Scope, &t.Audience,
 		&t.SessionID, nullTimeCol{&t.AuthTime}, &t.ParentID, timeCol{&t.IssuedAt}, timeCol{&t.ExpiresAt},
-		nullTimeCol{&t.UsedAt}, nullTimeCol{&t.RevokedAt})
+		nullTimeCol{&t.UsedAt}, nullTimeCol{&t.RevokedAt}, &t.JKT, &t.X5TS256, &t.AuthorizationDetails)
 	if err != nil {
 		return nil, err
 	}
@@ -46,7 +46,7 @@ func (s *Store) insertTokens(ctx context.Context, tx *sql.Tx, tokens []*ports.To
 		_, err := tx.ExecContext(ctx, q,
 			t.Tenant, t.ID, t.Kind, t.GrantID, t.ClientID, t.Subject, t.Scope, t.Audience, t.SessionID,
 			s.nullTimeArg(t.AuthTime), t.ParentID, s.timeArg(t.IssuedAt), s.timeArg(t.ExpiresAt),
-			s.nullTimeArg(t.UsedAt), s.nullTimeArg(t.RevokedAt))
+			s.nullTimeArg(t.UsedAt), s.nullTimeArg(t.RevokedAt), t.JKT, t.X5TS256, t.AuthorizationDetails)
 		if err != nil {
 			return err
 		}
