@@ -68,7 +68,7 @@ func (s *Store) RedeemAuthCode(ctx context.Context, tenant, hash string, now tim
 	var code *ports.AuthorizationCode
 	err := s.write(ctx, "redeem auth code", func(ctx context.Context, tx *sql.Tx) ([]ports.Event, error) {
 		var err error
-		code, err = scanAuthCode(tx.QueryRowContext(ctx, s.sqlFor(qRedeemAuthCode),
+		code, err = scanAuthCode(s.txQueryRow(ctx, tx, qRedeemAuthCode,
 			s.timeArg(now), tenant, hash, s.timeArg(now)))
 		return evs, err
 	})
@@ -79,7 +79,7 @@ func (s *Store) RedeemAuthCode(ctx context.Context, tenant, hash string, now tim
 		return nil, err
 	}
 	// No row matched: tell a used code from an absent or expired one.
-	code, err = scanAuthCode(s.db.QueryRowContext(ctx, s.sqlFor(qGetAuthCode), tenant, hash))
+	code, err = scanAuthCode(s.queryRow(ctx, qGetAuthCode, tenant, hash))
 	if err != nil {
 		return nil, translate("redeem auth code", err)
 	}

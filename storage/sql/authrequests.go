@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"oauth2-server.dev/ports"
@@ -32,15 +33,14 @@ func scanAuthRequest(row scanner) (*ports.AuthRequest, error) {
 
 // CreateAuthRequest stores a request. ErrConflict if the id exists.
 func (s *Store) CreateAuthRequest(ctx context.Context, r *ports.AuthRequest) error {
-	_, err := s.db.ExecContext(ctx, s.sqlFor(qCreateAuthRequest),
+	return s.exec(ctx, "create auth request", nil, qCreateAuthRequest,
 		r.Tenant, r.ID, r.ClientID, r.Params, s.timeArg(r.CreatedAt), s.timeArg(r.ExpiresAt))
-	return translate("create auth request", err)
 }
 
 // GetAuthRequest returns the request. ErrNotFound if absent or expired at
 // now.
 func (s *Store) GetAuthRequest(ctx context.Context, tenant, id string, now time.Time) (*ports.AuthRequest, error) {
-	r, err := scanAuthRequest(s.db.QueryRowContext(ctx, s.sqlFor(qGetAuthRequest), tenant, id, s.timeArg(now)))
+	r, err := scanAuthRequest(s.queryRow(ctx, qGetAuthRequest, tenant, id, s.timeArg(now)))
 	if err != nil {
 		return nil, translate("get auth request", err)
 	}
@@ -51,9 +51,14 @@ func (s *Store) GetAuthRequest(ctx context.Context, tenant, id string, now time.
 // so that of concurrent calls exactly one gets it (single-use request_uri,
 // RFC 9126 §2.2). ErrNotFound if absent or expired at now.
 func (s *Store) ConsumeAuthRequest(ctx context.Context, tenant, id string, now time.Time) (*ports.AuthRequest, error) {
-	r, err := scanAuthRequest(s.db.QueryRowContext(ctx, s.sqlFor(qConsumeAuthRequest), tenant, id, s.timeArg(now)))
+	var r *ports.AuthRequest
+	err := s.write(ctx, "consume auth request", func(ctx context.Context, tx *sql.Tx) ([]ports.Event, error) {
+		var err error
+		r, err = scanAuthRequest(s.txQueryRow(ctx, tx, qConsumeAuthRequest, tenant, id, s.timeArg(now)))
+		return nil, err
+	})
 	if err != nil {
-		return nil, translate("consume auth request", err)
+		return nil, err
 	}
 	return r, nil
 }
@@ -61,6 +66,5 @@ func (s *Store) ConsumeAuthRequest(ctx context.Context, tenant, id string, now t
 // DeleteAuthRequest removes the request; deleting an absent request is not
 // an error.
 func (s *Store) DeleteAuthRequest(ctx context.Context, tenant, id string) error {
-	_, err := s.db.ExecContext(ctx, s.sqlFor(qDeleteAuthRequest), tenant, id)
-	return translate("delete auth request", err)
+	return s.exec(ctx, "delete auth request", nil, qDeleteAuthRequest, tenant, id)
 }

@@ -79,7 +79,7 @@ func (s *Store) CreateClient(ctx context.Context, c *ports.Client, evs ...ports.
 
 // GetClient returns the client. ErrNotFound if absent.
 func (s *Store) GetClient(ctx context.Context, tenant, id string) (*ports.Client, error) {
-	c, err := scanClient(s.db.QueryRowContext(ctx, s.sqlFor(qGetClient), tenant, id))
+	c, err := scanClient(s.queryRow(ctx, qGetClient, tenant, id))
 	if err != nil {
 		return nil, translate("get client", err)
 	}
@@ -103,7 +103,7 @@ func (s *Store) DeleteClient(ctx context.Context, tenant, id string, evs ...port
 
 // ListClients returns the tenant's clients ordered by id, byte by byte.
 func (s *Store) ListClients(ctx context.Context, tenant string) ([]*ports.Client, error) {
-	rows, err := s.db.QueryContext(ctx, s.sqlFor(qListClients), tenant)
+	rows, err := s.query(ctx, qListClients, tenant)
 	if err != nil {
 		return nil, translate("list clients", err)
 	}
@@ -121,7 +121,7 @@ func (s *Store) execOne(ctx context.Context, op string, evs []ports.Event, q que
 		return fmt.Errorf("sqlstore: %s: %w", op, err)
 	}
 	return s.write(ctx, op, func(ctx context.Context, tx *sql.Tx) ([]ports.Event, error) {
-		res, err := tx.ExecContext(ctx, s.sqlFor(q), args...)
+		res, err := s.txExec(ctx, tx, q, args...)
 		return evs, oneRow(res, err)
 	})
 }

@@ -24,7 +24,7 @@ func (s *Store) SaveConsent(ctx context.Context, c *ports.Consent, evs ...ports.
 // GetConsent returns the consent. ErrNotFound if absent.
 func (s *Store) GetConsent(ctx context.Context, tenant, userID, clientID string) (*ports.Consent, error) {
 	var c ports.Consent
-	err := s.db.QueryRowContext(ctx, s.sqlFor(qGetConsent), tenant, userID, clientID).
+	err := s.queryRow(ctx, qGetConsent, tenant, userID, clientID).
 		Scan(&c.Tenant, &c.UserID, &c.ClientID, &c.Scope, timeCol{&c.GrantedAt})
 	if err != nil {
 		return nil, translate("get consent", err)

@@ -25,7 +25,7 @@ var (
 	// the row no longer matches for the others.
 	qDecideDeviceCode = newQuery(`UPDATE device_codes SET status = ?, user_id = ?, session_id = ?, auth_time = ?
 	WHERE tenant = ? AND user_code = ? AND status = '` + ports.DevicePending + `' AND expires_at > ?`)
-	qLiveDeviceCode = newQuery(`SELECT ` + deviceCodeColumns + ` FROM device_codes
+	qLiveDeviceCode = newForUpdateQuery(`SELECT ` + deviceCodeColumns + ` FROM device_codes
 	WHERE tenant = ? AND hash = ? AND expires_at > ?`)
 	qPollDeviceCode   = newQuery(`UPDATE device_codes SET last_polled_at = ? WHERE tenant = ? AND hash = ?`)
 	qRedeemDeviceCode = newQuery(`UPDATE device_codes SET used_at = ?
@@ -51,17 +51,16 @@ func scanDeviceCode(row scanner) (*ports.DeviceCode, error) {
 // CreateDeviceCode stores a new request. ErrConflict if the hash or the
 // user code exists in the tenant.
 func (s *Store) CreateDeviceCode(ctx context.Context, d *ports.DeviceCode) error {
-	_, err := s.db.ExecContext(ctx, s.sqlFor(qCreateDeviceCode),
+	return s.exec(ctx, "create device code", nil, qCreateDeviceCode,
 		d.Tenant, d.Hash, d.UserCode, d.ClientID, d.Scope, d.Status, d.UserID, d.SessionID,
 		s.nullTimeArg(d.AuthTime), int64(d.Interval), s.nullTimeArg(d.LastPolledAt), s.timeArg(d.CreatedAt),
 		s.timeArg(d.ExpiresAt), s.nullTimeArg(d.UsedAt))
-	return translate("create device code", err)
 }
 
 // GetDeviceCodeByUserCode returns the request. ErrNotFound if absent or
 // expired at now.
 func (s *Store) GetDeviceCodeByUserCode(ctx context.Context, tenant, userCode string, now time.Time) (*ports.DeviceCode, error) {
-	d, err := scanDeviceCode(s.db.QueryRowContext(ctx, s.sqlFor(qGetDeviceCodeByUserCode), tenant, userCode, s.timeArg(now)))
+	d, err := scanDeviceCode(s.queryRow(ctx, qGetDeviceCodeByUserCode, tenant, userCode, s.timeArg(now)))
 	if err != nil {
 		return nil, translate("get device code", err)
 	}
@@ -82,7 +81,7 @@ func (s *Store) DecideDeviceCode(ctx context.Context, tenant, userCode, status, 
 		return err
 	}
 	// No row matched: tell a decided request from an absent or expired one.
-	d, err := scanDeviceCode(s.db.QueryRowContext(ctx, s.sqlFor(qGetDeviceCodeByUserCodeAnyTime), tenant, userCode))
+	d, err := scanDeviceCode(s.queryRow(ctx, qGetDeviceCodeByUserCodeAnyTime, tenant, userCode))
 	if err != nil {
 		return translate("decide device code", err)
 	}
@@ -97,20 +96,17 @@ func (s *Store) DecideDeviceCode(ctx context.Context, tenant, userCode, status, 
 // take turns and each sees the one before it. ErrNotFound if absent or
 // expired at now.
 func (s *Store) PollDeviceCode(ctx context.Context, tenant, hash string, now time.Time) (*ports.DeviceCode, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	var d *ports.DeviceCode
+	err := s.write(ctx, "poll device code", func(ctx context.Context, tx *sql.Tx) ([]ports.Event, error) {
+		var err error
+		if d, err = scanDeviceCode(s.txQueryRow(ctx, tx, qLiveDeviceCode, tenant, hash, s.timeArg(now))); err != nil {
+			return nil, err
+		}
+		_, err = s.txExec(ctx, tx, qPollDeviceCode, s.timeArg(now), tenant, hash)
+		return nil, err
+	})
 	if err != nil {
-		return nil, translate("poll device code", err)
-	}
-	defer tx.Rollback()
-	d, err := scanDeviceCode(tx.QueryRowContext(ctx, s.sqlFor(qLiveDeviceCode)+s.forUpdate(), tenant, hash, s.timeArg(now)))
-	if err != nil {
-		return nil, translate("poll device code", err)
-	}
-	if _, err := tx.ExecContext(ctx, s.sqlFor(qPollDeviceCode), s.timeArg(now), tenant, hash); err != nil {
-		return nil, translate("poll device code", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, translate("poll device code", err)
+		return nil, err
 	}
 	return d, nil
 }
@@ -121,15 +117,19 @@ func (s *Store) PollDeviceCode(ctx context.Context, tenant, hash string, now tim
 // comes back with ErrAlreadyUsed, even once expired, as RedeemAuthCode
 // does.
 func (s *Store) RedeemDeviceCode(ctx context.Context, tenant, hash string, now time.Time) (*ports.DeviceCode, error) {
-	d, err := scanDeviceCode(s.db.QueryRowContext(ctx, s.sqlFor(qRedeemDeviceCode),
-		s.timeArg(now), tenant, hash, s.timeArg(now)))
+	var d *ports.DeviceCode
+	err := s.write(ctx, "redeem device code", func(ctx context.Context, tx *sql.Tx) ([]ports.Event, error) {
+		var err error
+		d, err = scanDeviceCode(s.txQueryRow(ctx, tx, qRedeemDeviceCode, s.timeArg(now), tenant, hash, s.timeArg(now)))
+		return nil, err
+	})
 	if err == nil {
 		return d, nil
 	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return nil, translate("redeem device code", err)
+	if !errors.Is(err, ports.ErrNotFound) {
+		return nil, err
 	}
-	d, err = scanDeviceCode(s.db.QueryRowContext(ctx, s.sqlFor(qGetDeviceCode), tenant, hash))
+	d, err = scanDeviceCode(s.queryRow(ctx, qGetDeviceCode, tenant, hash))
 	if err != nil {
 		return nil, translate("redeem device code", err)
 	}

@@ -103,15 +103,12 @@ func (s *Store) sqlFor(q query) string {
 	return q.text
 }
 
-// forUpdate is appended to a SELECT whose row the transaction goes on to
-// write. PostgreSQL's default isolation lets two transactions read the same
-// row, and the row lock makes them take turns. SQLite has no such clause
-// and needs none: its write transactions (BEGIN IMMEDIATE) are serial.
-func (s *Store) forUpdate() string {
-	if s.dialect == Postgres {
-		return " FOR UPDATE"
-	}
-	return ""
+// newForUpdateQuery is newQuery for a SELECT whose row the transaction goes
+// on to write. PostgreSQL's default isolation lets two transactions read
+// the same row, and FOR UPDATE makes them take turns. SQLite has no such
+// clause and needs none: its writes are serial.
+func newForUpdateQuery(text string) query {
+	return query{text: text, postgres: numberPlaceholders(text + " FOR UPDATE")}
 }
 
 // timeArg converts a ports time into the column representation. Times are

@@ -30,6 +30,14 @@ func translate(op string, err error) error {
 	}
 }
 
+// isRetryable reports whether err is PostgreSQL telling a transaction it
+// lost a deadlock or a serialization conflict, which running it again can
+// resolve.
+func isRetryable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40001" || pgErr.Code == "40P01")
+}
+
 // isUniqueViolation reports whether err is a primary key or unique
 // constraint violation in either driver.
 func isUniqueViolation(err error) bool {

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -20,13 +21,17 @@ var qUseJTI = newQuery(`INSERT INTO jtis (tenant, jti_key, expires_at) VALUES (?
 // UseJTI records key as used until expiresAt. ErrAlreadyUsed if the key is
 // recorded and not expired at now; a record expired at now is replaced.
 func (s *Store) UseJTI(ctx context.Context, tenant, key string, expiresAt, now time.Time) error {
-	res, err := s.db.ExecContext(ctx, s.sqlFor(qUseJTI), tenant, key, s.timeArg(expiresAt), s.timeArg(now))
+	var n int64
+	err := s.write(ctx, "use jti", func(ctx context.Context, tx *sql.Tx) ([]ports.Event, error) {
+		res, err := s.txExec(ctx, tx, qUseJTI, tenant, key, s.timeArg(expiresAt), s.timeArg(now))
+		if err != nil {
+			return nil, err
+		}
+		n, err = res.RowsAffected()
+		return nil, err
+	})
 	if err != nil {
-		return translate("use jti", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return translate("use jti", err)
+		return err
 	}
 	if n == 0 {
 		return fmt.Errorf("sqlstore: use jti: %w", ports.ErrAlreadyUsed)

@@ -37,14 +37,13 @@ func (s *Store) CreateKey(ctx context.Context, k *ports.SigningKey, evs ...ports
 // UpdateKey replaces the NotBefore, RetiredAt and ExpiresAt of an existing
 // key; the key material never changes. ErrNotFound if absent.
 func (s *Store) UpdateKey(ctx context.Context, k *ports.SigningKey) error {
-	res, err := s.db.ExecContext(ctx, s.sqlFor(qUpdateKey),
+	return s.execOne(ctx, "update key", nil, qUpdateKey,
 		s.timeArg(k.NotBefore), s.nullTimeArg(k.RetiredAt), s.nullTimeArg(k.ExpiresAt), k.Tenant, k.ID)
-	return translate("update key", oneRow(res, err))
 }
 
 // ListKeys returns the tenant's keys, oldest first.
 func (s *Store) ListKeys(ctx context.Context, tenant string) ([]*ports.SigningKey, error) {
-	rows, err := s.db.QueryContext(ctx, s.sqlFor(qListKeys), tenant)
+	rows, err := s.query(ctx, qListKeys, tenant)
 	if err != nil {
 		return nil, translate("list keys", err)
 	}

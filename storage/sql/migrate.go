@@ -106,7 +106,10 @@ func (s *Store) Migrate(ctx context.Context) error {
 }
 
 func (s *Store) apply(ctx context.Context, m migration) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	// On the write connection: SQLite's read connections are query-only.
+	// Outside the writer, which holds no transaction open between changes,
+	// so the two take turns on the connection.
+	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}

@@ -48,15 +48,16 @@ func (s *Store) AppendEvents(ctx context.Context, events ...ports.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return translate("append events", err)
+	if err := checkEvents(events); err != nil {
+		return fmt.Errorf("sqlstore: append events: %w", err)
 	}
-	defer tx.Rollback()
-	if err := s.insertEvents(ctx, tx, events); err != nil {
-		return translate("append events", err)
-	}
-	return translate("append events", tx.Commit())
+	// The writer stores a change's events after the change; these events
+	// are the whole change. They bypass the OnEvents hook, which reports
+	// the events of changes: whoever appends them knows of them already.
+	_, err := s.w.do(ctx, func(context.Context, *sql.Tx) ([]ports.Event, error) {
+		return events, nil
+	})
+	return translate("append events", err)
 }
 
 // insertEvents adds events to the outbox inside tx, so that a change and
@@ -67,7 +68,6 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []ports.Eve
 			return fmt.Errorf("event %q: %w", e.ID, err)
 		}
 	}
-	q := s.sqlFor(qAppendEvent)
 	for _, e := range events {
 		// Stored times read back in UTC, as every other time of the store.
 		e.Time = e.Time.UTC()
@@ -75,7 +75,7 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []ports.Eve
 		if err != nil {
 			return fmt.Errorf("event %q: %w", e.ID, err)
 		}
-		if _, err := tx.ExecContext(ctx, q, e.ID, e.Tenant, e.Type, s.timeArg(e.Time), string(body)); err != nil {
+		if _, err := s.txExec(ctx, tx, qAppendEvent, e.ID, e.Tenant, e.Type, s.timeArg(e.Time), string(body)); err != nil {
 			return err
 		}
 	}
@@ -95,30 +95,33 @@ func (s *Store) ClaimEvents(ctx context.Context, limit int, lease time.Duration,
 	if limit < 1 {
 		return nil, fmt.Errorf("sqlstore: claim events: limit %d is not positive", limit)
 	}
-	rows, err := s.db.QueryContext(ctx, s.sqlFor(qClaimEvents),
-		s.timeArg(now), limit, s.timeArg(now.Add(lease)), s.timeArg(now))
-	if err != nil {
-		return nil, translate("claim events", err)
-	}
 	type claimed struct {
 		seq   int64
 		event ports.Event
 	}
-	got, err := collect(rows, func(row scanner) (claimed, error) {
-		var (
-			c    claimed
-			body string
-		)
-		if err := row.Scan(&c.seq, &body); err != nil {
-			return c, err
+	var got []claimed
+	err := s.write(ctx, "claim events", func(ctx context.Context, tx *sql.Tx) ([]ports.Event, error) {
+		rows, err := s.txQuery(ctx, tx, qClaimEvents, s.timeArg(now), limit, s.timeArg(now.Add(lease)), s.timeArg(now))
+		if err != nil {
+			return nil, err
 		}
-		if err := json.Unmarshal([]byte(body), &c.event); err != nil {
-			return c, fmt.Errorf("corrupt event %d: %w", c.seq, err)
-		}
-		return c, nil
+		got, err = collect(rows, func(row scanner) (claimed, error) {
+			var (
+				c    claimed
+				body string
+			)
+			if err := row.Scan(&c.seq, &body); err != nil {
+				return c, err
+			}
+			if err := json.Unmarshal([]byte(body), &c.event); err != nil {
+				return c, fmt.Errorf("corrupt event %d: %w", c.seq, err)
+			}
+			return c, nil
+		})
+		return nil, err
 	})
 	if err != nil {
-		return nil, translate("claim events", err)
+		return nil, err
 	}
 	// RETURNING comes in no particular order.
 	slices.SortFunc(got, func(a, b claimed) int { return cmp.Compare(a.seq, b.seq) })
@@ -133,13 +136,19 @@ func (s *Store) ClaimEvents(ctx context.Context, limit int, lease time.Duration,
 // backlog. Unknown and repeated ids are ignored.
 func (s *Store) AckEvents(ctx context.Context, ids []string) error {
 	for batch := range slices.Chunk(ids, ackBatch) {
+		// The statement's length varies with the batch, so it is not kept
+		// prepared.
 		q := newQuery(`DELETE FROM event_outbox WHERE id IN (?` + strings.Repeat(", ?", len(batch)-1) + `)`)
 		args := make([]any, len(batch))
 		for i, id := range batch {
 			args[i] = id
 		}
-		if _, err := s.db.ExecContext(ctx, s.sqlFor(q), args...); err != nil {
-			return translate("ack events", err)
+		err := s.write(ctx, "ack events", func(ctx context.Context, tx *sql.Tx) ([]ports.Event, error) {
+			_, err := tx.ExecContext(ctx, s.sqlFor(q), args...)
+			return nil, err
+		})
+		if err != nil {
+			return err
 		}
 	}
 	return nil

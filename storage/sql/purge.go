@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -39,13 +40,14 @@ func (s *Store) PurgeExpired(ctx context.Context, kind string, before time.Time,
 	if limit < 1 {
 		return 0, fmt.Errorf("sqlstore: purge expired %s: limit %d is not positive", kind, limit)
 	}
-	res, err := s.db.ExecContext(ctx, s.sqlFor(q), s.timeArg(before), limit)
-	if err != nil {
-		return 0, translate("purge expired "+kind, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, translate("purge expired "+kind, err)
-	}
-	return int(n), nil
+	var n int64
+	err := s.write(ctx, "purge expired "+kind, func(ctx context.Context, tx *sql.Tx) ([]ports.Event, error) {
+		res, err := s.txExec(ctx, tx, q, s.timeArg(before), limit)
+		if err != nil {
+			return nil, err
+		}
+		n, err = res.RowsAffected()
+		return nil, err
+	})
+	return int(n), err
 }

@@ -25,7 +25,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *ports.Session, evs ...p
 // GetSession returns the session. ErrNotFound if absent or expired at now.
 func (s *Store) GetSession(ctx context.Context, tenant, id string, now time.Time) (*ports.Session, error) {
 	var sess ports.Session
-	err := s.db.QueryRowContext(ctx, s.sqlFor(qGetSession), tenant, id, s.timeArg(now)).
+	err := s.queryRow(ctx, qGetSession, tenant, id, s.timeArg(now)).
 		Scan(&sess.Tenant, &sess.ID, &sess.UserID, timeCol{&sess.AuthTime}, timeCol{&sess.CreatedAt}, timeCol{&sess.ExpiresAt})
 	if err != nil {
 		return nil, translate("get session", err)
@@ -41,7 +41,7 @@ func (s *Store) DeleteSession(ctx context.Context, tenant, id string, evs ...por
 // CountSessions returns how many of the tenant's sessions are live at now.
 func (s *Store) CountSessions(ctx context.Context, tenant string, now time.Time) (int, error) {
 	var n int
-	if err := s.db.QueryRowContext(ctx, s.sqlFor(qCountSessions), tenant, s.timeArg(now)).Scan(&n); err != nil {
+	if err := s.queryRow(ctx, qCountSessions, tenant, s.timeArg(now)).Scan(&n); err != nil {
 		return 0, translate("count sessions", err)
 	}
 	return n, nil

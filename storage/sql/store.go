@@ -23,9 +23,16 @@ import (
 // Store is a ports.Store backed by SQLite or PostgreSQL. It is safe for
 // concurrent use.
 type Store struct {
+	// db serves reads; on PostgreSQL it serves writes too. On SQLite its
+	// connections are query-only, and every write goes through wdb, the
+	// single connection of the writer.
 	db      *sql.DB
+	wdb     *sql.DB
+	w       *writer
 	pool    *pgxpool.Pool // PostgreSQL only; db draws its connections from it
 	dialect Dialect
+	// stmts holds the statements prepared on SQLite's connections.
+	stmts stmtCache
 	// onEvents is told about every commit that stored events.
 	onEvents eventHook
 
@@ -57,11 +64,15 @@ type Options struct {
 	StatementTimeout time.Duration
 }
 
-// defaultSQLiteConns is the SQLite connection cap when
-// Options.MaxOpenConns is zero. SQLite admits one writer at a time whatever
-// the pool size; a few connections let WAL readers proceed beside it, while
-// more only add writers queueing inside SQLite's busy handler.
+// defaultSQLiteConns is the SQLite read connection cap when
+// Options.MaxOpenConns is zero: WAL readers proceed beside the writer and
+// each other. Writes have a connection of their own.
 const defaultSQLiteConns = 4
+
+// postgresWriters is how many transactions of grouped changes the writer
+// runs at once on PostgreSQL, which, unlike SQLite, commits several
+// transactions in parallel.
+const postgresWriters = 4
 
 // sqliteBusyTimeout is how long a SQLite connection waits for the write
 // lock before giving up with SQLITE_BUSY.
@@ -121,10 +132,17 @@ func openSQLite(path string, opts Options) (*Store, error) {
 
 	params := url.Values{}
 	// busy_timeout is applied first by the driver, so the pragmas after it
-	// already wait for a lock instead of failing.
+	// already wait for a lock instead of failing. Within this process
+	// writes never wait on each other (one connection writes); the lock is
+	// contended only by other processes on the same file, such as the
+	// command line.
 	params.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", sqliteBusyTimeout.Milliseconds()))
 	params.Add("_pragma", "journal_mode(WAL)")
-	params.Add("_pragma", "synchronous(NORMAL)")
+	// FULL syncs the write-ahead log at every commit, so a committed
+	// change survives a power loss, not only a crash of the process; the
+	// writer's group commit shares each sync among all the changes of a
+	// transaction.
+	params.Add("_pragma", "synchronous(FULL)")
 	params.Add("_pragma", "foreign_keys(1)")
 	// A deferred transaction that reads and then writes cannot wait for the
 	// write lock: SQLite fails it with SQLITE_BUSY at once, since waiting
@@ -132,8 +150,20 @@ func openSQLite(path string, opts Options) (*Store, error) {
 	// busy_timeout applies.
 	params.Set("_txlock", "immediate")
 
+	wdb, err := sql.Open("sqlite", path+"?"+params.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: open: sqlite: %w", err)
+	}
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	wdb.SetConnMaxLifetime(opts.ConnMaxLifetime)
+
+	params.Del("_txlock")
+	// Readers cannot write by mistake: a write must go through the writer.
+	params.Add("_pragma", "query_only(1)")
 	db, err := sql.Open("sqlite", path+"?"+params.Encode())
 	if err != nil {
+		wdb.Close()
 		return nil, fmt.Errorf("sqlstore: open: sqlite: %w", err)
 	}
 	conns := opts.MaxOpenConns
@@ -143,7 +173,9 @@ func openSQLite(path string, opts Options) (*Store, error) {
 	db.SetMaxOpenConns(conns)
 	db.SetMaxIdleConns(conns)
 	db.SetConnMaxLifetime(opts.ConnMaxLifetime)
-	return &Store{db: db, dialect: SQLite}, nil
+	s := &Store{db: db, wdb: wdb, dialect: SQLite}
+	s.w = newWriter(s, wdb, 1)
+	return s, nil
 }
 
 func openPostgres(ctx context.Context, databaseURL string, opts Options) (*Store, error) {
@@ -174,7 +206,9 @@ func openPostgres(ctx context.Context, databaseURL string, opts Options) (*Store
 	// database/sql queues for a connection instead of pgxpool, so that its
 	// wait statistics (db.Stats) tell the truth.
 	db.SetMaxOpenConns(int(cfg.MaxConns))
-	return &Store{db: db, pool: pool, dialect: Postgres}, nil
+	s := &Store{db: db, wdb: db, pool: pool, dialect: Postgres}
+	s.w = newWriter(s, db, max(1, min(postgresWriters, int(cfg.MaxConns)/2)))
+	return s, nil
 }
 
 // Dialect reports which database the store talks to.
@@ -185,10 +219,17 @@ func (s *Store) Ping(ctx context.Context) error {
 	return translate("ping", s.db.PingContext(ctx))
 }
 
-// Close releases every connection. Calling it again does nothing.
+// Close lets the changes in flight commit, then releases every
+// connection. Calling it again does nothing.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
-		s.closeErr = translate("close", s.db.Close())
+		s.w.close()
+		s.stmts.close()
+		err := s.db.Close()
+		if s.wdb != s.db {
+			err = errors.Join(err, s.wdb.Close())
+		}
+		s.closeErr = translate("close", err)
 		if s.pool != nil {
 			s.pool.Close()
 		}

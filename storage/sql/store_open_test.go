@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
@@ -76,22 +77,35 @@ func TestOpenSQLiteCreatesTheParentDirectory(t *testing.T) {
 
 func TestSQLiteConnectionSettings(t *testing.T) {
 	s := newSQLiteStore(t, Options{})
-	// Settings are per connection, so check them on several at once.
-	const conns = defaultSQLiteConns
-	var held []func() error
-	for range conns {
+	// Settings are per connection, so check them on several read
+	// connections at once, and on the write connection.
+	type conn struct {
+		c        *sql.Conn
+		readOnly string
+	}
+	var held []conn
+	for range defaultSQLiteConns {
 		c, err := s.db.Conn(t.Context())
 		if err != nil {
 			t.Fatalf("Conn: %v", err)
 		}
-		held = append(held, c.Close)
+		held = append(held, conn{c, "1"})
+	}
+	w, err := s.wdb.Conn(t.Context())
+	if err != nil {
+		t.Fatalf("Conn: %v", err)
+	}
+	held = append(held, conn{w, "0"})
+	for _, h := range held {
+		c := h.c
 		tests := []struct {
 			pragma, want string
 		}{
 			{"journal_mode", "wal"},
 			{"busy_timeout", "10000"},
 			{"foreign_keys", "1"},
-			{"synchronous", "1"}, // NORMAL
+			{"synchronous", "2"}, // FULL: a commit survives a power loss
+			{"query_only", h.readOnly},
 		}
 		for _, tt := range tests {
 			var got string
@@ -103,8 +117,8 @@ func TestSQLiteConnectionSettings(t *testing.T) {
 			}
 		}
 	}
-	for _, c := range held {
-		c()
+	for _, h := range held {
+		h.c.Close()
 	}
 }
 

@@ -41,9 +41,8 @@ func scanToken(row scanner) (*ports.Token, error) {
 }
 
 func (s *Store) insertTokens(ctx context.Context, tx *sql.Tx, tokens []*ports.Token) error {
-	q := s.sqlFor(qCreateToken)
 	for _, t := range tokens {
-		_, err := tx.ExecContext(ctx, q,
+		_, err := s.txExec(ctx, tx, qCreateToken,
 			t.Tenant, t.ID, t.Kind, t.GrantID, t.ClientID, t.Subject, t.Scope, t.Audience, t.SessionID,
 			s.nullTimeArg(t.AuthTime), t.ParentID, s.timeArg(t.IssuedAt), s.timeArg(t.ExpiresAt),
 			s.nullTimeArg(t.UsedAt), s.nullTimeArg(t.RevokedAt), t.JKT, t.X5TS256, t.AuthorizationDetails)
@@ -70,7 +69,7 @@ func (s *Store) CreateTokens(ctx context.Context, tokens []*ports.Token, evs ...
 
 // GetToken returns a token whatever its state. ErrNotFound if absent.
 func (s *Store) GetToken(ctx context.Context, tenant, id string) (*ports.Token, error) {
-	t, err := scanToken(s.db.QueryRowContext(ctx, s.sqlFor(qGetToken), tenant, id))
+	t, err := scanToken(s.queryRow(ctx, qGetToken, tenant, id))
 	if err != nil {
 		return nil, translate("get token", err)
 	}
@@ -98,7 +97,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, tenant, oldID string, no
 	)
 	err := s.write(ctx, op, func(ctx context.Context, tx *sql.Tx) ([]ports.Event, error) {
 		var err error
-		old, err = scanToken(tx.QueryRowContext(ctx, s.sqlFor(qConsumeRefreshToken),
+		old, err = scanToken(s.txQueryRow(ctx, tx, qConsumeRefreshToken,
 			s.timeArg(now), tenant, oldID, ports.TokenRefresh, s.timeArg(now)))
 		switch {
 		case err == nil:
@@ -107,7 +106,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, tenant, oldID string, no
 		case !errors.Is(err, sql.ErrNoRows):
 			return nil, err
 		}
-		old, err = scanToken(tx.QueryRowContext(ctx, s.sqlFor(qGetToken), tenant, oldID))
+		old, err = scanToken(s.txQueryRow(ctx, tx, qGetToken, tenant, oldID))
 		if err != nil {
 			return nil, err
 		}
@@ -118,7 +117,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, tenant, oldID string, no
 		// two parties hold it, and the server cannot tell which is the
 		// attacker, so every token of the grant goes.
 		replay = true
-		_, err = tx.ExecContext(ctx, s.sqlFor(qRevokeGrant), s.timeArg(now), tenant, old.GrantID)
+		_, err = s.txExec(ctx, tx, qRevokeGrant, s.timeArg(now), tenant, old.GrantID)
 		return r.ReplayEvents, err
 	})
 	if err != nil {
@@ -152,7 +151,7 @@ func (s *Store) RevokeGrant(ctx context.Context, tenant, grantID string, now tim
 func (s *Store) RevokeClientTokens(ctx context.Context, tenant, clientID string, now time.Time) (int, error) {
 	var n int64
 	err := s.write(ctx, "revoke client tokens", func(ctx context.Context, tx *sql.Tx) ([]ports.Event, error) {
-		res, err := tx.ExecContext(ctx, s.sqlFor(qRevokeClientTokens), s.timeArg(now), tenant, clientID)
+		res, err := s.txExec(ctx, tx, qRevokeClientTokens, s.timeArg(now), tenant, clientID)
 		if err != nil {
 			return nil, err
 		}
@@ -170,7 +169,7 @@ func (s *Store) SessionClients(ctx context.Context, tenant, sessionID string) ([
 	if sessionID == "" {
 		return nil, nil
 	}
-	rows, err := s.db.QueryContext(ctx, s.sqlFor(qSessionClients), tenant, sessionID)
+	rows, err := s.query(ctx, qSessionClients, tenant, sessionID)
 	if err != nil {
 		return nil, translate("session clients", err)
 	}

@@ -29,15 +29,14 @@ func scanUser(row scanner) (*ports.User, error) {
 // CreateUser stores a new user. ErrConflict if the id or the username is
 // taken in the tenant.
 func (s *Store) CreateUser(ctx context.Context, u *ports.User) error {
-	_, err := s.db.ExecContext(ctx, s.sqlFor(qCreateUser),
+	return s.exec(ctx, "create user", nil, qCreateUser,
 		u.Tenant, u.ID, u.Username, u.PasswordHash, u.Name, u.GivenName, u.FamilyName,
 		u.Email, u.EmailVerified, s.timeArg(u.CreatedAt))
-	return translate("create user", err)
 }
 
 // GetUser returns the user by id. ErrNotFound if absent.
 func (s *Store) GetUser(ctx context.Context, tenant, id string) (*ports.User, error) {
-	u, err := scanUser(s.db.QueryRowContext(ctx, s.sqlFor(qGetUser), tenant, id))
+	u, err := scanUser(s.queryRow(ctx, qGetUser, tenant, id))
 	if err != nil {
 		return nil, translate("get user", err)
 	}
@@ -46,7 +45,7 @@ func (s *Store) GetUser(ctx context.Context, tenant, id string) (*ports.User, er
 
 // GetUserByUsername returns the user by username. ErrNotFound if absent.
 func (s *Store) GetUserByUsername(ctx context.Context, tenant, username string) (*ports.User, error) {
-	u, err := scanUser(s.db.QueryRowContext(ctx, s.sqlFor(qGetUserByUsername), tenant, username))
+	u, err := scanUser(s.queryRow(ctx, qGetUserByUsername, tenant, username))
 	if err != nil {
 		return nil, translate("get user by username", err)
 	}

@@ -3,30 +3,34 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"oauth2-server.dev/ports"
 )
 
-// write runs fn in a transaction and stores the events fn returns in the
-// outbox within it, so that a change and the events describing it commit
-// or roll back together. An error from fn rolls everything back; fn
-// returns driver errors or ports sentinels, which write translates.
-func (s *Store) write(ctx context.Context, op string, fn func(ctx context.Context, tx *sql.Tx) ([]ports.Event, error)) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+// changeFunc is one change of the store: it runs inside a transaction it
+// does not own and returns the events to store with it. An error rolls
+// back the change (and only it); fn returns driver errors or ports
+// sentinels, which write translates. A change may run more than once (see
+// writer.run), so it sets its results afresh on every run.
+type changeFunc func(ctx context.Context, tx *sql.Tx) ([]ports.Event, error)
+
+// write runs fn as one change and stores the events fn returns in the
+// outbox within the same transaction, so that a change and the events
+// describing it commit or roll back together.
+//
+// Changes go through the store's writer, which commits the changes of
+// concurrent callers together (group commit): one transaction, one sync to
+// disk, however many requests wrote. write returns once the transaction
+// holding the change has committed, so what it wrote is durable before the
+// caller answers anybody.
+func (s *Store) write(ctx context.Context, op string, fn changeFunc) error {
+	evs, err := s.w.do(ctx, fn)
 	if err != nil {
-		return translate(op, err)
-	}
-	defer tx.Rollback()
-	evs, err := fn(ctx, tx)
-	if err != nil {
-		return translate(op, err)
-	}
-	if err := s.insertEvents(ctx, tx, evs); err != nil {
-		return translate(op, err)
-	}
-	if err := tx.Commit(); err != nil {
 		return translate(op, err)
 	}
 	if len(evs) > 0 {
@@ -41,7 +45,7 @@ func (s *Store) exec(ctx context.Context, op string, evs []ports.Event, q query,
 		return fmt.Errorf("sqlstore: %s: %w", op, err)
 	}
 	return s.write(ctx, op, func(ctx context.Context, tx *sql.Tx) ([]ports.Event, error) {
-		_, err := tx.ExecContext(ctx, s.sqlFor(q), args...)
+		_, err := s.txExec(ctx, tx, q, args...)
 		return evs, err
 	})
 }
@@ -71,3 +75,233 @@ func (s *Store) eventsStored(evs []ports.Event) {
 
 // eventHook holds the function OnEvents registered.
 type eventHook = atomic.Pointer[func([]ports.Event)]
+
+// Writer limits.
+const (
+	// maxBatch caps the changes one transaction commits, so that one
+	// commit never holds the database for long.
+	maxBatch = 128
+	// batchTimeout bounds one transaction. Changes do not run under their
+	// callers' contexts: a caller hanging up must not abort a transaction
+	// that other callers' changes share.
+	batchTimeout = 10 * time.Second
+)
+
+// errWriterClosed answers changes submitted after Close.
+var errWriterClosed = errors.New("store closed")
+
+// writer runs the store's changes. Each worker takes the changes waiting
+// for it, runs them in one transaction, each under a savepoint of its own
+// so that one failing change rolls back alone, and commits them together.
+// While a transaction commits, the next changes queue up and go into the
+// next one: the busier the store, the more changes share a commit, with no
+// waiting added when it is idle.
+//
+// SQLite admits one writer at a time, so it gets one worker on a
+// connection of its own and never meets a busy database; PostgreSQL gets
+// several, on the shared pool.
+type writer struct {
+	db      *sql.DB
+	store   *Store
+	jobs    chan *writeJob
+	stop    chan struct{}
+	stopped sync.WaitGroup
+	once    sync.Once
+	closed  atomic.Bool
+}
+
+type writeJob struct {
+	fn   changeFunc
+	evs  []ports.Event
+	err  error
+	done chan struct{}
+	// abandoned is set by a caller that stopped waiting before the job
+	// started; the writer then skips it.
+	abandoned atomic.Bool
+	started   atomic.Bool
+}
+
+func newWriter(s *Store, db *sql.DB, workers int) *writer {
+	w := &writer{db: db, store: s, jobs: make(chan *writeJob, maxBatch*workers), stop: make(chan struct{})}
+	for range workers {
+		w.stopped.Go(w.loop)
+	}
+	return w
+}
+
+// do runs fn through the writer and returns its events once committed.
+func (w *writer) do(ctx context.Context, fn changeFunc) ([]ports.Event, error) {
+	if w.closed.Load() {
+		return nil, errWriterClosed
+	}
+	j := &writeJob{fn: fn, done: make(chan struct{})}
+	select {
+	case w.jobs <- j:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-w.stop:
+		return nil, errWriterClosed
+	}
+	select {
+	case <-j.done:
+		return j.evs, j.err
+	case <-ctx.Done():
+		j.abandoned.Store(true)
+		if !j.started.Load() {
+			return nil, ctx.Err()
+		}
+		// The change is running and may commit; its outcome is what the
+		// caller must learn, so wait for it. batchTimeout bounds the wait.
+		<-j.done
+		return j.evs, j.err
+	}
+}
+
+func (w *writer) loop() {
+	batch := make([]*writeJob, 0, maxBatch)
+	for {
+		select {
+		case j := <-w.jobs:
+			batch = append(batch[:0], j)
+		case <-w.stop:
+			w.drain()
+			return
+		}
+	collect:
+		for len(batch) < maxBatch {
+			select {
+			case j := <-w.jobs:
+				batch = append(batch, j)
+			default:
+				break collect
+			}
+		}
+		w.run(batch)
+		clear(batch)
+		if w.store.dialect == SQLite {
+			w.store.stmts.prepareWanted(context.Background(), w.db)
+		}
+	}
+}
+
+// drain fails the changes still queued at Close.
+func (w *writer) drain() {
+	for {
+		select {
+		case j := <-w.jobs:
+			j.err = errWriterClosed
+			close(j.done)
+		default:
+			return
+		}
+	}
+}
+
+// run commits a batch. When the transaction as a whole fails (the commit,
+// or an error that leaves it unusable), each change that was in it runs
+// again in a transaction of its own, so that one change's failure is never
+// another's.
+func (w *writer) run(batch []*writeJob) {
+	live := batch[:0:len(batch)]
+	for _, j := range batch {
+		// started before abandoned, as the caller does the reverse: either
+		// the caller sees the job started and waits for it, or the writer
+		// sees it abandoned and skips it (or both).
+		j.started.Store(true)
+		if j.abandoned.Load() {
+			j.err = context.Canceled
+			close(j.done)
+			continue
+		}
+		live = append(live, j)
+	}
+	if len(live) == 0 {
+		return
+	}
+	if err := w.runTx(live); err != nil && len(live) > 1 {
+		for _, j := range live {
+			_ = w.runTx([]*writeJob{j})
+		}
+	} else if len(live) > 1 {
+		// A change that lost a deadlock or a serialization conflict to a
+		// change of another transaction gets a transaction of its own.
+		for _, j := range live {
+			if isRetryable(j.err) {
+				_ = w.runTx([]*writeJob{j})
+			}
+		}
+	}
+	for _, j := range live {
+		close(j.done)
+	}
+}
+
+// runTx runs jobs in one transaction and sets each job's result. It
+// returns an error when the transaction failed as a whole; the jobs then
+// carry that error.
+func (w *writer) runTx(jobs []*writeJob) error {
+	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	defer cancel()
+	fail := func(err error) error {
+		for _, j := range jobs {
+			j.evs, j.err = nil, err
+		}
+		return err
+	}
+	tx, err := w.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fail(err)
+	}
+	defer tx.Rollback()
+	if len(jobs) == 1 {
+		j := jobs[0]
+		j.evs, j.err = w.apply(ctx, tx, j.fn)
+		if j.err != nil {
+			return nil
+		}
+		if err := tx.Commit(); err != nil {
+			return fail(err)
+		}
+		return nil
+	}
+	for _, j := range jobs {
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT change"); err != nil {
+			return fail(err)
+		}
+		j.evs, j.err = w.apply(ctx, tx, j.fn)
+		if j.err != nil {
+			if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT change"); err != nil {
+				return fail(err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT change"); err != nil {
+			return fail(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fail(err)
+	}
+	return nil
+}
+
+// apply runs one change and stores its events.
+func (w *writer) apply(ctx context.Context, tx *sql.Tx, fn changeFunc) ([]ports.Event, error) {
+	evs, err := fn(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.store.insertEvents(ctx, tx, evs); err != nil {
+		return nil, err
+	}
+	return evs, nil
+}
+
+// close stops the workers once the changes in flight are done; changes
+// still queued fail with errWriterClosed.
+func (w *writer) close() {
+	w.once.Do(func() {
+		w.closed.Store(true)
+		close(w.stop)
+		w.stopped.Wait()
+	})
+}

@@ -1,7 +1,10 @@
 package sqlstore
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -51,5 +54,93 @@ func TestChangeAndEventsCommitTogether(t *testing.T) {
 				t.Fatalf("OnEvents was told of %v, want the committed event", notified)
 			}
 		})
+	}
+}
+
+// TestGroupedChangesFailAlone: the writer commits concurrent changes in
+// shared transactions, and a change that fails rolls back alone.
+func TestGroupedChangesFailAlone(t *testing.T) {
+	for _, d := range []struct {
+		name string
+		open func(t *testing.T) *Store
+	}{
+		{"sqlite", func(t *testing.T) *Store { return newSQLiteStore(t, Options{}) }},
+		{"postgres", func(t *testing.T) *Store { return newPostgresStore(t, postgresURL(t), Options{}) }},
+	} {
+		t.Run(d.name, func(t *testing.T) {
+			s := d.open(t)
+			migrated(t, s)
+			now := time.Now()
+			tok := func(id string) *ports.Token {
+				return &ports.Token{ID: id, Tenant: "a", Kind: ports.TokenAccess, GrantID: "g-" + id, IssuedAt: now, ExpiresAt: now.Add(time.Hour)}
+			}
+			if err := s.CreateTokens(t.Context(), []*ports.Token{tok("taken")}); err != nil {
+				t.Fatal(err)
+			}
+			const n = 200
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i := range n {
+				wg.Go(func() {
+					<-start
+					id := fmt.Sprintf("t%03d", i)
+					batch := []*ports.Token{tok(id)}
+					if i%10 == 0 {
+						// Every tenth change collides halfway through.
+						batch = append(batch, tok("taken"))
+					}
+					errs[i] = s.CreateTokens(t.Context(), batch, ports.Event{ID: "e-" + id, Type: ports.EventTokenIssued, Time: now})
+				})
+			}
+			close(start)
+			wg.Wait()
+			for i, err := range errs {
+				id := fmt.Sprintf("t%03d", i)
+				_, getErr := s.GetToken(t.Context(), "a", id)
+				if i%10 == 0 {
+					if !errors.Is(err, ports.ErrConflict) || !errors.Is(getErr, ports.ErrNotFound) {
+						t.Fatalf("colliding change %d: err %v, token lookup %v; want ErrConflict and nothing stored", i, err, getErr)
+					}
+					continue
+				}
+				if err != nil || getErr != nil {
+					t.Fatalf("change %d: err %v, token lookup %v; want it stored", i, err, getErr)
+				}
+			}
+			evs, err := s.ClaimEvents(t.Context(), 1000, time.Minute, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(evs) != n-n/10 {
+				t.Fatalf("outbox holds %d events, want %d (one per committed change)", len(evs), n-n/10)
+			}
+		})
+	}
+}
+
+func TestChangeOfAGoneCallerIsSkipped(t *testing.T) {
+	s := newSQLiteStore(t, Options{})
+	migrated(t, s)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	now := time.Now()
+	err := s.CreateTokens(ctx, []*ports.Token{{ID: "t1", Tenant: "a", Kind: ports.TokenAccess, IssuedAt: now, ExpiresAt: now.Add(time.Hour)}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("CreateTokens with a canceled context = %v, want context.Canceled", err)
+	}
+	if _, err := s.GetToken(t.Context(), "a", "t1"); !errors.Is(err, ports.ErrNotFound) {
+		t.Fatalf("the change of a caller that was gone before it started was stored: %v", err)
+	}
+}
+
+func TestChangesAfterCloseFail(t *testing.T) {
+	s := newSQLiteStore(t, Options{})
+	migrated(t, s)
+	s.Close()
+	now := time.Now()
+	err := s.CreateTokens(t.Context(), []*ports.Token{{ID: "t1", Tenant: "a", Kind: ports.TokenAccess, IssuedAt: now, ExpiresAt: now.Add(time.Hour)}})
+	if err == nil {
+		t.Fatal("a change after Close succeeded")
 	}
 }
