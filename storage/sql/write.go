@@ -108,6 +108,16 @@ type writer struct {
 	stopped sync.WaitGroup
 	once    sync.Once
 	closed  atomic.Bool
+	// commits and changes count committed transactions and the changes
+	// they held.
+	commits, changes atomic.Int64
+}
+
+// WriteStats reports how many transactions the store committed and how
+// many changes they held: their ratio is how many requests shared each
+// commit.
+func (s *Store) WriteStats() (commits, changes int64) {
+	return s.w.commits.Load(), s.w.changes.Load()
 }
 
 type writeJob struct {
@@ -262,6 +272,8 @@ func (w *writer) runTx(jobs []*writeJob) error {
 		if err := tx.Commit(); err != nil {
 			return fail(err)
 		}
+		w.commits.Add(1)
+		w.changes.Add(1)
 		return nil
 	}
 	for _, j := range jobs {
@@ -281,6 +293,8 @@ func (w *writer) runTx(jobs []*writeJob) error {
 	if err := tx.Commit(); err != nil {
 		return fail(err)
 	}
+	w.commits.Add(1)
+	w.changes.Add(int64(len(jobs)))
 	return nil
 }
 
