@@ -89,19 +89,6 @@ func (p *Provider) useDPoP(ctx context.Context, proof *dpop.Proof) error {
 	return nil
 }
 
-// verifyDPoP is checkDPoP and useDPoP at once, for endpoints where
-// nothing comes between them.
-func (p *Provider) verifyDPoP(ctx context.Context, d DPoPProof, endpoint, accessToken string) (*dpop.Proof, error) {
-	proof, err := p.checkDPoP(d, endpoint, accessToken)
-	if err != nil {
-		return nil, err
-	}
-	if err := p.useDPoP(ctx, proof); err != nil {
-		return nil, err
-	}
-	return proof, nil
-}
-
 // dpopBoundKey is the registration member of RFC 9449 §5.2.
 var dpopBoundKey = []byte(`"dpop_bound_access_tokens"`)
 
@@ -144,9 +131,9 @@ type ResourceRequest struct {
 }
 
 // resourceToken resolves the access token of a resource request to
-// endpoint and checks its binding: a DPoP-bound token only with the DPoP scheme and a
-// proof of its key that names the token in ath (RFC 9449 §7.1), an
-// unbound one only as a bearer token.
+// endpoint and checks its binding: a DPoP-bound token is good only with
+// the DPoP scheme and a proof of its key that names the token in ath (RFC
+// 9449 §7.1), an unbound one only as a bearer token.
 func (p *Provider) resourceToken(ctx context.Context, req ResourceRequest, endpoint string) (*ports.Token, error) {
 	tok, err := p.LookupAccessToken(ctx, req.Token)
 	if err != nil {

@@ -163,7 +163,7 @@ func (f *dpopFixture) serviceToken(cred ClientCredentials, proof DPoPProof) (*To
 	return f.p.Token(context.Background(), TokenRequest{Client: cred, DPoP: proof, Form: url.Values{"grant_type": {GrantClientCredentials}}})
 }
 
-// accessClaims decodes the claims of a JWT access token.
+// accessTokenCnf returns the cnf claim of a JWT access token.
 func accessTokenCnf(t *testing.T, token string) map[string]any {
 	t.Helper()
 	parts := strings.Split(token, ".")

@@ -39,7 +39,7 @@ func (h *handlers) dpopNonce(w http.ResponseWriter) {
 // dpopRequest reads the DPoP proof of a request to an endpoint that
 // authenticates clients and sets its DPoP-Nonce. It answers a header that
 // cannot be read itself; ok is false then.
-func (h *handlers) dpopRequest(w http.ResponseWriter, r *http.Request) (proof core.DPoPProof, ok bool) {
+func (h *handlers) dpopRequest(w http.ResponseWriter, r *http.Request) (core.DPoPProof, bool) {
 	if !sentDPoP(r) {
 		return core.DPoPProof{}, true
 	}
