@@ -1,9 +1,11 @@
 package dpop
 
 import (
+	"encoding/binary"
 	"errors"
 	"slices"
 	"testing"
+	"time"
 )
 
 // FuzzParse feeds arbitrary DPoP header values, methods and access tokens
@@ -45,6 +47,27 @@ func FuzzParse(f *testing.F) {
 			if _, err := Parse(raw, other); !errors.Is(err, ErrAccessToken) {
 				t.Fatalf("the proof was not bound to its access token: %v", err)
 			}
+		}
+	})
+}
+
+// FuzzNonceCheck feeds arbitrary nonce claims to the nonce check. It must
+// never panic, and a nonce it accepts must be one the server issued: the
+// very nonce Issue gives for the time it encodes.
+func FuzzNonceCheck(f *testing.F) {
+	n, err := NewNonces([]byte("0123456789abcdef0123456789abcdef"), "https://id.example.com")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(n.Issue(testNow))
+	f.Fuzz(func(t *testing.T, nonce string) {
+		if !n.Check(nonce, testNow) {
+			return
+		}
+		b, _ := enc.DecodeString(nonce)
+		issued := time.Unix(int64(binary.BigEndian.Uint64(b[:8])), 0)
+		if n.Issue(issued) != nonce {
+			t.Fatalf("accepted %q, which the server never issued", nonce)
 		}
 	})
 }

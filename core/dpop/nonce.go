@@ -52,7 +52,7 @@ func (n *Nonces) Issue(now time.Time) string {
 // Check reports whether nonce is one of these nonces and still good at
 // now.
 func (n *Nonces) Check(nonce string, now time.Time) bool {
-	b, err := base64.RawURLEncoding.Strict().DecodeString(nonce)
+	b, err := decodeSegment(nonce)
 	if err != nil || len(b) != 8+nonceMACSize {
 		return false
 	}

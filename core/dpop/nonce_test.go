@@ -39,6 +39,7 @@ func TestNonces(t *testing.T) {
 		{name: "an empty nonce is refused", by: n, nonce: "", at: testNow},
 		{name: "a truncated nonce is refused", by: n, nonce: issued[:len(issued)-2], at: testNow},
 		{name: "padding is refused", by: n, nonce: issued + "=", at: testNow},
+		{name: "a line break is refused", by: n, nonce: issued[:10] + "\r\n" + issued[10:], at: testNow},
 		{name: "a long nonce is refused", by: n, nonce: issued + strings.Repeat("A", 8), at: testNow},
 	}
 	for _, tt := range tests {

@@ -134,7 +134,7 @@ func Parse(raw string, req Request) (*Proof, error) {
 	if decodeJSON(parts[0], &hdr) != nil || decodeJSON(parts[1], &c) != nil {
 		return nil, ErrMalformed
 	}
-	sig, err := base64.RawURLEncoding.Strict().DecodeString(parts[2])
+	sig, err := decodeSegment(parts[2])
 	if err != nil {
 		return nil, ErrMalformed
 	}
@@ -265,7 +265,7 @@ func ValidThumbprint(s string) bool {
 	if len(s) != 43 {
 		return false
 	}
-	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
+	b, err := decodeSegment(s)
 	return err == nil && len(b) == sha256.Size
 }
 
@@ -308,8 +308,18 @@ func numericDate(v float64) (time.Time, bool) {
 	return time.Unix(int64(sec), int64(frac*1e9)), true
 }
 
+// decodeSegment decodes unpadded base64url in its one canonical form.
+// encoding/base64 skips line breaks even in strict mode; a value that
+// has them is not the value that was signed or issued.
+func decodeSegment(seg string) ([]byte, error) {
+	if strings.ContainsAny(seg, "\r\n") {
+		return nil, errors.New("line break in base64url")
+	}
+	return base64.RawURLEncoding.Strict().DecodeString(seg)
+}
+
 func decodeJSON(seg string, v any) error {
-	b, err := base64.RawURLEncoding.Strict().DecodeString(seg)
+	b, err := decodeSegment(seg)
 	if err != nil {
 		return err
 	}

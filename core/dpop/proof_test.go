@@ -217,6 +217,7 @@ func TestParse(t *testing.T) {
 		{name: "claims that are an array are refused", proof: parts[0] + "." + seg("[1]") + "." + parts[2], want: ErrMalformed},
 		{name: "iat as a string is refused", proof: es.proof(t, es.header(), with(validClaims(), "iat", "now")), want: ErrMalformed},
 		{name: "a signature that is not base64url is refused", proof: parts[0] + "." + parts[1] + ".***", want: ErrMalformed},
+		{name: "a line break inside a segment is refused", proof: parts[0] + "." + parts[1] + "." + parts[2][:8] + "\n" + parts[2][8:], want: ErrMalformed},
 		{name: "typ JWT is refused", proof: es.proof(t, with(es.header(), "typ", "JWT"), validClaims()), want: ErrType},
 		{name: "a missing typ is refused", proof: es.proof(t, with(es.header(), "typ", nil), validClaims()), want: ErrType},
 		{name: "alg none is refused", proof: seg(`{"typ":"dpop+jwt","alg":"none","jwk":{}}`) + "." + parts[1] + ".AA", want: ErrAlgorithm},
@@ -299,6 +300,7 @@ func TestValidThumbprint(t *testing.T) {
 		{name: "standard base64 alphabet", in: "+" + enc.EncodeToString(sum[:])[1:]},
 		{name: "too short", in: enc.EncodeToString(sum[:31])},
 		{name: "not base64", in: strings.Repeat("*", 43)},
+		{name: "with a line break", in: enc.EncodeToString(sum[:])[:20] + "\n" + enc.EncodeToString(sum[:])[20:42]},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
