@@ -47,6 +47,10 @@ type Config struct {
 	// RequirePAR makes every client push its authorization requests
 	// (RFC 9126).
 	RequirePAR bool `yaml:"require_par"`
+	// DPoPNonce makes every DPoP proof carry a nonce the server issued
+	// (RFC 9449 §8, §9): proofs cannot be made ahead of time, at the cost
+	// of one more round trip when a client's nonce has expired.
+	DPoPNonce bool `yaml:"dpop_nonce"`
 	// TrustedIssuers are the issuers whose JWTs the JWT bearer grant
 	// (RFC 7523 §2.1) accepts; OAUTH2_TRUSTED_ISSUERS takes them as a JSON
 	// array.
@@ -263,6 +267,13 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 			return fmt.Errorf("config: OAUTH2_REQUIRE_PAR=%q: want 1 or 0", v)
 		}
 		c.RequirePAR = b
+	}
+	if v := getenv("OAUTH2_DPOP_NONCE"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("config: OAUTH2_DPOP_NONCE=%q: want 1 or 0", v)
+		}
+		c.DPoPNonce = b
 	}
 	if v := getenv("OAUTH2_RATE_LIMIT"); v != "" {
 		b, err := strconv.ParseBool(v)

@@ -249,6 +249,7 @@ func settings() []setting {
 		{env: "OAUTH2_KEY_GRACE_PERIOD", envValue: "48h", yaml: "48h", got: func(c *config.Config) any { return c.KeyGracePeriod }, want: 48 * time.Hour},
 		{env: "OAUTH2_JANITOR_INTERVAL", envValue: "30s", yaml: "30s", got: func(c *config.Config) any { return c.JanitorInterval }, want: 30 * time.Second},
 		{env: "OAUTH2_REQUIRE_PAR", envValue: "true", yaml: "true", got: func(c *config.Config) any { return c.RequirePAR }, want: true},
+		{env: "OAUTH2_DPOP_NONCE", envValue: "1", yaml: "true", got: func(c *config.Config) any { return c.DPoPNonce }, want: true},
 		{env: "OAUTH2_RATE_LIMIT", envValue: "false", yaml: "false", got: func(c *config.Config) any { return c.RateLimit }, want: false},
 		{env: "OAUTH2_RATE_LIMIT_TOKEN", envValue: "20/s:40", yaml: `"20/s:40"`, got: func(c *config.Config) any { return c.RateLimitToken }, want: "20/s:40"},
 		{env: "OAUTH2_RATE_LIMIT_USERINFO", envValue: "30/s:60", yaml: `"30/s:60"`, got: func(c *config.Config) any { return c.RateLimitUserinfo }, want: "30/s:60"},
@@ -375,6 +376,7 @@ func TestLoadRefusesBadValues(t *testing.T) {
 		{name: "connection count as a decimal", env: "OAUTH2_DB_MIN_CONNS", value: "2.5"},
 		{name: "body limit with a unit", env: "OAUTH2_MAX_BODY_BYTES", value: "1MB"},
 		{name: "dev flag as yes", env: "OAUTH2_DEV", value: "yes"},
+		{name: "DPoP nonce flag as on", env: "OAUTH2_DPOP_NONCE", value: "on"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+" names the variable", func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"oauth2-server.dev/core/dpop"
 	"oauth2-server.dev/core/pkce"
 	"oauth2-server.dev/core/secret"
 	"oauth2-server.dev/ports"
@@ -39,6 +40,9 @@ type AuthorizeRequest struct {
 	LoginHint           string
 	// Resources are the RFC 8707 resource indicators requested.
 	Resources []string
+	// DPoPJKT is the dpop_jkt parameter (RFC 9449 §10): the thumbprint of
+	// the DPoP key the code will be bound to.
+	DPoPJKT string
 }
 
 // Scope returns the requested scopes, space-separated.
@@ -87,7 +91,7 @@ type AuthorizeResult struct {
 var authorizeParams = []string{
 	"client_id", "redirect_uri", "response_type", "response_mode", "scope", "state",
 	"nonce", "code_challenge", "code_challenge_method", "prompt", "max_age", "login_hint",
-	"request", "request_uri",
+	"request", "request_uri", "dpop_jkt",
 }
 
 // StartAuthorization validates an authorization request and decides what
@@ -272,7 +276,7 @@ func (p *Provider) issueCode(ctx context.Context, req *AuthorizeRequest, sess *p
 	rec := &ports.AuthorizationCode{
 		Hash: secret.Digest(code), Tenant: p.cfg.Tenant, GrantID: secret.Random(16),
 		ClientID: req.Client.ID, UserID: sess.UserID, SessionID: sess.ID,
-		Scope: req.Scope(), Resources: req.Resources, Nonce: req.Nonce,
+		Scope: req.Scope(), Resources: req.Resources, Nonce: req.Nonce, DPoPJKT: req.DPoPJKT,
 		CodeChallenge: req.CodeChallenge, CodeChallengeMethod: req.CodeChallengeMethod,
 		AuthTime: sess.AuthTime, CreatedAt: now, ExpiresAt: now.Add(p.cfg.CodeTTL),
 	}
@@ -415,6 +419,14 @@ func (p *Provider) parseAuthorize(ctx context.Context, params url.Values) (req *
 		return req, rerr, nil
 	}
 	req.Resources = resources
+	// RFC 9449 §10: dpop_jkt is the base64url SHA-256 JWK thumbprint of
+	// the key the client will prove possession of at the token endpoint.
+	if jkt := params.Get("dpop_jkt"); jkt != "" {
+		if !dpop.ValidThumbprint(jkt) {
+			return req, ErrInvalidRequest.WithDescription("dpop_jkt must be the base64url SHA-256 thumbprint of a JWK"), nil
+		}
+		req.DPoPJKT = jkt
+	}
 	req.Nonce = params.Get("nonce")
 	req.LoginHint = params.Get("login_hint")
 	if prompt := params.Get("prompt"); prompt != "" {

@@ -59,7 +59,7 @@ func BenchmarkIntrospectJWT(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		in, _, err := p.Introspect(ctx, cred, tok.AccessToken)
+		in, _, err := p.Introspect(ctx, cred, tok.AccessToken, DPoPProof{})
 		if err != nil || !in.Active {
 			b.Fatalf("introspect: %v %+v", err, in)
 		}

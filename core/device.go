@@ -172,7 +172,7 @@ func (p *Provider) DeviceAuthorizationEndpoint() string {
 // deviceCodeGrant lets a device poll for its tokens (RFC 8628 §3.4).
 type deviceCodeGrant struct{ p *Provider }
 
-func (g deviceCodeGrant) handle(ctx context.Context, client *ports.Client, form url.Values) (*TokenResponse, error) {
+func (g deviceCodeGrant) handle(ctx context.Context, client *ports.Client, form url.Values, jkt string) (*TokenResponse, error) {
 	p := g.p
 	raw := form.Get("device_code")
 	if raw == "" {
@@ -211,6 +211,6 @@ func (g deviceCodeGrant) handle(ctx context.Context, client *ports.Client, form 
 	}
 	return p.issue(ctx, issueParams{
 		grantType: GrantDeviceCode, client: client, grantID: secret.Random(16), subject: d.UserID, scope: d.Scope,
-		sessionID: d.SessionID, authTime: d.AuthTime,
+		sessionID: d.SessionID, authTime: d.AuthTime, jkt: jkt,
 	}, p.createTokens(ctx))
 }

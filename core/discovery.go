@@ -52,6 +52,9 @@ func (p *Provider) Metadata() map[string]any {
 		"device_authorization_endpoint":         p.DeviceAuthorizationEndpoint(),
 		"require_pushed_authorization_requests": p.cfg.RequirePAR,
 		"claims_parameter_supported":            false,
+		// RFC 9449 §5.1: DPoP at the token endpoint, UserInfo,
+		// introspection, revocation and PAR.
+		"dpop_signing_alg_values_supported": p.DPoPAlgorithms(),
 	}
 	// OIDC RP-Initiated, Front-Channel and Back-Channel Logout.
 	m["end_session_endpoint"] = p.EndSessionEndpoint()

@@ -13,7 +13,7 @@ import (
 // authorizationCodeGrant redeems authorization codes (RFC 6749 §4.1.3).
 type authorizationCodeGrant struct{ p *Provider }
 
-func (g authorizationCodeGrant) handle(ctx context.Context, client *ports.Client, form url.Values) (*TokenResponse, error) {
+func (g authorizationCodeGrant) handle(ctx context.Context, client *ports.Client, form url.Values, jkt string) (*TokenResponse, error) {
 	p := g.p
 	code := form.Get("code")
 	if code == "" {
@@ -47,6 +47,11 @@ func (g authorizationCodeGrant) handle(ctx context.Context, client *ports.Client
 	if err := pkce.Verify(rec.CodeChallenge, form.Get("code_verifier")); err != nil {
 		return nil, ErrInvalidGrant.WithDescription(err.Error())
 	}
+	// RFC 9449 §10: a code requested with dpop_jkt is redeemed only with
+	// a proof of that key.
+	if rec.DPoPJKT != "" && rec.DPoPJKT != jkt {
+		return nil, ErrInvalidGrant.WithDescription("the authorization code is bound to a DPoP key (dpop_jkt); send a DPoP proof signed by it")
+	}
 	audiences, rerr := narrowResources(rec.Resources, form["resource"])
 	if rerr != nil {
 		return nil, rerr
@@ -56,7 +61,7 @@ func (g authorizationCodeGrant) handle(ctx context.Context, client *ports.Client
 	return p.issue(ctx, issueParams{
 		grantType: GrantAuthorizationCode, client: client, grantID: rec.GrantID, subject: rec.UserID, scope: rec.Scope,
 		sessionID: rec.SessionID, authTime: &authTime, nonce: rec.Nonce, code: code,
-		audiences: audiences, resources: rec.Resources,
+		audiences: audiences, resources: rec.Resources, jkt: jkt,
 	}, func(tokens []*ports.Token, evs []ports.Event) error {
 		return p.store.CreateTokens(ctx, tokens, append([]ports.Event{redeemed}, evs...)...)
 	})

@@ -12,7 +12,7 @@ import (
 // (RFC 6749 §4.4).
 type clientCredentialsGrant struct{ p *Provider }
 
-func (g clientCredentialsGrant) handle(ctx context.Context, client *ports.Client, form url.Values) (*TokenResponse, error) {
+func (g clientCredentialsGrant) handle(ctx context.Context, client *ports.Client, form url.Values, jkt string) (*TokenResponse, error) {
 	p := g.p
 	// RFC 6749 §4.4: only confidential clients.
 	if client.Public() {
@@ -44,6 +44,6 @@ func (g clientCredentialsGrant) handle(ctx context.Context, client *ports.Client
 	}
 	return p.issue(ctx, issueParams{
 		grantType: GrantClientCredentials, client: client, grantID: secret.Random(16), subject: client.ID, scope: JoinScope(want),
-		audiences: resources, noRefresh: true,
+		audiences: resources, noRefresh: true, jkt: jkt,
 	}, p.createTokens(ctx))
 }

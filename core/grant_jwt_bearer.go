@@ -29,7 +29,7 @@ type TrustedIssuer struct {
 // about the JWT's subject.
 type jwtBearerGrant struct{ p *Provider }
 
-func (g jwtBearerGrant) handle(ctx context.Context, client *ports.Client, form url.Values) (*TokenResponse, error) {
+func (g jwtBearerGrant) handle(ctx context.Context, client *ports.Client, form url.Values, jkt string) (*TokenResponse, error) {
 	p := g.p
 	assertion := form.Get("assertion")
 	if assertion == "" {
@@ -101,6 +101,6 @@ func (g jwtBearerGrant) handle(ctx context.Context, client *ports.Client, form u
 	}
 	return p.issue(ctx, issueParams{
 		grantType: GrantJWTBearer, client: client, grantID: secret.Random(16), subject: claims.Sub, scope: JoinScope(want),
-		noRefresh: true, noIDToken: true,
+		noRefresh: true, noIDToken: true, jkt: jkt,
 	}, p.createTokens(ctx))
 }

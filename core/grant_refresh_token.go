@@ -13,7 +13,7 @@ import (
 // rotating the refresh token on every use.
 type refreshTokenGrant struct{ p *Provider }
 
-func (g refreshTokenGrant) handle(ctx context.Context, client *ports.Client, form url.Values) (*TokenResponse, error) {
+func (g refreshTokenGrant) handle(ctx context.Context, client *ports.Client, form url.Values, jkt string) (*TokenResponse, error) {
 	p := g.p
 	raw := form.Get("refresh_token")
 	if raw == "" {
@@ -31,6 +31,11 @@ func (g refreshTokenGrant) handle(ctx context.Context, client *ports.Client, for
 	// RFC 6749 §6: the refresh token was issued to this client.
 	if old.Kind != ports.TokenRefresh || old.ClientID != client.ID {
 		return nil, bad
+	}
+	// RFC 9449 §5: a refresh token bound to a DPoP key is used only with a
+	// proof of that key.
+	if old.JKT != "" && old.JKT != jkt {
+		return nil, ErrInvalidGrant.WithDescription("the refresh token is bound to a DPoP key; send a DPoP proof signed by it")
 	}
 	scope := old.Scope
 	if s := form.Get("scope"); s != "" {
@@ -59,7 +64,7 @@ func (g refreshTokenGrant) handle(ctx context.Context, client *ports.Client, for
 	resp, err := p.issue(ctx, issueParams{
 		grantType: GrantRefreshToken, client: client, grantID: old.GrantID, subject: old.Subject, scope: scope,
 		sessionID: old.SessionID, authTime: old.AuthTime, parentID: id,
-		audiences: audiences, resources: granted,
+		audiences: audiences, resources: granted, jkt: jkt,
 	}, rotate)
 	switch {
 	case errors.Is(err, ports.ErrAlreadyUsed):

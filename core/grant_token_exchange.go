@@ -48,7 +48,7 @@ type actClaim struct {
 // act claim naming the actor (RFC 8693).
 type tokenExchangeGrant struct{ p *Provider }
 
-func (g tokenExchangeGrant) handle(ctx context.Context, client *ports.Client, form url.Values) (*TokenResponse, error) {
+func (g tokenExchangeGrant) handle(ctx context.Context, client *ports.Client, form url.Values, jkt string) (*TokenResponse, error) {
 	p := g.p
 	if form.Get("subject_token") == "" || form.Get("subject_token_type") == "" {
 		return nil, ErrInvalidRequest.WithDescription("subject_token and subject_token_type are required")
@@ -62,6 +62,11 @@ func (g tokenExchangeGrant) handle(ctx context.Context, client *ports.Client, fo
 	subject, err := p.LookupAccessToken(ctx, form.Get("subject_token"))
 	if err != nil {
 		return nil, ErrInvalidGrant.WithDescription("the subject_token is invalid, expired or revoked")
+	}
+	// RFC 9449 §7.1: a DPoP-bound token is only good with a proof of its
+	// key; an exchange must not turn a stolen one into a usable token.
+	if subject.JKT != "" && subject.JKT != jkt {
+		return nil, ErrInvalidGrant.WithDescription("the subject_token is DPoP-bound; send a DPoP proof signed by its key")
 	}
 	policy := parseTokenExchangePolicy(client)
 
@@ -78,6 +83,9 @@ func (g tokenExchangeGrant) handle(ctx context.Context, client *ports.Client, fo
 		// client's own.
 		if at.ClientID != client.ID {
 			return nil, ErrInvalidGrant.WithDescription("the actor_token was not issued to this client")
+		}
+		if at.JKT != "" && at.JKT != jkt {
+			return nil, ErrInvalidGrant.WithDescription("the actor_token is DPoP-bound; send a DPoP proof signed by its key")
 		}
 		act = &actClaim{Sub: at.Subject}
 	} else if form.Get("actor_token_type") != "" {
@@ -113,7 +121,7 @@ func (g tokenExchangeGrant) handle(ctx context.Context, client *ports.Client, fo
 	}
 	resp, err := p.issue(ctx, issueParams{
 		grantType: GrantTokenExchange, client: client, grantID: secret.Random(16), subject: subject.Subject, scope: scope,
-		authTime: subject.AuthTime, audiences: audience, act: act, noRefresh: true, noIDToken: true,
+		authTime: subject.AuthTime, audiences: audience, act: act, noRefresh: true, noIDToken: true, jkt: jkt,
 	}, p.createTokens(ctx))
 	if err != nil {
 		if errors.Is(err, ports.ErrAlreadyUsed) {

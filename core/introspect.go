@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"oauth2-server.dev/core/dpop"
 	"oauth2-server.dev/core/secret"
 	"oauth2-server.dev/ports"
 )
@@ -34,9 +35,10 @@ type Introspection struct {
 // client (RFC 7662 §2.1). A client sees the tokens issued to it; a client
 // registered as a resource server also sees the access tokens whose
 // audience it is. Everything else reads as inactive, so the endpoint tells a
-// stranger nothing about other clients' tokens.
-func (p *Provider) Introspect(ctx context.Context, cred ClientCredentials, token string) (*Introspection, *ports.Client, error) {
-	client, err := p.AuthenticateClient(ctx, cred)
+// stranger nothing about other clients' tokens. A DPoP proof is not
+// required; one that is sent must be valid.
+func (p *Provider) Introspect(ctx context.Context, cred ClientCredentials, token string, proof DPoPProof) (*Introspection, *ports.Client, error) {
+	client, _, err := p.authenticateWithProof(ctx, cred, proof, p.IntrospectionEndpoint())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -60,9 +62,17 @@ func (p *Provider) Introspect(ctx context.Context, cred ClientCredentials, token
 	}
 	if rec.Kind == ports.TokenAccess {
 		in.Aud = splitAudience(rec.Audience)
-		in.TokenType = "Bearer"
+		in.TokenType = TokenTypeBearer
+		if rec.JKT != "" {
+			in.TokenType = TokenTypeDPoP
+		}
 	} else {
 		in.TokenType = "refresh_token"
+	}
+	// RFC 9449 §6.2: the resource server learns the key the token is
+	// bound to, and checks the proof against it.
+	if rec.JKT != "" {
+		in.Cnf = map[string]string{"jkt": rec.JKT}
 	}
 	return in, client, nil
 }
@@ -145,9 +155,10 @@ func (p *Provider) SignIntrospection(client *ports.Client, in *Introspection) (s
 // client. Revoking a refresh token revokes its whole grant, and with it the
 // access tokens issued from it. An unknown token, or one issued to another
 // client, is answered like a success (RFC 7009 §2.2) and left alone, so the
-// endpoint cannot be used to probe for tokens.
-func (p *Provider) Revoke(ctx context.Context, cred ClientCredentials, token string) error {
-	client, err := p.AuthenticateClient(ctx, cred)
+// endpoint cannot be used to probe for tokens. A DPoP proof is not
+// required; one that is sent must be valid.
+func (p *Provider) Revoke(ctx context.Context, cred ClientCredentials, token string, proof DPoPProof) error {
+	client, _, err := p.authenticateWithProof(ctx, cred, proof, p.RevocationEndpoint())
 	if err != nil {
 		return err
 	}
@@ -175,4 +186,24 @@ func (p *Provider) Revoke(ctx context.Context, cred ClientCredentials, token str
 		return ErrServerError.Wrap(err)
 	}
 	return nil
+}
+
+// authenticateWithProof authenticates the client of a request to endpoint
+// that may carry a DPoP proof, and validates and records the proof when
+// there is one. proof is nil without one.
+func (p *Provider) authenticateWithProof(ctx context.Context, cred ClientCredentials, d DPoPProof, endpoint string) (client *ports.Client, proof *dpop.Proof, err error) {
+	if d.Present() {
+		if proof, err = p.checkDPoP(d, endpoint, ""); err != nil {
+			return nil, nil, err
+		}
+	}
+	if client, err = p.AuthenticateClient(ctx, cred); err != nil {
+		return nil, nil, err
+	}
+	if proof != nil {
+		if err := p.useDPoP(ctx, proof); err != nil {
+			return nil, nil, err
+		}
+	}
+	return client, proof, nil
 }

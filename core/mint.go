@@ -38,6 +38,10 @@ type issueParams struct {
 	resources []string
 	// act names the actor of a delegated token (RFC 8693 §4.1).
 	act *actClaim
+	// jkt binds the tokens to a DPoP key (RFC 9449 §5): the access token
+	// always, the refresh token of a public client; empty for bearer
+	// tokens.
+	jkt string
 }
 
 // accessClaims are the claims of a JWT access token (RFC 9068 §2.2).
@@ -53,6 +57,8 @@ type accessClaims struct {
 	AuthTime int64         `json:"auth_time,omitempty"`
 	Sid      string        `json:"sid,omitempty"`
 	Act      *actClaim     `json:"act,omitempty"`
+	// Cnf binds a DPoP token to its key (RFC 9449 §6.1).
+	Cnf *confirmation `json:"cnf,omitempty"`
 }
 
 // idTokenClaims are the claims of an ID token (OIDC Core §2).
@@ -98,7 +104,7 @@ func (p *Provider) issue(ctx context.Context, ip issueParams, persist persistFun
 		Tenant: p.cfg.Tenant, Kind: ports.TokenAccess, GrantID: ip.grantID, ClientID: c.ID,
 		Subject: ip.subject, Scope: ip.scope, Audience: joinAudience(aud),
 		SessionID: ip.sessionID, AuthTime: ip.authTime, ParentID: ip.parentID,
-		IssuedAt: now, ExpiresAt: accessExp,
+		JKT: ip.jkt, IssuedAt: now, ExpiresAt: accessExp,
 	}
 	var accessToken string
 	if c.AccessTokenFormat == ports.TokenFormatOpaque {
@@ -109,7 +115,7 @@ func (p *Provider) issue(ctx context.Context, ip issueParams, persist persistFun
 		claims := accessClaims{
 			Iss: p.cfg.Issuer, Sub: ip.subject, Aud: aud,
 			Exp: accessExp.Unix(), Iat: now.Unix(), Jti: access.ID, ClientID: c.ID,
-			Scope: ip.scope, Sid: SessionSID(ip.sessionID), Act: ip.act,
+			Scope: ip.scope, Sid: SessionSID(ip.sessionID), Act: ip.act, Cnf: confirmationOf(ip.jkt),
 		}
 		if ip.authTime != nil {
 			claims.AuthTime = ip.authTime.Unix()
@@ -122,17 +128,28 @@ func (p *Provider) issue(ctx context.Context, ip issueParams, persist persistFun
 	}
 	records := []*ports.Token{access}
 	resp := &TokenResponse{
-		AccessToken: accessToken, TokenType: "Bearer",
+		AccessToken: accessToken, TokenType: TokenTypeBearer,
 		ExpiresIn: int64(p.cfg.AccessTokenTTL / time.Second), Scope: ip.scope,
+	}
+	if ip.jkt != "" {
+		// RFC 9449 §5: a DPoP-bound access token has token_type DPoP.
+		resp.TokenType = TokenTypeDPoP
 	}
 	if !ip.noRefresh && c.HasGrantType(GrantRefreshToken) {
 		rt := secret.Random(32)
-		records = append(records, &ports.Token{
+		refresh := &ports.Token{
 			ID: secret.Digest(rt), Tenant: p.cfg.Tenant, Kind: ports.TokenRefresh,
 			GrantID: ip.grantID, ClientID: c.ID, Subject: ip.subject, Scope: ip.scope,
 			Audience: joinAudience(ip.resources), SessionID: ip.sessionID, AuthTime: ip.authTime, ParentID: ip.parentID,
 			IssuedAt: now, ExpiresAt: now.Add(p.cfg.RefreshTokenTTL),
-		})
+		}
+		// RFC 9449 §5: a public client's refresh token is bound to its
+		// DPoP key; a confidential client's is already bound to the
+		// client's credentials.
+		if c.Public() {
+			refresh.JKT = ip.jkt
+		}
+		records = append(records, refresh)
 		resp.RefreshToken = rt
 	}
 	if hasScope(ip.scope, ScopeOpenID) && !ip.noIDToken {

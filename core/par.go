@@ -31,9 +31,10 @@ type PushedRequest struct {
 // PushAuthorizationRequest serves the PAR endpoint (RFC 9126 §2): it
 // authenticates the client, validates the request as the authorization
 // endpoint would, and stores it for a single use. Errors are answered to
-// the client directly, never redirected.
-func (p *Provider) PushAuthorizationRequest(ctx context.Context, cred ClientCredentials, form url.Values) (*PushedRequest, error) {
-	client, err := p.AuthenticateClient(ctx, cred)
+// the client directly, never redirected. A DPoP proof binds the code to
+// its key as dpop_jkt would (RFC 9449 §10.1).
+func (p *Provider) PushAuthorizationRequest(ctx context.Context, cred ClientCredentials, form url.Values, d DPoPProof) (*PushedRequest, error) {
+	client, proof, err := p.authenticateWithProof(ctx, cred, d, p.PAREndpoint())
 	if err != nil {
 		return nil, err
 	}
@@ -58,6 +59,14 @@ func (p *Provider) PushAuthorizationRequest(ctx context.Context, cred ClientCred
 		if params, err = p.requestObjectParams(ctx, params); err != nil {
 			return nil, err
 		}
+	}
+	if proof != nil {
+		// RFC 9449 §10.1: the proof's key becomes the dpop_jkt; a
+		// dpop_jkt sent as well must name the same key.
+		if jkt := params.Get("dpop_jkt"); jkt != "" && jkt != proof.JKT {
+			return nil, ErrInvalidDPoPProof.WithDescription("dpop_jkt does not match the key of the DPoP proof")
+		}
+		params.Set("dpop_jkt", proof.JKT)
 	}
 	_, redirectErr, err := p.parseAuthorize(ctx, params)
 	if err != nil {

@@ -3,10 +3,12 @@ package core
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
+	"oauth2-server.dev/core/dpop"
 	"oauth2-server.dev/core/keyset"
 	"oauth2-server.dev/core/secret"
 	"oauth2-server.dev/ports"
@@ -59,6 +61,9 @@ type Config struct {
 	// TrustedIssuers are the issuers whose JWTs the JWT bearer grant
 	// accepts.
 	TrustedIssuers []TrustedIssuer
+	// DPoPNonce makes every DPoP proof carry a nonce the server issued
+	// (RFC 9449 §8, §9), so that proofs cannot be made ahead of time.
+	DPoPNonce bool
 }
 
 // DefaultConfig returns the defaults used for zero fields.
@@ -139,6 +144,9 @@ type Provider struct {
 	traceID   func(context.Context) string
 	jwksCache *jwksCache
 	sealer    *secret.Sealer
+	// nonces issues and checks DPoP nonces; nil when they are not
+	// demanded.
+	nonces *dpop.Nonces
 	// dummyHash keeps a login for an unknown user as slow as a wrong
 	// password, so timing does not reveal which usernames exist.
 	dummyHash string
@@ -165,6 +173,9 @@ type Deps struct {
 	// OnLogoutDelivery, when set, learns the outcome of every back-channel
 	// logout delivery after its retries.
 	OnLogoutDelivery func(uri string, err error)
+	// DPoPNonceKey (32 bytes or more) keys the DPoP nonces; required with
+	// Config.DPoPNonce. Replicas that share it accept each other's nonces.
+	DPoPNonceKey []byte
 }
 
 // New returns a Provider.
@@ -190,6 +201,11 @@ func New(cfg Config, d Deps) (*Provider, error) {
 		return nil, err
 	}
 	p.dummyHash = dummy
+	if cfg.DPoPNonce {
+		if p.nonces, err = dpop.NewNonces(d.DPoPNonceKey, p.cfg.Issuer); err != nil {
+			return nil, fmt.Errorf("core: DPoP nonces: %w", err)
+		}
+	}
 	p.events, p.traceID, p.sealer = d.Events, d.TraceID, d.Sealer
 	if p.events == nil {
 		p.events = discardEvents{}

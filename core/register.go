@@ -36,6 +36,9 @@ type clientMetadata struct {
 	PostLogoutRedirectURIs   []string `json:"post_logout_redirect_uris"`
 	BackchannelLogoutURI     string   `json:"backchannel_logout_uri"`
 	FrontchannelLogoutURI    string   `json:"frontchannel_logout_uri"`
+	// DPoPBoundAccessTokens makes DPoP proofs mandatory at the token
+	// endpoint for the client (RFC 9449 §5.2).
+	DPoPBoundAccessTokens bool `json:"dpop_bound_access_tokens"`
 	clientKeysMetadata
 }
 

@@ -580,6 +580,7 @@ func newTestProvider(t testing.TB, cfg Config) (*Provider, *memStore) {
 	p, err := New(cfg, Deps{
 		Store: store, Keys: keys, Clock: fixedClock{testNow},
 		Passwords: secret.Argon2id{Memory: 64, Time: 1, Threads: 1}, Secrets: secrets,
+		DPoPNonceKey: bytes.Repeat([]byte{0x44}, 32),
 	})
 	if err != nil {
 		t.Fatalf("New: %v", err)

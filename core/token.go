@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"slices"
 
+	"oauth2-server.dev/core/dpop"
 	"oauth2-server.dev/ports"
 )
 
@@ -15,11 +16,12 @@ const (
 	GrantClientCredentials = "client_credentials"
 )
 
-// TokenRequest is a request to the token endpoint: the form parameters and
-// the client credentials the HTTP layer extracted.
+// TokenRequest is a request to the token endpoint: the form parameters,
+// the client credentials the HTTP layer extracted, and the DPoP proof.
 type TokenRequest struct {
 	Client ClientCredentials
 	Form   url.Values
+	DPoP   DPoPProof
 }
 
 // TokenResponse is a successful token response (RFC 6749 §5.1).
@@ -34,9 +36,11 @@ type TokenResponse struct {
 	IssuedTokenType string `json:"issued_token_type,omitempty"`
 }
 
-// grantHandler handles one grant_type for an authenticated client.
+// grantHandler handles one grant_type for an authenticated client. jkt is
+// the thumbprint of the key of the request's DPoP proof, to which the
+// tokens issued are bound (RFC 9449 §5); empty without a proof.
 type grantHandler interface {
-	handle(ctx context.Context, client *ports.Client, form url.Values) (*TokenResponse, error)
+	handle(ctx context.Context, client *ports.Client, form url.Values, jkt string) (*TokenResponse, error)
 }
 
 // GrantTypes lists the grant types the token endpoint accepts; the JWT
@@ -65,6 +69,13 @@ func (p *Provider) Token(ctx context.Context, req TokenRequest) (*TokenResponse,
 	if !ok || !slices.Contains(p.GrantTypes(), gt) {
 		return nil, ErrUnsupportedGrantType.WithDescription("grant_type " + gt + " is not supported")
 	}
+	var proof *dpop.Proof
+	if req.DPoP.Present() {
+		var err error
+		if proof, err = p.checkDPoP(req.DPoP, p.TokenEndpoint(), ""); err != nil {
+			return nil, err
+		}
+	}
 	client, err := p.AuthenticateClient(ctx, req.Client)
 	if err != nil {
 		return nil, err
@@ -72,5 +83,16 @@ func (p *Provider) Token(ctx context.Context, req TokenRequest) (*TokenResponse,
 	if !client.HasGrantType(gt) {
 		return nil, ErrUnauthorizedClient.WithDescription("the client is not registered for grant_type " + gt)
 	}
-	return h.handle(ctx, client, req.Form)
+	var jkt string
+	switch {
+	case proof != nil:
+		if err := p.useDPoP(ctx, proof); err != nil {
+			return nil, err
+		}
+		jkt = proof.JKT
+	case requiresDPoP(client):
+		// RFC 9449 §5.2: the client registered dpop_bound_access_tokens.
+		return nil, ErrInvalidDPoPProof.WithDescription("this client must send a DPoP proof with its token requests")
+	}
+	return h.handle(ctx, client, req.Form, jkt)
 }

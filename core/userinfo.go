@@ -38,9 +38,10 @@ type UserinfoResponse struct {
 }
 
 // Userinfo returns the claims the access token's scope releases about its
-// user.
-func (p *Provider) Userinfo(ctx context.Context, accessToken string) (*UserinfoResponse, error) {
-	tok, err := p.LookupAccessToken(ctx, accessToken)
+// user. A DPoP-bound token must come with the DPoP scheme and a proof of
+// its key.
+func (p *Provider) Userinfo(ctx context.Context, req ResourceRequest) (*UserinfoResponse, error) {
+	tok, err := p.resourceToken(ctx, req, p.UserinfoEndpoint())
 	if err != nil {
 		return nil, err
 	}

@@ -67,19 +67,54 @@ func causeText(err error) string {
 	return err.Error()
 }
 
-// bearerError answers a resource request with RFC 6750 §3 headers.
+// bearerError answers a request authorized by a bearer token (the
+// registration endpoints) with RFC 6750 §3 headers.
 func (h *handlers) bearerError(w http.ResponseWriter, r *http.Request, err error) {
 	e := h.logged(r, err)
 	if err == errNoToken {
 		w.Header().Set("WWW-Authenticate", "Bearer")
 	} else if e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden {
-		v := `Bearer error="` + e.Code + `"`
-		if e.Description != "" {
-			v += `, error_description="` + strings.ReplaceAll(e.Description, `"`, `'`) + `"`
-		}
-		w.Header().Set("WWW-Authenticate", v)
+		w.Header().Set("WWW-Authenticate", "Bearer "+challengeError(e))
 	}
 	writeJSONError(w, e.Status, e.Code, e.Description)
+}
+
+// resourceError answers a refused request to a protected resource that
+// takes bearer and DPoP tokens. A request made with the DPoP scheme gets
+// the error in a DPoP challenge (RFC 9449 §7.1); any other gets it in a
+// Bearer challenge (RFC 6750 §3) followed by a DPoP challenge naming the
+// algorithms, so the client learns that DPoP is on offer (RFC 9449 §7.2).
+// DPoP proof and nonce errors are 401 there, not 400 as at the token
+// endpoint.
+func (h *handlers) resourceError(w http.ResponseWriter, r *http.Request, scheme string, err error) {
+	e := h.logged(r, err)
+	status := e.Status
+	if e.Code == core.ErrInvalidDPoPProof.Code || e.Code == core.ErrUseDPoPNonce.Code {
+		status = http.StatusUnauthorized
+	}
+	algs := `algs="` + strings.Join(h.p.DPoPAlgorithms(), " ") + `"`
+	hd := w.Header()
+	switch {
+	case err == errNoToken:
+		hd.Add("WWW-Authenticate", "Bearer")
+		hd.Add("WWW-Authenticate", "DPoP "+algs)
+	case status != http.StatusUnauthorized && status != http.StatusForbidden:
+	case scheme == core.TokenTypeDPoP:
+		hd.Add("WWW-Authenticate", "DPoP "+challengeError(e)+", "+algs)
+	default:
+		hd.Add("WWW-Authenticate", "Bearer "+challengeError(e))
+		hd.Add("WWW-Authenticate", "DPoP "+algs)
+	}
+	writeJSONError(w, status, e.Code, e.Description)
+}
+
+// challengeError is the error and error_description of a challenge.
+func challengeError(e *core.Error) string {
+	v := `error="` + e.Code + `"`
+	if e.Description != "" {
+		v += `, error_description="` + strings.NewReplacer(`"`, `'`, `\`, `/`).Replace(e.Description) + `"`
+	}
+	return v
 }
 
 // formError turns a failure to read a form into a protocol error.

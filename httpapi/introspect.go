@@ -14,7 +14,11 @@ func (h *handlers) introspect(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	in, client, err := h.p.Introspect(r.Context(), cred, form.Get("token"))
+	proof, ok := h.dpopRequest(w, r)
+	if !ok {
+		return
+	}
+	in, client, err := h.p.Introspect(r.Context(), cred, form.Get("token"), proof)
 	if err != nil {
 		h.clientAuthError(w, r, cred, keys, err)
 		return
@@ -39,7 +43,11 @@ func (h *handlers) par(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	resp, err := h.p.PushAuthorizationRequest(r.Context(), cred, form)
+	proof, ok := h.dpopRequest(w, r)
+	if !ok {
+		return
+	}
+	resp, err := h.p.PushAuthorizationRequest(r.Context(), cred, form, proof)
 	if err != nil {
 		h.clientAuthError(w, r, cred, keys, err)
 		return
@@ -54,7 +62,11 @@ func (h *handlers) revoke(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := h.p.Revoke(r.Context(), cred, form.Get("token")); err != nil {
+	proof, ok := h.dpopRequest(w, r)
+	if !ok {
+		return
+	}
+	if err := h.p.Revoke(r.Context(), cred, form.Get("token"), proof); err != nil {
 		h.clientAuthError(w, r, cred, keys, err)
 		return
 	}

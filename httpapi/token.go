@@ -16,7 +16,11 @@ func (h *handlers) token(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	resp, err := h.p.Token(r.Context(), core.TokenRequest{Client: cred, Form: form})
+	proof, ok := h.dpopRequest(w, r)
+	if !ok {
+		return
+	}
+	resp, err := h.p.Token(r.Context(), core.TokenRequest{Client: cred, Form: form, DPoP: proof})
 	if err != nil {
 		h.clientAuthError(w, r, cred, keys, err)
 		return

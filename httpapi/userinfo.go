@@ -7,16 +7,25 @@ import (
 	"oauth2-server.dev/core"
 )
 
-// userinfo serves the UserInfo endpoint (OIDC Core §5.3) by GET or POST.
+// userinfo serves the UserInfo endpoint (OIDC Core §5.3) by GET or POST,
+// to bearer tokens and to DPoP-bound tokens with their proofs (RFC 9449
+// §7).
 func (h *handlers) userinfo(w http.ResponseWriter, r *http.Request) {
-	tok, err := bearerToken(r)
+	scheme, tok, err := accessToken(r)
+	var proof core.DPoPProof
+	if scheme == core.TokenTypeDPoP {
+		h.dpopNonce(w)
+		if err == nil {
+			proof, err = dpopProof(r)
+		}
+	}
 	if err != nil {
-		h.bearerError(w, r, err)
+		h.resourceError(w, r, scheme, err)
 		return
 	}
-	resp, err := h.p.Userinfo(r.Context(), tok)
+	resp, err := h.p.Userinfo(r.Context(), core.ResourceRequest{Token: tok, Scheme: scheme, DPoP: proof})
 	if err != nil {
-		h.bearerError(w, r, err)
+		h.resourceError(w, r, scheme, err)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -27,29 +36,38 @@ func (h *handlers) userinfo(w http.ResponseWriter, r *http.Request) {
 // §3.1 wants a bare challenge then, without an error code.
 var errNoToken = &core.Error{Code: "invalid_token", Description: "an access token is required", Status: http.StatusUnauthorized}
 
-// bearerToken reads an access token from the Authorization header or, for
-// a form POST, the access_token parameter (RFC 6750 §2.1, §2.2). Using both
-// is an error.
-func bearerToken(r *http.Request) (string, error) {
-	var tok string
-	if r.Header.Get("Authorization") != "" {
-		if tok = bearerValue(r); tok == "" {
-			return "", core.ErrInvalidToken.WithDescription("the Authorization header must carry a Bearer token")
+// accessToken reads an access token and its scheme from the Authorization
+// header (Bearer, RFC 6750 §2.1, or DPoP, RFC 9449 §7.1) or, for a form
+// POST, the access_token parameter (a bearer token, RFC 6750 §2.2). Using
+// both is an error. The scheme is known even when the token is not.
+func accessToken(r *http.Request) (scheme, token string, err error) {
+	if auth := r.Header.Get("Authorization"); auth != "" {
+		name, value, _ := strings.Cut(auth, " ")
+		value = strings.TrimSpace(value)
+		switch {
+		case strings.EqualFold(name, core.TokenTypeBearer):
+			scheme = core.TokenTypeBearer
+		case strings.EqualFold(name, core.TokenTypeDPoP):
+			scheme = core.TokenTypeDPoP
 		}
+		if scheme == "" || value == "" {
+			return scheme, "", core.ErrInvalidToken.WithDescription("the Authorization header must carry a Bearer or DPoP token")
+		}
+		token = value
 	}
 	if r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
 		if err := r.ParseForm(); err != nil {
-			return "", formError(err)
+			return scheme, "", formError(err)
 		}
 		if v := r.PostForm.Get("access_token"); v != "" {
-			if tok != "" {
-				return "", core.ErrInvalidRequest.WithDescription("send the access token one way only")
+			if token != "" {
+				return scheme, "", core.ErrInvalidRequest.WithDescription("send the access token one way only")
 			}
-			tok = v
+			scheme, token = core.TokenTypeBearer, v
 		}
 	}
-	if tok == "" {
-		return "", errNoToken
+	if token == "" {
+		return scheme, "", errNoToken
 	}
-	return tok, nil
+	return scheme, token, nil
 }

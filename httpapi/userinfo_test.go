@@ -11,7 +11,7 @@ import (
 	"oauth2-server.dev/core"
 )
 
-func TestBearerToken(t *testing.T) {
+func TestAccessToken(t *testing.T) {
 	const form = "application/x-www-form-urlencoded"
 	tests := []struct {
 		name        string
@@ -21,9 +21,13 @@ func TestBearerToken(t *testing.T) {
 		contentType string
 		body        string
 		want        string
+		wantScheme  string // Bearer when empty
 		wantCode    string // protocol error code; "" for success
 	}{
 		{name: "Authorization header", method: http.MethodGet, auth: "Bearer tok-123", want: "tok-123"},
+		{name: "DPoP scheme", method: http.MethodGet, auth: "DPoP tok-123", want: "tok-123", wantScheme: "DPoP"},
+		{name: "DPoP scheme is case-insensitive", method: http.MethodGet, auth: "dpop tok-123", want: "tok-123", wantScheme: "DPoP"},
+		{name: "DPoP scheme on a form POST without the parameter", method: http.MethodPost, auth: "DPoP tok-123", contentType: form, body: "x=1", want: "tok-123", wantScheme: "DPoP"},
 		{name: "scheme is case-insensitive", method: http.MethodGet, auth: "bearer tok-123", want: "tok-123"},
 		{name: "scheme in capitals", method: http.MethodGet, auth: "BEARER tok-123", want: "tok-123"},
 		{name: "surrounding spaces are trimmed", method: http.MethodGet, auth: "Bearer  tok-123 ", want: "tok-123"},
@@ -34,6 +38,8 @@ func TestBearerToken(t *testing.T) {
 		{name: "Basic scheme is refused", method: http.MethodGet, auth: "Basic dXNlcjpwYXNz", wantCode: "invalid_token"},
 		{name: "scheme without a token is refused", method: http.MethodGet, auth: "Bearer", wantCode: "invalid_token"},
 		{name: "scheme with an empty token is refused", method: http.MethodGet, auth: "Bearer ", wantCode: "invalid_token"},
+		{name: "DPoP scheme without a token is refused", method: http.MethodGet, auth: "DPoP", wantCode: "invalid_token"},
+		{name: "DPoP header and body together are refused", method: http.MethodPost, auth: "DPoP tok-123", contentType: form, body: "access_token=tok-123", wantCode: "invalid_request"},
 		{name: "token without a scheme is refused", method: http.MethodGet, auth: "tok-123", wantCode: "invalid_token"},
 		{name: "header and body together are refused", method: http.MethodPost, auth: "Bearer tok-123", contentType: form, body: "access_token=tok-123", wantCode: "invalid_request"},
 		{name: "query parameter is not read", method: http.MethodGet, target: "/oauth/userinfo?access_token=tok-123", wantCode: "invalid_token"},
@@ -54,10 +60,10 @@ func TestBearerToken(t *testing.T) {
 			if tt.contentType != "" {
 				r.Header.Set("Content-Type", tt.contentType)
 			}
-			got, err := bearerToken(r)
+			scheme, got, err := accessToken(r)
 			if tt.wantCode != "" {
 				if err == nil {
-					t.Fatalf("bearerToken = %q, want %s", got, tt.wantCode)
+					t.Fatalf("accessToken = %q, want %s", got, tt.wantCode)
 				}
 				if e := core.AsError(err); e.Code != tt.wantCode {
 					t.Fatalf("error = %v, want %s", err, tt.wantCode)
@@ -65,10 +71,14 @@ func TestBearerToken(t *testing.T) {
 				return
 			}
 			if err != nil {
-				t.Fatalf("bearerToken: %v", err)
+				t.Fatalf("accessToken: %v", err)
 			}
-			if got != tt.want {
-				t.Fatalf("bearerToken = %q, want %q", got, tt.want)
+			wantScheme := tt.wantScheme
+			if wantScheme == "" {
+				wantScheme = "Bearer"
+			}
+			if got != tt.want || scheme != wantScheme {
+				t.Fatalf("accessToken = %s %q, want %s %q", scheme, got, wantScheme, tt.want)
 			}
 		})
 	}

@@ -130,6 +130,12 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 	if err != nil {
 		return nil, err
 	}
+	// Derived from the key-encryption key, so every replica accepts the
+	// DPoP nonces of every other.
+	nonceKey, err := secret.Derive(cfg.KEK(), "dpop nonce")
+	if err != nil {
+		return nil, err
+	}
 	reg := prometheus.NewRegistry()
 	rm, err := resilience.NewMetrics(reg)
 	if err != nil {
@@ -190,10 +196,11 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 		KeyGracePeriod:      cfg.KeyGracePeriod,
 		TrustedIssuers:      trustedIssuers(cfg.TrustedIssuers),
 		RequirePAR:          cfg.RequirePAR,
+		DPoPNonce:           cfg.DPoPNonce,
 	}, core.Deps{
 		Store: guarded, Keys: keys, Clock: clock, Secrets: hasher, Sealer: sealer,
 		HTTPClient: newOutboundClient(),
-		Events:     counted, TraceID: traceID,
+		Events:     counted, TraceID: traceID, DPoPNonceKey: nonceKey,
 	})
 	if err != nil {
 		ed.close()
