@@ -65,8 +65,17 @@ func TestDiscovery(t *testing.T) {
 			if got := m["code_challenge_methods_supported"]; !equalList(got, "S256") {
 				t.Fatalf("code_challenge_methods_supported = %v, want only S256", got)
 			}
-			if got := m["response_types_supported"]; !equalList(got, "code") {
-				t.Fatalf("response_types_supported = %v, want only code", got)
+			if got := m["response_types_supported"]; !equalList(got, "code", "code id_token", "code token", "code id_token token") {
+				t.Fatalf("response_types_supported = %v, want code and the hybrid types", got)
+			}
+			if got := m["response_modes_supported"]; !equalList(got, "query", "fragment", "form_post", "query.jwt", "fragment.jwt", "form_post.jwt", "jwt") {
+				t.Fatalf("response_modes_supported = %v", got)
+			}
+			if got := m["authorization_signing_alg_values_supported"]; !equalList(got, "RS256", "ES256", "PS256", "EdDSA") {
+				t.Fatalf("authorization_signing_alg_values_supported = %v", got)
+			}
+			if _, ok := m["authorization_encryption_alg_values_supported"]; ok {
+				t.Fatal("authorization response encryption is advertised")
 			}
 			if m["authorization_response_iss_parameter_supported"] != true || m["request_uri_parameter_supported"] != false {
 				t.Fatalf("iss parameter and request_uri support must be stated: %v", m)
