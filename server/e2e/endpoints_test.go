@@ -184,7 +184,6 @@ func TestAuthorizeErrors(t *testing.T) {
 	}{
 		{"plain PKCE", "invalid_request", func(q url.Values) { q.Set("code_challenge_method", "plain") }},
 		{"missing PKCE", "invalid_request", func(q url.Values) { q.Del("code_challenge") }},
-		{"token response type", "unsupported_response_type", func(q url.Values) { q.Set("response_type", "token") }},
 		{"missing response type", "invalid_request", func(q url.Values) { q.Del("response_type") }},
 		{"scope not registered", "invalid_scope", func(q url.Values) { q.Set("scope", "openid admin") }},
 		{"repeated scope", "invalid_request", func(q url.Values) { q.Add("scope", "email") }},
@@ -207,6 +206,17 @@ func TestAuthorizeErrors(t *testing.T) {
 			}
 		})
 	}
+	t.Run("token response type redirects unsupported_response_type in the fragment", func(t *testing.T) {
+		// Multiple Response Types §5: a response type that would return a
+		// token answers in the fragment, errors included.
+		p := newBrowser(t, s).get(base(func(q url.Values) { q.Set("response_type", "token") }))
+		if p.location == nil {
+			t.Fatalf("want a redirect to the client, got %d", p.status)
+		}
+		if f := fragmentParams(t, p.location); f.Get("error") != "unsupported_response_type" || f.Get("state") != "xyz" || f.Get("iss") != s.issuer {
+			t.Fatalf("redirect = %s", p.location)
+		}
+	})
 	t.Run("deny at consent redirects access_denied", func(t *testing.T) {
 		b := newBrowser(t, s)
 		p := b.get(base(func(url.Values) {}))
