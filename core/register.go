@@ -34,14 +34,15 @@ type clientMetadata struct {
 	RequirePAR               bool     `json:"require_pushed_authorization_requests"`
 	RequestObjectAlg         string   `json:"request_object_signing_alg"`
 	RequestURIs              []string `json:"request_uris"`
+	PostLogoutRedirectURIs   []string `json:"post_logout_redirect_uris"`
+	BackchannelLogoutURI     string   `json:"backchannel_logout_uri"`
+	FrontchannelLogoutURI    string   `json:"frontchannel_logout_uri"`
+
 	// JARM §4: how authorization responses are signed, and encrypted,
 	// which this server does not do.
-	AuthorizationSignedAlg    string   `json:"authorization_signed_response_alg"`
-	AuthorizationEncryptedAlg string   `json:"authorization_encrypted_response_alg"`
-	AuthorizationEncryptedEnc string   `json:"authorization_encrypted_response_enc"`
-	PostLogoutRedirectURIs    []string `json:"post_logout_redirect_uris"`
-	BackchannelLogoutURI      string   `json:"backchannel_logout_uri"`
-	FrontchannelLogoutURI     string   `json:"frontchannel_logout_uri"`
+	AuthorizationSignedAlg    string `json:"authorization_signed_response_alg"`
+	AuthorizationEncryptedAlg string `json:"authorization_encrypted_response_alg"`
+	AuthorizationEncryptedEnc string `json:"authorization_encrypted_response_enc"`
 	clientKeysMetadata
 }
 
