@@ -55,6 +55,12 @@ type Config struct {
 	// (RFC 7523 §2.1) accepts; OAUTH2_TRUSTED_ISSUERS takes them as a JSON
 	// array.
 	TrustedIssuers []TrustedIssuer `yaml:"trusted_issuers"`
+	// RequestURIHosts are the hosts ("name" for port 443, or "name:port")
+	// from which client-hosted request objects (RFC 9101 request_uri) are
+	// fetched; none are fetched without it. A name that resolves to a
+	// loopback, private or link-local address is refused; IP literals
+	// listed here are reached as written.
+	RequestURIHosts []string `yaml:"request_uri_hosts"`
 
 	AccessTokenTTL  time.Duration `yaml:"access_token_ttl"`
 	RefreshTokenTTL time.Duration `yaml:"refresh_token_ttl"`
@@ -217,7 +223,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		}
 	}
 	lists := map[string]*[]string{"OAUTH2_TRUSTED_PROXIES": &c.TrustedProxies, "OAUTH2_SCOPE_ALLOWLIST": &c.ScopeAllowList,
-		"OAUTH2_EVENT_SINKS": &c.EventSinks}
+		"OAUTH2_EVENT_SINKS": &c.EventSinks, "OAUTH2_REQUEST_URI_HOSTS": &c.RequestURIHosts}
 	for k, p := range lists {
 		if v := getenv(k); v != "" {
 			*p = strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' })
@@ -400,6 +406,14 @@ func (c *Config) finish(getenv func(string) string) error {
 	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
 		bad("OAUTH2_REDIS_URL must be a redis:// or rediss:// URL")
 	}
+	for i, h := range c.RequestURIHosts {
+		norm, ok := requestURIHost(h)
+		if !ok {
+			bad("request_uri_hosts: %q must be a host name or IP address, optionally with :port, and nothing else", h)
+			continue
+		}
+		c.RequestURIHosts[i] = norm
+	}
 	for _, cidr := range c.TrustedProxies {
 		if _, _, err := net.ParseCIDR(cidr); err != nil && net.ParseIP(cidr) == nil {
 			bad("trusted proxy %q is neither an IP nor a CIDR", cidr)
@@ -451,6 +465,40 @@ func (c *Config) finish(getenv func(string) string) error {
 		return errors.New("config: " + strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+// requestURIHost checks an entry of the request_uri host allow-list and
+// returns it in lower case: a DNS name or an IP literal (IPv6 in brackets
+// when a port follows), optionally with a port; no scheme, path, user or
+// wildcard.
+func requestURIHost(entry string) (string, bool) {
+	entry = strings.ToLower(strings.TrimSpace(entry))
+	host, port, err := net.SplitHostPort(entry)
+	if err != nil {
+		host, port = entry, ""
+	}
+	if port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return "", false
+		}
+	}
+	if ip := net.ParseIP(strings.Trim(host, "[]")); ip != nil {
+		return entry, true
+	}
+	if host == "" || len(host) > 253 {
+		return "", false
+	}
+	for _, label := range strings.Split(host, ".") {
+		if label == "" || len(label) > 63 {
+			return "", false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+				return "", false
+			}
+		}
+	}
+	return entry, true
 }
 
 // Store kinds, chosen by the scheme of DatabaseURL.

@@ -129,6 +129,7 @@ func TestLoadOutsideDevMode(t *testing.T) {
 		{name: "https issuer with a path is accepted", env: with(prodEnv(), "OAUTH2_ISSUER", "https://example.com/tenant-a")},
 		{name: "unpadded base64url key is accepted", env: with(prodEnv(), "OAUTH2_KEY_ENCRYPTION_KEY", base64.RawURLEncoding.EncodeToString(kekBytes))},
 		{name: "strong seed password is accepted", env: with(prodEnv(), "OAUTH2_SEED_USERNAME", "admin", "OAUTH2_SEED_PASSWORD", "a-long-random-password")},
+		{name: "request_uri hosts by name and by IP are accepted", env: with(prodEnv(), "OAUTH2_REQUEST_URI_HOSTS", "rp.example.com,10.0.0.5:8443,[::1]:9443")},
 
 		{name: "missing key-encryption key", env: with(prodEnv(), "OAUTH2_KEY_ENCRYPTION_KEY", ""), wantErr: "OAUTH2_KEY_ENCRYPTION_KEY is required"},
 		{name: "16-byte key-encryption key", env: with(prodEnv(), "OAUTH2_KEY_ENCRYPTION_KEY", base64.StdEncoding.EncodeToString(kekBytes[:16])), wantErr: "OAUTH2_KEY_ENCRYPTION_KEY must be 32"},
@@ -151,6 +152,11 @@ func TestLoadOutsideDevMode(t *testing.T) {
 		{name: "tiny body limit", env: with(prodEnv(), "OAUTH2_MAX_BODY_BYTES", "100"), wantErr: "max_body_bytes"},
 		{name: "debug address without a port", env: with(prodEnv(), "OAUTH2_DEBUG_ADDR", "localhost"), wantErr: "OAUTH2_DEBUG_ADDR"},
 		{name: "unknown log level", env: with(prodEnv(), "OAUTH2_LOG_LEVEL", "verbose"), wantErr: "log_level"},
+		{name: "request_uri host with a scheme", env: with(prodEnv(), "OAUTH2_REQUEST_URI_HOSTS", "https://rp.example.com"), wantErr: "request_uri_hosts"},
+		{name: "request_uri host with a path", env: with(prodEnv(), "OAUTH2_REQUEST_URI_HOSTS", "rp.example.com/objects"), wantErr: "request_uri_hosts"},
+		{name: "request_uri host wildcard", env: with(prodEnv(), "OAUTH2_REQUEST_URI_HOSTS", "*.example.com"), wantErr: "request_uri_hosts"},
+		{name: "request_uri host with a bad port", env: with(prodEnv(), "OAUTH2_REQUEST_URI_HOSTS", "rp.example.com:https"), wantErr: "request_uri_hosts"},
+		{name: "request_uri host with user info", env: with(prodEnv(), "OAUTH2_REQUEST_URI_HOSTS", "admin@rp.example.com"), wantErr: "request_uri_hosts"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -262,6 +268,9 @@ func settings() []setting {
 		{env: "OAUTH2_EVENT_WEBHOOK_URL", envValue: "https://hooks.example/in", yaml: "https://hooks.example/in", got: func(c *config.Config) any { return c.EventWebhookURL }, want: "https://hooks.example/in"},
 		{env: "OAUTH2_EVENT_WEBHOOK_SECRET", envValue: "webhook-secret-0123456789", yaml: "webhook-secret-0123456789", got: func(c *config.Config) any { return c.EventWebhookSecret }, want: "webhook-secret-0123456789"},
 		{env: "OAUTH2_OTLP_ENDPOINT", envValue: "http://collector:4318", yaml: "http://collector:4318", got: func(c *config.Config) any { return c.OTLPEndpoint }, want: "http://collector:4318"},
+		{env: "OAUTH2_REQUEST_URI_HOSTS", envValue: "rp.example.com, RP2.example.org:8443,[2001:db8::1]:9443", yaml: "[rp.example.com, 'RP2.example.org:8443', '[2001:db8::1]:9443']",
+			got:  func(c *config.Config) any { return c.RequestURIHosts },
+			want: []string{"rp.example.com", "rp2.example.org:8443", "[2001:db8::1]:9443"}},
 		{env: "OAUTH2_TRUSTED_ISSUERS", envValue: `[{"issuer":"https://p.example","jwks_uri":"https://p.example/jwks"}]`, yaml: "[{issuer: https://p.example, jwks_uri: https://p.example/jwks}]",
 			got:  func(c *config.Config) any { return c.TrustedIssuers },
 			want: []config.TrustedIssuer{{Issuer: "https://p.example", JWKSURI: "https://p.example/jwks"}}},

@@ -42,6 +42,9 @@ type issueParams struct {
 	// always, the refresh token of a public client; empty for bearer
 	// tokens.
 	jkt string
+	// frontChannel marks an ID token returned from the authorization
+	// endpoint, which carries no user claims (OIDC Core §5.4).
+	frontChannel bool
 }
 
 // accessClaims are the claims of a JWT access token (RFC 9068 §2.2).
@@ -186,8 +189,12 @@ func (p *Provider) idToken(ctx context.Context, ip issueParams, accessToken stri
 		Iss: p.cfg.Issuer, Sub: ip.subject, Aud: ip.client.ID,
 		Exp: now.Add(p.cfg.IDTokenTTL).Unix(), Iat: now.Unix(),
 		Nonce: ip.nonce, Sid: SessionSID(ip.sessionID),
-		AtHash:     halfHash(alg, accessToken),
-		userClaims: claimsFor(user, ip.scope),
+	}
+	if accessToken != "" {
+		claims.AtHash = halfHash(alg, accessToken)
+	}
+	if !ip.frontChannel {
+		claims.userClaims = claimsFor(user, ip.scope)
 	}
 	if ip.authTime != nil {
 		claims.AuthTime = ip.authTime.Unix()

@@ -64,6 +64,10 @@ type Config struct {
 	// DPoPNonce makes every DPoP proof carry a nonce the server issued
 	// (RFC 9449 §8, §9), so that proofs cannot be made ahead of time.
 	DPoPNonce bool
+	// RequestURIHosts are the hosts ("name" for port 443, or "name:port")
+	// from which request objects passed by reference may be fetched
+	// (RFC 9101 §5.2); none are fetched when it is empty.
+	RequestURIHosts []string
 }
 
 // DefaultConfig returns the defaults used for zero fields.
@@ -147,6 +151,10 @@ type Provider struct {
 	// nonces issues and checks DPoP nonces; nil when they are not
 	// demanded.
 	nonces *dpop.Nonces
+	// requestURIClient fetches request objects by reference, each fetch
+	// within requestURITimeout.
+	requestURIClient  *http.Client
+	requestURITimeout time.Duration
 	// dummyHash keeps a login for an unknown user as slow as a wrong
 	// password, so timing does not reveal which usernames exist.
 	dummyHash string
@@ -166,6 +174,11 @@ type Deps struct {
 	// HTTPClient makes outbound calls (back-channel logout); a client
 	// with a 5 s timeout when nil.
 	HTTPClient *http.Client
+	// RequestURIClient fetches request objects from the hosts of
+	// Config.RequestURIHosts, and is required with them. The engine checks
+	// every URL against the allow-list; the client must refuse to connect
+	// to addresses that are not public unless the operator named them.
+	RequestURIClient *http.Client
 	// Events receives the domain events; nothing is published when nil.
 	Events ports.Publisher
 	// TraceID names the request a context belongs to, for events.
@@ -189,6 +202,9 @@ func New(cfg Config, d Deps) (*Provider, error) {
 	if d.Clock == nil {
 		d.Clock = ports.SystemClock{}
 	}
+	if len(cfg.RequestURIHosts) > 0 && d.RequestURIClient == nil {
+		return nil, errors.New("core: RequestURIHosts needs a RequestURIClient")
+	}
 	if d.Passwords == nil {
 		d.Passwords = secret.DefaultArgon2id
 	}
@@ -207,6 +223,7 @@ func New(cfg Config, d Deps) (*Provider, error) {
 		}
 	}
 	p.events, p.traceID, p.sealer = d.Events, d.TraceID, d.Sealer
+	p.requestURIClient, p.requestURITimeout = d.RequestURIClient, defaultRequestURITimeout
 	if p.events == nil {
 		p.events = discardEvents{}
 	}

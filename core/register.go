@@ -33,12 +33,19 @@ type clientMetadata struct {
 	AllowedResources         []string `json:"allowed_resources"`
 	RequirePAR               bool     `json:"require_pushed_authorization_requests"`
 	RequestObjectAlg         string   `json:"request_object_signing_alg"`
+	RequestURIs              []string `json:"request_uris"`
 	PostLogoutRedirectURIs   []string `json:"post_logout_redirect_uris"`
 	BackchannelLogoutURI     string   `json:"backchannel_logout_uri"`
 	FrontchannelLogoutURI    string   `json:"frontchannel_logout_uri"`
 	// DPoPBoundAccessTokens makes DPoP proofs mandatory at the token
 	// endpoint for the client (RFC 9449 §5.2).
 	DPoPBoundAccessTokens bool `json:"dpop_bound_access_tokens"`
+
+	// JARM §4: how authorization responses are signed, and encrypted,
+	// which this server does not do.
+	AuthorizationSignedAlg    string `json:"authorization_signed_response_alg"`
+	AuthorizationEncryptedAlg string `json:"authorization_encrypted_response_alg"`
+	AuthorizationEncryptedEnc string `json:"authorization_encrypted_response_enc"`
 	clientKeysMetadata
 }
 
@@ -255,7 +262,7 @@ func (p *Provider) buildClient(body []byte) (*ports.Client, error) {
 		m.GrantTypes = []string{GrantAuthorizationCode}
 	}
 	for _, gt := range m.GrantTypes {
-		if !slices.Contains(p.GrantTypes(), gt) {
+		if !slices.Contains(p.GrantTypes(), gt) && gt != GrantImplicit {
 			return nil, bad("grant_type " + gt + " is not supported")
 		}
 	}
@@ -264,17 +271,31 @@ func (p *Provider) buildClient(body []byte) (*ports.Client, error) {
 		return nil, bad("public clients cannot use token exchange")
 	}
 	if _, given := raw["response_types"]; !given && usesCode {
-		m.ResponseTypes = []string{"code"}
+		m.ResponseTypes = []string{ResponseTypeCode}
 	}
+	var responseTypes []string
+	frontChannel := false
 	for _, rt := range m.ResponseTypes {
-		if rt != "code" {
-			return nil, bad("response_type " + rt + " is not supported")
+		canonical, known := canonicalResponseType(rt)
+		if !known || !slices.Contains(ResponseTypes, canonical) {
+			return nil, bad("response_type " + rt + " is not supported; use " + strings.Join(ResponseTypes, ", "))
 		}
+		if !slices.Contains(responseTypes, canonical) {
+			responseTypes = append(responseTypes, canonical)
+		}
+		frontChannel = frontChannel || canonical != ResponseTypeCode
 	}
-	// RFC 7591 §2.1: response_type code goes with the authorization_code
-	// grant.
-	if slices.Contains(m.ResponseTypes, "code") != usesCode {
+	m.ResponseTypes = responseTypes
+	// RFC 7591 §2.1: response types containing code go with the
+	// authorization_code grant, and every supported one contains code.
+	if (len(m.ResponseTypes) > 0) != usesCode {
 		return nil, bad("response_types code and grant_types authorization_code go together")
+	}
+	// OIDC Registration §2: response types that return tokens from the
+	// authorization endpoint go with the implicit grant type, which means
+	// nothing else here.
+	if frontChannel != slices.Contains(m.GrantTypes, GrantImplicit) {
+		return nil, bad("grant_types implicit goes with the response_types " + strings.Join(ResponseTypes[1:], ", ") + ", and only with them")
 	}
 	if slices.Contains(m.GrantTypes, GrantRefreshToken) && !usesCode && !slices.Contains(m.GrantTypes, GrantDeviceCode) {
 		return nil, bad("the refresh_token grant needs the authorization_code or the device grant")
@@ -377,6 +398,16 @@ func (p *Provider) buildClient(body []byte) (*ports.Client, error) {
 	}
 	if m.RequestObjectAlg != "" && !slices.Contains(assertionAlgs, m.RequestObjectAlg) {
 		return nil, bad("request_object_signing_alg " + m.RequestObjectAlg + " is not supported")
+	}
+	// JARM §4: none is never allowed; the server signs with its own keys.
+	if m.AuthorizationSignedAlg != "" && !slices.Contains(keyset.Algorithms, m.AuthorizationSignedAlg) {
+		return nil, bad("authorization_signed_response_alg " + m.AuthorizationSignedAlg + " is not supported; use one of " + strings.Join(keyset.Algorithms, ", "))
+	}
+	if m.AuthorizationEncryptedAlg != "" || m.AuthorizationEncryptedEnc != "" {
+		return nil, bad("encrypted authorization responses are not supported: remove authorization_encrypted_response_alg and authorization_encrypted_response_enc")
+	}
+	if err := p.checkRequestURIs(m.RequestURIs); err != "" {
+		return nil, bad(err)
 	}
 	algs := assertionAlgs
 	if m.TokenEndpointAuthMethod == AuthMethodSecretJWT {

@@ -60,6 +60,7 @@ func (h *handlers) continueAuthorization(w http.ResponseWriter, r *http.Request,
 	case core.InteractionConsent:
 		http.Redirect(w, r, "/consent?request_id="+url.QueryEscape(res.RequestID), status)
 	default:
+		h.metrics.countFrontChannel(res.Issued)
 		if res.FormPost != nil {
 			h.formPost(w, r, res.FormPost)
 			return

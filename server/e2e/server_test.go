@@ -70,6 +70,13 @@ func randomKey() string {
 // mode, on 127.0.0.1 with a fresh database.
 func startServer(t *testing.T, backend string, env map[string]string) *testServer {
 	t.Helper()
+	return startServerWith(t, backend, env)
+}
+
+// startServerWith is startServer with composition options, such as the
+// roots that let the server reach test servers over TLS.
+func startServerWith(t *testing.T, backend string, env map[string]string, opts ...app.Option) *testServer {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +107,7 @@ func startServer(t *testing.T, backend string, env map[string]string) *testServe
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := app.New(ctx, cfg, log, nil)
+	a, err := app.New(ctx, cfg, log, nil, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
