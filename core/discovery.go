@@ -59,6 +59,7 @@ func (p *Provider) Metadata() map[string]any {
 	m["frontchannel_logout_session_supported"] = true
 	m["backchannel_logout_supported"] = true
 	m["backchannel_logout_session_supported"] = true
+	p.cibaMetadata(m)
 	if p.RegistrationEnabled() {
 		m["registration_endpoint"] = p.RegistrationEndpoint()
 	}

@@ -123,6 +123,7 @@ type Store interface {
 	ports.ConsentStore
 	ports.JTIStore
 	ports.DeviceCodeStore
+	ports.CIBAStore
 }
 
 // Provider is the protocol engine for one issuer.
@@ -139,6 +140,9 @@ type Provider struct {
 	traceID   func(context.Context) string
 	jwksCache *jwksCache
 	sealer    *secret.Sealer
+	// cibaNotifier reaches authentication devices; CIBA is off without.
+	cibaNotifier   ports.CIBANotifier
+	onCIBADelivery func(kind string, err error)
 	// dummyHash keeps a login for an unknown user as slow as a wrong
 	// password, so timing does not reveal which usernames exist.
 	dummyHash string
@@ -165,6 +169,14 @@ type Deps struct {
 	// OnLogoutDelivery, when set, learns the outcome of every back-channel
 	// logout delivery after its retries.
 	OnLogoutDelivery func(uri string, err error)
+	// CIBANotifier tells users' authentication devices of backchannel
+	// authentication requests (CIBA); without one the CIBA grant is off
+	// and not advertised.
+	CIBANotifier ports.CIBANotifier
+	// OnCIBADelivery, when set, learns the outcome of every CIBA delivery
+	// after its retries: CIBADeliveryDevice for a notice to a user's
+	// device, CIBADeliveryPing for a ping to a client.
+	OnCIBADelivery func(kind string, err error)
 }
 
 // New returns a Provider.
@@ -191,6 +203,7 @@ func New(cfg Config, d Deps) (*Provider, error) {
 	}
 	p.dummyHash = dummy
 	p.events, p.traceID, p.sealer = d.Events, d.TraceID, d.Sealer
+	p.cibaNotifier, p.onCIBADelivery = d.CIBANotifier, d.OnCIBADelivery
 	if p.events == nil {
 		p.events = discardEvents{}
 	}
@@ -206,6 +219,7 @@ func New(cfg Config, d Deps) (*Provider, error) {
 		GrantTokenExchange:     tokenExchangeGrant{p},
 		GrantJWTBearer:         jwtBearerGrant{p},
 		GrantDeviceCode:        deviceCodeGrant{p},
+		GrantCIBA:              cibaGrant{p},
 	}
 	return p, nil
 }

@@ -36,6 +36,11 @@ type clientMetadata struct {
 	PostLogoutRedirectURIs   []string `json:"post_logout_redirect_uris"`
 	BackchannelLogoutURI     string   `json:"backchannel_logout_uri"`
 	FrontchannelLogoutURI    string   `json:"frontchannel_logout_uri"`
+	// CIBA §4 client metadata.
+	BackchannelTokenDeliveryMode          string `json:"backchannel_token_delivery_mode"`
+	BackchannelClientNotificationEndpoint string `json:"backchannel_client_notification_endpoint"`
+	BackchannelAuthRequestSigningAlg      string `json:"backchannel_authentication_request_signing_alg"`
+	BackchannelUserCodeParameter          bool   `json:"backchannel_user_code_parameter"`
 	clientKeysMetadata
 }
 
@@ -273,8 +278,11 @@ func (p *Provider) buildClient(body []byte) (*ports.Client, error) {
 	if slices.Contains(m.ResponseTypes, "code") != usesCode {
 		return nil, bad("response_types code and grant_types authorization_code go together")
 	}
-	if slices.Contains(m.GrantTypes, GrantRefreshToken) && !usesCode && !slices.Contains(m.GrantTypes, GrantDeviceCode) {
-		return nil, bad("the refresh_token grant needs the authorization_code or the device grant")
+	if slices.Contains(m.GrantTypes, GrantRefreshToken) && !usesCode && !slices.Contains(m.GrantTypes, GrantDeviceCode) && !slices.Contains(m.GrantTypes, GrantCIBA) {
+		return nil, bad("the refresh_token grant needs the authorization_code, the device or the CIBA grant")
+	}
+	if e := p.checkCIBAMetadata(m); e != "" {
+		return nil, bad(e)
 	}
 	if m.TokenEndpointAuthMethod == ports.AuthMethodNone && slices.Contains(m.GrantTypes, GrantClientCredentials) {
 		return nil, bad("public clients cannot use client_credentials")
@@ -312,7 +320,7 @@ func (p *Provider) buildClient(body []byte) (*ports.Client, error) {
 	if !ok {
 		return nil, bad("scope has invalid characters")
 	}
-	if _, given := raw["scope"]; !given && (usesCode || slices.Contains(m.GrantTypes, GrantDeviceCode)) {
+	if _, given := raw["scope"]; !given && (usesCode || slices.Contains(m.GrantTypes, GrantDeviceCode) || slices.Contains(m.GrantTypes, GrantCIBA)) {
 		scopes = slices.Clone(StandardScopes)
 		if len(p.cfg.ScopeAllowList) > 0 {
 			scopes = slices.DeleteFunc(scopes, func(s string) bool { return !slices.Contains(p.cfg.ScopeAllowList, s) })
