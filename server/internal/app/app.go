@@ -176,6 +176,17 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 			}
 		})
 	}
+	outbound := newOutboundClient()
+	notifier, err := cibaNotifier(cfg, outbound, log)
+	if err != nil {
+		ed.close()
+		return nil, err
+	}
+	deliveries, err := newCIBADeliveries(reg, log)
+	if err != nil {
+		ed.close()
+		return nil, err
+	}
 	p, err := core.New(core.Config{
 		Issuer:              cfg.Issuer,
 		AccessTokenTTL:      cfg.AccessTokenTTL,
@@ -192,8 +203,9 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 		RequirePAR:          cfg.RequirePAR,
 	}, core.Deps{
 		Store: guarded, Keys: keys, Clock: clock, Secrets: hasher, Sealer: sealer,
-		HTTPClient: newOutboundClient(),
+		HTTPClient: outbound,
 		Events:     counted, TraceID: traceID,
+		CIBANotifier: notifier, OnCIBADelivery: deliveries.record,
 	})
 	if err != nil {
 		ed.close()
