@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"oauth2-server.dev/config"
+	"oauth2-server.dev/ports"
 	"oauth2-server.dev/server/internal/app"
 	"oauth2-server.dev/storage/mongo/mongotest"
 )
@@ -70,6 +71,13 @@ func randomKey() string {
 // mode, on 127.0.0.1 with a fresh database.
 func startServer(t *testing.T, backend string, env map[string]string) *testServer {
 	t.Helper()
+	return startServerWithClock(t, backend, env, nil)
+}
+
+// startServerWithClock is startServer on a clock the test controls; nil
+// is the wall clock.
+func startServerWithClock(t *testing.T, backend string, env map[string]string, clock ports.Clock) *testServer {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +108,7 @@ func startServer(t *testing.T, backend string, env map[string]string) *testServe
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := app.New(ctx, cfg, log, nil)
+	a, err := app.New(ctx, cfg, log, clock)
 	if err != nil {
 		t.Fatal(err)
 	}
