@@ -278,7 +278,10 @@ func (p *Provider) buildClient(body []byte) (*ports.Client, error) {
 	if slices.Contains(m.ResponseTypes, "code") != usesCode {
 		return nil, bad("response_types code and grant_types authorization_code go together")
 	}
-	if slices.Contains(m.GrantTypes, GrantRefreshToken) && !usesCode && !slices.Contains(m.GrantTypes, GrantDeviceCode) && !slices.Contains(m.GrantTypes, GrantCIBA) {
+	// Grants that act for a signed-in user: they may refresh, and default
+	// to the standard scopes.
+	forUser := usesCode || slices.Contains(m.GrantTypes, GrantDeviceCode) || slices.Contains(m.GrantTypes, GrantCIBA)
+	if slices.Contains(m.GrantTypes, GrantRefreshToken) && !forUser {
 		return nil, bad("the refresh_token grant needs the authorization_code, the device or the CIBA grant")
 	}
 	if e := p.checkCIBAMetadata(m); e != "" {
@@ -320,7 +323,7 @@ func (p *Provider) buildClient(body []byte) (*ports.Client, error) {
 	if !ok {
 		return nil, bad("scope has invalid characters")
 	}
-	if _, given := raw["scope"]; !given && (usesCode || slices.Contains(m.GrantTypes, GrantDeviceCode) || slices.Contains(m.GrantTypes, GrantCIBA)) {
+	if _, given := raw["scope"]; !given && forUser {
 		scopes = slices.Clone(StandardScopes)
 		if len(p.cfg.ScopeAllowList) > 0 {
 			scopes = slices.DeleteFunc(scopes, func(s string) bool { return !slices.Contains(p.cfg.ScopeAllowList, s) })
