@@ -512,19 +512,11 @@ func (p *Provider) checkCIBAMetadata(m clientMetadata) string {
 
 // notificationEndpointOK applies CIBA §4 (an https URL) to a client
 // notification endpoint, allowing http on the loopback interface as the
-// server does for redirect and logout URIs, for development.
+// server does for redirect and logout URIs, for development. The URL
+// carries no credentials: the bearer token authenticates the ping.
 func notificationEndpointOK(raw string) bool {
 	u, err := url.Parse(raw)
-	if err != nil || !u.IsAbs() || u.Host == "" || u.Fragment != "" || strings.Contains(raw, "#") || u.User != nil {
-		return false
-	}
-	switch u.Scheme {
-	case "https":
-		return true
-	case "http":
-		return u.Hostname() == "localhost" || isLoopbackIP(u.Hostname())
-	}
-	return false
+	return err == nil && u.User == nil && checkRedirectURI(raw, "web") == ""
 }
 
 // BackchannelAuthenticationEndpoint is the CIBA endpoint URL.
@@ -569,11 +561,9 @@ func (g cibaGrant) handle(ctx context.Context, client *ports.Client, form url.Va
 	}
 	switch prev.Status {
 	case ports.CIBAPending:
-		// CIBA §11: polling faster than the interval earns slow_down.
-		if prev.LastPolledAt != nil && now.Sub(*prev.LastPolledAt) < prev.Interval {
-			return nil, ErrSlowDown.WithDescription("poll no more often than every " + prev.Interval.String())
-		}
-		return nil, ErrAuthorizationPending.WithDescription("the user has not answered yet")
+		// CIBA §11, as RFC 8628 §3.5: polling faster than the interval
+		// earns slow_down.
+		return nil, pendingError(prev.LastPolledAt, prev.Interval, now)
 	case ports.CIBADenied:
 		return nil, ErrAccessDenied.WithDescription("the user denied the request").withStatus(400)
 	}

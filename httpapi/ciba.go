@@ -24,6 +24,12 @@ func (h *handlers) backchannelAuthorize(w http.ResponseWriter, r *http.Request) 
 	writeJSON(w, http.StatusOK, resp)
 }
 
+// What the decision page says when it cannot offer a request.
+const (
+	cibaGone         = "This sign-in request is unknown, has expired or was already answered."
+	cibaOtherAccount = "This sign-in request is for another account. Sign in as that account to answer it."
+)
+
 type cibaPageData struct {
 	Title, Client, BindingMessage, Username, CSRF, DecisionID string
 	Error, SwitchAccount, Done, Message                       string
@@ -56,13 +62,13 @@ func (h *handlers) cibaPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !ok {
-		data.Error = "This sign-in request is unknown, has expired or was already answered."
+		data.Error = cibaGone
 		h.render(w, r, http.StatusNotFound, "ciba", data)
 		return
 	}
 	if pending.UserID != sess.UserID {
 		// The request names someone else: say so, and show nothing of it.
-		data.Error, data.SwitchAccount = "This sign-in request is for another account. Sign in as that account to answer it.", cibaSignIn(id)
+		data.Error, data.SwitchAccount = cibaOtherAccount, cibaSignIn(id)
 		h.render(w, r, http.StatusForbidden, "ciba", data)
 		return
 	}
@@ -100,11 +106,11 @@ func (h *handlers) cibaDecision(w http.ResponseWriter, r *http.Request) {
 	err := h.p.DecideCIBA(r.Context(), id, sess, approve)
 	switch {
 	case errors.Is(err, core.ErrAccessDenied):
-		data.Error, data.SwitchAccount = "This sign-in request is for another account. Sign in as that account to answer it.", cibaSignIn(id)
+		data.Error, data.SwitchAccount = cibaOtherAccount, cibaSignIn(id)
 		h.render(w, r, http.StatusForbidden, "ciba", data)
 		return
 	case errors.Is(err, core.ErrInvalidRequest):
-		data.Error = "This sign-in request is unknown, has expired or was already answered."
+		data.Error = cibaGone
 		h.render(w, r, http.StatusBadRequest, "ciba", data)
 		return
 	case err != nil:

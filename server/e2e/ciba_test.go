@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -215,7 +216,7 @@ func TestCIBAPollMode(t *testing.T) {
 					m["backchannel_authentication_request_signing_alg_values_supported"] != nil {
 					t.Fatalf("CIBA metadata = %v", m)
 				}
-				if gts, _ := m["grant_types_supported"].([]any); !containsAny(gts, core.GrantCIBA) {
+				if gts, _ := m["grant_types_supported"].([]any); !slices.Contains(gts, any(core.GrantCIBA)) {
 					t.Fatalf("grant_types_supported = %v", gts)
 				}
 			})
@@ -312,15 +313,6 @@ func TestCIBAPollMode(t *testing.T) {
 			})
 		})
 	}
-}
-
-func containsAny(list []any, want string) bool {
-	for _, v := range list {
-		if v == want {
-			return true
-		}
-	}
-	return false
 }
 
 // cibaDeliveries reads oauth2_ciba_deliveries_total for kind and outcome.
@@ -533,7 +525,7 @@ func TestCIBAIsOffWithoutANotifier(t *testing.T) {
 	if m["backchannel_authentication_endpoint"] != nil || m["backchannel_token_delivery_modes_supported"] != nil {
 		t.Fatalf("CIBA is advertised without a notifier: %v", m)
 	}
-	if gts, _ := m["grant_types_supported"].([]any); containsAny(gts, core.GrantCIBA) {
+	if gts, _ := m["grant_types_supported"].([]any); slices.Contains(gts, any(core.GrantCIBA)) {
 		t.Fatalf("grant_types_supported = %v", gts)
 	}
 	resp, body := postForm(t, s.issuer+"/oauth/bc-authorize", url.Values{"scope": {"openid"}, "login_hint": {testUser}}, "x", "y")
