@@ -300,8 +300,10 @@ func (p *Provider) cibaUser(ctx context.Context, client *ports.Client, bp *backc
 
 // idTokenHintSubject checks an id_token_hint (CIBA §7.1: an ID token the
 // OP issued to this client) and returns its subject. Its signature,
-// issuer, type and audience must hold; an expired one still identifies
-// the user, as OIDC Core §3.1.2.1 allows for hints.
+// issuer, type and audience must hold, which tells it from the access and
+// logout tokens the server also signs. An expired one still names the
+// user: OIDC Core §3.1.2.1 has the hint speak of a current or past
+// session.
 func (p *Provider) idTokenHintSubject(hint, clientID string) (string, bool) {
 	hdr, payload, err := p.keys.Verify(hint)
 	if err != nil || hdr.Typ != "JWT" {
