@@ -107,6 +107,16 @@ type Config struct {
 	EventWebhookURL    string `yaml:"event_webhook_url"`
 	EventWebhookSecret string `yaml:"event_webhook_secret"`
 
+	// CIBANotifier is how a user's authentication device learns of a
+	// backchannel authentication request (OpenID Connect CIBA): "log" (a
+	// log line, the default in dev mode), "webhook", or "none" (CIBA off,
+	// the default outside dev mode).
+	CIBANotifier string `yaml:"ciba_notifier"`
+	// CIBAWebhookURL and CIBAWebhookSecret configure the webhook notifier;
+	// each notice carries an HMAC-SHA256 signature under the secret.
+	CIBAWebhookURL    string `yaml:"ciba_webhook_url"`
+	CIBAWebhookSecret string `yaml:"ciba_webhook_secret"`
+
 	// JanitorInterval is how often expired codes, tokens, sessions and
 	// other single-use records are deleted.
 	JanitorInterval time.Duration `yaml:"janitor_interval"`
@@ -213,6 +223,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		"OAUTH2_ADMIN_TOKEN": &c.AdminToken, "OAUTH2_NATS_URL": &c.NATSURL, "OAUTH2_OTLP_ENDPOINT": &c.OTLPEndpoint,
 		"OAUTH2_DEBUG_ADDR":        &c.DebugAddr,
 		"OAUTH2_EVENT_WEBHOOK_URL": &c.EventWebhookURL, "OAUTH2_EVENT_WEBHOOK_SECRET": &c.EventWebhookSecret,
+		"OAUTH2_CIBA_NOTIFIER": &c.CIBANotifier, "OAUTH2_CIBA_WEBHOOK_URL": &c.CIBAWebhookURL, "OAUTH2_CIBA_WEBHOOK_SECRET": &c.CIBAWebhookSecret,
 		"OAUTH2_RATE_LIMIT_TOKEN": &c.RateLimitToken, "OAUTH2_RATE_LIMIT_USERINFO": &c.RateLimitUserinfo,
 		"OAUTH2_RATE_LIMIT_INTERACTIVE": &c.RateLimitInteractive, "OAUTH2_RATE_LIMIT_REGISTRATION": &c.RateLimitRegistration,
 		"OAUTH2_RATE_LIMIT_FAILURES": &c.RateLimitFailures, "OAUTH2_RATE_LIMIT_REDIS_FAILURE": &c.RateLimitRedisFailure,
@@ -313,6 +324,12 @@ func (c *Config) finish(getenv func(string) string) error {
 		if c.SeedPassword == "" {
 			c.SeedPassword = DevSeedPassword
 		}
+		if c.CIBANotifier == "" {
+			c.CIBANotifier = "log"
+		}
+	}
+	if c.CIBANotifier == "" {
+		c.CIBANotifier = "none"
 	}
 	var problems []string
 	bad := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
@@ -397,6 +414,27 @@ func (c *Config) finish(getenv func(string) string) error {
 		default:
 			bad("event sink %q: want log, redis, nats, webhook or none", sink)
 		}
+	}
+	switch c.CIBANotifier {
+	case "log", "none":
+		if c.CIBAWebhookURL != "" || c.CIBAWebhookSecret != "" {
+			c.Warnings = append(c.Warnings, "OAUTH2_CIBA_WEBHOOK_URL and OAUTH2_CIBA_WEBHOOK_SECRET are ignored unless OAUTH2_CIBA_NOTIFIER=webhook")
+		}
+	case "webhook":
+		u, err := url.Parse(c.CIBAWebhookURL)
+		switch {
+		case c.CIBAWebhookURL == "":
+			bad("the CIBA webhook notifier needs OAUTH2_CIBA_WEBHOOK_URL")
+		case err != nil || u.Host == "" || u.User != nil || (u.Scheme != "https" && u.Scheme != "http"):
+			bad("OAUTH2_CIBA_WEBHOOK_URL must be an absolute https URL without credentials")
+		case u.Scheme == "http" && !isLoopbackHost(u.Hostname()) && !c.Dev:
+			bad("OAUTH2_CIBA_WEBHOOK_URL must use https unless it is a loopback address")
+		}
+		if len(c.CIBAWebhookSecret) < 16 {
+			bad("the CIBA webhook notifier needs OAUTH2_CIBA_WEBHOOK_SECRET of at least 16 characters")
+		}
+	default:
+		bad("OAUTH2_CIBA_NOTIFIER %q: want log, webhook or none", c.CIBANotifier)
 	}
 	switch c.RateLimitRedisFailure {
 	case "local", "open", "closed":

@@ -72,6 +72,7 @@ func TestLoadDevMode(t *testing.T) {
 		{name: "listens on localhost only", got: c.Addr, want: "localhost:8080"},
 		{name: "dev flag is recorded", got: c.Dev, want: true},
 		{name: "key-encryption key is derived", got: len(c.KEK()), want: 32},
+		{name: "CIBA notices go to the log", got: c.CIBANotifier, want: "log"},
 	}
 	for _, ck := range checks {
 		t.Run(ck.name, func(t *testing.T) {
@@ -157,6 +158,15 @@ func TestLoadOutsideDevMode(t *testing.T) {
 		{name: "request_uri host wildcard", env: with(prodEnv(), "OAUTH2_REQUEST_URI_HOSTS", "*.example.com"), wantErr: "request_uri_hosts"},
 		{name: "request_uri host with a bad port", env: with(prodEnv(), "OAUTH2_REQUEST_URI_HOSTS", "rp.example.com:https"), wantErr: "request_uri_hosts"},
 		{name: "request_uri host with user info", env: with(prodEnv(), "OAUTH2_REQUEST_URI_HOSTS", "admin@rp.example.com"), wantErr: "request_uri_hosts"},
+		{name: "CIBA webhook notifier with an https URL is accepted", env: with(prodEnv(), "OAUTH2_CIBA_NOTIFIER", "webhook", "OAUTH2_CIBA_WEBHOOK_URL", "https://push.example.com/ciba", "OAUTH2_CIBA_WEBHOOK_SECRET", "ciba-webhook-secret-0123")},
+		{name: "CIBA webhook notifier on a loopback http URL is accepted", env: with(prodEnv(), "OAUTH2_CIBA_NOTIFIER", "webhook", "OAUTH2_CIBA_WEBHOOK_URL", "http://127.0.0.1:9000/ciba", "OAUTH2_CIBA_WEBHOOK_SECRET", "ciba-webhook-secret-0123")},
+		{name: "CIBA log notifier is accepted", env: with(prodEnv(), "OAUTH2_CIBA_NOTIFIER", "log")},
+		{name: "unknown CIBA notifier", env: with(prodEnv(), "OAUTH2_CIBA_NOTIFIER", "sms"), wantErr: "OAUTH2_CIBA_NOTIFIER"},
+		{name: "CIBA webhook notifier without a URL", env: with(prodEnv(), "OAUTH2_CIBA_NOTIFIER", "webhook", "OAUTH2_CIBA_WEBHOOK_SECRET", "ciba-webhook-secret-0123"), wantErr: "needs OAUTH2_CIBA_WEBHOOK_URL"},
+		{name: "CIBA webhook notifier on plain http", env: with(prodEnv(), "OAUTH2_CIBA_NOTIFIER", "webhook", "OAUTH2_CIBA_WEBHOOK_URL", "http://push.example.com/ciba", "OAUTH2_CIBA_WEBHOOK_SECRET", "ciba-webhook-secret-0123"), wantErr: "OAUTH2_CIBA_WEBHOOK_URL must use https"},
+		{name: "CIBA webhook URL with credentials", env: with(prodEnv(), "OAUTH2_CIBA_NOTIFIER", "webhook", "OAUTH2_CIBA_WEBHOOK_URL", "https://u:p@push.example.com/ciba", "OAUTH2_CIBA_WEBHOOK_SECRET", "ciba-webhook-secret-0123"), wantErr: "without credentials"},
+		{name: "CIBA webhook URL that is relative", env: with(prodEnv(), "OAUTH2_CIBA_NOTIFIER", "webhook", "OAUTH2_CIBA_WEBHOOK_URL", "/ciba", "OAUTH2_CIBA_WEBHOOK_SECRET", "ciba-webhook-secret-0123"), wantErr: "OAUTH2_CIBA_WEBHOOK_URL must be an absolute https URL"},
+		{name: "CIBA webhook notifier with a short secret", env: with(prodEnv(), "OAUTH2_CIBA_NOTIFIER", "webhook", "OAUTH2_CIBA_WEBHOOK_URL", "https://push.example.com/ciba", "OAUTH2_CIBA_WEBHOOK_SECRET", "short"), wantErr: "OAUTH2_CIBA_WEBHOOK_SECRET of at least 16"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -205,6 +215,17 @@ func TestLoadOutsideDevMode(t *testing.T) {
 		c := mustLoad(t, "", false, with(prodEnv(), "OAUTH2_ISSUER", "https://id.example.com/"))
 		if c.Issuer != "https://id.example.com" {
 			t.Fatalf("Issuer = %q", c.Issuer)
+		}
+	})
+	t.Run("CIBA is off unless a notifier is configured", func(t *testing.T) {
+		if c := mustLoad(t, "", false, prodEnv()); c.CIBANotifier != "none" {
+			t.Fatalf("CIBANotifier = %q, want none", c.CIBANotifier)
+		}
+	})
+	t.Run("CIBA webhook settings without the webhook notifier come with a warning", func(t *testing.T) {
+		c := mustLoad(t, "", false, with(prodEnv(), "OAUTH2_CIBA_WEBHOOK_URL", "https://push.example.com/ciba"))
+		if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "OAUTH2_CIBA_NOTIFIER=webhook") {
+			t.Fatalf("warnings = %q", c.Warnings)
 		}
 	})
 	t.Run("no warnings when nothing was relaxed", func(t *testing.T) {
@@ -267,6 +288,9 @@ func settings() []setting {
 		{env: "OAUTH2_NATS_URL", envValue: "nats://bus:4222", yaml: "nats://bus:4222", got: func(c *config.Config) any { return c.NATSURL }, want: "nats://bus:4222"},
 		{env: "OAUTH2_EVENT_WEBHOOK_URL", envValue: "https://hooks.example/in", yaml: "https://hooks.example/in", got: func(c *config.Config) any { return c.EventWebhookURL }, want: "https://hooks.example/in"},
 		{env: "OAUTH2_EVENT_WEBHOOK_SECRET", envValue: "webhook-secret-0123456789", yaml: "webhook-secret-0123456789", got: func(c *config.Config) any { return c.EventWebhookSecret }, want: "webhook-secret-0123456789"},
+		{env: "OAUTH2_CIBA_NOTIFIER", envValue: "log", yaml: "log", got: func(c *config.Config) any { return c.CIBANotifier }, want: "log"},
+		{env: "OAUTH2_CIBA_WEBHOOK_URL", envValue: "https://push.example/ciba", yaml: "https://push.example/ciba", got: func(c *config.Config) any { return c.CIBAWebhookURL }, want: "https://push.example/ciba"},
+		{env: "OAUTH2_CIBA_WEBHOOK_SECRET", envValue: "ciba-secret-0123456789", yaml: "ciba-secret-0123456789", got: func(c *config.Config) any { return c.CIBAWebhookSecret }, want: "ciba-secret-0123456789"},
 		{env: "OAUTH2_OTLP_ENDPOINT", envValue: "http://collector:4318", yaml: "http://collector:4318", got: func(c *config.Config) any { return c.OTLPEndpoint }, want: "http://collector:4318"},
 		{env: "OAUTH2_REQUEST_URI_HOSTS", envValue: "rp.example.com, RP2.example.org:8443,[2001:db8::1]:9443", yaml: "[rp.example.com, 'RP2.example.org:8443', '[2001:db8::1]:9443']",
 			got:  func(c *config.Config) any { return c.RequestURIHosts },

@@ -71,6 +71,7 @@ func (p *Provider) Metadata() map[string]any {
 	if p.RemoteRequestURIs() {
 		m["require_request_uri_registration"] = true
 	}
+	p.cibaMetadata(m)
 	if p.RegistrationEnabled() {
 		m["registration_endpoint"] = p.RegistrationEndpoint()
 	}

@@ -132,6 +132,7 @@ type Store interface {
 	ports.ConsentStore
 	ports.JTIStore
 	ports.DeviceCodeStore
+	ports.CIBAStore
 }
 
 // Provider is the protocol engine for one issuer.
@@ -155,6 +156,9 @@ type Provider struct {
 	// within requestURITimeout.
 	requestURIClient  *http.Client
 	requestURITimeout time.Duration
+	// cibaNotifier reaches authentication devices; CIBA is off without.
+	cibaNotifier   ports.CIBANotifier
+	onCIBADelivery func(kind string, err error)
 	// dummyHash keeps a login for an unknown user as slow as a wrong
 	// password, so timing does not reveal which usernames exist.
 	dummyHash string
@@ -189,6 +193,14 @@ type Deps struct {
 	// DPoPNonceKey (32 bytes or more) keys the DPoP nonces; required with
 	// Config.DPoPNonce. Replicas that share it accept each other's nonces.
 	DPoPNonceKey []byte
+	// CIBANotifier tells users' authentication devices of backchannel
+	// authentication requests (CIBA); without one the CIBA grant is off
+	// and not advertised.
+	CIBANotifier ports.CIBANotifier
+	// OnCIBADelivery, when set, learns the outcome of every CIBA delivery
+	// after its retries: CIBADeliveryDevice for a notice to a user's
+	// device, CIBADeliveryPing for a ping to a client.
+	OnCIBADelivery func(kind string, err error)
 }
 
 // New returns a Provider.
@@ -224,6 +236,7 @@ func New(cfg Config, d Deps) (*Provider, error) {
 	}
 	p.events, p.traceID, p.sealer = d.Events, d.TraceID, d.Sealer
 	p.requestURIClient, p.requestURITimeout = d.RequestURIClient, defaultRequestURITimeout
+	p.cibaNotifier, p.onCIBADelivery = d.CIBANotifier, d.OnCIBADelivery
 	if p.events == nil {
 		p.events = discardEvents{}
 	}
@@ -239,6 +252,7 @@ func New(cfg Config, d Deps) (*Provider, error) {
 		GrantTokenExchange:     tokenExchangeGrant{p},
 		GrantJWTBearer:         jwtBearerGrant{p},
 		GrantDeviceCode:        deviceCodeGrant{p},
+		GrantCIBA:              cibaGrant{p},
 	}
 	return p, nil
 }

@@ -46,6 +46,12 @@ type clientMetadata struct {
 	AuthorizationSignedAlg    string `json:"authorization_signed_response_alg"`
 	AuthorizationEncryptedAlg string `json:"authorization_encrypted_response_alg"`
 	AuthorizationEncryptedEnc string `json:"authorization_encrypted_response_enc"`
+
+	// CIBA §4 client metadata.
+	BackchannelTokenDeliveryMode          string `json:"backchannel_token_delivery_mode"`
+	BackchannelClientNotificationEndpoint string `json:"backchannel_client_notification_endpoint"`
+	BackchannelAuthRequestSigningAlg      string `json:"backchannel_authentication_request_signing_alg"`
+	BackchannelUserCodeParameter          bool   `json:"backchannel_user_code_parameter"`
 	clientKeysMetadata
 }
 
@@ -297,8 +303,14 @@ func (p *Provider) buildClient(body []byte) (*ports.Client, error) {
 	if frontChannel != slices.Contains(m.GrantTypes, GrantImplicit) {
 		return nil, bad("grant_types implicit goes with the response_types " + strings.Join(ResponseTypes[1:], ", ") + ", and only with them")
 	}
-	if slices.Contains(m.GrantTypes, GrantRefreshToken) && !usesCode && !slices.Contains(m.GrantTypes, GrantDeviceCode) {
-		return nil, bad("the refresh_token grant needs the authorization_code or the device grant")
+	// Grants that act for a signed-in user: they may refresh, and default
+	// to the standard scopes.
+	forUser := usesCode || slices.Contains(m.GrantTypes, GrantDeviceCode) || slices.Contains(m.GrantTypes, GrantCIBA)
+	if slices.Contains(m.GrantTypes, GrantRefreshToken) && !forUser {
+		return nil, bad("the refresh_token grant needs the authorization_code, the device or the CIBA grant")
+	}
+	if e := p.checkCIBAMetadata(m); e != "" {
+		return nil, bad(e)
 	}
 	if m.TokenEndpointAuthMethod == ports.AuthMethodNone && slices.Contains(m.GrantTypes, GrantClientCredentials) {
 		return nil, bad("public clients cannot use client_credentials")
@@ -336,7 +348,7 @@ func (p *Provider) buildClient(body []byte) (*ports.Client, error) {
 	if !ok {
 		return nil, bad("scope has invalid characters")
 	}
-	if _, given := raw["scope"]; !given && (usesCode || slices.Contains(m.GrantTypes, GrantDeviceCode)) {
+	if _, given := raw["scope"]; !given && forUser {
 		scopes = slices.Clone(StandardScopes)
 		if len(p.cfg.ScopeAllowList) > 0 {
 			scopes = slices.DeleteFunc(scopes, func(s string) bool { return !slices.Contains(p.cfg.ScopeAllowList, s) })

@@ -30,6 +30,7 @@ type memStore struct {
 	keys         []*ports.SigningKey
 	jtis         map[string]time.Time
 	deviceCodes  *memDevices
+	cibaReqs     *memCIBA
 	// events are those the write methods were given, in commit order.
 	events []ports.Event
 }

@@ -94,7 +94,7 @@ func TestRemoteRequestURI(t *testing.T) {
 	// loopback, which must still be refused.
 	s := startServerWith(t, "sqlite", map[string]string{
 		"OAUTH2_REQUEST_URI_HOSTS": objects.hostPort() + ",localhost:" + port,
-	}, app.WithOutboundRoots(roots))
+	}, nil, app.WithOutboundRoots(roots))
 
 	key := newAssertionKey(t)
 	byName := "https://localhost:" + port + "/req/ok"

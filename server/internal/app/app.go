@@ -207,6 +207,16 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 	if len(cfg.RequestURIHosts) > 0 {
 		requestURIClient = out.requestURIClient(cfg.RequestURIHosts)
 	}
+	notifier, err := cibaNotifier(cfg, out.client(), log)
+	if err != nil {
+		ed.close()
+		return nil, err
+	}
+	deliveries, err := newCIBADeliveries(reg, log)
+	if err != nil {
+		ed.close()
+		return nil, err
+	}
 	p, err := core.New(core.Config{
 		Issuer:              cfg.Issuer,
 		AccessTokenTTL:      cfg.AccessTokenTTL,
@@ -227,6 +237,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 		Store: guarded, Keys: keys, Clock: clock, Secrets: hasher, Sealer: sealer,
 		HTTPClient: out.client(), RequestURIClient: requestURIClient,
 		Events: counted, TraceID: traceID, DPoPNonceKey: nonceKey,
+		CIBANotifier: notifier, OnCIBADelivery: deliveries.record,
 	})
 	if err != nil {
 		ed.close()
