@@ -322,7 +322,7 @@ func (p *Provider) parseAuthorize(ctx context.Context, params url.Values) (req *
 	if clientID == "" {
 		return nil, nil, ErrInvalidRequest.WithDescription("client_id is missing")
 	}
-	client, err := p.store.GetClient(ctx, p.cfg.Tenant, clientID)
+	client, err := p.client(ctx, clientID)
 	if errors.Is(err, ports.ErrNotFound) {
 		return nil, nil, ErrInvalidClient.WithDescription("unknown client_id")
 	}

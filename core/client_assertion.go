@@ -79,7 +79,7 @@ func (p *Provider) authenticateAssertion(ctx context.Context, cred ClientCredent
 	if claims.Iss == "" || claims.Iss != claims.Sub || cred.ID != "" && cred.ID != claims.Sub {
 		return nil, fail("iss and sub must both be the client_id")
 	}
-	c, err := p.store.GetClient(ctx, p.cfg.Tenant, claims.Sub)
+	c, err := p.client(ctx, claims.Sub)
 	if errors.Is(err, ports.ErrNotFound) {
 		return nil, fail("unknown client")
 	}

@@ -222,7 +222,7 @@ func SessionSID(sessionID string) string {
 // idTokenAlg is the client's registered id_token_signed_response_alg, or
 // the server's default.
 func (p *Provider) idTokenAlg(c *ports.Client) string {
-	if alg := registeredMetadata(c).IDTokenSignedResponseAlg; alg != "" && p.keys.Current(alg) != nil {
+	if alg := p.metadata(c).IDTokenSignedResponseAlg; alg != "" && p.keys.Current(alg) != nil {
 		return alg
 	}
 	return p.cfg.IDTokenAlg

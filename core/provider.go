@@ -144,6 +144,7 @@ type Provider struct {
 	passwords ports.PasswordHasher
 	secrets   *secret.Keyed
 	grants    map[string]grantHandler
+	clients   *clientCache
 	notifier  *notifier
 	events    ports.Publisher
 	traceID   func(context.Context) string
@@ -224,6 +225,7 @@ func New(cfg Config, d Deps) (*Provider, error) {
 		cfg: cfg.withDefaults(), store: d.Store, keys: d.Keys, clock: d.Clock,
 		passwords: d.Passwords, secrets: d.Secrets,
 	}
+	p.clients = newClientCache(p.clock)
 	dummy, err := p.passwords.Hash(secret.Random(16))
 	if err != nil {
 		return nil, err

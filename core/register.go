@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"oauth2-server.dev/core/keyset"
 	"oauth2-server.dev/core/secret"
@@ -158,7 +159,9 @@ func (p *Provider) UpdateClientRegistration(ctx context.Context, clientID, regTo
 			return nil, err
 		}
 	}
-	if err := p.store.UpdateClient(ctx, c, p.event(ctx, ports.EventClientUpdated, "", c.ID, nil)); err != nil {
+	err = p.store.UpdateClient(ctx, c, p.event(ctx, ports.EventClientUpdated, "", c.ID, nil))
+	p.clients.forget(c.ID)
+	if err != nil {
 		return nil, ErrServerError.Wrap(err)
 	}
 	resp, err := p.registrationResponse(c)
@@ -180,13 +183,24 @@ func (p *Provider) DeleteClientRegistration(ctx context.Context, clientID, regTo
 		return err
 	}
 	deleted := p.event(ctx, ports.EventClientDeleted, "", clientID, nil)
-	if err := p.store.DeleteClient(ctx, p.cfg.Tenant, clientID, deleted); err != nil && !errors.Is(err, ports.ErrNotFound) {
+	err := p.store.DeleteClient(ctx, p.cfg.Tenant, clientID, deleted)
+	p.clients.forget(clientID)
+	if err != nil && !errors.Is(err, ports.ErrNotFound) {
 		return ErrServerError.Wrap(err)
 	}
 	// RFC 7592 §2.3: the client's grants and tokens end with it.
 	if _, err := p.store.RevokeClientTokens(ctx, p.cfg.Tenant, clientID, p.clock.Now()); err != nil {
 		return ErrServerError.Wrap(err)
 	}
+	// Another replica may still authenticate the client from its cache
+	// for up to clientCacheTTL; what it issues then is revoked once the
+	// caches have let the client go.
+	go func() {
+		time.Sleep(2 * clientCacheTTL)
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_, _ = p.store.RevokeClientTokens(rctx, p.cfg.Tenant, clientID, p.clock.Now())
+	}()
 	return nil
 }
 
@@ -228,6 +242,7 @@ func (p *Provider) EnsureClient(ctx context.Context, id, clientSecret string, me
 	}
 	c.CreatedAt = existing.CreatedAt
 	c.RegistrationTokenHash = existing.RegistrationTokenHash
+	defer p.clients.forget(c.ID)
 	return c, p.store.UpdateClient(ctx, c)
 }
 
