@@ -280,7 +280,7 @@ func (p *Provider) issueCode(ctx context.Context, req *AuthorizeRequest, sess *p
 	now := p.clock.Now()
 	code := secret.Random(32)
 	rec := &ports.AuthorizationCode{
-		Hash: secret.Digest(code), Tenant: p.cfg.Tenant, GrantID: secret.Random(16),
+		Hash: secret.Digest(code), Tenant: p.cfg.Tenant, GrantID: secret.OrderedID(now),
 		ClientID: req.Client.ID, UserID: sess.UserID, SessionID: sess.ID,
 		Scope: req.Scope(), Resources: req.Resources, Nonce: req.Nonce, DPoPJKT: req.DPoPJKT,
 		CodeChallenge: req.CodeChallenge, CodeChallengeMethod: req.CodeChallengeMethod,

@@ -582,7 +582,7 @@ func (g cibaGrant) handle(ctx context.Context, client *ports.Client, form url.Va
 	// of OIDC Core §3.1.3.3; the ID token carries the usual claims and
 	// at_hash, and nothing that depends on the auth_req_id.
 	return p.issue(ctx, issueParams{
-		grantType: GrantCIBA, client: client, grantID: secret.Random(16), subject: r.UserID, scope: r.Scope,
+		grantType: GrantCIBA, client: client, grantID: secret.OrderedID(p.clock.Now()), subject: r.UserID, scope: r.Scope,
 		sessionID: r.SessionID, authTime: r.AuthTime, jkt: jkt,
 	}, p.createTokens(ctx))
 }

@@ -217,7 +217,7 @@ func (g deviceCodeGrant) handle(ctx context.Context, client *ports.Client, form 
 		return nil, ErrServerError.Wrap(err)
 	}
 	return p.issue(ctx, issueParams{
-		grantType: GrantDeviceCode, client: client, grantID: secret.Random(16), subject: d.UserID, scope: d.Scope,
+		grantType: GrantDeviceCode, client: client, grantID: secret.OrderedID(now), subject: d.UserID, scope: d.Scope,
 		sessionID: d.SessionID, authTime: d.AuthTime, jkt: jkt,
 	}, p.createTokens(ctx))
 }

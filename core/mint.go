@@ -114,7 +114,7 @@ func (p *Provider) issue(ctx context.Context, ip issueParams, persist persistFun
 		accessToken = secret.Random(32)
 		access.ID = secret.Digest(accessToken)
 	} else {
-		access.ID = secret.Random(16)
+		access.ID = secret.OrderedID(now)
 		claims := accessClaims{
 			Iss: p.cfg.Issuer, Sub: ip.subject, Aud: aud,
 			Exp: accessExp.Unix(), Iat: now.Unix(), Jti: access.ID, ClientID: c.ID,

@@ -145,6 +145,7 @@ type Provider struct {
 	secrets   *secret.Keyed
 	grants    map[string]grantHandler
 	clients   *clientCache
+	verified  *verifiedTokens
 	notifier  *notifier
 	events    ports.Publisher
 	traceID   func(context.Context) string
@@ -225,7 +226,7 @@ func New(cfg Config, d Deps) (*Provider, error) {
 		cfg: cfg.withDefaults(), store: d.Store, keys: d.Keys, clock: d.Clock,
 		passwords: d.Passwords, secrets: d.Secrets,
 	}
-	p.clients = newClientCache(p.clock)
+	p.clients, p.verified = newClientCache(p.clock), newVerifiedTokens()
 	dummy, err := p.passwords.Hash(secret.Random(16))
 	if err != nil {
 		return nil, err
