@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"oauth2-server.dev/core/dpop"
@@ -163,7 +164,7 @@ type Provider struct {
 	onCIBADelivery func(kind string, err error)
 	// dummyHash keeps a login for an unknown user as slow as a wrong
 	// password, so timing does not reveal which usernames exist.
-	dummyHash string
+	dummyHash func() (string, error)
 }
 
 // Deps are the Provider's collaborators.
@@ -227,11 +228,10 @@ func New(cfg Config, d Deps) (*Provider, error) {
 		passwords: d.Passwords, secrets: d.Secrets,
 	}
 	p.clients, p.verified = newClientCache(p.clock), newVerifiedTokens()
-	dummy, err := p.passwords.Hash(secret.Random(16))
-	if err != nil {
-		return nil, err
-	}
-	p.dummyHash = dummy
+	// Hashed on first need, not at start: hashing costs the start-up time
+	// and the memory of one password check.
+	p.dummyHash = sync.OnceValues(func() (string, error) { return p.passwords.Hash(secret.Random(16)) })
+	var err error
 	if cfg.DPoPNonce {
 		if p.nonces, err = dpop.NewNonces(d.DPoPNonceKey, p.cfg.Issuer); err != nil {
 			return nil, fmt.Errorf("core: DPoP nonces: %w", err)
