@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"encoding/json"
 	"mime"
 	"net/http"
 	"net/url"
@@ -30,7 +29,7 @@ func (h *handlers) token(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Content-Type", "application/json")
 	hd.Set("Cache-Control", "no-store")
 	hd.Set("Pragma", "no-cache")
-	_ = json.NewEncoder(w).Encode(resp)
+	encodeJSON(w, http.StatusOK, resp)
 }
 
 // clientRequest reads the form and the client credentials of a request to
