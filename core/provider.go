@@ -64,6 +64,10 @@ type Config struct {
 	// DPoPNonce makes every DPoP proof carry a nonce the server issued
 	// (RFC 9449 §8, §9), so that proofs cannot be made ahead of time.
 	DPoPNonce bool
+	// AuthorizationDetailsTypes are the RFC 9396 authorization details
+	// types the server accepts; authorization_details is refused without
+	// any.
+	AuthorizationDetailsTypes []string
 }
 
 // DefaultConfig returns the defaults used for zero fields.
@@ -185,6 +189,9 @@ func New(cfg Config, d Deps) (*Provider, error) {
 	}
 	if d.Store == nil || d.Keys == nil || d.Secrets == nil {
 		return nil, errors.New("core: store, keys and secrets are required")
+	}
+	if err := checkDetailTypes(cfg.AuthorizationDetailsTypes); err != nil {
+		return nil, err
 	}
 	if d.Clock == nil {
 		d.Clock = ports.SystemClock{}
