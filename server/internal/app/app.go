@@ -197,6 +197,8 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 		TrustedIssuers:      trustedIssuers(cfg.TrustedIssuers),
 		RequirePAR:          cfg.RequirePAR,
 		DPoPNonce:           cfg.DPoPNonce,
+		// RFC 9396: the authorization details types the server accepts.
+		AuthorizationDetailsTypes: cfg.AuthorizationDetailsTypes,
 	}, core.Deps{
 		Store: guarded, Keys: keys, Clock: clock, Secrets: hasher, Sealer: sealer,
 		HTTPClient: newOutboundClient(),
