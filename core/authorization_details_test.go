@@ -439,6 +439,13 @@ func TestAuthorizationDetailsRefusedWhereUnsupported(t *testing.T) {
 		_, err := f.token(f.device, url.Values{"grant_type": {GrantDeviceCode}, "device_code": {"x"}, "authorization_details": {accountDetails}})
 		wantCode(t, err, "invalid_authorization_details")
 	})
+	t.Run("the JWT bearer grant", func(t *testing.T) {
+		trusting := newDPoPFixture(t, Config{AuthorizationDetailsTypes: detailTypes,
+			TrustedIssuers: []TrustedIssuer{{Issuer: "https://idp.example", JWKS: `{"keys":[]}`}}})
+		_, err := trusting.p.Token(ctx, TokenRequest{Client: trusting.svc, Form: url.Values{
+			"grant_type": {GrantJWTBearer}, "assertion": {"a.b.c"}, "authorization_details": {accountDetails}}})
+		wantCode(t, err, "invalid_authorization_details")
+	})
 	t.Run("token exchange", func(t *testing.T) {
 		_, err := f.token(gw, url.Values{"grant_type": {GrantTokenExchange}, "subject_token": {svcToken.AccessToken},
 			"subject_token_type": {TokenTypeAccessToken}, "authorization_details": {accountDetails}})

@@ -15,6 +15,8 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwt"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+
+	"oauth2-server.dev/core"
 )
 
 // The authorization details of these tests (RFC 9396).
@@ -298,6 +300,23 @@ func testAuthorizationDetails(t *testing.T, s *testServer) {
 		}
 		if status, m := introspect(t, s, c, tok.AccessToken); status != 200 || !sameJSON(t, m["authorization_details"], rarPayment) {
 			t.Fatalf("introspection: %d %v", status, m)
+		}
+	})
+	t.Run("the device flow refuses them", func(t *testing.T) {
+		c := s.register(t, `{"token_endpoint_auth_method":"none","grant_types":["`+core.GrantDeviceCode+`"],"scope":"openid"}`)
+		cfg := &oauth2.Config{ClientID: c.ID, Endpoint: oauth2.Endpoint{DeviceAuthURL: s.issuer + "/oauth/device_authorization",
+			TokenURL: s.issuer + "/oauth/token", AuthStyle: oauth2.AuthStyleInParams}}
+		if _, err := cfg.DeviceAuth(ctx, details(rarAccount)); err == nil || retrieveError(t, err).ErrorCode != "invalid_authorization_details" {
+			t.Fatalf("device authorization with details: %v", err)
+		}
+	})
+	t.Run("token exchange refuses them", func(t *testing.T) {
+		gw := s.register(t, `{"grant_types":["`+core.GrantTokenExchange+`"],"token_exchange":{"impersonation":true}}`)
+		form := url.Values{"grant_type": {core.GrantTokenExchange}, "subject_token": {tok.AccessToken},
+			"subject_token_type": {core.TokenTypeAccessToken}, "authorization_details": {rarPayment}}
+		resp, m := postForm(t, s.issuer+"/oauth/token", form, gw.ID, gw.Secret)
+		if resp.StatusCode != http.StatusBadRequest || m["error"] != "invalid_authorization_details" {
+			t.Fatalf("exchange with details: %d %v", resp.StatusCode, m)
 		}
 	})
 	t.Run("registration refuses a type the server does not accept", func(t *testing.T) {
