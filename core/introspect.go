@@ -115,7 +115,7 @@ func (p *Provider) mayIntrospect(c *ports.Client, rec *ports.Token) bool {
 	if rec.Kind != ports.TokenAccess {
 		return false
 	}
-	m := registeredMetadata(c)
+	m := p.metadata(c)
 	if !m.ResourceServer {
 		return false
 	}
@@ -141,7 +141,7 @@ type introspectionJWTClaims struct {
 // introspection_signed_response_alg or the ID token default.
 func (p *Provider) SignIntrospection(client *ports.Client, in *Introspection) (string, error) {
 	alg := p.cfg.IDTokenAlg
-	if m := registeredMetadata(client); m.IntrospectionAlg != "" && p.keys.Current(m.IntrospectionAlg) != nil {
+	if m := p.metadata(client); m.IntrospectionAlg != "" && p.keys.Current(m.IntrospectionAlg) != nil {
 		alg = m.IntrospectionAlg
 	}
 	tok, err := p.keys.Sign(alg, "token-introspection+jwt", introspectionJWTClaims{

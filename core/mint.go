@@ -43,6 +43,9 @@ type issueParams struct {
 	// always, the refresh token of a public client; empty for bearer
 	// tokens.
 	jkt string
+	// frontChannel marks an ID token returned from the authorization
+	// endpoint, which carries no user claims (OIDC Core §5.4).
+	frontChannel bool
 	// details are the RFC 9396 authorization details of the access token,
 	// canonical JSON; grantDetails those of the whole grant, kept on its
 	// refresh token so a refresh can pick among them again.
@@ -195,8 +198,12 @@ func (p *Provider) idToken(ctx context.Context, ip issueParams, accessToken stri
 		Iss: p.cfg.Issuer, Sub: ip.subject, Aud: ip.client.ID,
 		Exp: now.Add(p.cfg.IDTokenTTL).Unix(), Iat: now.Unix(),
 		Nonce: ip.nonce, Sid: SessionSID(ip.sessionID),
-		AtHash:     halfHash(alg, accessToken),
-		userClaims: claimsFor(user, ip.scope),
+	}
+	if accessToken != "" {
+		claims.AtHash = halfHash(alg, accessToken)
+	}
+	if !ip.frontChannel {
+		claims.userClaims = claimsFor(user, ip.scope)
 	}
 	if ip.authTime != nil {
 		claims.AuthTime = ip.authTime.Unix()
@@ -224,7 +231,7 @@ func SessionSID(sessionID string) string {
 // idTokenAlg is the client's registered id_token_signed_response_alg, or
 // the server's default.
 func (p *Provider) idTokenAlg(c *ports.Client) string {
-	if alg := registeredMetadata(c).IDTokenSignedResponseAlg; alg != "" && p.keys.Current(alg) != nil {
+	if alg := p.metadata(c).IDTokenSignedResponseAlg; alg != "" && p.keys.Current(alg) != nil {
 		return alg
 	}
 	return p.cfg.IDTokenAlg

@@ -26,6 +26,8 @@ const (
 	EventConsentRevoked     = "consent.revoked"
 	EventKeyRotated         = "key.rotated"
 	EventLogout             = "session.logout"
+	EventCIBARequested      = "ciba.requested"
+	EventCIBADecided        = "ciba.decided"
 )
 
 // EventTypes lists every event type above, for sinks and tests that want to
@@ -37,6 +39,7 @@ var EventTypes = []string{
 	EventLoginSucceeded, EventLoginFailed,
 	EventConsentGranted, EventConsentRevoked,
 	EventKeyRotated, EventLogout,
+	EventCIBARequested, EventCIBADecided,
 }
 
 // ErrInvalidEvent: an event lacks its ID or its Type, so no consumer could
