@@ -42,7 +42,7 @@ func checkDetailTypes(types []string) error {
 // registered in authorization_details_types (RFC 9396 §10) that the server
 // still accepts, or every type the server accepts when it registered none.
 func (p *Provider) clientDetailTypes(c *ports.Client) []string {
-	registered := registeredMetadata(c).AuthorizationDetailsTypes
+	registered := p.metadata(c).AuthorizationDetailsTypes
 	if registered == nil {
 		return p.cfg.AuthorizationDetailsTypes
 	}
@@ -123,6 +123,8 @@ func narrowAuthorizationDetails(granted string, requested authzdetails.List) (st
 // since a client that sends it expects a token limited by it.
 var detailsGrants = []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials}
 
+// refuseAuthorizationDetails answers a token request of grantType that
+// carries authorization_details its grant cannot honour.
 func refuseAuthorizationDetails(grantType string, form url.Values) error {
 	if form.Get(paramAuthorizationDetails) == "" || slices.Contains(detailsGrants, grantType) {
 		return nil

@@ -566,3 +566,42 @@ func TestAuthorizationDetailsDiscoveryAndRegistration(t *testing.T) {
 		}
 	})
 }
+
+func TestAuthorizationDetailsInHybridAndBackchannelRequests(t *testing.T) {
+	ctx := context.Background()
+	f := newRARFixture(t)
+	if _, err := f.p.EnsureClient(ctx, hybridClient, hybridSecret, []byte(`{"redirect_uris":["`+hybridRedirect+`"],
+		"grant_types":["authorization_code","implicit"],"response_types":["code","token code"]}`)); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("the front-channel access token of code token carries the approved details", func(t *testing.T) {
+		params := f.authorizeParams(hybridClient, url.Values{"response_type": {"code token"}, "redirect_uri": {hybridRedirect},
+			"nonce": {"n"}, "authorization_details": {paymentDetails}})
+		res, err := f.p.StartAuthorization(ctx, params, f.sess)
+		if err != nil || res.Interaction != InteractionConsent {
+			t.Fatalf("StartAuthorization = %+v, %v; want the consent page", res, err)
+		}
+		if res, err = f.p.ConsentDecision(ctx, res.RequestID, f.sess, true); err != nil {
+			t.Fatal(err)
+		}
+		q, where := response(t, res)
+		if where != "fragment" || q.Get("access_token") == "" {
+			t.Fatalf("response in the %s: %v", where, q)
+		}
+		if got := accessTokenDetails(t, q.Get("access_token")); got != canonical(t, paymentDetails) {
+			t.Fatalf("front-channel token details = %s", got)
+		}
+		hybrid := ClientCredentials{ID: hybridClient, Secret: hybridSecret, Method: ports.AuthMethodSecretBasic}
+		r, err := f.token(hybrid, url.Values{"grant_type": {GrantAuthorizationCode}, "code": {q.Get("code")}, "redirect_uri": {hybridRedirect}, "code_verifier": {f.verifier}})
+		if err != nil || string(r.AuthorizationDetails) != canonical(t, paymentDetails) {
+			t.Fatalf("code exchange = %+v, %v", r, err)
+		}
+	})
+	t.Run("a backchannel authentication request refuses them", func(t *testing.T) {
+		_, err := parseBackchannelRequest(url.Values{"scope": {"openid"}, "login_hint": {"alice"}, "authorization_details": {accountDetails}}, ports.CIBAModePoll)
+		wantCode(t, err, "invalid_authorization_details")
+	})
+	t.Run("the CIBA grant refuses them", func(t *testing.T) {
+		wantCode(t, refuseAuthorizationDetails(GrantCIBA, url.Values{"authorization_details": {accountDetails}}), "invalid_authorization_details")
+	})
+}
