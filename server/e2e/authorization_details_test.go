@@ -45,9 +45,9 @@ func sameJSON(t *testing.T, got any, want string) bool {
 	return reflect.DeepEqual(got, w)
 }
 
-// begin opens an authorization request of w in b, signing in when asked,
+// beginAuthorization opens an authorization request of w in b, signing in when asked,
 // and returns the page reached: the consent page or a redirect.
-func (w *webApp) begin(t *testing.T, b *browser, opts ...oauth2.AuthCodeOption) (authorization, page) {
+func (w *webApp) beginAuthorization(t *testing.T, b *browser, opts ...oauth2.AuthCodeOption) (authorization, page) {
 	t.Helper()
 	a := authorization{state: randomHex(8), nonce: randomHex(8), verifier: oauth2.GenerateVerifier()}
 	opts = append([]oauth2.AuthCodeOption{oidc.Nonce(a.nonce), oauth2.S256ChallengeOption(a.verifier)}, opts...)
@@ -58,9 +58,9 @@ func (w *webApp) begin(t *testing.T, b *browser, opts ...oauth2.AuthCodeOption) 
 	return a, p
 }
 
-// approve presses allow on the consent page p and returns the
+// allowOn presses allow on the consent page p and returns the
 // authorization it completes.
-func (w *webApp) approve(t *testing.T, b *browser, a authorization, p page) authorization {
+func (w *webApp) allowOn(t *testing.T, b *browser, a authorization, p page) authorization {
 	t.Helper()
 	p = b.decide(p, "allow")
 	if p.location == nil {
@@ -70,8 +70,10 @@ func (w *webApp) approve(t *testing.T, b *browser, a authorization, p page) auth
 	return a
 }
 
-func details(opt string) oauth2.AuthCodeOption {
-	return oauth2.SetAuthURLParam("authorization_details", opt)
+// withDetails sends authorization_details with an authorization or token
+// request through x/oauth2.
+func withDetails(value string) oauth2.AuthCodeOption {
+	return oauth2.SetAuthURLParam("authorization_details", value)
 }
 
 func TestAuthorizationDetails(t *testing.T) {
@@ -98,7 +100,7 @@ func testAuthorizationDetails(t *testing.T, s *testServer) {
 
 	// The code flow through the real consent page.
 	b := newBrowser(t, s)
-	a, p := w.begin(t, b, details(rarPayment))
+	a, p := w.beginAuthorization(t, b, withDetails(rarPayment))
 	t.Run("the consent page shows the details", func(t *testing.T) {
 		if !p.isConsent() {
 			t.Fatalf("expected the consent page, got %d %s", p.status, p.url)
@@ -114,7 +116,7 @@ func testAuthorizationDetails(t *testing.T, s *testServer) {
 			t.Error("a value reached the page unescaped")
 		}
 	})
-	a = w.approve(t, b, a, p)
+	a = w.allowOn(t, b, a, p)
 	tok := w.exchange(t, a)
 	w.verifyIDToken(t, tok, a.nonce)
 	t.Run("the token response carries them", func(t *testing.T) {
@@ -146,9 +148,9 @@ func testAuthorizationDetails(t *testing.T, s *testServer) {
 
 	t.Run("a subset can be asked for at the token endpoint", func(t *testing.T) {
 		b := newBrowser(t, s)
-		a, p := w.begin(t, b, details(rarBoth))
-		a = w.approve(t, b, a, p)
-		tok, err := w.oauth.Exchange(ctx, a.code(t, w), oauth2.VerifierOption(a.verifier), details(rarAccount))
+		a, p := w.beginAuthorization(t, b, withDetails(rarBoth))
+		a = w.allowOn(t, b, a, p)
+		tok, err := w.oauth.Exchange(ctx, a.code(t, w), oauth2.VerifierOption(a.verifier), withDetails(rarAccount))
 		if err != nil {
 			t.Fatalf("exchange: %v", err)
 		}
@@ -164,10 +166,10 @@ func testAuthorizationDetails(t *testing.T, s *testServer) {
 	})
 	t.Run("more than was approved is refused at the token endpoint", func(t *testing.T) {
 		b := newBrowser(t, s)
-		a, p := w.begin(t, b, details(rarAccount))
-		a = w.approve(t, b, a, p)
+		a, p := w.beginAuthorization(t, b, withDetails(rarAccount))
+		a = w.allowOn(t, b, a, p)
 		wider := strings.Replace(rarAccount, `"read_balances"`, `"read_balances","transfer_funds"`, 1)
-		_, err := w.oauth.Exchange(ctx, a.code(t, w), oauth2.VerifierOption(a.verifier), details(wider))
+		_, err := w.oauth.Exchange(ctx, a.code(t, w), oauth2.VerifierOption(a.verifier), withDetails(wider))
 		if err == nil || retrieveError(t, err).ErrorCode != "invalid_authorization_details" {
 			t.Fatalf("superset: %v", err)
 		}
@@ -182,7 +184,7 @@ func testAuthorizationDetails(t *testing.T, s *testServer) {
 	for _, tt := range refused {
 		t.Run(tt.name+" is redirected back as invalid_authorization_details", func(t *testing.T) {
 			a := authorization{state: randomHex(8)}
-			p := newBrowser(t, s).get(w.oauth.AuthCodeURL(a.state, oauthS256(t), details(tt.value)))
+			p := newBrowser(t, s).get(w.oauth.AuthCodeURL(a.state, oauthS256(t), withDetails(tt.value)))
 			if p.location == nil || !strings.HasPrefix(p.location.String(), w.oauth.RedirectURL) {
 				t.Fatalf("no redirect to the client: %d %s", p.status, p.body)
 			}
@@ -196,21 +198,21 @@ func testAuthorizationDetails(t *testing.T, s *testServer) {
 	t.Run("consent remembered without details still asks for a request with details", func(t *testing.T) {
 		w := newWebApp(t, s, webClientMetadata)
 		b := newBrowser(t, s)
-		a, p := w.begin(t, b)
+		a, p := w.beginAuthorization(t, b)
 		if !p.isConsent() {
 			t.Fatalf("the first request did not ask for consent: %d %s", p.status, p.url)
 		}
-		w.exchange(t, w.approve(t, b, a, p))
-		a, p = w.begin(t, b)
+		w.exchange(t, w.allowOn(t, b, a, p))
+		a, p = w.beginAuthorization(t, b)
 		if p.location == nil || p.location.Query().Get("code") == "" {
 			t.Fatalf("the remembered consent was not used for the same scopes: %d %s", p.status, p.url)
 		}
 		for range 2 {
-			a, p = w.begin(t, b, details(rarAccount))
+			a, p = w.beginAuthorization(t, b, withDetails(rarAccount))
 			if !p.isConsent() || !strings.Contains(p.body, "account_information") {
 				t.Fatalf("a request with details skipped the consent page: %d %s", p.status, p.url)
 			}
-			tok := w.exchange(t, w.approve(t, b, a, p))
+			tok := w.exchange(t, w.allowOn(t, b, a, p))
 			if !sameJSON(t, tok.Extra("authorization_details"), rarAccount) {
 				t.Fatalf("authorization_details = %v", tok.Extra("authorization_details"))
 			}
@@ -225,7 +227,7 @@ func testAuthorizationDetails(t *testing.T, s *testServer) {
 		if !p.isConsent() || !strings.Contains(p.body, "<li>read_balances</li>") {
 			t.Fatalf("consent page for the pushed request: %d %s", p.status, p.body)
 		}
-		tok := w.exchange(t, w.approve(t, b, a, p))
+		tok := w.exchange(t, w.allowOn(t, b, a, p))
 		if !sameJSON(t, tok.Extra("authorization_details"), rarAccount) {
 			t.Fatalf("authorization_details = %v", tok.Extra("authorization_details"))
 		}
@@ -265,7 +267,7 @@ func testAuthorizationDetails(t *testing.T, s *testServer) {
 		if !p.isConsent() || !strings.Contains(p.body, "DE02100100109307118603") {
 			t.Fatalf("consent page for the request object: %d %s", p.status, p.body)
 		}
-		tok := jw.exchange(t, jw.approve(t, b, a, p))
+		tok := jw.exchange(t, jw.allowOn(t, b, a, p))
 		if !sameJSON(t, tok.Extra("authorization_details"), rarPayment) {
 			t.Fatalf("authorization_details = %v", tok.Extra("authorization_details"))
 		}
@@ -306,7 +308,7 @@ func testAuthorizationDetails(t *testing.T, s *testServer) {
 		c := s.register(t, `{"token_endpoint_auth_method":"none","grant_types":["`+core.GrantDeviceCode+`"],"scope":"openid"}`)
 		cfg := &oauth2.Config{ClientID: c.ID, Endpoint: oauth2.Endpoint{DeviceAuthURL: s.issuer + "/oauth/device_authorization",
 			TokenURL: s.issuer + "/oauth/token", AuthStyle: oauth2.AuthStyleInParams}}
-		if _, err := cfg.DeviceAuth(ctx, details(rarAccount)); err == nil || retrieveError(t, err).ErrorCode != "invalid_authorization_details" {
+		if _, err := cfg.DeviceAuth(ctx, withDetails(rarAccount)); err == nil || retrieveError(t, err).ErrorCode != "invalid_authorization_details" {
 			t.Fatalf("device authorization with details: %v", err)
 		}
 	})
@@ -334,7 +336,7 @@ func TestAuthorizationDetailsWithoutConfiguredTypes(t *testing.T) {
 	if _, ok := m["authorization_details_types_supported"]; ok {
 		t.Fatalf("authorization_details_types_supported advertised without types: %v", m["authorization_details_types_supported"])
 	}
-	p := newBrowser(t, s).get(w.oauth.AuthCodeURL("st", oauthS256(t), details(rarAccount)))
+	p := newBrowser(t, s).get(w.oauth.AuthCodeURL("st", oauthS256(t), withDetails(rarAccount)))
 	if p.location == nil || p.location.Query().Get("error") != "invalid_authorization_details" {
 		t.Fatalf("authorize with details: %d %v", p.status, p.location)
 	}
