@@ -69,6 +69,10 @@ type Config struct {
 	// from which request objects passed by reference may be fetched
 	// (RFC 9101 §5.2); none are fetched when it is empty.
 	RequestURIHosts []string
+	// AuthorizationDetailsTypes are the RFC 9396 authorization details
+	// types the server accepts; authorization_details is refused without
+	// any.
+	AuthorizationDetailsTypes []string
 }
 
 // DefaultConfig returns the defaults used for zero fields.
@@ -213,6 +217,9 @@ func New(cfg Config, d Deps) (*Provider, error) {
 	}
 	if d.Store == nil || d.Keys == nil || d.Secrets == nil {
 		return nil, errors.New("core: store, keys and secrets are required")
+	}
+	if err := checkDetailTypes(cfg.AuthorizationDetailsTypes); err != nil {
+		return nil, err
 	}
 	if d.Clock == nil {
 		d.Clock = ports.SystemClock{}

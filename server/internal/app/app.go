@@ -233,6 +233,8 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 		RequirePAR:          cfg.RequirePAR,
 		DPoPNonce:           cfg.DPoPNonce,
 		RequestURIHosts:     cfg.RequestURIHosts,
+		// RFC 9396: the authorization details types the server accepts.
+		AuthorizationDetailsTypes: cfg.AuthorizationDetailsTypes,
 	}, core.Deps{
 		Store: guarded, Keys: keys, Clock: clock, Secrets: hasher, Sealer: sealer,
 		HTTPClient: out.client(), RequestURIClient: requestURIClient,
