@@ -114,15 +114,22 @@ func recoverer(log *slog.Logger) func(http.Handler) http.Handler {
 // browsers apply it to the redirect that follows a form post, and the
 // consent form must redirect to the client.
 func securityHeaders(https bool) func(http.Handler) http.Handler {
+	fixed := http.Header{}
+	fixed.Set("X-Content-Type-Options", "nosniff")
+	fixed.Set("X-Frame-Options", "DENY")
+	fixed.Set("Referrer-Policy", "no-referrer")
+	fixed.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'")
+	if https {
+		fixed.Set("Strict-Transport-Security", "max-age=63072000")
+	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			h := w.Header()
-			h.Set("X-Content-Type-Options", "nosniff")
-			h.Set("X-Frame-Options", "DENY")
-			h.Set("Referrer-Policy", "no-referrer")
-			h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'")
-			if https {
-				h.Set("Strict-Transport-Security", "max-age=63072000")
+			// The value slices are shared by every response: each holds
+			// one value, so a handler adding to a header gets a slice of
+			// its own, and one replacing it replaces the slice.
+			for k, v := range fixed {
+				h[k] = v
 			}
 			next.ServeHTTP(w, r)
 		})

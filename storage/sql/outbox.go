@@ -54,9 +54,9 @@ func (s *Store) AppendEvents(ctx context.Context, events ...ports.Event) error {
 	// The writer stores a change's events after the change; these events
 	// are the whole change. They bypass the OnEvents hook, which reports
 	// the events of changes: whoever appends them knows of them already.
-	_, err := s.w.do(ctx, func(context.Context, *sql.Tx) ([]ports.Event, error) {
+	_, err := s.w.do(ctx, &writeJob{fn: func(context.Context, *sql.Tx) ([]ports.Event, error) {
 		return events, nil
-	})
+	}})
 	return translate("append events", err)
 }
 
@@ -69,13 +69,11 @@ func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []ports.Eve
 		}
 	}
 	for _, e := range events {
-		// Stored times read back in UTC, as every other time of the store.
-		e.Time = e.Time.UTC()
-		body, err := json.Marshal(e)
+		args, err := s.eventArgs(e)
 		if err != nil {
-			return fmt.Errorf("event %q: %w", e.ID, err)
+			return err
 		}
-		if _, err := s.txExec(ctx, tx, qAppendEvent, e.ID, e.Tenant, e.Type, s.timeArg(e.Time), string(body)); err != nil {
+		if _, err := s.txExec(ctx, tx, qAppendEvent, args...); err != nil {
 			return err
 		}
 	}

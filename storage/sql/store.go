@@ -72,7 +72,7 @@ const defaultSQLiteConns = 4
 // postgresWriters is how many transactions of grouped changes the writer
 // runs at once on PostgreSQL, which, unlike SQLite, commits several
 // transactions in parallel.
-const postgresWriters = 4
+const postgresWriters = 8
 
 // sqliteBusyTimeout is how long a SQLite connection waits for the write
 // lock before giving up with SQLITE_BUSY.

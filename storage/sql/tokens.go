@@ -48,11 +48,7 @@ func scanToken(row scanner) (*ports.Token, error) {
 
 func (s *Store) insertTokens(ctx context.Context, tx *sql.Tx, tokens []*ports.Token) error {
 	for _, t := range tokens {
-		_, err := s.txExec(ctx, tx, qCreateToken,
-			t.Tenant, t.ID, t.Kind, t.GrantID, t.ClientID, t.Subject, t.Scope, t.Audience, t.SessionID,
-			s.nullTimeArg(t.AuthTime), t.ParentID, s.timeArg(t.IssuedAt), s.timeArg(t.ExpiresAt),
-			s.nullTimeArg(t.UsedAt), s.nullTimeArg(t.RevokedAt), t.JKT, t.X5TS256, t.AuthorizationDetails)
-		if err != nil {
+		if _, err := s.txExec(ctx, tx, qCreateToken, s.tokenArgs(t)...); err != nil {
 			return err
 		}
 	}
@@ -68,9 +64,7 @@ func (s *Store) CreateTokens(ctx context.Context, tokens []*ports.Token, evs ...
 	if len(tokens) == 0 && len(evs) == 0 {
 		return nil
 	}
-	return s.write(ctx, "create tokens", func(ctx context.Context, tx *sql.Tx) ([]ports.Event, error) {
-		return evs, s.insertTokens(ctx, tx, tokens)
-	})
+	return s.insert(ctx, "create tokens", &insertRows{tokens: tokens, events: evs})
 }
 
 // GetToken returns a token whatever its state. ErrNotFound if absent.

@@ -29,7 +29,23 @@ type changeFunc func(ctx context.Context, tx *sql.Tx) ([]ports.Event, error)
 // holding the change has committed, so what it wrote is durable before the
 // caller answers anybody.
 func (s *Store) write(ctx context.Context, op string, fn changeFunc) error {
-	evs, err := s.w.do(ctx, fn)
+	return s.submit(ctx, op, &writeJob{fn: fn})
+}
+
+// insert is write for a change that only adds tokens and events.
+func (s *Store) insert(ctx context.Context, op string, rows *insertRows) error {
+	if s.dialect == SQLite {
+		// In-process, one prepared statement per row costs less than
+		// building a statement for the group.
+		return s.write(ctx, op, func(ctx context.Context, tx *sql.Tx) ([]ports.Event, error) {
+			return rows.events, s.insertTokens(ctx, tx, rows.tokens)
+		})
+	}
+	return s.submit(ctx, op, &writeJob{rows: rows})
+}
+
+func (s *Store) submit(ctx context.Context, op string, j *writeJob) error {
+	evs, err := s.w.do(ctx, j)
 	if err != nil {
 		return translate(op, err)
 	}
@@ -81,14 +97,18 @@ const (
 	// maxBatch caps the changes one transaction commits, so that one
 	// commit never holds the database for long.
 	maxBatch = 128
-	// batchTimeout bounds one transaction. Changes do not run under their
-	// callers' contexts: a caller hanging up must not abort a transaction
-	// that other callers' changes share.
+	// batchTimeout bounds one PostgreSQL transaction. Changes do not run
+	// under their callers' contexts: a caller hanging up must not abort a
+	// transaction that other callers' changes share.
 	batchTimeout = 10 * time.Second
 )
 
 // errWriterClosed answers changes submitted after Close.
 var errWriterClosed = errors.New("store closed")
+
+// errBatchAborted ends a transaction without savepoints in which a change
+// failed; its changes are then run one transaction each.
+var errBatchAborted = errors.New("a change of the transaction failed")
 
 // writer runs the store's changes. Each worker takes the changes waiting
 // for it, runs them in one transaction, each under a savepoint of its own
@@ -99,7 +119,8 @@ var errWriterClosed = errors.New("store closed")
 //
 // SQLite admits one writer at a time, so it gets one worker on a
 // connection of its own and never meets a busy database; PostgreSQL gets
-// several, on the shared pool.
+// several, on the shared pool. On PostgreSQL a failing change aborts its
+// transaction (see savepoints), and the others then run again alone.
 type writer struct {
 	db      *sql.DB
 	store   *Store
@@ -108,6 +129,11 @@ type writer struct {
 	stopped sync.WaitGroup
 	once    sync.Once
 	closed  atomic.Bool
+	// savepoints isolates each change of a transaction in a savepoint of
+	// its own. That is cheap in-process on SQLite; on PostgreSQL each
+	// savepoint costs two round trips, more than running the rare failed
+	// transaction's changes again one by one.
+	savepoints bool
 	// commits and changes count committed transactions and the changes
 	// they held.
 	commits, changes atomic.Int64
@@ -121,7 +147,10 @@ func (s *Store) WriteStats() (commits, changes int64) {
 }
 
 type writeJob struct {
+	// fn is the change, or, for a change that only adds records (on
+	// PostgreSQL), rows are.
 	fn   changeFunc
+	rows *insertRows
 	evs  []ports.Event
 	err  error
 	done chan struct{}
@@ -132,19 +161,19 @@ type writeJob struct {
 }
 
 func newWriter(s *Store, db *sql.DB, workers int) *writer {
-	w := &writer{db: db, store: s, jobs: make(chan *writeJob, maxBatch*workers), stop: make(chan struct{})}
+	w := &writer{db: db, store: s, jobs: make(chan *writeJob, maxBatch*workers), stop: make(chan struct{}), savepoints: s.dialect == SQLite}
 	for range workers {
 		w.stopped.Go(w.loop)
 	}
 	return w
 }
 
-// do runs fn through the writer and returns its events once committed.
-func (w *writer) do(ctx context.Context, fn changeFunc) ([]ports.Event, error) {
+// do runs j through the writer and returns its events once committed.
+func (w *writer) do(ctx context.Context, j *writeJob) ([]ports.Event, error) {
 	if w.closed.Load() {
 		return nil, errWriterClosed
 	}
-	j := &writeJob{fn: fn, done: make(chan struct{})}
+	j.done = make(chan struct{})
 	select {
 	case w.jobs <- j:
 	case <-ctx.Done():
@@ -228,6 +257,32 @@ func (w *writer) run(batch []*writeJob) {
 	if len(live) == 0 {
 		return
 	}
+	// Changes that only add records go into one statement (PostgreSQL).
+	changes := make([]*writeJob, 0, len(live))
+	var inserts []*writeJob
+	for _, j := range live {
+		if j.rows != nil {
+			inserts = append(inserts, j)
+		} else {
+			changes = append(changes, j)
+		}
+	}
+	if len(inserts) > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+		w.runInserts(ctx, inserts)
+		cancel()
+	}
+	w.runChanges(changes)
+	for _, j := range live {
+		close(j.done)
+	}
+}
+
+// runChanges commits changes of a batch together.
+func (w *writer) runChanges(live []*writeJob) {
+	if len(live) == 0 {
+		return
+	}
 	if err := w.runTx(live); err != nil && len(live) > 1 {
 		for _, j := range live {
 			_ = w.runTx([]*writeJob{j})
@@ -241,17 +296,21 @@ func (w *writer) run(batch []*writeJob) {
 			}
 		}
 	}
-	for _, j := range live {
-		close(j.done)
-	}
 }
 
 // runTx runs jobs in one transaction and sets each job's result. It
 // returns an error when the transaction failed as a whole; the jobs then
 // carry that error.
 func (w *writer) runTx(jobs []*writeJob) error {
-	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
-	defer cancel()
+	// SQLite statements run to completion without a context to watch (the
+	// driver would start a watcher per statement); their only wait is the
+	// busy timeout. PostgreSQL's are bounded by batchTimeout.
+	ctx := context.Background()
+	if w.store.dialect != SQLite {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, batchTimeout)
+		defer cancel()
+	}
 	fail := func(err error) error {
 		for _, j := range jobs {
 			j.evs, j.err = nil, err
@@ -274,6 +333,21 @@ func (w *writer) runTx(jobs []*writeJob) error {
 		}
 		w.commits.Add(1)
 		w.changes.Add(1)
+		return nil
+	}
+	if !w.savepoints {
+		// Without savepoints a failing change takes the transaction down
+		// with it; run then gives every change a transaction of its own.
+		for _, j := range jobs {
+			if j.evs, j.err = w.apply(ctx, tx, j.fn); j.err != nil {
+				return fail(errBatchAborted)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			return fail(err)
+		}
+		w.commits.Add(1)
+		w.changes.Add(int64(len(jobs)))
 		return nil
 	}
 	for _, j := range jobs {

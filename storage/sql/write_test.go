@@ -93,6 +93,13 @@ func TestGroupedChangesFailAlone(t *testing.T) {
 					}
 					errs[i] = s.CreateTokens(t.Context(), batch, ports.Event{ID: "e-" + id, Type: ports.EventTokenIssued, Time: now})
 				})
+				// Changes of other kinds share the transactions.
+				wg.Go(func() {
+					<-start
+					if err := s.RevokeGrant(t.Context(), "a", "g-taken", now); err != nil {
+						t.Errorf("RevokeGrant beside the inserts: %v", err)
+					}
+				})
 			}
 			close(start)
 			wg.Wait()
