@@ -2,10 +2,12 @@ package core
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"oauth2-server.dev/core/dpop"
@@ -64,6 +66,15 @@ type Config struct {
 	// DPoPNonce makes every DPoP proof carry a nonce the server issued
 	// (RFC 9449 §8, §9), so that proofs cannot be made ahead of time.
 	DPoPNonce bool
+	// ClientCertificates says that TLS client certificates reach the
+	// engine (RFC 8705): the server's own listener asks for them, or a
+	// trusted proxy forwards them. Without it neither certificate method
+	// nor certificate-bound tokens are offered.
+	ClientCertificates bool
+	// ClientCAs are the CAs that the chains of tls_client_auth clients
+	// must lead to (RFC 8705 §2.1); that method is offered only with
+	// them.
+	ClientCAs *x509.CertPool
 }
 
 // DefaultConfig returns the defaults used for zero fields.
@@ -147,6 +158,8 @@ type Provider struct {
 	// nonces issues and checks DPoP nonces; nil when they are not
 	// demanded.
 	nonces *dpop.Nonces
+	// clientCAs verify tls_client_auth chains; reloadable.
+	clientCAs atomic.Pointer[x509.CertPool]
 	// dummyHash keeps a login for an unknown user as slow as a wrong
 	// password, so timing does not reveal which usernames exist.
 	dummyHash string
@@ -205,6 +218,9 @@ func New(cfg Config, d Deps) (*Provider, error) {
 		if p.nonces, err = dpop.NewNonces(d.DPoPNonceKey, p.cfg.Issuer); err != nil {
 			return nil, fmt.Errorf("core: DPoP nonces: %w", err)
 		}
+	}
+	if cfg.ClientCAs != nil {
+		p.clientCAs.Store(cfg.ClientCAs)
 	}
 	p.events, p.traceID, p.sealer = d.Events, d.TraceID, d.Sealer
 	if p.events == nil {
