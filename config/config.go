@@ -55,6 +55,12 @@ type Config struct {
 	// (RFC 7523 §2.1) accepts; OAUTH2_TRUSTED_ISSUERS takes them as a JSON
 	// array.
 	TrustedIssuers []TrustedIssuer `yaml:"trusted_issuers"`
+	// RequestURIHosts are the hosts ("name" for port 443, or "name:port")
+	// from which client-hosted request objects (RFC 9101 request_uri) are
+	// fetched; none are fetched without it. A name that resolves to a
+	// loopback, private or link-local address is refused; IP literals
+	// listed here are reached as written.
+	RequestURIHosts []string `yaml:"request_uri_hosts"`
 
 	AccessTokenTTL  time.Duration `yaml:"access_token_ttl"`
 	RefreshTokenTTL time.Duration `yaml:"refresh_token_ttl"`
@@ -100,6 +106,16 @@ type Config struct {
 	// deliveries carry an HMAC-SHA256 signature under the secret.
 	EventWebhookURL    string `yaml:"event_webhook_url"`
 	EventWebhookSecret string `yaml:"event_webhook_secret"`
+
+	// CIBANotifier is how a user's authentication device learns of a
+	// backchannel authentication request (OpenID Connect CIBA): "log" (a
+	// log line, the default in dev mode), "webhook", or "none" (CIBA off,
+	// the default outside dev mode).
+	CIBANotifier string `yaml:"ciba_notifier"`
+	// CIBAWebhookURL and CIBAWebhookSecret configure the webhook notifier;
+	// each notice carries an HMAC-SHA256 signature under the secret.
+	CIBAWebhookURL    string `yaml:"ciba_webhook_url"`
+	CIBAWebhookSecret string `yaml:"ciba_webhook_secret"`
 
 	// JanitorInterval is how often expired codes, tokens, sessions and
 	// other single-use records are deleted.
@@ -207,6 +223,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		"OAUTH2_ADMIN_TOKEN": &c.AdminToken, "OAUTH2_NATS_URL": &c.NATSURL, "OAUTH2_OTLP_ENDPOINT": &c.OTLPEndpoint,
 		"OAUTH2_DEBUG_ADDR":        &c.DebugAddr,
 		"OAUTH2_EVENT_WEBHOOK_URL": &c.EventWebhookURL, "OAUTH2_EVENT_WEBHOOK_SECRET": &c.EventWebhookSecret,
+		"OAUTH2_CIBA_NOTIFIER": &c.CIBANotifier, "OAUTH2_CIBA_WEBHOOK_URL": &c.CIBAWebhookURL, "OAUTH2_CIBA_WEBHOOK_SECRET": &c.CIBAWebhookSecret,
 		"OAUTH2_RATE_LIMIT_TOKEN": &c.RateLimitToken, "OAUTH2_RATE_LIMIT_USERINFO": &c.RateLimitUserinfo,
 		"OAUTH2_RATE_LIMIT_INTERACTIVE": &c.RateLimitInteractive, "OAUTH2_RATE_LIMIT_REGISTRATION": &c.RateLimitRegistration,
 		"OAUTH2_RATE_LIMIT_FAILURES": &c.RateLimitFailures, "OAUTH2_RATE_LIMIT_REDIS_FAILURE": &c.RateLimitRedisFailure,
@@ -217,7 +234,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		}
 	}
 	lists := map[string]*[]string{"OAUTH2_TRUSTED_PROXIES": &c.TrustedProxies, "OAUTH2_SCOPE_ALLOWLIST": &c.ScopeAllowList,
-		"OAUTH2_EVENT_SINKS": &c.EventSinks}
+		"OAUTH2_EVENT_SINKS": &c.EventSinks, "OAUTH2_REQUEST_URI_HOSTS": &c.RequestURIHosts}
 	for k, p := range lists {
 		if v := getenv(k); v != "" {
 			*p = strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' })
@@ -307,6 +324,12 @@ func (c *Config) finish(getenv func(string) string) error {
 		if c.SeedPassword == "" {
 			c.SeedPassword = DevSeedPassword
 		}
+		if c.CIBANotifier == "" {
+			c.CIBANotifier = "log"
+		}
+	}
+	if c.CIBANotifier == "" {
+		c.CIBANotifier = "none"
 	}
 	var problems []string
 	bad := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
@@ -392,6 +415,27 @@ func (c *Config) finish(getenv func(string) string) error {
 			bad("event sink %q: want log, redis, nats, webhook or none", sink)
 		}
 	}
+	switch c.CIBANotifier {
+	case "log", "none":
+		if c.CIBAWebhookURL != "" || c.CIBAWebhookSecret != "" {
+			c.Warnings = append(c.Warnings, "OAUTH2_CIBA_WEBHOOK_URL and OAUTH2_CIBA_WEBHOOK_SECRET are ignored unless OAUTH2_CIBA_NOTIFIER=webhook")
+		}
+	case "webhook":
+		u, err := url.Parse(c.CIBAWebhookURL)
+		switch {
+		case c.CIBAWebhookURL == "":
+			bad("the CIBA webhook notifier needs OAUTH2_CIBA_WEBHOOK_URL")
+		case err != nil || u.Host == "" || u.User != nil || (u.Scheme != "https" && u.Scheme != "http"):
+			bad("OAUTH2_CIBA_WEBHOOK_URL must be an absolute https URL without credentials")
+		case u.Scheme == "http" && !isLoopbackHost(u.Hostname()) && !c.Dev:
+			bad("OAUTH2_CIBA_WEBHOOK_URL must use https unless it is a loopback address")
+		}
+		if len(c.CIBAWebhookSecret) < 16 {
+			bad("the CIBA webhook notifier needs OAUTH2_CIBA_WEBHOOK_SECRET of at least 16 characters")
+		}
+	default:
+		bad("OAUTH2_CIBA_NOTIFIER %q: want log, webhook or none", c.CIBANotifier)
+	}
 	switch c.RateLimitRedisFailure {
 	case "local", "open", "closed":
 	default:
@@ -399,6 +443,14 @@ func (c *Config) finish(getenv func(string) string) error {
 	}
 	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
 		bad("OAUTH2_REDIS_URL must be a redis:// or rediss:// URL")
+	}
+	for i, h := range c.RequestURIHosts {
+		norm, ok := requestURIHost(h)
+		if !ok {
+			bad("request_uri_hosts: %q must be a host name or IP address, optionally with :port, and nothing else", h)
+			continue
+		}
+		c.RequestURIHosts[i] = norm
 	}
 	for _, cidr := range c.TrustedProxies {
 		if _, _, err := net.ParseCIDR(cidr); err != nil && net.ParseIP(cidr) == nil {
@@ -451,6 +503,40 @@ func (c *Config) finish(getenv func(string) string) error {
 		return errors.New("config: " + strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+// requestURIHost checks an entry of the request_uri host allow-list and
+// returns it in lower case: a DNS name or an IP literal (IPv6 in brackets
+// when a port follows), optionally with a port; no scheme, path, user or
+// wildcard.
+func requestURIHost(entry string) (string, bool) {
+	entry = strings.ToLower(strings.TrimSpace(entry))
+	host, port, err := net.SplitHostPort(entry)
+	if err != nil {
+		host, port = entry, ""
+	}
+	if port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return "", false
+		}
+	}
+	if ip := net.ParseIP(strings.Trim(host, "[]")); ip != nil {
+		return entry, true
+	}
+	if host == "" || len(host) > 253 {
+		return "", false
+	}
+	for _, label := range strings.Split(host, ".") {
+		if label == "" || len(label) > 63 {
+			return "", false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+				return "", false
+			}
+		}
+	}
+	return entry, true
 }
 
 // Store kinds, chosen by the scheme of DatabaseURL.

@@ -72,6 +72,7 @@ func TestLoadDevMode(t *testing.T) {
 		{name: "listens on localhost only", got: c.Addr, want: "localhost:8080"},
 		{name: "dev flag is recorded", got: c.Dev, want: true},
 		{name: "key-encryption key is derived", got: len(c.KEK()), want: 32},
+		{name: "CIBA notices go to the log", got: c.CIBANotifier, want: "log"},
 	}
 	for _, ck := range checks {
 		t.Run(ck.name, func(t *testing.T) {
@@ -129,6 +130,7 @@ func TestLoadOutsideDevMode(t *testing.T) {
 		{name: "https issuer with a path is accepted", env: with(prodEnv(), "OAUTH2_ISSUER", "https://example.com/tenant-a")},
 		{name: "unpadded base64url key is accepted", env: with(prodEnv(), "OAUTH2_KEY_ENCRYPTION_KEY", base64.RawURLEncoding.EncodeToString(kekBytes))},
 		{name: "strong seed password is accepted", env: with(prodEnv(), "OAUTH2_SEED_USERNAME", "admin", "OAUTH2_SEED_PASSWORD", "a-long-random-password")},
+		{name: "request_uri hosts by name and by IP are accepted", env: with(prodEnv(), "OAUTH2_REQUEST_URI_HOSTS", "rp.example.com,10.0.0.5:8443,[::1]:9443")},
 
 		{name: "missing key-encryption key", env: with(prodEnv(), "OAUTH2_KEY_ENCRYPTION_KEY", ""), wantErr: "OAUTH2_KEY_ENCRYPTION_KEY is required"},
 		{name: "16-byte key-encryption key", env: with(prodEnv(), "OAUTH2_KEY_ENCRYPTION_KEY", base64.StdEncoding.EncodeToString(kekBytes[:16])), wantErr: "OAUTH2_KEY_ENCRYPTION_KEY must be 32"},
@@ -151,6 +153,20 @@ func TestLoadOutsideDevMode(t *testing.T) {
 		{name: "tiny body limit", env: with(prodEnv(), "OAUTH2_MAX_BODY_BYTES", "100"), wantErr: "max_body_bytes"},
 		{name: "debug address without a port", env: with(prodEnv(), "OAUTH2_DEBUG_ADDR", "localhost"), wantErr: "OAUTH2_DEBUG_ADDR"},
 		{name: "unknown log level", env: with(prodEnv(), "OAUTH2_LOG_LEVEL", "verbose"), wantErr: "log_level"},
+		{name: "request_uri host with a scheme", env: with(prodEnv(), "OAUTH2_REQUEST_URI_HOSTS", "https://rp.example.com"), wantErr: "request_uri_hosts"},
+		{name: "request_uri host with a path", env: with(prodEnv(), "OAUTH2_REQUEST_URI_HOSTS", "rp.example.com/objects"), wantErr: "request_uri_hosts"},
+		{name: "request_uri host wildcard", env: with(prodEnv(), "OAUTH2_REQUEST_URI_HOSTS", "*.example.com"), wantErr: "request_uri_hosts"},
+		{name: "request_uri host with a bad port", env: with(prodEnv(), "OAUTH2_REQUEST_URI_HOSTS", "rp.example.com:https"), wantErr: "request_uri_hosts"},
+		{name: "request_uri host with user info", env: with(prodEnv(), "OAUTH2_REQUEST_URI_HOSTS", "admin@rp.example.com"), wantErr: "request_uri_hosts"},
+		{name: "CIBA webhook notifier with an https URL is accepted", env: with(prodEnv(), "OAUTH2_CIBA_NOTIFIER", "webhook", "OAUTH2_CIBA_WEBHOOK_URL", "https://push.example.com/ciba", "OAUTH2_CIBA_WEBHOOK_SECRET", "ciba-webhook-secret-0123")},
+		{name: "CIBA webhook notifier on a loopback http URL is accepted", env: with(prodEnv(), "OAUTH2_CIBA_NOTIFIER", "webhook", "OAUTH2_CIBA_WEBHOOK_URL", "http://127.0.0.1:9000/ciba", "OAUTH2_CIBA_WEBHOOK_SECRET", "ciba-webhook-secret-0123")},
+		{name: "CIBA log notifier is accepted", env: with(prodEnv(), "OAUTH2_CIBA_NOTIFIER", "log")},
+		{name: "unknown CIBA notifier", env: with(prodEnv(), "OAUTH2_CIBA_NOTIFIER", "sms"), wantErr: "OAUTH2_CIBA_NOTIFIER"},
+		{name: "CIBA webhook notifier without a URL", env: with(prodEnv(), "OAUTH2_CIBA_NOTIFIER", "webhook", "OAUTH2_CIBA_WEBHOOK_SECRET", "ciba-webhook-secret-0123"), wantErr: "needs OAUTH2_CIBA_WEBHOOK_URL"},
+		{name: "CIBA webhook notifier on plain http", env: with(prodEnv(), "OAUTH2_CIBA_NOTIFIER", "webhook", "OAUTH2_CIBA_WEBHOOK_URL", "http://push.example.com/ciba", "OAUTH2_CIBA_WEBHOOK_SECRET", "ciba-webhook-secret-0123"), wantErr: "OAUTH2_CIBA_WEBHOOK_URL must use https"},
+		{name: "CIBA webhook URL with credentials", env: with(prodEnv(), "OAUTH2_CIBA_NOTIFIER", "webhook", "OAUTH2_CIBA_WEBHOOK_URL", "https://u:p@push.example.com/ciba", "OAUTH2_CIBA_WEBHOOK_SECRET", "ciba-webhook-secret-0123"), wantErr: "without credentials"},
+		{name: "CIBA webhook URL that is relative", env: with(prodEnv(), "OAUTH2_CIBA_NOTIFIER", "webhook", "OAUTH2_CIBA_WEBHOOK_URL", "/ciba", "OAUTH2_CIBA_WEBHOOK_SECRET", "ciba-webhook-secret-0123"), wantErr: "OAUTH2_CIBA_WEBHOOK_URL must be an absolute https URL"},
+		{name: "CIBA webhook notifier with a short secret", env: with(prodEnv(), "OAUTH2_CIBA_NOTIFIER", "webhook", "OAUTH2_CIBA_WEBHOOK_URL", "https://push.example.com/ciba", "OAUTH2_CIBA_WEBHOOK_SECRET", "short"), wantErr: "OAUTH2_CIBA_WEBHOOK_SECRET of at least 16"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -199,6 +215,17 @@ func TestLoadOutsideDevMode(t *testing.T) {
 		c := mustLoad(t, "", false, with(prodEnv(), "OAUTH2_ISSUER", "https://id.example.com/"))
 		if c.Issuer != "https://id.example.com" {
 			t.Fatalf("Issuer = %q", c.Issuer)
+		}
+	})
+	t.Run("CIBA is off unless a notifier is configured", func(t *testing.T) {
+		if c := mustLoad(t, "", false, prodEnv()); c.CIBANotifier != "none" {
+			t.Fatalf("CIBANotifier = %q, want none", c.CIBANotifier)
+		}
+	})
+	t.Run("CIBA webhook settings without the webhook notifier come with a warning", func(t *testing.T) {
+		c := mustLoad(t, "", false, with(prodEnv(), "OAUTH2_CIBA_WEBHOOK_URL", "https://push.example.com/ciba"))
+		if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "OAUTH2_CIBA_NOTIFIER=webhook") {
+			t.Fatalf("warnings = %q", c.Warnings)
 		}
 	})
 	t.Run("no warnings when nothing was relaxed", func(t *testing.T) {
@@ -261,7 +288,13 @@ func settings() []setting {
 		{env: "OAUTH2_NATS_URL", envValue: "nats://bus:4222", yaml: "nats://bus:4222", got: func(c *config.Config) any { return c.NATSURL }, want: "nats://bus:4222"},
 		{env: "OAUTH2_EVENT_WEBHOOK_URL", envValue: "https://hooks.example/in", yaml: "https://hooks.example/in", got: func(c *config.Config) any { return c.EventWebhookURL }, want: "https://hooks.example/in"},
 		{env: "OAUTH2_EVENT_WEBHOOK_SECRET", envValue: "webhook-secret-0123456789", yaml: "webhook-secret-0123456789", got: func(c *config.Config) any { return c.EventWebhookSecret }, want: "webhook-secret-0123456789"},
+		{env: "OAUTH2_CIBA_NOTIFIER", envValue: "log", yaml: "log", got: func(c *config.Config) any { return c.CIBANotifier }, want: "log"},
+		{env: "OAUTH2_CIBA_WEBHOOK_URL", envValue: "https://push.example/ciba", yaml: "https://push.example/ciba", got: func(c *config.Config) any { return c.CIBAWebhookURL }, want: "https://push.example/ciba"},
+		{env: "OAUTH2_CIBA_WEBHOOK_SECRET", envValue: "ciba-secret-0123456789", yaml: "ciba-secret-0123456789", got: func(c *config.Config) any { return c.CIBAWebhookSecret }, want: "ciba-secret-0123456789"},
 		{env: "OAUTH2_OTLP_ENDPOINT", envValue: "http://collector:4318", yaml: "http://collector:4318", got: func(c *config.Config) any { return c.OTLPEndpoint }, want: "http://collector:4318"},
+		{env: "OAUTH2_REQUEST_URI_HOSTS", envValue: "rp.example.com, RP2.example.org:8443,[2001:db8::1]:9443", yaml: "[rp.example.com, 'RP2.example.org:8443', '[2001:db8::1]:9443']",
+			got:  func(c *config.Config) any { return c.RequestURIHosts },
+			want: []string{"rp.example.com", "rp2.example.org:8443", "[2001:db8::1]:9443"}},
 		{env: "OAUTH2_TRUSTED_ISSUERS", envValue: `[{"issuer":"https://p.example","jwks_uri":"https://p.example/jwks"}]`, yaml: "[{issuer: https://p.example, jwks_uri: https://p.example/jwks}]",
 			got:  func(c *config.Config) any { return c.TrustedIssuers },
 			want: []config.TrustedIssuer{{Issuer: "https://p.example", JWKSURI: "https://p.example/jwks"}}},

@@ -50,13 +50,6 @@ func (r *AuthorizeRequest) Scope() string { return JoinScope(r.Scopes) }
 
 func (r *AuthorizeRequest) hasPrompt(v string) bool { return slices.Contains(r.Prompt, v) }
 
-// Response modes (OAuth 2.0 Multiple Response Types, Form Post Response
-// Mode).
-const (
-	ResponseModeQuery    = "query"
-	ResponseModeFormPost = "form_post"
-)
-
 // FormPost is an authorization response delivered by an auto-submitted
 // form (OAuth 2.0 Form Post Response Mode §2).
 type FormPost struct {
@@ -80,11 +73,14 @@ const (
 // user must complete for the pending request RequestID.
 type AuthorizeResult struct {
 	RedirectURL string
-	// FormPost, for response_mode=form_post, is the form the browser posts
-	// to the client instead of following a redirect.
+	// FormPost, for response_mode=form_post and form_post.jwt, is the form
+	// the browser posts to the client instead of following a redirect.
 	FormPost    *FormPost
 	Interaction Interaction
 	RequestID   string
+	// Issued names the tokens the response carries besides the code
+	// (access_token, id_token), for the hybrid response types.
+	Issued []string
 }
 
 // authorizeParams are the parameters that must not repeat (RFC 6749 §3.1).
@@ -99,10 +95,16 @@ var authorizeParams = []string{
 // in). An error return is one that must not be redirected to the client (an
 // unknown client or an unregistered redirect URI): show it to the user.
 func (p *Provider) StartAuthorization(ctx context.Context, params url.Values, sess *ports.Session) (*AuthorizeResult, error) {
-	pushed := params.Get("request_uri") != ""
-	if pushed {
+	uri := params.Get("request_uri")
+	pushed := strings.HasPrefix(uri, requestURIPrefix)
+	if uri != "" {
 		var err error
-		if params, err = p.pushedParams(ctx, params); err != nil {
+		if pushed {
+			params, err = p.pushedParams(ctx, params)
+		} else {
+			params, err = p.remoteRequestParams(ctx, params)
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -120,7 +122,7 @@ func (p *Provider) StartAuthorization(ctx context.Context, params url.Values, se
 		redirectErr = ErrInvalidRequest.WithDescription("this client must use pushed authorization requests")
 	}
 	if redirectErr != nil {
-		return p.errorRedirect(req, redirectErr), nil
+		return p.errorRedirect(req, redirectErr)
 	}
 	return p.decide(ctx, req, params, sess, p.clock.Now(), "")
 }
@@ -149,7 +151,7 @@ func (p *Provider) ConsentDecision(ctx context.Context, requestID string, sess *
 		return nil, ErrServerError.Wrap(err)
 	}
 	if !allow {
-		return p.errorRedirect(req, ErrAccessDenied.WithDescription("the user denied the request")), nil
+		return p.errorRedirect(req, ErrAccessDenied.WithDescription("the user denied the request"))
 	}
 	scope := req.Scopes
 	if prev, err := p.store.GetConsent(ctx, p.cfg.Tenant, sess.UserID, req.Client.ID); err == nil {
@@ -202,7 +204,7 @@ func (p *Provider) PendingRequest(ctx context.Context, requestID string) (*Autho
 func (p *Provider) decide(ctx context.Context, req *AuthorizeRequest, params url.Values, sess *ports.Session, createdAt time.Time, pendingID string) (*AuthorizeResult, error) {
 	if p.needsLogin(req, sess, createdAt) {
 		if req.hasPrompt(PromptNone) {
-			return p.errorRedirect(req, ErrLoginRequired.WithDescription("the user is not signed in")), nil
+			return p.errorRedirect(req, ErrLoginRequired.WithDescription("the user is not signed in"))
 		}
 		return p.interact(ctx, InteractionLogin, req, params, pendingID)
 	}
@@ -212,7 +214,7 @@ func (p *Provider) decide(ctx context.Context, req *AuthorizeRequest, params url
 	}
 	if needConsent {
 		if req.hasPrompt(PromptNone) {
-			return p.errorRedirect(req, ErrConsentRequired.WithDescription("the user has not consented to this client")), nil
+			return p.errorRedirect(req, ErrConsentRequired.WithDescription("the user has not consented to this client"))
 		}
 		return p.interact(ctx, InteractionConsent, req, params, pendingID)
 	}
@@ -270,11 +272,15 @@ func (p *Provider) interact(ctx context.Context, what Interaction, req *Authoriz
 	return &AuthorizeResult{Interaction: what, RequestID: pendingID}, nil
 }
 
+// issueCode answers an authorized request: it stores a code and, for the
+// hybrid response types, mints the tokens that travel with it. The code is
+// stored first: should minting fail, the user gets an error and the code,
+// which nobody received, expires unused.
 func (p *Provider) issueCode(ctx context.Context, req *AuthorizeRequest, sess *ports.Session) (*AuthorizeResult, error) {
 	now := p.clock.Now()
 	code := secret.Random(32)
 	rec := &ports.AuthorizationCode{
-		Hash: secret.Digest(code), Tenant: p.cfg.Tenant, GrantID: secret.Random(16),
+		Hash: secret.Digest(code), Tenant: p.cfg.Tenant, GrantID: secret.OrderedID(now),
 		ClientID: req.Client.ID, UserID: sess.UserID, SessionID: sess.ID,
 		Scope: req.Scope(), Resources: req.Resources, Nonce: req.Nonce, DPoPJKT: req.DPoPJKT,
 		CodeChallenge: req.CodeChallenge, CodeChallengeMethod: req.CodeChallengeMethod,
@@ -288,35 +294,19 @@ func (p *Provider) issueCode(ctx context.Context, req *AuthorizeRequest, sess *p
 		return nil, ErrServerError.Wrap(err)
 	}
 	q := url.Values{"code": {code}}
-	return p.redirect(req, q), nil
-}
-
-// redirect builds the authorization response: q plus state and iss (RFC
-// 9207), added to the registered URI's query, or posted to it for
-// response_mode=form_post.
-func (p *Provider) redirect(req *AuthorizeRequest, q url.Values) *AuthorizeResult {
-	if req.State != "" {
-		q.Set("state", req.State)
+	var kinds []string
+	if req.ResponseType != ResponseTypeCode {
+		var err error
+		if kinds, err = p.frontChannelTokens(ctx, req, sess, rec, code, q); err != nil {
+			return nil, err
+		}
 	}
-	q.Set("iss", p.cfg.Issuer)
-	if req.ResponseMode == ResponseModeFormPost {
-		return &AuthorizeResult{FormPost: &FormPost{Action: req.RedirectURI, Params: q}}
+	res, err := p.redirect(req, q)
+	if err != nil {
+		return nil, err
 	}
-	u, _ := url.Parse(req.RedirectURI)
-	existing := u.Query()
-	for k, v := range q {
-		existing[k] = v
-	}
-	u.RawQuery = existing.Encode()
-	return &AuthorizeResult{RedirectURL: u.String()}
-}
-
-func (p *Provider) errorRedirect(req *AuthorizeRequest, e *Error) *AuthorizeResult {
-	q := url.Values{"error": {e.Code}}
-	if e.Description != "" {
-		q.Set("error_description", e.Description)
-	}
-	return p.redirect(req, q)
+	res.Issued = kinds
+	return res, nil
 }
 
 // parseAuthorize validates the request. err is set when the client or the
@@ -332,7 +322,7 @@ func (p *Provider) parseAuthorize(ctx context.Context, params url.Values) (req *
 	if clientID == "" {
 		return nil, nil, ErrInvalidRequest.WithDescription("client_id is missing")
 	}
-	client, err := p.store.GetClient(ctx, p.cfg.Tenant, clientID)
+	client, err := p.client(ctx, clientID)
 	if errors.Is(err, ports.ErrNotFound) {
 		return nil, nil, ErrInvalidClient.WithDescription("unknown client_id")
 	}
@@ -355,16 +345,16 @@ func (p *Provider) parseAuthorize(ctx context.Context, params url.Values) (req *
 		req.RedirectURI = client.RedirectURIs[0]
 	}
 	req.State = params.Get("state")
-	switch rm := params.Get("response_mode"); rm {
-	case "", ResponseModeQuery:
-		req.ResponseMode = ResponseModeQuery
-	case ResponseModeFormPost:
-		if len(params["response_mode"]) == 1 {
-			req.ResponseMode = rm
-		}
-	default:
-		req.ResponseMode = ResponseModeQuery
-		return req, ErrInvalidRequest.WithDescription("response_mode must be query or form_post"), nil
+	rt := params.Get("response_type")
+	// The response mode is settled first: every later error travels in it.
+	mode, modeErr := resolveResponseMode(params.Get("response_mode"), returnsTokens(rt))
+	req.ResponseMode = mode
+	if len(params["response_mode"]) > 1 {
+		req.ResponseMode, _ = resolveResponseMode("", returnsTokens(rt))
+		return req, ErrInvalidRequest.WithDescription("response_mode is repeated"), nil
+	}
+	if modeErr != nil {
+		return req, modeErr, nil
 	}
 
 	// From here on errors go back to the client.
@@ -379,16 +369,19 @@ func (p *Provider) parseAuthorize(ctx context.Context, params url.Values) (req *
 	if params.Get("request_uri") != "" {
 		return req, ErrInvalidRequest.WithDescription("a pushed request cannot refer to another"), nil
 	}
-	switch rt := params.Get("response_type"); rt {
-	case "":
+	if rt == "" {
 		return req, ErrInvalidRequest.WithDescription("response_type is missing"), nil
-	case "code":
-		req.ResponseType = rt
-	default:
-		return req, ErrUnsupportedResponseType.WithDescription("only response_type=code is supported"), nil
 	}
-	if !slices.Contains(client.ResponseTypes, "code") || !client.HasGrantType(GrantAuthorizationCode) {
-		return req, ErrUnauthorizedClient.WithDescription("the client is not registered for the authorization code flow"), nil
+	canonical, known := canonicalResponseType(rt)
+	if !known || !slices.Contains(ResponseTypes, canonical) {
+		return req, ErrUnsupportedResponseType.WithDescription("response_type must be one of " + strings.Join(ResponseTypes, ", ") + "; the implicit flow is not supported"), nil
+	}
+	req.ResponseType = canonical
+	// OIDC Registration §2: the response type must be one the client
+	// registered, with the grant types that go with it.
+	if !slices.Contains(client.ResponseTypes, canonical) || !client.HasGrantType(GrantAuthorizationCode) ||
+		canonical != ResponseTypeCode && !client.HasGrantType(GrantImplicit) {
+		return req, ErrUnauthorizedClient.WithDescription("the client is not registered for response_type " + canonical), nil
 	}
 
 	scopes, ok := ParseScope(params.Get("scope"))
@@ -428,6 +421,16 @@ func (p *Provider) parseAuthorize(ctx context.Context, params url.Values) (req *
 		req.DPoPJKT = jkt
 	}
 	req.Nonce = params.Get("nonce")
+	if responseTypeHas(req.ResponseType, "id_token") {
+		// OIDC Core §3.3.2.11: an ID token from the authorization endpoint
+		// needs the openid scope, and its nonce is required.
+		if !slices.Contains(req.Scopes, ScopeOpenID) {
+			return req, ErrInvalidScope.WithDescription("response_type " + req.ResponseType + " needs the openid scope"), nil
+		}
+		if req.Nonce == "" {
+			return req, ErrInvalidRequest.WithDescription("nonce is required when response_type includes id_token"), nil
+		}
+	}
 	req.LoginHint = params.Get("login_hint")
 	if prompt := params.Get("prompt"); prompt != "" {
 		for _, v := range strings.Fields(prompt) {

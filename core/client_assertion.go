@@ -79,7 +79,7 @@ func (p *Provider) authenticateAssertion(ctx context.Context, cred ClientCredent
 	if claims.Iss == "" || claims.Iss != claims.Sub || cred.ID != "" && cred.ID != claims.Sub {
 		return nil, fail("iss and sub must both be the client_id")
 	}
-	c, err := p.store.GetClient(ctx, p.cfg.Tenant, claims.Sub)
+	c, err := p.client(ctx, claims.Sub)
 	if errors.Is(err, ports.ErrNotFound) {
 		return nil, fail("unknown client")
 	}
@@ -216,17 +216,29 @@ func decodeSegment(seg string, v any) error {
 	return json.Unmarshal(b, v)
 }
 
+// parseAudience reads a JWT aud, a string or an array of strings (RFC
+// 7519 §4.1.3).
+func parseAudience(raw json.RawMessage) ([]string, bool) {
+	var one string
+	if json.Unmarshal(raw, &one) == nil {
+		return []string{one}, true
+	}
+	var auds []string
+	if json.Unmarshal(raw, &auds) != nil {
+		return nil, false
+	}
+	return auds, true
+}
+
 // audienceIsMe accepts an aud (string or array) naming the issuer or one
 // of the endpoints that authenticate clients.
 func (p *Provider) audienceIsMe(raw json.RawMessage) bool {
-	var auds []string
-	var one string
-	if json.Unmarshal(raw, &one) == nil {
-		auds = []string{one}
-	} else if json.Unmarshal(raw, &auds) != nil {
+	auds, ok := parseAudience(raw)
+	if !ok {
 		return false
 	}
-	mine := []string{p.cfg.Issuer, p.TokenEndpoint(), p.IntrospectionEndpoint(), p.RevocationEndpoint()}
+	mine := []string{p.cfg.Issuer, p.TokenEndpoint(), p.IntrospectionEndpoint(), p.RevocationEndpoint(),
+		p.BackchannelAuthenticationEndpoint()}
 	for _, a := range auds {
 		if slices.Contains(mine, a) {
 			return true

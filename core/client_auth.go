@@ -36,7 +36,7 @@ func (p *Provider) AuthenticateClient(ctx context.Context, cred ClientCredential
 	if cred.ID == "" {
 		return nil, fail
 	}
-	c, err := p.store.GetClient(ctx, p.cfg.Tenant, cred.ID)
+	c, err := p.client(ctx, cred.ID)
 	if errors.Is(err, ports.ErrNotFound) {
 		// Spend the same work as a real check so timing does not reveal
 		// which client ids exist.

@@ -153,7 +153,7 @@ func registeredSubject(c *ports.Client) (mtls.Subject, bool) {
 // key itself. A jwks_uri is fetched once more when nothing matches, as
 // the client may have rotated its certificate.
 func (p *Provider) matchRegisteredCertificate(ctx context.Context, c *ports.Client, leaf *x509.Certificate) error {
-	meta := registeredMetadata(c).clientKeysMetadata
+	meta := p.metadata(c).clientKeysMetadata
 	set, err := p.clientKeySet(ctx, meta, false)
 	if err != nil {
 		return err

@@ -169,6 +169,16 @@ func (p *Provider) DeviceAuthorizationEndpoint() string {
 	return p.cfg.Issuer + "/oauth/device_authorization"
 }
 
+// pendingError answers a poll of a request the user has not decided yet:
+// slow_down when the last poll was less than interval ago, else
+// authorization_pending.
+func pendingError(lastPolled *time.Time, interval time.Duration, now time.Time) *Error {
+	if lastPolled != nil && now.Sub(*lastPolled) < interval {
+		return ErrSlowDown.WithDescription("poll no more often than every " + interval.String())
+	}
+	return ErrAuthorizationPending.WithDescription("the user has not answered yet")
+}
+
 // deviceCodeGrant lets a device poll for its tokens (RFC 8628 §3.4).
 type deviceCodeGrant struct{ p *Provider }
 
@@ -193,10 +203,7 @@ func (g deviceCodeGrant) handle(ctx context.Context, client *ports.Client, form 
 	switch prev.Status {
 	case ports.DevicePending:
 		// RFC 8628 §3.5: polling faster than the interval earns slow_down.
-		if prev.LastPolledAt != nil && now.Sub(*prev.LastPolledAt) < prev.Interval {
-			return nil, ErrSlowDown.WithDescription("poll no more often than every " + prev.Interval.String())
-		}
-		return nil, ErrAuthorizationPending.WithDescription("the user has not answered yet")
+		return nil, pendingError(prev.LastPolledAt, prev.Interval, now)
 	case ports.DeviceDenied:
 		return nil, ErrAccessDenied.WithDescription("the user denied the request").withStatus(400)
 	}
@@ -210,7 +217,7 @@ func (g deviceCodeGrant) handle(ctx context.Context, client *ports.Client, form 
 		return nil, ErrServerError.Wrap(err)
 	}
 	return p.issue(ctx, issueParams{
-		grantType: GrantDeviceCode, client: client, grantID: secret.Random(16), subject: d.UserID, scope: d.Scope,
+		grantType: GrantDeviceCode, client: client, grantID: secret.OrderedID(now), subject: d.UserID, scope: d.Scope,
 		sessionID: d.SessionID, authTime: d.AuthTime, jkt: jkt,
 	}, p.createTokens(ctx))
 }

@@ -18,6 +18,9 @@ func (p *Provider) Metadata() map[string]any {
 	}
 	// RFC 8705 §2: the certificate methods that work here.
 	authMethods = append(authMethods, p.certificateAuthMethods()...)
+	// OIDC Discovery §3: implicit is listed because the hybrid response
+	// types need it at registration; the token endpoint has no such grant.
+	grantTypes := append(p.GrantTypes(), GrantImplicit)
 	m := map[string]any{
 		"issuer":                                           p.cfg.Issuer,
 		"authorization_endpoint":                           p.AuthorizationEndpoint(),
@@ -25,9 +28,9 @@ func (p *Provider) Metadata() map[string]any {
 		"userinfo_endpoint":                                p.UserinfoEndpoint(),
 		"jwks_uri":                                         p.JWKSURI(),
 		"scopes_supported":                                 StandardScopes,
-		"response_types_supported":                         []string{"code"},
-		"response_modes_supported":                         []string{ResponseModeQuery, ResponseModeFormPost},
-		"grant_types_supported":                            p.GrantTypes(),
+		"response_types_supported":                         ResponseTypes,
+		"response_modes_supported":                         ResponseModes,
+		"grant_types_supported":                            grantTypes,
 		"subject_types_supported":                          []string{"public"},
 		"id_token_signing_alg_values_supported":            keyset.Algorithms,
 		"token_endpoint_auth_methods_supported":            authMethods,
@@ -36,6 +39,8 @@ func (p *Provider) Metadata() map[string]any {
 		"introspection_endpoint_auth_methods_supported":    authMethods,
 		// RFC 9701 §7: JWT introspection responses.
 		"introspection_signing_alg_values_supported": keyset.Algorithms,
+		// JARM §3: signed, never encrypted, authorization responses.
+		"authorization_signing_alg_values_supported": keyset.Algorithms,
 		"revocation_endpoint":                        p.RevocationEndpoint(),
 		"revocation_endpoint_auth_methods_supported": authMethods,
 		"code_challenge_methods_supported":           []string{"S256"},
@@ -48,8 +53,9 @@ func (p *Provider) Metadata() map[string]any {
 		// true, so the refusals must be spelled out.
 		"request_parameter_supported":                 true,
 		"request_object_signing_alg_values_supported": assertionAlgs,
-		"request_uri_parameter_supported":             false,
-		// RFC 9126 §5: request_uri values come from the PAR endpoint only.
+		// Remote request objects only when the operator allow-listed
+		// hosts; then only from URLs clients registered.
+		"request_uri_parameter_supported":       p.RemoteRequestURIs(),
 		"pushed_authorization_request_endpoint": p.PAREndpoint(),
 		"device_authorization_endpoint":         p.DeviceAuthorizationEndpoint(),
 		"require_pushed_authorization_requests": p.cfg.RequirePAR,
@@ -67,6 +73,10 @@ func (p *Provider) Metadata() map[string]any {
 	m["frontchannel_logout_session_supported"] = true
 	m["backchannel_logout_supported"] = true
 	m["backchannel_logout_session_supported"] = true
+	if p.RemoteRequestURIs() {
+		m["require_request_uri_registration"] = true
+	}
+	p.cibaMetadata(m)
 	if p.RegistrationEnabled() {
 		m["registration_endpoint"] = p.RegistrationEndpoint()
 	}

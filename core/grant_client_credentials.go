@@ -43,7 +43,7 @@ func (g clientCredentialsGrant) handle(ctx context.Context, client *ports.Client
 		return nil, rerr
 	}
 	return p.issue(ctx, issueParams{
-		grantType: GrantClientCredentials, client: client, grantID: secret.Random(16), subject: client.ID, scope: JoinScope(want),
+		grantType: GrantClientCredentials, client: client, grantID: secret.OrderedID(p.clock.Now()), subject: client.ID, scope: JoinScope(want),
 		audiences: resources, noRefresh: true, jkt: jkt,
 	}, p.createTokens(ctx))
 }

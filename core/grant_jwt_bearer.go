@@ -100,7 +100,7 @@ func (g jwtBearerGrant) handle(ctx context.Context, client *ports.Client, form u
 		return nil, ErrInvalidScope.WithDescription("the client may not request this scope")
 	}
 	return p.issue(ctx, issueParams{
-		grantType: GrantJWTBearer, client: client, grantID: secret.Random(16), subject: claims.Sub, scope: JoinScope(want),
+		grantType: GrantJWTBearer, client: client, grantID: secret.OrderedID(p.clock.Now()), subject: claims.Sub, scope: JoinScope(want),
 		noRefresh: true, noIDToken: true, jkt: jkt,
 	}, p.createTokens(ctx))
 }

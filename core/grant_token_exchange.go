@@ -127,7 +127,7 @@ func (g tokenExchangeGrant) handle(ctx context.Context, client *ports.Client, fo
 		scope = JoinScope(want)
 	}
 	resp, err := p.issue(ctx, issueParams{
-		grantType: GrantTokenExchange, client: client, grantID: secret.Random(16), subject: subject.Subject, scope: scope,
+		grantType: GrantTokenExchange, client: client, grantID: secret.OrderedID(p.clock.Now()), subject: subject.Subject, scope: scope,
 		authTime: subject.AuthTime, audiences: audience, act: act, noRefresh: true, noIDToken: true, jkt: jkt,
 	}, p.createTokens(ctx))
 	if err != nil {

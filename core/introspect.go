@@ -6,6 +6,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"time"
 
 	"oauth2-server.dev/core/dpop"
 	"oauth2-server.dev/core/secret"
@@ -90,7 +91,9 @@ func (p *Provider) Introspect(ctx context.Context, cred ClientCredentials, token
 // that are not the server's own are ErrNotFound.
 func (p *Provider) findToken(ctx context.Context, raw string) (*ports.Token, string, error) {
 	id, jti := secret.Digest(raw), ""
-	if strings.Count(raw, ".") == 2 {
+	if known, ok := p.verified.get(id, p.clock.Now()); ok {
+		id, jti = known, known
+	} else if strings.Count(raw, ".") == 2 {
 		hdr, payload, err := p.keys.Verify(raw)
 		if err != nil || hdr.Typ != "at+jwt" {
 			return nil, "", ports.ErrNotFound
@@ -98,10 +101,12 @@ func (p *Provider) findToken(ctx context.Context, raw string) (*ports.Token, str
 		var claims struct {
 			Iss string `json:"iss"`
 			Jti string `json:"jti"`
+			Exp int64  `json:"exp"`
 		}
 		if err := json.Unmarshal(payload, &claims); err != nil || claims.Iss != p.cfg.Issuer || claims.Jti == "" {
 			return nil, "", ports.ErrNotFound
 		}
+		p.verified.put(id, claims.Jti, time.Unix(claims.Exp, 0))
 		id, jti = claims.Jti, claims.Jti
 	}
 	rec, err := p.store.GetToken(ctx, p.cfg.Tenant, id)
@@ -121,7 +126,7 @@ func (p *Provider) mayIntrospect(c *ports.Client, rec *ports.Token) bool {
 	if rec.Kind != ports.TokenAccess {
 		return false
 	}
-	m := registeredMetadata(c)
+	m := p.metadata(c)
 	if !m.ResourceServer {
 		return false
 	}
@@ -147,7 +152,7 @@ type introspectionJWTClaims struct {
 // introspection_signed_response_alg or the ID token default.
 func (p *Provider) SignIntrospection(client *ports.Client, in *Introspection) (string, error) {
 	alg := p.cfg.IDTokenAlg
-	if m := registeredMetadata(client); m.IntrospectionAlg != "" && p.keys.Current(m.IntrospectionAlg) != nil {
+	if m := p.metadata(client); m.IntrospectionAlg != "" && p.keys.Current(m.IntrospectionAlg) != nil {
 		alg = m.IntrospectionAlg
 	}
 	tok, err := p.keys.Sign(alg, "token-introspection+jwt", introspectionJWTClaims{

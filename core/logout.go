@@ -173,36 +173,45 @@ type notifier struct {
 // with backoff: a relying party that is briefly down still learns of the
 // logout.
 func (n *notifier) notify(uri, token string) {
-	body := "logout_token=" + url.QueryEscape(token)
-	var err error
-	for attempt := 0; attempt < n.attempts; attempt++ {
-		if attempt > 0 {
-			time.Sleep(n.backoff << (attempt - 1))
-		}
-		if err = n.post(uri, body); err == nil {
-			break
-		}
-	}
+	err := n.deliver(uri, "application/x-www-form-urlencoded", "logout_token="+url.QueryEscape(token), "")
 	if n.onResult != nil {
 		n.onResult(uri, err)
 	}
 }
 
-func (n *notifier) post(uri, body string) error {
+// deliver POSTs body to uri until it answers 2xx, at most n.attempts
+// times with doubling pauses, with bearer as the Authorization when set.
+func (n *notifier) deliver(uri, contentType, body, bearer string) error {
+	var err error
+	for attempt := 0; attempt < n.attempts; attempt++ {
+		if attempt > 0 {
+			time.Sleep(n.backoff << (attempt - 1))
+		}
+		if err = n.post(uri, contentType, body, bearer); err == nil {
+			break
+		}
+	}
+	return err
+}
+
+func (n *notifier) post(uri, contentType, body, bearer string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, uri, bytes.NewBufferString(body))
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Content-Type", contentType)
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
 	resp, err := n.client.Do(req)
 	if err != nil {
 		return err
 	}
 	resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		return errors.New("back-channel logout: " + uri + " answered " + resp.Status)
+		return errors.New(uri + " answered " + resp.Status)
 	}
 	return nil
 }

@@ -42,6 +42,9 @@ type issueParams struct {
 	// always, the refresh token of a public client; empty for bearer
 	// tokens.
 	jkt string
+	// frontChannel marks an ID token returned from the authorization
+	// endpoint, which carries no user claims (OIDC Core §5.4).
+	frontChannel bool
 }
 
 // accessClaims are the claims of a JWT access token (RFC 9068 §2.2).
@@ -114,7 +117,7 @@ func (p *Provider) issue(ctx context.Context, ip issueParams, persist persistFun
 		accessToken = secret.Random(32)
 		access.ID = secret.Digest(accessToken)
 	} else {
-		access.ID = secret.Random(16)
+		access.ID = secret.OrderedID(now)
 		claims := accessClaims{
 			Iss: p.cfg.Issuer, Sub: ip.subject, Aud: aud,
 			Exp: accessExp.Unix(), Iat: now.Unix(), Jti: access.ID, ClientID: c.ID,
@@ -189,8 +192,12 @@ func (p *Provider) idToken(ctx context.Context, ip issueParams, accessToken stri
 		Iss: p.cfg.Issuer, Sub: ip.subject, Aud: ip.client.ID,
 		Exp: now.Add(p.cfg.IDTokenTTL).Unix(), Iat: now.Unix(),
 		Nonce: ip.nonce, Sid: SessionSID(ip.sessionID),
-		AtHash:     halfHash(alg, accessToken),
-		userClaims: claimsFor(user, ip.scope),
+	}
+	if accessToken != "" {
+		claims.AtHash = halfHash(alg, accessToken)
+	}
+	if !ip.frontChannel {
+		claims.userClaims = claimsFor(user, ip.scope)
 	}
 	if ip.authTime != nil {
 		claims.AuthTime = ip.authTime.Unix()
@@ -218,7 +225,7 @@ func SessionSID(sessionID string) string {
 // idTokenAlg is the client's registered id_token_signed_response_alg, or
 // the server's default.
 func (p *Provider) idTokenAlg(c *ports.Client) string {
-	if alg := registeredMetadata(c).IDTokenSignedResponseAlg; alg != "" && p.keys.Current(alg) != nil {
+	if alg := p.metadata(c).IDTokenSignedResponseAlg; alg != "" && p.keys.Current(alg) != nil {
 		return alg
 	}
 	return p.cfg.IDTokenAlg

@@ -75,6 +75,10 @@ type Config struct {
 	// must lead to (RFC 8705 §2.1); that method is offered only with
 	// them.
 	ClientCAs *x509.CertPool
+	// RequestURIHosts are the hosts ("name" for port 443, or "name:port")
+	// from which request objects passed by reference may be fetched
+	// (RFC 9101 §5.2); none are fetched when it is empty.
+	RequestURIHosts []string
 }
 
 // DefaultConfig returns the defaults used for zero fields.
@@ -139,6 +143,7 @@ type Store interface {
 	ports.ConsentStore
 	ports.JTIStore
 	ports.DeviceCodeStore
+	ports.CIBAStore
 }
 
 // Provider is the protocol engine for one issuer.
@@ -150,6 +155,8 @@ type Provider struct {
 	passwords ports.PasswordHasher
 	secrets   *secret.Keyed
 	grants    map[string]grantHandler
+	clients   *clientCache
+	verified  *verifiedTokens
 	notifier  *notifier
 	events    ports.Publisher
 	traceID   func(context.Context) string
@@ -160,6 +167,13 @@ type Provider struct {
 	nonces *dpop.Nonces
 	// clientCAs verify tls_client_auth chains; reloadable.
 	clientCAs atomic.Pointer[x509.CertPool]
+	// requestURIClient fetches request objects by reference, each fetch
+	// within requestURITimeout.
+	requestURIClient  *http.Client
+	requestURITimeout time.Duration
+	// cibaNotifier reaches authentication devices; CIBA is off without.
+	cibaNotifier   ports.CIBANotifier
+	onCIBADelivery func(kind string, err error)
 	// dummyHash keeps a login for an unknown user as slow as a wrong
 	// password, so timing does not reveal which usernames exist.
 	dummyHash string
@@ -179,6 +193,11 @@ type Deps struct {
 	// HTTPClient makes outbound calls (back-channel logout); a client
 	// with a 5 s timeout when nil.
 	HTTPClient *http.Client
+	// RequestURIClient fetches request objects from the hosts of
+	// Config.RequestURIHosts, and is required with them. The engine checks
+	// every URL against the allow-list; the client must refuse to connect
+	// to addresses that are not public unless the operator named them.
+	RequestURIClient *http.Client
 	// Events receives the domain events; nothing is published when nil.
 	Events ports.Publisher
 	// TraceID names the request a context belongs to, for events.
@@ -189,6 +208,14 @@ type Deps struct {
 	// DPoPNonceKey (32 bytes or more) keys the DPoP nonces; required with
 	// Config.DPoPNonce. Replicas that share it accept each other's nonces.
 	DPoPNonceKey []byte
+	// CIBANotifier tells users' authentication devices of backchannel
+	// authentication requests (CIBA); without one the CIBA grant is off
+	// and not advertised.
+	CIBANotifier ports.CIBANotifier
+	// OnCIBADelivery, when set, learns the outcome of every CIBA delivery
+	// after its retries: CIBADeliveryDevice for a notice to a user's
+	// device, CIBADeliveryPing for a ping to a client.
+	OnCIBADelivery func(kind string, err error)
 }
 
 // New returns a Provider.
@@ -202,6 +229,9 @@ func New(cfg Config, d Deps) (*Provider, error) {
 	if d.Clock == nil {
 		d.Clock = ports.SystemClock{}
 	}
+	if len(cfg.RequestURIHosts) > 0 && d.RequestURIClient == nil {
+		return nil, errors.New("core: RequestURIHosts needs a RequestURIClient")
+	}
 	if d.Passwords == nil {
 		d.Passwords = secret.DefaultArgon2id
 	}
@@ -209,6 +239,7 @@ func New(cfg Config, d Deps) (*Provider, error) {
 		cfg: cfg.withDefaults(), store: d.Store, keys: d.Keys, clock: d.Clock,
 		passwords: d.Passwords, secrets: d.Secrets,
 	}
+	p.clients, p.verified = newClientCache(p.clock), newVerifiedTokens()
 	dummy, err := p.passwords.Hash(secret.Random(16))
 	if err != nil {
 		return nil, err
@@ -223,6 +254,8 @@ func New(cfg Config, d Deps) (*Provider, error) {
 		p.clientCAs.Store(cfg.ClientCAs)
 	}
 	p.events, p.traceID, p.sealer = d.Events, d.TraceID, d.Sealer
+	p.requestURIClient, p.requestURITimeout = d.RequestURIClient, defaultRequestURITimeout
+	p.cibaNotifier, p.onCIBADelivery = d.CIBANotifier, d.OnCIBADelivery
 	if p.events == nil {
 		p.events = discardEvents{}
 	}
@@ -238,6 +271,7 @@ func New(cfg Config, d Deps) (*Provider, error) {
 		GrantTokenExchange:     tokenExchangeGrant{p},
 		GrantJWTBearer:         jwtBearerGrant{p},
 		GrantDeviceCode:        deviceCodeGrant{p},
+		GrantCIBA:              cibaGrant{p},
 	}
 	return p, nil
 }

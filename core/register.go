@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"oauth2-server.dev/core/keyset"
 	"oauth2-server.dev/core/secret"
@@ -33,12 +34,25 @@ type clientMetadata struct {
 	AllowedResources         []string `json:"allowed_resources"`
 	RequirePAR               bool     `json:"require_pushed_authorization_requests"`
 	RequestObjectAlg         string   `json:"request_object_signing_alg"`
+	RequestURIs              []string `json:"request_uris"`
 	PostLogoutRedirectURIs   []string `json:"post_logout_redirect_uris"`
 	BackchannelLogoutURI     string   `json:"backchannel_logout_uri"`
 	FrontchannelLogoutURI    string   `json:"frontchannel_logout_uri"`
 	// DPoPBoundAccessTokens makes DPoP proofs mandatory at the token
 	// endpoint for the client (RFC 9449 §5.2).
 	DPoPBoundAccessTokens bool `json:"dpop_bound_access_tokens"`
+
+	// JARM §4: how authorization responses are signed, and encrypted,
+	// which this server does not do.
+	AuthorizationSignedAlg    string `json:"authorization_signed_response_alg"`
+	AuthorizationEncryptedAlg string `json:"authorization_encrypted_response_alg"`
+	AuthorizationEncryptedEnc string `json:"authorization_encrypted_response_enc"`
+
+	// CIBA §4 client metadata.
+	BackchannelTokenDeliveryMode          string `json:"backchannel_token_delivery_mode"`
+	BackchannelClientNotificationEndpoint string `json:"backchannel_client_notification_endpoint"`
+	BackchannelAuthRequestSigningAlg      string `json:"backchannel_authentication_request_signing_alg"`
+	BackchannelUserCodeParameter          bool   `json:"backchannel_user_code_parameter"`
 	clientKeysMetadata
 }
 
@@ -145,7 +159,9 @@ func (p *Provider) UpdateClientRegistration(ctx context.Context, clientID, regTo
 			return nil, err
 		}
 	}
-	if err := p.store.UpdateClient(ctx, c, p.event(ctx, ports.EventClientUpdated, "", c.ID, nil)); err != nil {
+	err = p.store.UpdateClient(ctx, c, p.event(ctx, ports.EventClientUpdated, "", c.ID, nil))
+	p.clients.forget(c.ID)
+	if err != nil {
 		return nil, ErrServerError.Wrap(err)
 	}
 	resp, err := p.registrationResponse(c)
@@ -167,13 +183,24 @@ func (p *Provider) DeleteClientRegistration(ctx context.Context, clientID, regTo
 		return err
 	}
 	deleted := p.event(ctx, ports.EventClientDeleted, "", clientID, nil)
-	if err := p.store.DeleteClient(ctx, p.cfg.Tenant, clientID, deleted); err != nil && !errors.Is(err, ports.ErrNotFound) {
+	err := p.store.DeleteClient(ctx, p.cfg.Tenant, clientID, deleted)
+	p.clients.forget(clientID)
+	if err != nil && !errors.Is(err, ports.ErrNotFound) {
 		return ErrServerError.Wrap(err)
 	}
 	// RFC 7592 §2.3: the client's grants and tokens end with it.
 	if _, err := p.store.RevokeClientTokens(ctx, p.cfg.Tenant, clientID, p.clock.Now()); err != nil {
 		return ErrServerError.Wrap(err)
 	}
+	// Another replica may still authenticate the client from its cache
+	// for up to clientCacheTTL; what it issues then is revoked once the
+	// caches have let the client go.
+	go func() {
+		time.Sleep(2 * clientCacheTTL)
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_, _ = p.store.RevokeClientTokens(rctx, p.cfg.Tenant, clientID, p.clock.Now())
+	}()
 	return nil
 }
 
@@ -215,6 +242,7 @@ func (p *Provider) EnsureClient(ctx context.Context, id, clientSecret string, me
 	}
 	c.CreatedAt = existing.CreatedAt
 	c.RegistrationTokenHash = existing.RegistrationTokenHash
+	defer p.clients.forget(c.ID)
 	return c, p.store.UpdateClient(ctx, c)
 }
 
@@ -259,7 +287,7 @@ func (p *Provider) buildClient(body []byte) (*ports.Client, error) {
 		m.GrantTypes = []string{GrantAuthorizationCode}
 	}
 	for _, gt := range m.GrantTypes {
-		if !slices.Contains(p.GrantTypes(), gt) {
+		if !slices.Contains(p.GrantTypes(), gt) && gt != GrantImplicit {
 			return nil, bad("grant_type " + gt + " is not supported")
 		}
 	}
@@ -268,20 +296,40 @@ func (p *Provider) buildClient(body []byte) (*ports.Client, error) {
 		return nil, bad("public clients cannot use token exchange")
 	}
 	if _, given := raw["response_types"]; !given && usesCode {
-		m.ResponseTypes = []string{"code"}
+		m.ResponseTypes = []string{ResponseTypeCode}
 	}
+	var responseTypes []string
+	frontChannel := false
 	for _, rt := range m.ResponseTypes {
-		if rt != "code" {
-			return nil, bad("response_type " + rt + " is not supported")
+		canonical, known := canonicalResponseType(rt)
+		if !known || !slices.Contains(ResponseTypes, canonical) {
+			return nil, bad("response_type " + rt + " is not supported; use " + strings.Join(ResponseTypes, ", "))
 		}
+		if !slices.Contains(responseTypes, canonical) {
+			responseTypes = append(responseTypes, canonical)
+		}
+		frontChannel = frontChannel || canonical != ResponseTypeCode
 	}
-	// RFC 7591 §2.1: response_type code goes with the authorization_code
-	// grant.
-	if slices.Contains(m.ResponseTypes, "code") != usesCode {
+	m.ResponseTypes = responseTypes
+	// RFC 7591 §2.1: response types containing code go with the
+	// authorization_code grant, and every supported one contains code.
+	if (len(m.ResponseTypes) > 0) != usesCode {
 		return nil, bad("response_types code and grant_types authorization_code go together")
 	}
-	if slices.Contains(m.GrantTypes, GrantRefreshToken) && !usesCode && !slices.Contains(m.GrantTypes, GrantDeviceCode) {
-		return nil, bad("the refresh_token grant needs the authorization_code or the device grant")
+	// OIDC Registration §2: response types that return tokens from the
+	// authorization endpoint go with the implicit grant type, which means
+	// nothing else here.
+	if frontChannel != slices.Contains(m.GrantTypes, GrantImplicit) {
+		return nil, bad("grant_types implicit goes with the response_types " + strings.Join(ResponseTypes[1:], ", ") + ", and only with them")
+	}
+	// Grants that act for a signed-in user: they may refresh, and default
+	// to the standard scopes.
+	forUser := usesCode || slices.Contains(m.GrantTypes, GrantDeviceCode) || slices.Contains(m.GrantTypes, GrantCIBA)
+	if slices.Contains(m.GrantTypes, GrantRefreshToken) && !forUser {
+		return nil, bad("the refresh_token grant needs the authorization_code, the device or the CIBA grant")
+	}
+	if e := p.checkCIBAMetadata(m); e != "" {
+		return nil, bad(e)
 	}
 	if m.TokenEndpointAuthMethod == ports.AuthMethodNone && slices.Contains(m.GrantTypes, GrantClientCredentials) {
 		return nil, bad("public clients cannot use client_credentials")
@@ -319,7 +367,7 @@ func (p *Provider) buildClient(body []byte) (*ports.Client, error) {
 	if !ok {
 		return nil, bad("scope has invalid characters")
 	}
-	if _, given := raw["scope"]; !given && (usesCode || slices.Contains(m.GrantTypes, GrantDeviceCode)) {
+	if _, given := raw["scope"]; !given && forUser {
 		scopes = slices.Clone(StandardScopes)
 		if len(p.cfg.ScopeAllowList) > 0 {
 			scopes = slices.DeleteFunc(scopes, func(s string) bool { return !slices.Contains(p.cfg.ScopeAllowList, s) })
@@ -384,6 +432,16 @@ func (p *Provider) buildClient(body []byte) (*ports.Client, error) {
 	}
 	if m.RequestObjectAlg != "" && !slices.Contains(assertionAlgs, m.RequestObjectAlg) {
 		return nil, bad("request_object_signing_alg " + m.RequestObjectAlg + " is not supported")
+	}
+	// JARM §4: none is never allowed; the server signs with its own keys.
+	if m.AuthorizationSignedAlg != "" && !slices.Contains(keyset.Algorithms, m.AuthorizationSignedAlg) {
+		return nil, bad("authorization_signed_response_alg " + m.AuthorizationSignedAlg + " is not supported; use one of " + strings.Join(keyset.Algorithms, ", "))
+	}
+	if m.AuthorizationEncryptedAlg != "" || m.AuthorizationEncryptedEnc != "" {
+		return nil, bad("encrypted authorization responses are not supported: remove authorization_encrypted_response_alg and authorization_encrypted_response_enc")
+	}
+	if err := p.checkRequestURIs(m.RequestURIs); err != "" {
+		return nil, bad(err)
 	}
 	algs := assertionAlgs
 	if m.TokenEndpointAuthMethod == AuthMethodSecretJWT {

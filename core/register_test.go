@@ -74,11 +74,12 @@ func TestBuildClientDefaults(t *testing.T) {
 
 func TestBuildClient(t *testing.T) {
 	tests := []struct {
-		name      string
-		allowList []string
-		body      string
-		wantCode  string // "" when the document is accepted
-		check     func(t *testing.T, c *ports.Client)
+		name            string
+		allowList       []string
+		requestURIHosts []string
+		body            string
+		wantCode        string // "" when the document is accepted
+		check           func(t *testing.T, c *ports.Client)
 	}{
 		{
 			name: "client_credentials-only client needs no redirect URI or response type",
@@ -147,6 +148,24 @@ func TestBuildClient(t *testing.T) {
 			}},
 		{name: "supported ID token algorithm is accepted", body: `{"redirect_uris":["https://app.example.com/cb"],"id_token_signed_response_alg":"ES256"}`},
 		{
+			name: "hybrid response types with the implicit grant are accepted in canonical spelling",
+			body: `{"redirect_uris":["https://app.example.com/cb"],"grant_types":["authorization_code","implicit","refresh_token"],"response_types":["code","id_token code","token id_token code","code id_token"]}`,
+			check: func(t *testing.T, c *ports.Client) {
+				if !slices.Equal(c.ResponseTypes, []string{"code", "code id_token", "code id_token token"}) {
+					t.Errorf("response types = %q", c.ResponseTypes)
+				}
+				if rt, _ := json.Marshal(metadataOf(t, c)["response_types"]); string(rt) != `["code","code id_token","code id_token token"]` {
+					t.Errorf("metadata response_types = %s", rt)
+				}
+			},
+		},
+		{name: "code token alone with the implicit grant is accepted", body: `{"redirect_uris":["https://app.example.com/cb"],"grant_types":["authorization_code","implicit"],"response_types":["code token"]}`},
+		{name: "JARM signing algorithm is accepted", body: `{"redirect_uris":["https://app.example.com/cb"],"authorization_signed_response_alg":"EdDSA"}`},
+		{
+			name: "registered request_uris on an allowed host are accepted", requestURIHosts: []string{"rp.example.com", "objects.example.net:8443"},
+			body: `{"redirect_uris":["https://app.example.com/cb"],"request_uris":["https://rp.example.com/req/1#Qz3u","https://OBJECTS.example.net:8443/r"]}`,
+		},
+		{
 			name: "unknown metadata is kept",
 			body: `{"redirect_uris":["https://app.example.com/cb"],"logo_uri":"https://app.example.com/logo.png","software_id":"4NRB1-0XZABZI9E6-5SM3R","x_custom":{"nested":[1,2]}}`,
 			check: func(t *testing.T, c *ports.Client) {
@@ -187,6 +206,20 @@ func TestBuildClient(t *testing.T) {
 		{name: "implicit response type", body: `{"redirect_uris":["https://app.example.com/cb"],"response_types":["code","token"]}`, wantCode: "invalid_client_metadata"},
 		{name: "password grant", body: `{"redirect_uris":["https://app.example.com/cb"],"grant_types":["authorization_code","password"]}`, wantCode: "invalid_client_metadata"},
 		{name: "implicit grant", body: `{"redirect_uris":["https://app.example.com/cb"],"grant_types":["implicit"],"response_types":["token"]}`, wantCode: "invalid_client_metadata"},
+		{name: "implicit id_token response type", body: `{"redirect_uris":["https://app.example.com/cb"],"grant_types":["authorization_code","implicit"],"response_types":["code","id_token"]}`, wantCode: "invalid_client_metadata"},
+		{name: "hybrid response type without the implicit grant", body: `{"redirect_uris":["https://app.example.com/cb"],"response_types":["code id_token"]}`, wantCode: "invalid_client_metadata"},
+		{name: "implicit grant without a hybrid response type", body: `{"redirect_uris":["https://app.example.com/cb"],"grant_types":["authorization_code","implicit"]}`, wantCode: "invalid_client_metadata"},
+		{name: "repeated value in a response type", body: `{"redirect_uris":["https://app.example.com/cb"],"grant_types":["authorization_code","implicit"],"response_types":["code code token"]}`, wantCode: "invalid_client_metadata"},
+		{name: "unsigned authorization responses", body: `{"redirect_uris":["https://app.example.com/cb"],"authorization_signed_response_alg":"none"}`, wantCode: "invalid_client_metadata"},
+		{name: "HMAC authorization responses", body: `{"redirect_uris":["https://app.example.com/cb"],"authorization_signed_response_alg":"HS256"}`, wantCode: "invalid_client_metadata"},
+		{name: "encrypted authorization responses", body: `{"redirect_uris":["https://app.example.com/cb"],"authorization_encrypted_response_alg":"RSA-OAEP-256"}`, wantCode: "invalid_client_metadata"},
+		{name: "authorization response encryption method alone", body: `{"redirect_uris":["https://app.example.com/cb"],"authorization_encrypted_response_enc":"A128GCM"}`, wantCode: "invalid_client_metadata"},
+		{name: "request_uris while the server fetches none", body: `{"redirect_uris":["https://app.example.com/cb"],"request_uris":["https://rp.example.com/req"]}`, wantCode: "invalid_client_metadata"},
+		{name: "http request_uri", requestURIHosts: []string{"rp.example.com"}, body: `{"redirect_uris":["https://app.example.com/cb"],"request_uris":["http://rp.example.com/req"]}`, wantCode: "invalid_client_metadata"},
+		{name: "request_uri on a host the operator did not allow", requestURIHosts: []string{"rp.example.com"}, body: `{"redirect_uris":["https://app.example.com/cb"],"request_uris":["https://evil.example/req"]}`, wantCode: "invalid_client_metadata"},
+		{name: "request_uri on an allowed name but another port", requestURIHosts: []string{"rp.example.com"}, body: `{"redirect_uris":["https://app.example.com/cb"],"request_uris":["https://rp.example.com:8443/req"]}`, wantCode: "invalid_client_metadata"},
+		{name: "request_uri with user info", requestURIHosts: []string{"rp.example.com"}, body: `{"redirect_uris":["https://app.example.com/cb"],"request_uris":["https://me@rp.example.com/req"]}`, wantCode: "invalid_client_metadata"},
+		{name: "request_uri over 512 characters", requestURIHosts: []string{"rp.example.com"}, body: `{"redirect_uris":["https://app.example.com/cb"],"request_uris":["https://rp.example.com/` + strings.Repeat("r", 512) + `"]}`, wantCode: "invalid_client_metadata"},
 		{name: "refresh_token without the code grant", body: `{"grant_types":["client_credentials","refresh_token"]}`, wantCode: "invalid_client_metadata"},
 		{name: "jwks together with jwks_uri", body: `{"redirect_uris":["https://app.example.com/cb"],"jwks":{"keys":[{"kty":"EC","crv":"P-256","x":"APEd6jGvYU3GPy2-081EuHZQc4hoh92BFQyE9u-HZ-E","y":"f8JJTc1pkiWZ7PFfT0hZt8ba2klL0si-txcvWHo3Zjg","kid":"1"}]},"jwks_uri":"https://app.example.com/jwks"}`, wantCode: "invalid_client_metadata"},
 		{name: "empty jwks", body: `{"redirect_uris":["https://app.example.com/cb"],"jwks":{"keys":[]}}`, wantCode: "invalid_client_metadata"},
@@ -223,7 +256,7 @@ func TestBuildClient(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, _ := newTestProvider(t, Config{ScopeAllowList: tt.allowList})
+			p, _ := newTestProvider(t, Config{ScopeAllowList: tt.allowList, RequestURIHosts: tt.requestURIHosts})
 			c, err := p.buildClient([]byte(tt.body))
 			if tt.wantCode == "" {
 				if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/http"
 	"slices"
 	"sync"
 	"testing"
@@ -29,6 +30,7 @@ type memStore struct {
 	keys         []*ports.SigningKey
 	jtis         map[string]time.Time
 	deviceCodes  *memDevices
+	cibaReqs     *memCIBA
 	// events are those the write methods were given, in commit order.
 	events []ports.Event
 }
@@ -549,6 +551,14 @@ func (s *memStore) ListKeys(_ context.Context, tenant string) ([]*ports.SigningK
 	return out, nil
 }
 
+// noNetwork fails every request, so a test never reaches the network by
+// accident.
+type noNetwork struct{}
+
+func (noNetwork) RoundTrip(*http.Request) (*http.Response, error) {
+	return nil, errors.New("test: no network")
+}
+
 type fixedClock struct{ t time.Time }
 
 func (c fixedClock) Now() time.Time { return c.t }
@@ -581,6 +591,8 @@ func newTestProvider(t testing.TB, cfg Config) (*Provider, *memStore) {
 		Store: store, Keys: keys, Clock: fixedClock{testNow},
 		Passwords: secret.Argon2id{Memory: 64, Time: 1, Threads: 1}, Secrets: secrets,
 		DPoPNonceKey: bytes.Repeat([]byte{0x44}, 32),
+		// Tests that fetch request objects set a client of their own.
+		RequestURIClient: &http.Client{Transport: noNetwork{}},
 	})
 	if err != nil {
 		t.Fatalf("New: %v", err)

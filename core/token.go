@@ -44,11 +44,15 @@ type grantHandler interface {
 }
 
 // GrantTypes lists the grant types the token endpoint accepts; the JWT
-// bearer grant only when the operator trusts an issuer.
+// bearer grant only when the operator trusts an issuer, CIBA only with a
+// way to reach authentication devices.
 func (p *Provider) GrantTypes() []string {
 	gts := []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantTokenExchange, GrantDeviceCode}
 	if len(p.cfg.TrustedIssuers) > 0 {
 		gts = append(gts, GrantJWTBearer)
+	}
+	if p.CIBAEnabled() {
+		gts = append(gts, GrantCIBA)
 	}
 	return gts
 }

@@ -60,6 +60,7 @@ func (h *handlers) continueAuthorization(w http.ResponseWriter, r *http.Request,
 	case core.InteractionConsent:
 		http.Redirect(w, r, "/consent?request_id="+url.QueryEscape(res.RequestID), status)
 	default:
+		h.metrics.countFrontChannel(res.Issued)
 		if res.FormPost != nil {
 			h.formPost(w, r, res.FormPost)
 			return
@@ -124,9 +125,10 @@ type loginPageData struct {
 }
 
 // localNext accepts the pages a sign-in may return to that are not an
-// authorization request: only the device page, never another host.
+// authorization request: only the device and CIBA decision pages, never
+// another host.
 func localNext(next string) string {
-	if strings.HasPrefix(next, "/device") && !strings.HasPrefix(next, "//") {
+	if (strings.HasPrefix(next, "/device") || strings.HasPrefix(next, "/ciba")) && !strings.HasPrefix(next, "//") {
 		return next
 	}
 	return ""

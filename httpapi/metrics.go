@@ -72,3 +72,12 @@ func (m *metrics) countTokens(grantType string, resp *core.TokenResponse) {
 		m.tokensIssued.WithLabelValues(grantType, "id_token").Inc()
 	}
 }
+
+// countFrontChannel counts the tokens an authorization response carries
+// beside the code (hybrid response types), under the implicit grant type
+// that registration pairs them with.
+func (m *metrics) countFrontChannel(kinds []string) {
+	for _, k := range kinds {
+		m.tokensIssued.WithLabelValues(core.GrantImplicit, k).Inc()
+	}
+}

@@ -139,6 +139,9 @@ func NewRouter(o Options) (http.Handler, error) {
 		r.Post("/oauth/revoke", h.revoke)
 		r.Post("/oauth/par", h.par)
 		r.Post("/oauth/device_authorization", h.deviceAuthorization)
+		if o.Provider.CIBAEnabled() {
+			r.Post("/oauth/bc-authorize", h.backchannelAuthorize)
+		}
 		r.Get("/oauth/userinfo", h.userinfo)
 		r.Post("/oauth/userinfo", h.userinfo)
 	})
@@ -154,6 +157,10 @@ func NewRouter(o Options) (http.Handler, error) {
 		r.Post("/consent", h.consent)
 		r.Get("/device", h.devicePage)
 		r.Post("/device", h.deviceDecision)
+		if o.Provider.CIBAEnabled() {
+			r.Get("/ciba", h.cibaPage)
+			r.Post("/ciba", h.cibaDecision)
+		}
 	})
 	r.Group(func(r chi.Router) {
 		r.Use(group("registration"))

@@ -26,6 +26,8 @@ const (
 	EventConsentRevoked     = "consent.revoked"
 	EventKeyRotated         = "key.rotated"
 	EventLogout             = "session.logout"
+	EventCIBARequested      = "ciba.requested"
+	EventCIBADecided        = "ciba.decided"
 )
 
 // EventTypes lists every event type above, for sinks and tests that want to
@@ -37,6 +39,7 @@ var EventTypes = []string{
 	EventLoginSucceeded, EventLoginFailed,
 	EventConsentGranted, EventConsentRevoked,
 	EventKeyRotated, EventLogout,
+	EventCIBARequested, EventCIBADecided,
 }
 
 // ErrInvalidEvent: an event lacks its ID or its Type, so no consumer could
@@ -74,11 +77,17 @@ func (e Event) Validate() error {
 	return nil
 }
 
-// NewEventID returns a random 128-bit identifier in hex. Random rather than
-// sequential ids let several replicas mint ids without coordination.
+// NewEventID returns a 128-bit identifier in hex: the current millisecond
+// in its first 48 bits, then 80 random bits. The random part lets several
+// replicas mint ids without coordination; the time part keeps the outbox's
+// index of ids growing at its end rather than at random places.
 func NewEventID() string {
 	var b [16]byte
-	rand.Read(b[:]) // never fails: crypto/rand aborts the program instead
+	ms := uint64(time.Now().UnixMilli())
+	for i := range 6 {
+		b[i] = byte(ms >> (40 - 8*i))
+	}
+	rand.Read(b[6:]) // never fails: crypto/rand aborts the program instead
 	return hex.EncodeToString(b[:])
 }
 

@@ -13,10 +13,11 @@ const (
 	PurgeSessions     = "sessions"
 	PurgeJTIs         = "jtis"
 	PurgeDeviceCodes  = "device_codes"
+	PurgeCIBARequests = "ciba_requests"
 )
 
 // PurgeKinds lists every kind, in the order a janitor visits them.
-var PurgeKinds = []string{PurgeAuthRequests, PurgeAuthCodes, PurgeTokens, PurgeSessions, PurgeJTIs, PurgeDeviceCodes}
+var PurgeKinds = []string{PurgeAuthRequests, PurgeAuthCodes, PurgeTokens, PurgeSessions, PurgeJTIs, PurgeDeviceCodes, PurgeCIBARequests}
 
 // Purger deletes expired records so tables stay bounded under steady
 // traffic.

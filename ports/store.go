@@ -22,6 +22,7 @@ type Store interface {
 	KeyStore
 	JTIStore
 	DeviceCodeStore
+	CIBAStore
 	Purger
 	// Ping reports whether the backend answers.
 	Ping(ctx context.Context) error

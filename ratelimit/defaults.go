@@ -47,9 +47,9 @@ func DefaultLimits() Limits {
 // discovery, JWKS and static files are in none: they are cheap, cacheable
 // or needed by the orchestrator under load, and load shedding guards them.
 var (
-	tokenPaths        = []string{"/oauth/token", "/oauth/revoke", "/oauth/introspect", "/oauth/par", "/oauth/device_authorization"}
+	tokenPaths        = []string{"/oauth/token", "/oauth/revoke", "/oauth/introspect", "/oauth/par", "/oauth/device_authorization", "/oauth/bc-authorize"}
 	userInfoPaths     = []string{"/oauth/userinfo"}
-	interactivePaths  = []string{"/oauth/authorize", "/oauth/logout", "/login", "/consent", "/device", "/admin", "/admin/*"}
+	interactivePaths  = []string{"/oauth/authorize", "/oauth/logout", "/login", "/consent", "/device", "/ciba", "/admin", "/admin/*"}
 	registrationPaths = []string{"/oauth/register", "/oauth/register/*"}
 )
 

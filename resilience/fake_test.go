@@ -201,6 +201,26 @@ func (f *fakeStore) RedeemDeviceCode(ctx context.Context, _, hash string, _ time
 	return &ports.DeviceCode{Hash: hash}, f.hit(ctx, "RedeemDeviceCode")
 }
 
+func (f *fakeStore) CreateCIBARequest(ctx context.Context, _ *ports.CIBARequest, _ ...ports.Event) error {
+	return f.hit(ctx, "CreateCIBARequest")
+}
+
+func (f *fakeStore) GetCIBARequestByDecision(ctx context.Context, _, decisionHash string, _ time.Time) (*ports.CIBARequest, error) {
+	return &ports.CIBARequest{DecisionHash: decisionHash}, f.hit(ctx, "GetCIBARequestByDecision")
+}
+
+func (f *fakeStore) DecideCIBARequest(ctx context.Context, _, _, _, _ string, _, _ time.Time, _ ...ports.Event) error {
+	return f.hit(ctx, "DecideCIBARequest")
+}
+
+func (f *fakeStore) PollCIBARequest(ctx context.Context, _, hash string, _ time.Time) (*ports.CIBARequest, error) {
+	return &ports.CIBARequest{Hash: hash}, f.hit(ctx, "PollCIBARequest")
+}
+
+func (f *fakeStore) RedeemCIBARequest(ctx context.Context, _, hash string, _ time.Time) (*ports.CIBARequest, error) {
+	return &ports.CIBARequest{Hash: hash}, f.hit(ctx, "RedeemCIBARequest")
+}
+
 func (f *fakeStore) PurgeExpired(ctx context.Context, _ string, _ time.Time, limit int) (int, error) {
 	return limit, f.hit(ctx, "PurgeExpired")
 }

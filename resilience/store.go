@@ -262,6 +262,36 @@ func (w *storeWrapper) RedeemDeviceCode(ctx context.Context, tenant, hash string
 	})
 }
 
+// CIBAStore
+
+func (w *storeWrapper) CreateCIBARequest(ctx context.Context, r *ports.CIBARequest, evs ...ports.Event) error {
+	return w.do(ctx, func(ctx context.Context) error { return w.s.CreateCIBARequest(ctx, r, evs...) })
+}
+
+func (w *storeWrapper) GetCIBARequestByDecision(ctx context.Context, tenant, decisionHash string, now time.Time) (*ports.CIBARequest, error) {
+	return call(ctx, w.b, w.timeout, func(ctx context.Context) (*ports.CIBARequest, error) {
+		return w.s.GetCIBARequestByDecision(ctx, tenant, decisionHash, now)
+	})
+}
+
+func (w *storeWrapper) DecideCIBARequest(ctx context.Context, tenant, decisionHash, status, sessionID string, authTime, now time.Time, evs ...ports.Event) error {
+	return w.do(ctx, func(ctx context.Context) error {
+		return w.s.DecideCIBARequest(ctx, tenant, decisionHash, status, sessionID, authTime, now, evs...)
+	})
+}
+
+func (w *storeWrapper) PollCIBARequest(ctx context.Context, tenant, hash string, now time.Time) (*ports.CIBARequest, error) {
+	return call(ctx, w.b, w.timeout, func(ctx context.Context) (*ports.CIBARequest, error) {
+		return w.s.PollCIBARequest(ctx, tenant, hash, now)
+	})
+}
+
+func (w *storeWrapper) RedeemCIBARequest(ctx context.Context, tenant, hash string, now time.Time) (*ports.CIBARequest, error) {
+	return call(ctx, w.b, w.timeout, func(ctx context.Context) (*ports.CIBARequest, error) {
+		return w.s.RedeemCIBARequest(ctx, tenant, hash, now)
+	})
+}
+
 // Purger
 
 func (w *storeWrapper) PurgeExpired(ctx context.Context, kind string, before time.Time, limit int) (int, error) {

@@ -69,6 +69,16 @@ var storeCalls = []struct {
 	}},
 	{"PollDeviceCode", func(s ports.Store) error { _, err := s.PollDeviceCode(bgCtx, "t", "h", now); return err }},
 	{"RedeemDeviceCode", func(s ports.Store) error { _, err := s.RedeemDeviceCode(bgCtx, "t", "h", now); return err }},
+	{"CreateCIBARequest", func(s ports.Store) error { return s.CreateCIBARequest(bgCtx, &ports.CIBARequest{}) }},
+	{"GetCIBARequestByDecision", func(s ports.Store) error {
+		_, err := s.GetCIBARequestByDecision(bgCtx, "t", "d", now)
+		return err
+	}},
+	{"DecideCIBARequest", func(s ports.Store) error {
+		return s.DecideCIBARequest(bgCtx, "t", "d", ports.CIBAApproved, "s", now, now)
+	}},
+	{"PollCIBARequest", func(s ports.Store) error { _, err := s.PollCIBARequest(bgCtx, "t", "h", now); return err }},
+	{"RedeemCIBARequest", func(s ports.Store) error { _, err := s.RedeemCIBARequest(bgCtx, "t", "h", now); return err }},
 	{"PurgeExpired", func(s ports.Store) error { _, err := s.PurgeExpired(bgCtx, ports.PurgeTokens, now, 10); return err }},
 }
 

@@ -3,7 +3,9 @@ package secret_test
 import (
 	"encoding/base64"
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"oauth2-server.dev/core/secret"
 )
@@ -61,6 +63,33 @@ func TestDigest(t *testing.T) {
 	t.Run("different tokens give different digests", func(t *testing.T) {
 		if secret.Digest("code-a") == secret.Digest("code-b") {
 			t.Fatal("two tokens share a digest")
+		}
+	})
+}
+
+func TestOrderedID(t *testing.T) {
+	at := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	t.Run("ids of later milliseconds sort after earlier ones", func(t *testing.T) {
+		prev := ""
+		for i := range 100 {
+			id := secret.OrderedID(at.Add(time.Duration(i) * time.Millisecond))
+			if id <= prev {
+				t.Fatalf("OrderedID at +%dms = %q sorts before the previous %q", i, id, prev)
+			}
+			prev = id
+		}
+	})
+	t.Run("ids of one millisecond differ in their 80 random bits", func(t *testing.T) {
+		seen := map[string]bool{}
+		for range 1000 {
+			id := secret.OrderedID(at)
+			if len(id) != 22 || strings.Trim(id, "-_0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") != "" {
+				t.Fatalf("OrderedID = %q: not 22 URL-safe characters", id)
+			}
+			if seen[id] {
+				t.Fatalf("OrderedID repeated %q", id)
+			}
+			seen[id] = true
 		}
 	})
 }

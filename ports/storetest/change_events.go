@@ -101,6 +101,13 @@ func testChangeEvents(t *testing.T, open opener) {
 			mustNil(t, s.CreateDeviceCode(t.Context(), d), "CreateDeviceCode")
 			return s.DecideDeviceCode(t.Context(), tenantA, d.UserCode, ports.DeviceApproved, "u1", "s1", at, at, e)
 		}},
+		{"CreateCIBARequest", func(s changeStore, e ports.Event) error {
+			return s.CreateCIBARequest(t.Context(), newCIBARequest(tenantA, "h1", "d1", at), e)
+		}},
+		{"DecideCIBARequest", func(s changeStore, e ports.Event) error {
+			mustNil(t, s.CreateCIBARequest(t.Context(), newCIBARequest(tenantA, "h1", "d1", at)), "CreateCIBARequest")
+			return s.DecideCIBARequest(t.Context(), tenantA, "d1", ports.CIBAApproved, "s1", at, at, e)
+		}},
 	}
 	for _, c := range changes {
 		t.Run(c.name+" stores its events with the change", func(t *testing.T) {
@@ -156,6 +163,19 @@ func testChangeEvents(t *testing.T, open opener) {
 			mustNil(t, s.CreateDeviceCode(t.Context(), d), "CreateDeviceCode")
 			mustNil(t, s.DecideDeviceCode(t.Context(), tenantA, d.UserCode, ports.DeviceDenied, "u1", "s1", at, at), "DecideDeviceCode")
 			return s.DecideDeviceCode(t.Context(), tenantA, d.UserCode, ports.DeviceApproved, "u1", "s1", at, at, e)
+		}},
+		{"CreateCIBARequest with a taken hash", ports.ErrConflict, func(s changeStore, e ports.Event) error {
+			mustNil(t, s.CreateCIBARequest(t.Context(), newCIBARequest(tenantA, "h1", "d1", at)), "CreateCIBARequest")
+			return s.CreateCIBARequest(t.Context(), newCIBARequest(tenantA, "h1", "d2", at), e)
+		}},
+		{"DecideCIBARequest of a decided request", ports.ErrAlreadyUsed, func(s changeStore, e ports.Event) error {
+			mustNil(t, s.CreateCIBARequest(t.Context(), newCIBARequest(tenantA, "h1", "d1", at)), "CreateCIBARequest")
+			mustNil(t, s.DecideCIBARequest(t.Context(), tenantA, "d1", ports.CIBADenied, "s1", at, at), "DecideCIBARequest")
+			return s.DecideCIBARequest(t.Context(), tenantA, "d1", ports.CIBAApproved, "s1", at, at, e)
+		}},
+		{"DecideCIBARequest of an expired request", ports.ErrNotFound, func(s changeStore, e ports.Event) error {
+			mustNil(t, s.CreateCIBARequest(t.Context(), newCIBARequest(tenantA, "h1", "d1", at)), "CreateCIBARequest")
+			return s.DecideCIBARequest(t.Context(), tenantA, "d1", ports.CIBAApproved, "s1", at, at.Add(time.Hour), e)
 		}},
 	}
 	for _, f := range failures {

@@ -185,6 +185,56 @@ func testConcurrency(t *testing.T, open opener) {
 		}
 	})
 
+	t.Run(fmt.Sprintf("%d concurrent redemptions of one approved CIBA request: one wins, the rest get ErrAlreadyUsed", racers), func(t *testing.T) {
+		s := open(t)
+		at := baseTime()
+		for round := range rounds {
+			hash := fmt.Sprintf("ciba-%d", round)
+			decision := fmt.Sprintf("decision-%d", round)
+			mustNil(t, s.CreateCIBARequest(t.Context(), newCIBARequest(tenantA, hash, decision, at)), "CreateCIBARequest")
+			mustNil(t, s.DecideCIBARequest(t.Context(), tenantA, decision, ports.CIBAApproved, "s1", at, at), "DecideCIBARequest")
+			reqs := make([]*ports.CIBARequest, racers)
+			errs := race(func(i int) error {
+				var err error
+				reqs[i], err = s.RedeemCIBARequest(t.Context(), tenantA, hash, at.Add(time.Duration(i+1)*time.Microsecond))
+				return err
+			})
+			winner := tally(t, errs)
+			winAt := at.Add(time.Duration(winner+1) * time.Microsecond)
+			for i, r := range reqs {
+				if r == nil {
+					t.Fatalf("goroutine %d got no request", i)
+				}
+				if r.UsedAt == nil || !r.UsedAt.Equal(winAt) {
+					t.Errorf("goroutine %d: UsedAt = %v, want the winner's %v", i, r.UsedAt, winAt)
+				}
+			}
+		}
+	})
+
+	t.Run(fmt.Sprintf("%d concurrent decisions on one CIBA request: one lands, the rest get ErrAlreadyUsed", racers), func(t *testing.T) {
+		s := open(t)
+		at := baseTime()
+		for round := range rounds {
+			hash := fmt.Sprintf("ciba-%d", round)
+			decision := fmt.Sprintf("decision-%d", round)
+			mustNil(t, s.CreateCIBARequest(t.Context(), newCIBARequest(tenantA, hash, decision, at)), "CreateCIBARequest")
+			status := func(i int) string {
+				if i%2 == 0 {
+					return ports.CIBAApproved
+				}
+				return ports.CIBADenied
+			}
+			session := func(i int) string { return fmt.Sprintf("session-%d", i) }
+			errs := race(func(i int) error {
+				return s.DecideCIBARequest(t.Context(), tenantA, decision, status(i), session(i), at, at)
+			})
+			winner := tally(t, errs)
+			want := cibaDecided(newCIBARequest(tenantA, hash, decision, at), status(winner), session(winner), at)
+			checkEqual(t, want, getCIBARequest(t, s, tenantA, decision, at))
+		}
+	})
+
 	t.Run(fmt.Sprintf("%d concurrent decisions on one device code: one lands, the rest get ErrAlreadyUsed", racers), func(t *testing.T) {
 		s := open(t)
 		at := baseTime()

@@ -102,6 +102,16 @@ var purgeFixtures = []purgeFixture{
 			return present(t, err, "GetDeviceCodeByUserCode")
 		},
 	},
+	{
+		kind: ports.PurgeCIBARequests,
+		create: func(t *testing.T, s ports.Store, tenant, id string, exp time.Time) {
+			mustNil(t, s.CreateCIBARequest(t.Context(), newCIBARequest(tenant, "h-"+id, id, exp.Add(-5*time.Minute))), "CreateCIBARequest")
+		},
+		exists: func(t *testing.T, s ports.Store, tenant, id string, exp time.Time) bool {
+			_, err := s.GetCIBARequestByDecision(t.Context(), tenant, id, exp.Add(-time.Microsecond))
+			return present(t, err, "GetCIBARequestByDecision")
+		},
+	},
 }
 
 func testPurge(t *testing.T, open opener) {

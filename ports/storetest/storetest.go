@@ -35,7 +35,7 @@ type opener func(t *testing.T) ports.Store
 //   - of concurrent ConsumeAuthRequest calls the losers get ErrNotFound,
 //     since for them the request is gone;
 //   - a used device code is ErrAlreadyUsed even once expired, as a used
-//     authorization code is;
+//     authorization code is, and so is a used CIBA request;
 //   - PurgeExpired deletes exactly limit records while at least that many
 //     have expired, so that a caller looping until fewer come back empties
 //     the backlog;
@@ -61,6 +61,7 @@ func Run(t *testing.T, open func(t *testing.T) ports.Store) {
 		{"KeyStore", testKeys},
 		{"JTIStore", testJTIs},
 		{"DeviceCodeStore", testDeviceCodes},
+		{"CIBAStore", testCIBARequests},
 		{"Purger", testPurge},
 		{"Concurrency", testConcurrency},
 		{"EventLog and Outbox", testEvents},

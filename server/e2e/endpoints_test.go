@@ -65,8 +65,17 @@ func TestDiscovery(t *testing.T) {
 			if got := m["code_challenge_methods_supported"]; !equalList(got, "S256") {
 				t.Fatalf("code_challenge_methods_supported = %v, want only S256", got)
 			}
-			if got := m["response_types_supported"]; !equalList(got, "code") {
-				t.Fatalf("response_types_supported = %v, want only code", got)
+			if got := m["response_types_supported"]; !equalList(got, "code", "code id_token", "code token", "code id_token token") {
+				t.Fatalf("response_types_supported = %v, want code and the hybrid types", got)
+			}
+			if got := m["response_modes_supported"]; !equalList(got, "query", "fragment", "form_post", "query.jwt", "fragment.jwt", "form_post.jwt", "jwt") {
+				t.Fatalf("response_modes_supported = %v", got)
+			}
+			if got := m["authorization_signing_alg_values_supported"]; !equalList(got, "RS256", "ES256", "PS256", "EdDSA") {
+				t.Fatalf("authorization_signing_alg_values_supported = %v", got)
+			}
+			if _, ok := m["authorization_encryption_alg_values_supported"]; ok {
+				t.Fatal("authorization response encryption is advertised")
 			}
 			if m["authorization_response_iss_parameter_supported"] != true || m["request_uri_parameter_supported"] != false {
 				t.Fatalf("iss parameter and request_uri support must be stated: %v", m)
@@ -175,7 +184,6 @@ func TestAuthorizeErrors(t *testing.T) {
 	}{
 		{"plain PKCE", "invalid_request", func(q url.Values) { q.Set("code_challenge_method", "plain") }},
 		{"missing PKCE", "invalid_request", func(q url.Values) { q.Del("code_challenge") }},
-		{"token response type", "unsupported_response_type", func(q url.Values) { q.Set("response_type", "token") }},
 		{"missing response type", "invalid_request", func(q url.Values) { q.Del("response_type") }},
 		{"scope not registered", "invalid_scope", func(q url.Values) { q.Set("scope", "openid admin") }},
 		{"repeated scope", "invalid_request", func(q url.Values) { q.Add("scope", "email") }},
@@ -198,6 +206,17 @@ func TestAuthorizeErrors(t *testing.T) {
 			}
 		})
 	}
+	t.Run("token response type redirects unsupported_response_type in the fragment", func(t *testing.T) {
+		// Multiple Response Types §5: a response type that would return a
+		// token answers in the fragment, errors included.
+		p := newBrowser(t, s).get(base(func(q url.Values) { q.Set("response_type", "token") }))
+		if p.location == nil {
+			t.Fatalf("want a redirect to the client, got %d", p.status)
+		}
+		if f := fragmentParams(t, p.location); f.Get("error") != "unsupported_response_type" || f.Get("state") != "xyz" || f.Get("iss") != s.issuer {
+			t.Fatalf("redirect = %s", p.location)
+		}
+	})
 	t.Run("deny at consent redirects access_denied", func(t *testing.T) {
 		b := newBrowser(t, s)
 		p := b.get(base(func(url.Values) {}))

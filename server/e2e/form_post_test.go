@@ -43,7 +43,7 @@ func TestFormPostResponseMode(t *testing.T) {
 		}
 	})
 	t.Run("an unknown response mode is refused", func(t *testing.T) {
-		p := b.get(w.oauth.AuthCodeURL("st", oauthS256(t), oauth2.SetAuthURLParam("response_mode", "fragment")))
+		p := b.get(w.oauth.AuthCodeURL("st", oauthS256(t), oauth2.SetAuthURLParam("response_mode", "web_message")))
 		if p.location == nil || p.location.Query().Get("error") != "invalid_request" {
 			t.Fatalf("got %d %v", p.status, p.location)
 		}

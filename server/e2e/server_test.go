@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"oauth2-server.dev/config"
+	"oauth2-server.dev/ports"
 	"oauth2-server.dev/server/internal/app"
 	"oauth2-server.dev/storage/mongo/mongotest"
 )
@@ -70,6 +71,14 @@ func randomKey() string {
 // mode, on 127.0.0.1 with a fresh database.
 func startServer(t *testing.T, backend string, env map[string]string) *testServer {
 	t.Helper()
+	return startServerWith(t, backend, env, nil)
+}
+
+// startServerWith is startServer on a clock the test controls (nil is the
+// wall clock) and with composition options, such as the roots that let the
+// server reach test servers over TLS.
+func startServerWith(t *testing.T, backend string, env map[string]string, clock ports.Clock, opts ...app.Option) *testServer {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +109,7 @@ func startServer(t *testing.T, backend string, env map[string]string) *testServe
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := app.New(ctx, cfg, log, nil)
+	a, err := app.New(ctx, cfg, log, clock, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,8 @@ const (
 	claimRotation       = "refresh_token_rotated" // key: token id; At: UsedAt
 	claimDeviceDecision = "device_decided"        // key: device hash; the decision fields
 	claimDeviceRedeemed = "device_redeemed"       // key: device hash; At: UsedAt
+	claimCIBADecision   = "ciba_decided"          // key: auth_req_id hash; the decision fields
+	claimCIBARedeemed   = "ciba_redeemed"         // key: auth_req_id hash; At: UsedAt
 )
 
 // claimDoc is one claim. ExpiresAt copies the claimed record's expiry, so
@@ -31,7 +33,7 @@ type claimDoc struct {
 	At        int64         `bson:"at"`
 	ExpiresAt int64         `bson:"expires_at"`
 
-	// Set on device decisions only.
+	// Set on device and CIBA decisions only (UserID on device decisions).
 	Status    string `bson:"status,omitempty"`
 	UserID    string `bson:"user_id,omitempty"`
 	SessionID string `bson:"session_id,omitempty"`

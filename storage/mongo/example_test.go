@@ -39,4 +39,5 @@ func ExampleOpen() {
 	// 0001_init applied=true
 	// 0002_event_outbox applied=true
 	// 0003_tokens_by_client applied=true
+	// 0004_ciba_requests applied=true
 }

@@ -33,6 +33,7 @@ var migrations = []migration{
 	{1, "init", func(ctx context.Context, db *mongo.Database) error { return createIndexes(ctx, db, initIndexes) }},
 	{2, "event_outbox", func(ctx context.Context, db *mongo.Database) error { return createIndexes(ctx, db, outboxIndexes) }},
 	{3, "tokens_by_client", func(ctx context.Context, db *mongo.Database) error { return createIndexes(ctx, db, clientTokenIndexes) }},
+	{4, "ciba_requests", func(ctx context.Context, db *mongo.Database) error { return createIndexes(ctx, db, cibaIndexes) }},
 }
 
 func unique(name string, keys ...string) mongo.IndexModel {
@@ -95,6 +96,17 @@ var outboxIndexes = map[string][]mongo.IndexModel{
 // client registration revokes every token issued to the client.
 var clientTokenIndexes = map[string][]mongo.IndexModel{
 	collTokens: {index("tenant_client", "tenant", "client_id")},
+}
+
+// cibaIndexes serve backchannel authentication requests (OpenID Connect
+// CIBA): the client finds a request by the hash of its auth_req_id, the
+// person's device by the hash of its decision id, and both are unique.
+var cibaIndexes = map[string][]mongo.IndexModel{
+	collCIBARequests: {
+		unique("tenant_hash", "tenant", "hash"),
+		unique("tenant_decision_hash", "tenant", "decision_hash"),
+		index("expires_at", "expires_at"),
+	},
 }
 
 // createIndexes creates the indexes, and with them their collections.

@@ -29,6 +29,10 @@ var purgeTargets = map[string]purgeTarget{
 		coll:   func(s *Store) *mongo.Collection { return s.deviceCodes },
 		claims: []string{claimDeviceDecision, claimDeviceRedeemed},
 	},
+	ports.PurgeCIBARequests: {
+		coll:   func(s *Store) *mongo.Collection { return s.cibaRequests },
+		claims: []string{claimCIBADecision, claimCIBARedeemed},
+	},
 }
 
 // PurgeExpired deletes at most limit records of kind, in every tenant,

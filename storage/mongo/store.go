@@ -32,6 +32,7 @@ const (
 	collKeys         = "signing_keys"
 	collJTIs         = "jtis"
 	collDeviceCodes  = "device_codes"
+	collCIBARequests = "ciba_requests"
 	collClaims       = "claims"
 	collEventOutbox  = "event_outbox"
 	collEventLeases  = "event_leases"
@@ -44,7 +45,7 @@ type Store struct {
 	db     *mongo.Database
 
 	clients, users, authRequests, authCodes, tokens, sessions, consents,
-	keys, jtis, deviceCodes, claims, eventOutbox, eventLeases, migrations *mongo.Collection
+	keys, jtis, deviceCodes, cibaRequests, claims, eventOutbox, eventLeases, migrations *mongo.Collection
 
 	// onEvents is told about the events of every change that stored some.
 	onEvents atomic.Pointer[func([]ports.Event)]
@@ -130,6 +131,7 @@ func newStore(client *mongo.Client, name string) *Store {
 		keys:         db.Collection(collKeys),
 		jtis:         db.Collection(collJTIs),
 		deviceCodes:  db.Collection(collDeviceCodes),
+		cibaRequests: db.Collection(collCIBARequests),
 		claims:       db.Collection(collClaims),
 		eventOutbox:  db.Collection(collEventOutbox),
 		eventLeases:  db.Collection(collEventLeases),

@@ -43,4 +43,6 @@ func ExampleOpen() {
 	// 0005_event_outbox applied=true
 	// 0006_tokens_by_client applied=true
 	// 0007_token_binding_details applied=true
+	// 0008_ciba_requests applied=true
+	// 0009_tokens_by_session_partial applied=true
 }

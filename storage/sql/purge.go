@@ -21,6 +21,7 @@ var purgeQueries = func() map[string]query {
 		ports.PurgeSessions:     {"sessions", "tenant, id"},
 		ports.PurgeJTIs:         {"jtis", "tenant, jti_key"},
 		ports.PurgeDeviceCodes:  {"device_codes", "tenant, hash"},
+		ports.PurgeCIBARequests: {"ciba_requests", "tenant, hash"},
 	}
 	qs := make(map[string]query, len(tables))
 	for kind, t := range tables {

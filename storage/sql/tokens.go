@@ -26,7 +26,13 @@ var (
 	qRevokeToken        = newQuery(`UPDATE tokens SET revoked_at = ? WHERE tenant = ? AND id = ? AND revoked_at IS NULL`)
 	qRevokeGrant        = newQuery(`UPDATE tokens SET revoked_at = ? WHERE tenant = ? AND grant_id = ? AND revoked_at IS NULL`)
 	qRevokeClientTokens = newQuery(`UPDATE tokens SET revoked_at = ? WHERE tenant = ? AND client_id = ? AND revoked_at IS NULL`)
-	qSessionClients     = newQuery(`SELECT DISTINCT client_id FROM tokens WHERE tenant = ? AND session_id = ? ORDER BY client_id`)
+	// SQLite, lacking statistics, would rather walk a tenant's tokens in
+	// client order than look the session up: it is told which index to
+	// use. PostgreSQL plans from its statistics.
+	qSessionClients = query{
+		text:     `SELECT DISTINCT client_id FROM tokens INDEXED BY tokens_session_idx WHERE tenant = ? AND session_id = ? AND session_id <> '' ORDER BY client_id`,
+		postgres: numberPlaceholders(`SELECT DISTINCT client_id FROM tokens WHERE tenant = ? AND session_id = ? AND session_id <> '' ORDER BY client_id`),
+	}
 )
 
 func scanToken(row scanner) (*ports.Token, error) {

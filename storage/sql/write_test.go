@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -143,4 +144,32 @@ func TestChangesAfterCloseFail(t *testing.T) {
 	if err == nil {
 		t.Fatal("a change after Close succeeded")
 	}
+}
+
+// TestSessionClientsUsesTheSessionIndex: the index leaves out tokens
+// without a session, and the planner may only use such a partial index
+// when the query names its condition.
+func TestSessionClientsUsesTheSessionIndex(t *testing.T) {
+	s := newSQLiteStore(t, Options{})
+	migrated(t, s)
+	rows, err := s.db.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+qSessionClients.text, "a", "s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	for _, step := range plan {
+		if strings.Contains(step, "tokens_session_idx") {
+			return
+		}
+	}
+	t.Fatalf("SessionClients does not use tokens_session_idx: %q", plan)
 }

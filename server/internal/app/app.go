@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -88,16 +89,35 @@ func OpenStore(ctx context.Context, cfg *config.Config, migrate bool) (Store, er
 	return st, nil
 }
 
+// Option adjusts what New composes beyond what the configuration says.
+type Option func(*options)
+
+type options struct {
+	outboundRoots *x509.CertPool
+}
+
+// WithOutboundRoots makes calls to other servers (request_uri, jwks_uri,
+// back-channel logout) trust the certificates of pool instead of the
+// system's roots. Tests use it to reach servers with self-signed
+// certificates; no configuration setting leads here.
+func WithOutboundRoots(pool *x509.CertPool) Option {
+	return func(o *options) { o.outboundRoots = pool }
+}
+
 // New builds the server from cfg: store (migrated), keys, engine, router.
-func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock ports.Clock) (*App, error) {
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock ports.Clock, opts ...Option) (*App, error) {
 	if clock == nil {
 		clock = ports.SystemClock{}
+	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
 	}
 	st, err := OpenStore(ctx, cfg, true)
 	if err != nil {
 		return nil, err
 	}
-	a, err := build(ctx, cfg, log, clock, st)
+	a, err := build(ctx, cfg, log, clock, st, o)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -105,7 +125,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock ports.
 	return a, nil
 }
 
-func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock ports.Clock, st Store) (*App, error) {
+func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock ports.Clock, st Store, o options) (*App, error) {
 	keys, err := keyset.Load(ctx, st, ports.DefaultTenant, cfg.KEK(), clock)
 	if err != nil {
 		return nil, err
@@ -182,6 +202,21 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 			}
 		})
 	}
+	out := newOutbound(o.outboundRoots)
+	var requestURIClient *http.Client
+	if len(cfg.RequestURIHosts) > 0 {
+		requestURIClient = out.requestURIClient(cfg.RequestURIHosts)
+	}
+	notifier, err := cibaNotifier(cfg, out.client(), log)
+	if err != nil {
+		ed.close()
+		return nil, err
+	}
+	deliveries, err := newCIBADeliveries(reg, log)
+	if err != nil {
+		ed.close()
+		return nil, err
+	}
 	p, err := core.New(core.Config{
 		Issuer:              cfg.Issuer,
 		AccessTokenTTL:      cfg.AccessTokenTTL,
@@ -197,10 +232,12 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 		TrustedIssuers:      trustedIssuers(cfg.TrustedIssuers),
 		RequirePAR:          cfg.RequirePAR,
 		DPoPNonce:           cfg.DPoPNonce,
+		RequestURIHosts:     cfg.RequestURIHosts,
 	}, core.Deps{
 		Store: guarded, Keys: keys, Clock: clock, Secrets: hasher, Sealer: sealer,
-		HTTPClient: newOutboundClient(),
-		Events:     counted, TraceID: traceID, DPoPNonceKey: nonceKey,
+		HTTPClient: out.client(), RequestURIClient: requestURIClient,
+		Events: counted, TraceID: traceID, DPoPNonceKey: nonceKey,
+		CIBANotifier: notifier, OnCIBADelivery: deliveries.record,
 	})
 	if err != nil {
 		ed.close()

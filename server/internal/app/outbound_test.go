@@ -1,9 +1,13 @@
 package app
 
 import (
+	"crypto/x509"
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -49,5 +53,78 @@ func TestOutboundBreaker(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
+	})
+}
+
+func TestPublicAddr(t *testing.T) {
+	tests := []struct {
+		addr string
+		want bool
+	}{
+		{"93.184.216.34", true},
+		{"2606:2800:220:1:248:1893:25c8:1946", true},
+		{"127.0.0.1", false},
+		{"::1", false},
+		{"10.1.2.3", false},
+		{"172.16.0.1", false},
+		{"192.168.1.1", false},
+		{"169.254.169.254", false},
+		{"fe80::1", false},
+		{"fd00::1", false},
+		{"0.0.0.0", false},
+		{"::", false},
+		{"100.64.0.1", false},
+		{"224.0.0.1", false},
+		{"255.255.255.255", false},
+		{"::ffff:127.0.0.1", false},
+		{"::ffff:10.0.0.1", false},
+		{"64:ff9b::a00:1", false},
+		{"2002:a00:1::", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.addr, func(t *testing.T) {
+			if got := publicAddr(netip.MustParseAddr(tt.addr)); got != tt.want {
+				t.Fatalf("publicAddr(%s) = %v, want %v", tt.addr, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRequestURIClient(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("object"))
+	}))
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	port := u.Port()
+	roots := x509.NewCertPool()
+	roots.AddCert(srv.Certificate())
+
+	tests := []struct {
+		name    string
+		hosts   []string
+		url     string
+		wantErr string // part of the error; "" when the fetch succeeds
+	}{
+		{name: "a listed IP literal is reached even on loopback", hosts: []string{"127.0.0.1:" + port}, url: srv.URL},
+		{name: "a listed name that resolves to loopback is refused", hosts: []string{"localhost:" + port}, url: "https://localhost:" + port, wantErr: "not a public address"},
+		{name: "a host off the list is refused", hosts: []string{"127.0.0.1:1"}, url: srv.URL, wantErr: "not on the request_uri allow-list"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			client := newOutbound(roots).requestURIClient(tt.hosts)
+			resp, err := client.Get(tt.url)
+			if err == nil {
+				resp.Body.Close()
+			}
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("GET %s with allow-list %v: %v, want error %q", tt.url, tt.hosts, err, tt.wantErr)
+			}
+		})
+	}
+	t.Run("without the test roots the certificate is not trusted", func(t *testing.T) {
+		if _, err := newOutbound(nil).requestURIClient([]string{"127.0.0.1:" + port}).Get(srv.URL); err == nil {
+			t.Fatal("a self-signed certificate was trusted")
+		}
 	})
 }

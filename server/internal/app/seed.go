@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"oauth2-server.dev/core/secret"
@@ -41,6 +42,15 @@ var DemoClients = []DemoClient{
 	},
 }
 
+// DemoCIBAClient is the client dev mode seeds for backchannel
+// authentication when CIBA is on (OAUTH2_CIBA_NOTIFIER is not none).
+var DemoCIBAClient = DemoClient{
+	ID: "demo-ciba", Secret: "demo-ciba-secret",
+	Description: "backchannel authentication (CIBA, poll mode) + refresh_token, client_secret_basic",
+	Metadata: `{"client_name":"Demo Kiosk","grant_types":["urn:openid:params:grant-type:ciba","refresh_token"],
+		"backchannel_token_delivery_mode":"poll","token_endpoint_auth_method":"client_secret_basic"}`,
+}
+
 // Seed creates the configured seed user if absent and, in dev mode, the
 // demo clients, and prints what a new user needs to sign in to out.
 func (a *App) Seed(ctx context.Context, out io.Writer) error {
@@ -57,7 +67,11 @@ func (a *App) Seed(ctx context.Context, out io.Writer) error {
 	if !cfg.Dev {
 		return nil
 	}
-	for _, c := range DemoClients {
+	demos := DemoClients
+	if a.Provider.CIBAEnabled() {
+		demos = append(slices.Clip(demos), DemoCIBAClient)
+	}
+	for _, c := range demos {
 		if _, err := a.Provider.EnsureClient(ctx, c.ID, c.Secret, []byte(c.Metadata)); err != nil {
 			return fmt.Errorf("seed client %s: %w", c.ID, err)
 		}
@@ -68,7 +82,7 @@ func (a *App) Seed(ctx context.Context, out io.Writer) error {
 	fmt.Fprintf(&b, "  discovery   %s/.well-known/openid-configuration\n", cfg.Issuer)
 	fmt.Fprintf(&b, "  database    %s\n", cfg.RedactedDatabaseURL())
 	fmt.Fprintf(&b, "  user        %s / %s\n", cfg.SeedUsername, cfg.SeedPassword)
-	for _, c := range DemoClients {
+	for _, c := range demos {
 		if c.Secret != "" {
 			fmt.Fprintf(&b, "  client      %s / %s  (%s)\n", c.ID, c.Secret, c.Description)
 		} else {

@@ -63,6 +63,7 @@ func seed(t *testing.T, s ports.Store, now time.Time, n int) {
 		must(s.CreateSession(ctx, &ports.Session{ID: id, Tenant: tenant, AuthTime: exp, CreatedAt: exp.Add(-time.Hour), ExpiresAt: exp}))
 		must(s.UseJTI(ctx, tenant, "dpop:"+id, exp, exp.Add(-time.Minute)))
 		must(s.CreateDeviceCode(ctx, &ports.DeviceCode{Hash: id, Tenant: tenant, UserCode: "U" + id, Status: ports.DevicePending, CreatedAt: exp.Add(-time.Minute), ExpiresAt: exp}))
+		must(s.CreateCIBARequest(ctx, &ports.CIBARequest{Hash: id, Tenant: tenant, DecisionHash: "D" + id, DeliveryMode: ports.CIBAModePoll, Status: ports.CIBAPending, CreatedAt: exp.Add(-time.Minute), ExpiresAt: exp}))
 	}
 	for i := range n {
 		tenant := []string{"a", "b"}[i%2]
@@ -125,7 +126,7 @@ func TestRunOnceDeletesExpiredRecordsAndKeepsLiveOnes(t *testing.T) {
 	}
 
 	line := logs.String()
-	if !strings.Contains(line, "deleted expired records") || !strings.Contains(line, "tokens=5") || !strings.Contains(line, "total=30") {
+	if !strings.Contains(line, "deleted expired records") || !strings.Contains(line, "tokens=5") || !strings.Contains(line, "total=35") {
 		t.Errorf("log = %q, want one line with the counts", line)
 	}
 

@@ -1,0 +1,42 @@
+package httpapi
+
+import (
+	"net/url"
+	"testing"
+)
+
+func TestLocalNext(t *testing.T) {
+	tests := []struct {
+		name, next, want string
+	}{
+		{"device page", "/device?user_code=BCDF-GHJK", "/device?user_code=BCDF-GHJK"},
+		{"CIBA decision page", "/ciba?id=abc", "/ciba?id=abc"},
+		{"another host", "https://evil.example/ciba", ""},
+		{"protocol-relative URL", "//evil.example/ciba", ""},
+		{"a page that is not a return target", "/consent?request_id=x", ""},
+		{"empty", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := localNext(tt.next); got != tt.want {
+				t.Fatalf("localNext(%q) = %q, want %q", tt.next, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCIBASignInReturnsToTheDecision(t *testing.T) {
+	for _, id := range []string{"abc_DEF-123", "a&next=//evil.example", "x y+z"} {
+		t.Run(id, func(t *testing.T) {
+			u, err := url.Parse(cibaSignIn(id))
+			if err != nil || u.Path != "/login" {
+				t.Fatalf("sign-in URL %q", cibaSignIn(id))
+			}
+			next := localNext(u.Query().Get("next"))
+			back, err := url.Parse(next)
+			if err != nil || back.Path != "/ciba" || back.Query().Get("id") != id || len(u.Query()) != 1 {
+				t.Fatalf("sign-in returns to %q, want the decision page of %q", next, id)
+			}
+		})
+	}
+}
