@@ -47,6 +47,7 @@ type options struct {
 	maxRequests       int64
 	scenarios         string
 	scope             string
+	idTokenAlg        string
 	codes             int
 	codePrep          time.Duration
 	ceiling           bool
@@ -68,6 +69,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Int64Var(&o.maxRequests, "max-requests", 10_000_000, "request budget of each scenario; a scenario ends at -d or at this, whichever comes first")
 	fs.StringVar(&o.scenarios, "scenarios", "all", "comma-separated `list` of scenarios to run, or all")
 	fs.StringVar(&o.scope, "scope", "api:read", "scope the client_credentials clients register and request (must pass the server's OAUTH2_SCOPE_ALLOWLIST)")
+	fs.StringVar(&o.idTokenAlg, "id-token-alg", "RS256", "`alg` the web client registers as id_token_signed_response_alg: RS256 (the OIDC default), ES256, PS256 or EdDSA; the refresh and authorization_code responses carry an ID token signed with it")
 	fs.IntVar(&o.codes, "codes", 20000, "most authorization codes to collect before the authorization_code scenario; it ends early if they run out")
 	fs.DurationVar(&o.codePrep, "code-prep", 30*time.Second, "most time spent collecting codes; with -d it must stay under the server's OAUTH2_CODE_TTL (1m by default)")
 	fs.BoolVar(&o.ceiling, "ceiling", true, "run the transport ceiling first and relate every scenario to it")
@@ -152,7 +154,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	live := isTerminal(stderr)
 	env := &scenario.Env{
 		Server: srv, RegistrationToken: o.registrationToken, Username: o.username, Password: o.password,
-		Scope: o.scope, Concurrency: o.concurrency, MaxRequests: o.maxRequests,
+		Scope: o.scope, IDTokenAlg: o.idTokenAlg, Concurrency: o.concurrency, MaxRequests: o.maxRequests,
 		Codes: o.codes, CodePrep: o.codePrep, Log: stderr, Progress: stderr, Live: live,
 	}
 	if err := env.Setup(ctx, scenarios); err != nil {

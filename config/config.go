@@ -10,9 +10,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 )
@@ -82,6 +84,10 @@ type Config struct {
 	// loopback, private or link-local address is refused; IP literals
 	// listed here are reached as written.
 	RequestURIHosts []string `yaml:"request_uri_hosts"`
+	// AuthorizationDetailsTypes are the RFC 9396 authorization details
+	// types the server accepts (payment_initiation, ...); without any,
+	// authorization_details is refused and not advertised.
+	AuthorizationDetailsTypes []string `yaml:"authorization_details_types"`
 
 	AccessTokenTTL  time.Duration `yaml:"access_token_ttl"`
 	RefreshTokenTTL time.Duration `yaml:"refresh_token_ttl"`
@@ -259,7 +265,8 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		}
 	}
 	lists := map[string]*[]string{"OAUTH2_TRUSTED_PROXIES": &c.TrustedProxies, "OAUTH2_SCOPE_ALLOWLIST": &c.ScopeAllowList,
-		"OAUTH2_EVENT_SINKS": &c.EventSinks, "OAUTH2_REQUEST_URI_HOSTS": &c.RequestURIHosts}
+		"OAUTH2_EVENT_SINKS": &c.EventSinks, "OAUTH2_REQUEST_URI_HOSTS": &c.RequestURIHosts,
+		"OAUTH2_AUTHORIZATION_DETAILS_TYPES": &c.AuthorizationDetailsTypes}
 	for k, p := range lists {
 		if v := getenv(k); v != "" {
 			*p = strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' })
@@ -416,6 +423,14 @@ func (c *Config) finish(getenv func(string) string) error {
 			bad("trusted issuer %q needs an issuer and exactly one of jwks and jwks_uri", ti.Issuer)
 		} else if ti.JWKSURI != "" && !strings.HasPrefix(ti.JWKSURI, "https://") {
 			bad("trusted issuer %q: jwks_uri must be https", ti.Issuer)
+		}
+	}
+	for i, t := range c.AuthorizationDetailsTypes {
+		switch {
+		case t == "" || len(t) > 256 || strings.ContainsFunc(t, unicode.IsControl):
+			bad("authorization_details_types: %q must be 1 to 256 printable characters", t)
+		case slices.Contains(c.AuthorizationDetailsTypes[:i], t):
+			bad("authorization_details_types: %q is listed twice", t)
 		}
 	}
 	for name, v := range map[string]string{"rate_limit_token": c.RateLimitToken, "rate_limit_userinfo": c.RateLimitUserinfo,

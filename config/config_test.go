@@ -185,6 +185,9 @@ func TestLoadOutsideDevMode(t *testing.T) {
 		{name: "CIBA webhook URL with credentials", env: with(prodEnv(), "OAUTH2_CIBA_NOTIFIER", "webhook", "OAUTH2_CIBA_WEBHOOK_URL", "https://u:p@push.example.com/ciba", "OAUTH2_CIBA_WEBHOOK_SECRET", "ciba-webhook-secret-0123"), wantErr: "without credentials"},
 		{name: "CIBA webhook URL that is relative", env: with(prodEnv(), "OAUTH2_CIBA_NOTIFIER", "webhook", "OAUTH2_CIBA_WEBHOOK_URL", "/ciba", "OAUTH2_CIBA_WEBHOOK_SECRET", "ciba-webhook-secret-0123"), wantErr: "OAUTH2_CIBA_WEBHOOK_URL must be an absolute https URL"},
 		{name: "CIBA webhook notifier with a short secret", env: with(prodEnv(), "OAUTH2_CIBA_NOTIFIER", "webhook", "OAUTH2_CIBA_WEBHOOK_URL", "https://push.example.com/ciba", "OAUTH2_CIBA_WEBHOOK_SECRET", "short"), wantErr: "OAUTH2_CIBA_WEBHOOK_SECRET of at least 16"},
+		{name: "an authorization details type listed twice", env: with(prodEnv(), "OAUTH2_AUTHORIZATION_DETAILS_TYPES", "payment_initiation,payment_initiation"), wantErr: "listed twice"},
+		{name: "an overlong authorization details type", env: with(prodEnv(), "OAUTH2_AUTHORIZATION_DETAILS_TYPES", strings.Repeat("t", 257)), wantErr: "authorization_details_types"},
+		{name: "an authorization details type with a control character", env: with(prodEnv(), "OAUTH2_AUTHORIZATION_DETAILS_TYPES", "pay\x7fment"), wantErr: "authorization_details_types"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -318,6 +321,9 @@ func settings() []setting {
 		{env: "OAUTH2_JANITOR_INTERVAL", envValue: "30s", yaml: "30s", got: func(c *config.Config) any { return c.JanitorInterval }, want: 30 * time.Second},
 		{env: "OAUTH2_REQUIRE_PAR", envValue: "true", yaml: "true", got: func(c *config.Config) any { return c.RequirePAR }, want: true},
 		{env: "OAUTH2_DPOP_NONCE", envValue: "1", yaml: "true", got: func(c *config.Config) any { return c.DPoPNonce }, want: true},
+		{env: "OAUTH2_AUTHORIZATION_DETAILS_TYPES", envValue: "payment_initiation,account_information", yaml: "[payment_initiation, account_information]",
+			got:  func(c *config.Config) any { return c.AuthorizationDetailsTypes },
+			want: []string{"payment_initiation", "account_information"}},
 		{env: "OAUTH2_RATE_LIMIT", envValue: "false", yaml: "false", got: func(c *config.Config) any { return c.RateLimit }, want: false},
 		{env: "OAUTH2_RATE_LIMIT_TOKEN", envValue: "20/s:40", yaml: `"20/s:40"`, got: func(c *config.Config) any { return c.RateLimitToken }, want: "20/s:40"},
 		{env: "OAUTH2_RATE_LIMIT_USERINFO", envValue: "30/s:60", yaml: `"30/s:60"`, got: func(c *config.Config) any { return c.RateLimitUserinfo }, want: "30/s:60"},

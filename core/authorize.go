@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"oauth2-server.dev/core/authzdetails"
 	"oauth2-server.dev/core/dpop"
 	"oauth2-server.dev/core/pkce"
 	"oauth2-server.dev/core/secret"
@@ -43,6 +44,9 @@ type AuthorizeRequest struct {
 	// DPoPJKT is the dpop_jkt parameter (RFC 9449 §10): the thumbprint of
 	// the DPoP key the code will be bound to.
 	DPoPJKT string
+	// AuthorizationDetails are the RFC 9396 authorization details
+	// requested; nil without any.
+	AuthorizationDetails authzdetails.List
 }
 
 // Scope returns the requested scopes, space-separated.
@@ -87,7 +91,7 @@ type AuthorizeResult struct {
 var authorizeParams = []string{
 	"client_id", "redirect_uri", "response_type", "response_mode", "scope", "state",
 	"nonce", "code_challenge", "code_challenge_method", "prompt", "max_age", "login_hint",
-	"request", "request_uri", "dpop_jkt",
+	"request", "request_uri", "dpop_jkt", paramAuthorizationDetails,
 }
 
 // StartAuthorization validates an authorization request and decides what
@@ -162,7 +166,12 @@ func (p *Provider) ConsentDecision(ctx context.Context, requestID string, sess *
 			}
 		}
 	}
-	granted := p.event(ctx, ports.EventConsentGranted, sess.UserID, req.Client.ID, map[string]string{"scope": JoinScope(scope)})
+	data := map[string]string{"scope": JoinScope(scope)}
+	if len(req.AuthorizationDetails) > 0 {
+		// Types only: the values may name accounts and amounts.
+		data["authorization_details_types"] = strings.Join(req.AuthorizationDetails.Types(), " ")
+	}
+	granted := p.event(ctx, ports.EventConsentGranted, sess.UserID, req.Client.ID, data)
 	if err := p.store.SaveConsent(ctx, &ports.Consent{
 		Tenant: p.cfg.Tenant, UserID: sess.UserID, ClientID: req.Client.ID,
 		Scope: JoinScope(scope), GrantedAt: p.clock.Now(),
@@ -244,7 +253,10 @@ func (p *Provider) needsLogin(req *AuthorizeRequest, sess *ports.Session, create
 }
 
 func (p *Provider) needsConsent(ctx context.Context, req *AuthorizeRequest, sess *ports.Session) (bool, error) {
-	if req.hasPrompt(PromptConsent) {
+	// Remembered consent covers scopes only. Authorization details name
+	// one payment or one account: each request that carries them is put
+	// to the user.
+	if req.hasPrompt(PromptConsent) || len(req.AuthorizationDetails) > 0 {
 		return true, nil
 	}
 	c, err := p.store.GetConsent(ctx, p.cfg.Tenant, sess.UserID, req.Client.ID)
@@ -285,6 +297,9 @@ func (p *Provider) issueCode(ctx context.Context, req *AuthorizeRequest, sess *p
 		Scope: req.Scope(), Resources: req.Resources, Nonce: req.Nonce, DPoPJKT: req.DPoPJKT,
 		CodeChallenge: req.CodeChallenge, CodeChallengeMethod: req.CodeChallengeMethod,
 		AuthTime: sess.AuthTime, CreatedAt: now, ExpiresAt: now.Add(p.cfg.CodeTTL),
+		// What the user approved on the consent page, for the token
+		// endpoint (RFC 9396 §6).
+		AuthorizationDetails: req.AuthorizationDetails.JSON(),
 	}
 	if req.redirectURIGiven {
 		rec.RedirectURI = req.RedirectURI
@@ -412,6 +427,13 @@ func (p *Provider) parseAuthorize(ctx context.Context, params url.Values) (req *
 		return req, rerr, nil
 	}
 	req.Resources = resources
+	// RFC 9396 §3: authorization_details is validated like the other
+	// parameters, and its errors go back to the client (§5).
+	details, derr := p.parseAuthorizationDetails(client, params.Get(paramAuthorizationDetails))
+	if derr != nil {
+		return req, derr, nil
+	}
+	req.AuthorizationDetails = details
 	// RFC 9449 §10: dpop_jkt is the base64url SHA-256 JWK thumbprint of
 	// the key the client will prove possession of at the token endpoint.
 	if jkt := params.Get("dpop_jkt"); jkt != "" {

@@ -130,6 +130,11 @@ func parseBackchannelRequest(form url.Values, mode string) (*backchannelParams, 
 	if form.Get("user_code") != "" {
 		return nil, ErrInvalidRequest.WithDescription("user_code is not supported")
 	}
+	// The decision page shows no authorization details (RFC 9396):
+	// refused rather than dropped.
+	if form.Get(paramAuthorizationDetails) != "" {
+		return nil, ErrInvalidAuthorizationDetails.WithDescription("authorization_details is not supported in backchannel authentication requests")
+	}
 
 	bp.expiry = cibaDefaultExpiry
 	if v, given := form["requested_expiry"]; given {

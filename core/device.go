@@ -49,6 +49,11 @@ func (p *Provider) AuthorizeDevice(ctx context.Context, cred ClientCredentials, 
 	if !client.HasGrantType(GrantDeviceCode) {
 		return nil, ErrUnauthorizedClient.WithDescription("the client is not registered for the device grant")
 	}
+	// The device flow keeps no authorization details and shows none on
+	// the device page: refused rather than dropped.
+	if form.Get(paramAuthorizationDetails) != "" {
+		return nil, ErrInvalidAuthorizationDetails.WithDescription("authorization_details is not supported in the device flow")
+	}
 	scopes, ok := ParseScope(form.Get("scope"))
 	if !ok {
 		return nil, ErrInvalidScope.WithDescription("scope has invalid characters")

@@ -80,5 +80,10 @@ func (p *Provider) Metadata() map[string]any {
 	if p.RegistrationEnabled() {
 		m["registration_endpoint"] = p.RegistrationEndpoint()
 	}
+	// RFC 9396 §10: the types the server accepts, only when it accepts
+	// some.
+	if len(p.cfg.AuthorizationDetailsTypes) > 0 {
+		m["authorization_details_types_supported"] = p.AuthorizationDetailsTypes()
+	}
 	return m
 }

@@ -19,6 +19,10 @@ func (g authorizationCodeGrant) handle(ctx context.Context, client *ports.Client
 	if code == "" {
 		return nil, ErrInvalidRequest.WithDescription("code is missing")
 	}
+	requested, derr := requestedAuthorizationDetails(form)
+	if derr != nil {
+		return nil, derr
+	}
 	bad := ErrInvalidGrant.WithDescription("the authorization code is invalid, expired or already used")
 	now := p.clock.Now()
 	rec, err := p.store.RedeemAuthCode(ctx, p.cfg.Tenant, secret.Digest(code), now)
@@ -56,12 +60,17 @@ func (g authorizationCodeGrant) handle(ctx context.Context, client *ports.Client
 	if rerr != nil {
 		return nil, rerr
 	}
+	details, err := narrowAuthorizationDetails(rec.AuthorizationDetails, requested)
+	if err != nil {
+		return nil, err
+	}
 	authTime := rec.AuthTime
 	redeemed := p.event(ctx, ports.EventCodeRedeemed, rec.UserID, client.ID, map[string]string{"grant_id": rec.GrantID})
 	return p.issue(ctx, issueParams{
 		grantType: GrantAuthorizationCode, client: client, grantID: rec.GrantID, subject: rec.UserID, scope: rec.Scope,
 		sessionID: rec.SessionID, authTime: &authTime, nonce: rec.Nonce, code: code,
 		audiences: audiences, resources: rec.Resources, jkt: jkt,
+		details: details, grantDetails: rec.AuthorizationDetails,
 	}, func(tokens []*ports.Token, evs []ports.Event) error {
 		return p.store.CreateTokens(ctx, tokens, append([]ports.Event{redeemed}, evs...)...)
 	})

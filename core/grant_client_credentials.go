@@ -42,8 +42,14 @@ func (g clientCredentialsGrant) handle(ctx context.Context, client *ports.Client
 	if rerr != nil {
 		return nil, rerr
 	}
+	// RFC 9396 §6: without a user, the client's own registration and the
+	// server's types decide which authorization details it may have.
+	details, derr := p.parseAuthorizationDetails(client, form.Get(paramAuthorizationDetails))
+	if derr != nil {
+		return nil, derr
+	}
 	return p.issue(ctx, issueParams{
 		grantType: GrantClientCredentials, client: client, grantID: secret.OrderedID(p.clock.Now()), subject: client.ID, scope: JoinScope(want),
-		audiences: resources, noRefresh: true, jkt: jkt,
+		audiences: resources, noRefresh: true, jkt: jkt, details: details.JSON(),
 	}, p.createTokens(ctx))
 }

@@ -56,6 +56,16 @@ func (g refreshTokenGrant) handle(ctx context.Context, client *ports.Client, for
 	if rerr != nil {
 		return nil, rerr
 	}
+	// RFC 9396 §6: a refresh may ask for part of the grant's
+	// authorization details; the new refresh token keeps all of them.
+	requested, derr := requestedAuthorizationDetails(form)
+	if derr != nil {
+		return nil, derr
+	}
+	details, err := narrowAuthorizationDetails(old.AuthorizationDetails, requested)
+	if err != nil {
+		return nil, err
+	}
 	now := p.clock.Now()
 	// RFC 9700 §4.14.2: reuse of a rotated refresh token revokes the
 	// family; the store does so atomically, with this event.
@@ -70,6 +80,7 @@ func (g refreshTokenGrant) handle(ctx context.Context, client *ports.Client, for
 		grantType: GrantRefreshToken, client: client, grantID: old.GrantID, subject: old.Subject, scope: scope,
 		sessionID: old.SessionID, authTime: old.AuthTime, parentID: id,
 		audiences: audiences, resources: granted, jkt: jkt,
+		details: details, grantDetails: old.AuthorizationDetails,
 	}, rotate)
 	switch {
 	case errors.Is(err, ports.ErrAlreadyUsed):

@@ -25,6 +25,9 @@ func (p *Provider) frontChannelTokens(ctx context.Context, req *AuthorizeRequest
 		grantType: GrantImplicit, client: req.Client, grantID: rec.GrantID, subject: sess.UserID,
 		scope: rec.Scope, sessionID: sess.ID, authTime: &authTime, nonce: req.Nonce,
 		noRefresh: true, noIDToken: true, audiences: req.Resources, resources: req.Resources,
+		// RFC 9396 §9.1: the front-channel access token carries what the
+		// user approved, as the code's tokens do.
+		details: rec.AuthorizationDetails,
 	}
 	var kinds []string
 	var accessToken string

@@ -30,6 +30,8 @@ type Introspection struct {
 	// Cnf carries the confirmation of a sender-constrained token (RFC
 	// 7800), when the token is bound.
 	Cnf map[string]string `json:"cnf,omitempty"`
+	// AuthorizationDetails are the token's (RFC 9396 §9.2).
+	AuthorizationDetails json.RawMessage `json:"authorization_details,omitempty"`
 }
 
 // Introspect answers an introspection request from an authenticated
@@ -59,7 +61,7 @@ func (p *Provider) Introspect(ctx context.Context, cred ClientCredentials, token
 	in := &Introspection{
 		Active: true, Scope: rec.Scope, ClientID: rec.ClientID, Sub: rec.Subject,
 		Exp: rec.ExpiresAt.Unix(), Iat: rec.IssuedAt.Unix(), Nbf: rec.IssuedAt.Unix(),
-		Jti: jti, Iss: p.cfg.Issuer,
+		Jti: jti, Iss: p.cfg.Issuer, AuthorizationDetails: rawDetails(rec.AuthorizationDetails),
 	}
 	if rec.Kind == ports.TokenAccess {
 		in.Aud = splitAudience(rec.Audience)

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -45,6 +46,10 @@ type issueParams struct {
 	// frontChannel marks an ID token returned from the authorization
 	// endpoint, which carries no user claims (OIDC Core §5.4).
 	frontChannel bool
+	// details are the RFC 9396 authorization details of the access token,
+	// canonical JSON; grantDetails those of the whole grant, kept on its
+	// refresh token so a refresh can pick among them again.
+	details, grantDetails string
 }
 
 // accessClaims are the claims of a JWT access token (RFC 9068 §2.2).
@@ -63,6 +68,8 @@ type accessClaims struct {
 	// Cnf binds a token to a DPoP key (RFC 9449 §6.1) or a client
 	// certificate (RFC 8705 §3.1).
 	Cnf *confirmation `json:"cnf,omitempty"`
+	// AuthorizationDetails is RFC 9396 §9.1's claim.
+	AuthorizationDetails json.RawMessage `json:"authorization_details,omitempty"`
 }
 
 // idTokenClaims are the claims of an ID token (OIDC Core §2).
@@ -110,7 +117,7 @@ func (p *Provider) issue(ctx context.Context, ip issueParams, persist persistFun
 		Tenant: p.cfg.Tenant, Kind: ports.TokenAccess, GrantID: ip.grantID, ClientID: c.ID,
 		Subject: ip.subject, Scope: ip.scope, Audience: joinAudience(aud),
 		SessionID: ip.sessionID, AuthTime: ip.authTime, ParentID: ip.parentID,
-		JKT: ip.jkt, X5TS256: x5t, IssuedAt: now, ExpiresAt: accessExp,
+		JKT: ip.jkt, X5TS256: x5t, AuthorizationDetails: ip.details, IssuedAt: now, ExpiresAt: accessExp,
 	}
 	var accessToken string
 	if c.AccessTokenFormat == ports.TokenFormatOpaque {
@@ -122,6 +129,7 @@ func (p *Provider) issue(ctx context.Context, ip issueParams, persist persistFun
 			Iss: p.cfg.Issuer, Sub: ip.subject, Aud: aud,
 			Exp: accessExp.Unix(), Iat: now.Unix(), Jti: access.ID, ClientID: c.ID,
 			Scope: ip.scope, Sid: SessionSID(ip.sessionID), Act: ip.act, Cnf: confirmationOf(ip.jkt, x5t),
+			AuthorizationDetails: rawDetails(ip.details),
 		}
 		if ip.authTime != nil {
 			claims.AuthTime = ip.authTime.Unix()
@@ -136,6 +144,7 @@ func (p *Provider) issue(ctx context.Context, ip issueParams, persist persistFun
 	resp := &TokenResponse{
 		AccessToken: accessToken, TokenType: TokenTypeBearer,
 		ExpiresIn: int64(p.cfg.AccessTokenTTL / time.Second), Scope: ip.scope,
+		AuthorizationDetails: rawDetails(ip.details),
 	}
 	if ip.jkt != "" {
 		// RFC 9449 §5: a DPoP-bound access token has token_type DPoP.
@@ -147,7 +156,7 @@ func (p *Provider) issue(ctx context.Context, ip issueParams, persist persistFun
 			ID: secret.Digest(rt), Tenant: p.cfg.Tenant, Kind: ports.TokenRefresh,
 			GrantID: ip.grantID, ClientID: c.ID, Subject: ip.subject, Scope: ip.scope,
 			Audience: joinAudience(ip.resources), SessionID: ip.sessionID, AuthTime: ip.authTime, ParentID: ip.parentID,
-			IssuedAt: now, ExpiresAt: now.Add(p.cfg.RefreshTokenTTL),
+			AuthorizationDetails: ip.grantDetails, IssuedAt: now, ExpiresAt: now.Add(p.cfg.RefreshTokenTTL),
 		}
 		// RFC 9449 §5, RFC 8705 §4: a public client's refresh token is
 		// bound to its DPoP key or certificate; a confidential client's is

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -79,6 +80,10 @@ type Config struct {
 	// from which request objects passed by reference may be fetched
 	// (RFC 9101 §5.2); none are fetched when it is empty.
 	RequestURIHosts []string
+	// AuthorizationDetailsTypes are the RFC 9396 authorization details
+	// types the server accepts; authorization_details is refused without
+	// any.
+	AuthorizationDetailsTypes []string
 }
 
 // DefaultConfig returns the defaults used for zero fields.
@@ -176,7 +181,7 @@ type Provider struct {
 	onCIBADelivery func(kind string, err error)
 	// dummyHash keeps a login for an unknown user as slow as a wrong
 	// password, so timing does not reveal which usernames exist.
-	dummyHash string
+	dummyHash func() (string, error)
 }
 
 // Deps are the Provider's collaborators.
@@ -226,6 +231,9 @@ func New(cfg Config, d Deps) (*Provider, error) {
 	if d.Store == nil || d.Keys == nil || d.Secrets == nil {
 		return nil, errors.New("core: store, keys and secrets are required")
 	}
+	if err := checkDetailTypes(cfg.AuthorizationDetailsTypes); err != nil {
+		return nil, err
+	}
 	if d.Clock == nil {
 		d.Clock = ports.SystemClock{}
 	}
@@ -240,11 +248,10 @@ func New(cfg Config, d Deps) (*Provider, error) {
 		passwords: d.Passwords, secrets: d.Secrets,
 	}
 	p.clients, p.verified = newClientCache(p.clock), newVerifiedTokens()
-	dummy, err := p.passwords.Hash(secret.Random(16))
-	if err != nil {
-		return nil, err
-	}
-	p.dummyHash = dummy
+	// Hashed on first need, not at start: hashing costs the start-up time
+	// and the memory of one password check.
+	p.dummyHash = sync.OnceValues(func() (string, error) { return p.passwords.Hash(secret.Random(16)) })
+	var err error
 	if cfg.DPoPNonce {
 		if p.nonces, err = dpop.NewNonces(d.DPoPNonceKey, p.cfg.Issuer); err != nil {
 			return nil, fmt.Errorf("core: DPoP nonces: %w", err)

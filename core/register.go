@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -53,6 +54,11 @@ type clientMetadata struct {
 	BackchannelClientNotificationEndpoint string `json:"backchannel_client_notification_endpoint"`
 	BackchannelAuthRequestSigningAlg      string `json:"backchannel_authentication_request_signing_alg"`
 	BackchannelUserCodeParameter          bool   `json:"backchannel_user_code_parameter"`
+
+	// AuthorizationDetailsTypes limits the RFC 9396 types the client may
+	// ask for (§10); nil when it registered none, which allows every type
+	// the server accepts.
+	AuthorizationDetailsTypes []string `json:"authorization_details_types"`
 	clientKeysMetadata
 }
 
@@ -426,6 +432,13 @@ func (p *Provider) buildClient(body []byte) (*ports.Client, error) {
 	}
 	if m.TokenEndpointAuthMethod == AuthMethodPrivateKeyJWT && !hasJWKS && m.JWKSURI == "" {
 		return nil, bad("private_key_jwt needs jwks or jwks_uri")
+	}
+	for _, t := range m.AuthorizationDetailsTypes {
+		// RFC 9396 §10: the client's types are among those the server
+		// supports.
+		if !slices.Contains(p.cfg.AuthorizationDetailsTypes, t) {
+			return nil, bad("authorization_details_types: " + strconv.Quote(t) + " is not supported on this server")
+		}
 	}
 	if err := p.checkCertificateMetadata(m.TokenEndpointAuthMethod, raw, hasJWKS || m.JWKSURI != ""); err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"net/url"
 	"slices"
@@ -92,6 +93,14 @@ func (p *Provider) requestObjectParams(ctx context.Context, outer url.Values) (u
 	for k, v := range claims {
 		switch k {
 		case "iss", "aud", "exp", "nbf", "iat", "jti", "request", "request_uri":
+			continue
+		case paramAuthorizationDetails:
+			payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
+			ad, err := requestObjectDetails(payload)
+			if err != nil {
+				return nil, fail(err.Error())
+			}
+			params.Set(k, ad)
 			continue
 		}
 		switch v := v.(type) {

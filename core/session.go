@@ -21,7 +21,9 @@ func (p *Provider) CheckPassword(ctx context.Context, username, password string)
 	}
 	u, err := p.store.GetUserByUsername(ctx, p.cfg.Tenant, username)
 	if errors.Is(err, ports.ErrNotFound) {
-		_, _ = p.passwords.Verify(p.dummyHash, password)
+		if dummy, err := p.dummyHash(); err == nil {
+			_, _ = p.passwords.Verify(dummy, password)
+		}
 		p.emit(ctx, ports.EventLoginFailed, "", "", map[string]string{"reason": "unknown user"})
 		return nil, ErrBadCredentials
 	}

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"encoding/json"
 	"net/url"
 	"slices"
 
@@ -34,6 +35,8 @@ type TokenResponse struct {
 	Scope        string `json:"scope,omitempty"`
 	// IssuedTokenType is set by token exchange (RFC 8693 §2.2.1).
 	IssuedTokenType string `json:"issued_token_type,omitempty"`
+	// AuthorizationDetails are those of the access token (RFC 9396 §7).
+	AuthorizationDetails json.RawMessage `json:"authorization_details,omitempty"`
 }
 
 // grantHandler handles one grant_type for an authenticated client. jkt is
@@ -72,6 +75,9 @@ func (p *Provider) Token(ctx context.Context, req TokenRequest) (*TokenResponse,
 	h, ok := p.grants[gt]
 	if !ok || !slices.Contains(p.GrantTypes(), gt) {
 		return nil, ErrUnsupportedGrantType.WithDescription("grant_type " + gt + " is not supported")
+	}
+	if err := refuseAuthorizationDetails(gt, req.Form); err != nil {
+		return nil, err
 	}
 	var proof *dpop.Proof
 	if req.DPoP.Present() {

@@ -223,6 +223,8 @@ type consentScope struct{ Name, Description string }
 type consentPageData struct {
 	Title, ClientName, RequestID, CSRF, Username string
 	Scopes                                       []consentScope
+	// Details are the request's authorization details (RFC 9396).
+	Details []consentDetail
 }
 
 func (h *handlers) consentPage(w http.ResponseWriter, r *http.Request) {
@@ -251,6 +253,7 @@ func (h *handlers) consentPage(w http.ResponseWriter, r *http.Request) {
 		CSRF: h.cookies.csrfToken(w, r), Username: user.Username,
 	}
 	data.Scopes = describeScopes(req.Scopes)
+	data.Details = describeDetails(req.AuthorizationDetails)
 	h.render(w, r, http.StatusOK, "consent", data)
 }
 

@@ -1,10 +1,13 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 
 	"oauth2-server.dev/core"
 )
@@ -23,8 +26,7 @@ func writeJSONError(w http.ResponseWriter, status int, code, description string)
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(errorBody{Error: code, Description: description})
+	encodeJSON(w, status, errorBody{Error: code, Description: description})
 }
 
 // oauthError writes err as a protocol error. Errors that are not protocol
@@ -127,10 +129,44 @@ func formError(err error) *core.Error {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
+	w.Header().Set("Content-Type", "application/json")
+	encodeJSON(w, status, v)
+}
+
+// jsonWriter is a reusable buffer with its encoder: a response is encoded
+// whole before it is written, so it goes out with a Content-Length in one
+// write, and no request allocates an encoder of its own.
+type jsonWriter struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+var jsonWriters = sync.Pool{New: func() any {
+	jw := &jsonWriter{}
+	jw.enc = json.NewEncoder(&jw.buf)
+	return jw
+}}
+
+// maxPooledJSON keeps an unusually large response's buffer out of the pool.
+const maxPooledJSON = 64 << 10
+
+// encodeJSON writes the status and v as the JSON body; the caller has set
+// the headers.
+func encodeJSON(w http.ResponseWriter, status int, v any) {
+	jw := jsonWriters.Get().(*jsonWriter)
+	defer func() {
+		if jw.buf.Cap() <= maxPooledJSON {
+			jw.buf.Reset()
+			jsonWriters.Put(jw)
+		}
+	}()
+	if err := jw.enc.Encode(v); err != nil {
+		w.WriteHeader(http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(jw.buf.Len()))
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	_, _ = w.Write(jw.buf.Bytes())
 }
 
 func (h *handlers) notFound(w http.ResponseWriter, r *http.Request) {

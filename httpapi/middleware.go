@@ -159,6 +159,12 @@ func limitBody(max int64) func(http.Handler) http.Handler {
 func accessLog(log *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// Below the info level the line is not written; nor is
+			// anything spent on it.
+			if !log.Enabled(r.Context(), slog.LevelInfo) {
+				next.ServeHTTP(w, r)
+				return
+			}
 			start := time.Now()
 			sw := captureStatus(w)
 			next.ServeHTTP(sw, r)

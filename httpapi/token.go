@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"encoding/json"
 	"mime"
 	"net/http"
 	"net/url"
@@ -30,7 +29,7 @@ func (h *handlers) token(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Content-Type", "application/json")
 	hd.Set("Cache-Control", "no-store")
 	hd.Set("Pragma", "no-cache")
-	_ = json.NewEncoder(w).Encode(resp)
+	encodeJSON(w, http.StatusOK, resp)
 }
 
 // clientRequest reads the form and the client credentials of a request to
@@ -75,9 +74,12 @@ func (h *handlers) clientAuthError(w http.ResponseWriter, r *http.Request, cred 
 // postForm reads an application/x-www-form-urlencoded body. Parameters in
 // the query string are ignored: RFC 6749 §3.2 puts them in the body.
 func postForm(r *http.Request) (url.Values, error) {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "application/x-www-form-urlencoded" {
-		return nil, core.ErrInvalidRequest.WithDescription("the body must be application/x-www-form-urlencoded")
+	if ct := r.Header.Get("Content-Type"); ct != "application/x-www-form-urlencoded" {
+		// The exact type, by far the most common, needs no parsing.
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/x-www-form-urlencoded" {
+			return nil, core.ErrInvalidRequest.WithDescription("the body must be application/x-www-form-urlencoded")
+		}
 	}
 	if err := r.ParseForm(); err != nil {
 		return nil, formError(err)

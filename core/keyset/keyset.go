@@ -78,13 +78,26 @@ func Load(ctx context.Context, store ports.KeyStore, tenant string, kek []byte, 
 	if err := set.Reload(ctx); err != nil {
 		return nil, err
 	}
-	for _, alg := range Algorithms {
+	// The missing keys are generated side by side: RSA key generation
+	// dominates a first start, and each key is independent of the others.
+	var (
+		wg   sync.WaitGroup
+		errs = make([]error, len(Algorithms))
+	)
+	for i, alg := range Algorithms {
 		if set.Current(alg) != nil {
 			continue
 		}
-		if _, err := set.Generate(ctx, alg); err != nil {
-			return nil, err
-		}
+		wg.Go(func() {
+			_, errs[i] = set.create(ctx, alg, clock.Now(), nil)
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if err := set.Reload(ctx); err != nil {
+		return nil, err
 	}
 	return set, nil
 }

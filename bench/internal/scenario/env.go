@@ -28,7 +28,10 @@ type Env struct {
 	Password          string
 	// Scope is registered for and requested by the client_credentials
 	// clients.
-	Scope       string
+	Scope string
+	// IDTokenAlg is the web client's id_token_signed_response_alg; the
+	// server's default (RS256) when empty.
+	IDTokenAlg  string
 	Concurrency int
 	MaxRequests int64
 	// Codes caps the authorization codes prepared for the
@@ -116,13 +119,17 @@ func (e *Env) opaqueClient(ctx context.Context) (target.Client, error) {
 // default, so a server with a scope allow-list still accepts it.
 func (e *Env) webClient(ctx context.Context) (target.Client, error) {
 	if e.web == nil {
-		c, err := e.register(ctx, "web", map[string]any{
+		metadata := map[string]any{
 			"client_name":                "bench web",
 			"redirect_uris":              []string{RedirectURI},
 			"grant_types":                []string{"authorization_code", "refresh_token"},
 			"response_types":             []string{"code"},
 			"token_endpoint_auth_method": "client_secret_basic",
-		})
+		}
+		if e.IDTokenAlg != "" {
+			metadata["id_token_signed_response_alg"] = e.IDTokenAlg
+		}
+		c, err := e.register(ctx, "web", metadata)
 		if err != nil {
 			return target.Client{}, err
 		}

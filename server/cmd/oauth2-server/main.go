@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -39,6 +40,10 @@ flags (every command):
 
 Configuration comes from OAUTH2_* environment variables; see README.md.
 `
+
+// processStart is when the process began, for the start-up time logged
+// once the server listens.
+var processStart = time.Now()
 
 func main() {
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
@@ -129,11 +134,16 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 	if err := a.Seed(ctx, stdout); err != nil {
 		return err
 	}
+	// Start-up work (key generation, hashing the seed password) leaves
+	// garbage the size of several requests' worth of memory; hand it back
+	// before serving rather than at the collector's leisure.
+	debug.FreeOSMemory()
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "store", cfg.RedactedDatabaseURL(),
+		"startup", time.Since(processStart).Round(time.Millisecond).String(),
 		"tls", cfg.TLSCertFile != "", "client_certificates", cfg.ClientCertificates())
 	if a.HasTLSFiles() {
 		reloadOnHangup(ctx, a, log)

@@ -242,6 +242,8 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 		RequestURIHosts:     cfg.RequestURIHosts,
 		ClientCertificates:  cfg.ClientCertificates(),
 		ClientCAs:           tlsFiles.clientCAs,
+		// RFC 9396: the authorization details types the server accepts.
+		AuthorizationDetailsTypes: cfg.AuthorizationDetailsTypes,
 	}, core.Deps{
 		Store: guarded, Keys: keys, Clock: clock, Secrets: hasher, Sealer: sealer,
 		HTTPClient: out.client(), RequestURIClient: requestURIClient,
