@@ -26,8 +26,9 @@ type ClientCredentials struct {
 }
 
 // AuthenticateClient checks the credentials against the registered client.
-// Every failure is invalid_client with the same description, so a caller
-// cannot tell an unknown client from a wrong secret.
+// Every failure is invalid_client; those of secrets share one description,
+// so a caller cannot tell an unknown client from a wrong secret, while
+// those of assertions and certificates say what the client must fix.
 func (p *Provider) AuthenticateClient(ctx context.Context, cred ClientCredentials) (*ports.Client, error) {
 	if cred.Assertion != "" {
 		return p.authenticateAssertion(ctx, cred)

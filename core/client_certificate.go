@@ -243,10 +243,11 @@ func presentedCertificate(ctx context.Context) string {
 // certificateBinding is the x5t#S256 that the tokens issued to c in ctx
 // are bound to (RFC 8705 §3.1), "" for tokens not bound to a certificate.
 func certificateBinding(ctx context.Context, c *ports.Client) string {
-	if !certificateBound(c) {
+	x5t := presentedCertificate(ctx)
+	if x5t == "" || !certificateBound(c) {
 		return ""
 	}
-	return presentedCertificate(ctx)
+	return x5t
 }
 
 // checkCertificateBinding refuses a certificate-bound access token
