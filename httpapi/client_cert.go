@@ -49,32 +49,50 @@ func newCertSource(h ClientCertHeader, trusted []netip.Prefix) (certSource, erro
 }
 
 // clientCertificates returns the TLS client certificate chain of a
-// request, the client's own certificate first: the one of the server's
-// own TLS connection, else the one a trusted proxy forwarded. A header
-// that comes from anyone else is ignored, as anyone can write it; nil
-// without a certificate. Requests without one pay a map lookup or two.
+// request, the client's own certificate first: on a connection from a
+// trusted proxy, the one it forwarded in the header; on any other, the
+// one of the server's own TLS connection. A certificate a trusted proxy
+// presents on its own connection is the proxy's, not its client's, and a
+// header from anyone but a trusted proxy is ignored, as anyone can write
+// it. nil without a certificate. Requests without one pay a map lookup
+// or two.
 func (h *handlers) clientCertificates(r *http.Request) ([]*x509.Certificate, error) {
-	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
-		return r.TLS.PeerCertificates, nil
-	}
+	native := r.TLS != nil && len(r.TLS.PeerCertificates) > 0
 	src := h.certs
 	if src.header == "" {
+		if native {
+			return r.TLS.PeerCertificates, nil
+		}
 		return nil, nil
 	}
 	values := r.Header[src.header]
-	if len(values) == 0 {
+	if len(values) == 0 && !native {
 		return nil, nil
 	}
-	if !src.fromTrustedProxy(r) {
+	if src.fromTrustedProxy(r) {
+		if len(values) == 0 {
+			return nil, nil
+		}
+		return src.forwarded(values, r.Header[src.chain])
+	}
+	if len(values) > 0 {
 		h.log.InfoContext(r.Context(), "client certificate header ignored: the connection is not from a trusted proxy",
 			"request_id", RequestIDFrom(r.Context()), "header", src.header)
-		return nil, nil
 	}
+	if native {
+		return r.TLS.PeerCertificates, nil
+	}
+	return nil, nil
+}
+
+// forwarded parses the certificate header lines a trusted proxy sent, and
+// the lines of the chain header.
+func (s certSource) forwarded(values, chainValues []string) ([]*x509.Certificate, error) {
 	bad := func(why string) error {
-		return core.ErrInvalidRequest.WithDescription("the " + src.header + " header " + why)
+		return core.ErrInvalidRequest.WithDescription("the " + s.header + " header " + why)
 	}
 	value, chain := values[0], ""
-	switch src.format {
+	switch s.format {
 	case mtls.FormatXFCC:
 		// Header lines of a list make one list: each proxy on the way
 		// adds an element.
@@ -84,12 +102,12 @@ func (h *handlers) clientCertificates(r *http.Request) ([]*x509.Certificate, err
 			return nil, bad("must be sent once")
 		}
 		sep := ","
-		if src.format == mtls.FormatPEM {
+		if s.format == mtls.FormatPEM {
 			sep = ""
 		}
-		chain = strings.Join(r.Header[src.chain], sep)
+		chain = strings.Join(chainValues, sep)
 	}
-	certs, err := mtls.ParseHeader(src.format, value, chain)
+	certs, err := mtls.ParseHeader(s.format, value, chain)
 	if err != nil {
 		return nil, bad("is not a client certificate this server can read: " + strings.TrimPrefix(err.Error(), mtls.ErrMalformed.Error()+": "))
 	}
