@@ -171,6 +171,13 @@ func TestTLSClientAuth(t *testing.T) {
 	expired, _ := issue(t, f.issuer, func(c *x509.Certificate) { c.NotAfter = testNow.Add(-time.Minute) })
 	early, _ := issue(t, f.issuer, func(c *x509.Certificate) { c.NotBefore = testNow.Add(time.Hour) })
 	serverOnly, _ := issue(t, f.issuer, func(c *x509.Certificate) { c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth} })
+	// The client's certificate with a byte of the CA's signature changed.
+	forgedDER := slices.Clone(f.leaf.Raw)
+	forgedDER[len(forgedDER)-2] ^= 0x01
+	forged, err := x509.ParseCertificate(forgedDER)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	tests := []struct {
 		name     string
@@ -191,6 +198,7 @@ func TestTLSClientAuth(t *testing.T) {
 		{name: "an expired certificate", id: "by-dn", certs: []*x509.Certificate{expired, f.issuer.cert}, wantPart: "expired"},
 		{name: "a certificate not valid yet", id: "by-dn", certs: []*x509.Certificate{early, f.issuer.cert}, wantPart: "not valid yet"},
 		{name: "a certificate for servers only", id: "by-dn", certs: []*x509.Certificate{serverOnly, f.issuer.cert}, wantPart: "extended key usage"},
+		{name: "a certificate whose CA signature is broken", id: "by-dn", certs: []*x509.Certificate{forged, f.issuer.cert}, wantPart: "not issued by a CA this server trusts"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
