@@ -57,6 +57,27 @@ type Config struct {
 	// (RFC 7523 §2.1) accepts; OAUTH2_TRUSTED_ISSUERS takes them as a JSON
 	// array.
 	TrustedIssuers []TrustedIssuer `yaml:"trusted_issuers"`
+	// TLSCertFile and TLSKeyFile, together, make the server serve HTTPS
+	// itself: a PEM certificate chain and its private key, read again on
+	// SIGHUP.
+	TLSCertFile string `yaml:"tls_cert_file"`
+	TLSKeyFile  string `yaml:"tls_key_file"`
+	// TLSClientCerts makes the server's TLS listener ask clients for a
+	// certificate (RFC 8705), on by default with TLS. The handshake takes
+	// any certificate; the OAuth layer decides what it is good for.
+	TLSClientCerts bool `yaml:"tls_client_certs"`
+	// TLSClientCAFile holds the PEM CA certificates that the certificates
+	// of tls_client_auth clients must chain to, whether they come from
+	// the TLS listener or a proxy; that method is off without it.
+	TLSClientCAFile string `yaml:"tls_client_ca_file"`
+	// ClientCertHeader names the header in which a TLS-terminating proxy
+	// at one of TrustedProxies forwards the client's certificate;
+	// ClientCertHeaderFormat says how: pem (URL-encoded, as nginx's
+	// $ssl_client_escaped_cert), rfc9440 (Client-Cert) or xfcc (Envoy's
+	// X-Forwarded-Client-Cert). The format follows from those header
+	// names when unset, pem otherwise.
+	ClientCertHeader       string `yaml:"client_cert_header"`
+	ClientCertHeaderFormat string `yaml:"client_cert_header_format"`
 	// RequestURIHosts are the hosts ("name" for port 443, or "name:port")
 	// from which client-hosted request objects (RFC 9101 request_uri) are
 	// fetched; none are fetched without it. A name that resolves to a
@@ -158,6 +179,7 @@ type TrustedIssuer struct {
 // Dev-mode defaults, printed at start so a new user can sign in.
 const (
 	DevIssuer       = "http://localhost:8080"
+	DevTLSIssuer    = "https://localhost:8080"
 	DevAddr         = "localhost:8080"
 	DevDatabaseURL  = "sqlite:./data/oauth2.db"
 	DevSeedUsername = "demo"
@@ -177,6 +199,7 @@ func Defaults() Config {
 		KeyRotationInterval:   90 * 24 * time.Hour,
 		KeyPropagationDelay:   time.Hour,
 		KeyGracePeriod:        24 * time.Hour,
+		TLSClientCerts:        true,
 		MaxBodyBytes:          1 << 20,
 		RateLimit:             true,
 		JanitorInterval:       time.Minute,
@@ -227,7 +250,9 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		"OAUTH2_REGISTRATION_TOKEN": &c.RegistrationToken, "OAUTH2_REDIS_URL": &c.RedisURL,
 		"OAUTH2_KEY_ENCRYPTION_KEY": &c.KeyEncryptionKey, "OAUTH2_LOG_LEVEL": &c.LogLevel,
 		"OAUTH2_ADMIN_TOKEN": &c.AdminToken, "OAUTH2_NATS_URL": &c.NATSURL, "OAUTH2_OTLP_ENDPOINT": &c.OTLPEndpoint,
-		"OAUTH2_DEBUG_ADDR":        &c.DebugAddr,
+		"OAUTH2_DEBUG_ADDR":    &c.DebugAddr,
+		"OAUTH2_TLS_CERT_FILE": &c.TLSCertFile, "OAUTH2_TLS_KEY_FILE": &c.TLSKeyFile, "OAUTH2_TLS_CLIENT_CA_FILE": &c.TLSClientCAFile,
+		"OAUTH2_CLIENT_CERT_HEADER": &c.ClientCertHeader, "OAUTH2_CLIENT_CERT_HEADER_FORMAT": &c.ClientCertHeaderFormat,
 		"OAUTH2_EVENT_WEBHOOK_URL": &c.EventWebhookURL, "OAUTH2_EVENT_WEBHOOK_SECRET": &c.EventWebhookSecret,
 		"OAUTH2_CIBA_NOTIFIER": &c.CIBANotifier, "OAUTH2_CIBA_WEBHOOK_URL": &c.CIBAWebhookURL, "OAUTH2_CIBA_WEBHOOK_SECRET": &c.CIBAWebhookSecret,
 		"OAUTH2_RATE_LIMIT_TOKEN": &c.RateLimitToken, "OAUTH2_RATE_LIMIT_USERINFO": &c.RateLimitUserinfo,
@@ -292,6 +317,13 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		}
 		c.RequirePAR = b
 	}
+	if v := getenv("OAUTH2_TLS_CLIENT_CERTS"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("config: OAUTH2_TLS_CLIENT_CERTS=%q: want 1 or 0", v)
+		}
+		c.TLSClientCerts = b
+	}
 	if v := getenv("OAUTH2_DPOP_NONCE"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -321,6 +353,9 @@ func (c *Config) finish(getenv func(string) string) error {
 	if c.Dev {
 		if c.Issuer == "" {
 			c.Issuer = DevIssuer
+			if c.TLSCertFile != "" {
+				c.Issuer = DevTLSIssuer
+			}
 		}
 		if getenv("OAUTH2_ADDR") == "" && c.Addr == Defaults().Addr {
 			c.Addr = DevAddr
@@ -467,6 +502,7 @@ func (c *Config) finish(getenv func(string) string) error {
 		}
 		c.RequestURIHosts[i] = norm
 	}
+	c.checkTLS(bad)
 	for _, cidr := range c.TrustedProxies {
 		if _, _, err := net.ParseCIDR(cidr); err != nil && net.ParseIP(cidr) == nil {
 			bad("trusted proxy %q is neither an IP nor a CIDR", cidr)
@@ -518,6 +554,72 @@ func (c *Config) finish(getenv func(string) string) error {
 		return errors.New("config: " + strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+// checkTLS validates the TLS listener and the sources of client
+// certificates, and fills in the header format.
+func (c *Config) checkTLS(bad func(format string, a ...any)) {
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		bad("OAUTH2_TLS_CERT_FILE and OAUTH2_TLS_KEY_FILE go together")
+	}
+	if c.TLSCertFile != "" && strings.HasPrefix(c.Issuer, "http://") {
+		bad("OAUTH2_ISSUER %q must use https when the server serves TLS (OAUTH2_TLS_CERT_FILE)", c.Issuer)
+	}
+	if c.ClientCertHeader != "" {
+		if !validHeaderName(c.ClientCertHeader) {
+			bad("OAUTH2_CLIENT_CERT_HEADER %q must be an HTTP header name, and not one the server reads for itself", c.ClientCertHeader)
+		}
+		// Anyone can send a header; it means something only from a
+		// proxy that sets it for every request.
+		if len(c.TrustedProxies) == 0 {
+			bad("OAUTH2_CLIENT_CERT_HEADER needs OAUTH2_TRUSTED_PROXIES: the header is believed only from the proxies listed there")
+		}
+		if c.ClientCertHeaderFormat == "" {
+			switch strings.ToLower(c.ClientCertHeader) {
+			case "client-cert":
+				c.ClientCertHeaderFormat = "rfc9440"
+			case "x-forwarded-client-cert":
+				c.ClientCertHeaderFormat = "xfcc"
+			default:
+				c.ClientCertHeaderFormat = "pem"
+			}
+		}
+	} else if c.ClientCertHeaderFormat != "" {
+		bad("OAUTH2_CLIENT_CERT_HEADER_FORMAT needs OAUTH2_CLIENT_CERT_HEADER")
+	}
+	switch c.ClientCertHeaderFormat {
+	case "", "pem", "rfc9440", "xfcc":
+	default:
+		bad("OAUTH2_CLIENT_CERT_HEADER_FORMAT %q: want pem, rfc9440 or xfcc", c.ClientCertHeaderFormat)
+	}
+	if c.TLSClientCAFile != "" && !c.ClientCertificates() {
+		bad("OAUTH2_TLS_CLIENT_CA_FILE needs a source of client certificates: OAUTH2_TLS_CERT_FILE with OAUTH2_TLS_CLIENT_CERTS, or OAUTH2_CLIENT_CERT_HEADER")
+	}
+}
+
+// ClientCertificates reports whether TLS client certificates reach the
+// server: from its own TLS listener, or from a trusted proxy's header.
+func (c *Config) ClientCertificates() bool {
+	return c.TLSCertFile != "" && c.TLSClientCerts || c.ClientCertHeader != ""
+}
+
+// validHeaderName accepts an RFC 9110 §5.1 field name that is not one
+// of the headers that carry a request's own credentials or addresses.
+func validHeaderName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if !strings.ContainsRune("!#$%&'*+-.^_`|~", rune(name[i])) &&
+			!(name[i] >= '0' && name[i] <= '9' || name[i] >= 'a' && name[i] <= 'z' || name[i] >= 'A' && name[i] <= 'Z') {
+			return false
+		}
+	}
+	switch strings.ToLower(name) {
+	case "authorization", "cookie", "dpop", "host", "content-type", "content-length", "x-forwarded-for", "x-request-id":
+		return false
+	}
+	return true
 }
 
 // requestURIHost checks an entry of the request_uri host allow-list and

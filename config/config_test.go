@@ -113,6 +113,12 @@ func TestLoadDevMode(t *testing.T) {
 			t.Fatalf("Dev = %v, Issuer = %q", viaEnv.Dev, viaEnv.Issuer)
 		}
 	})
+	t.Run("dev mode with TLS defaults to an https issuer", func(t *testing.T) {
+		c := mustLoad(t, "", true, map[string]string{"OAUTH2_TLS_CERT_FILE": "tls.crt", "OAUTH2_TLS_KEY_FILE": "tls.key"})
+		if c.Issuer != config.DevTLSIssuer {
+			t.Fatalf("Issuer = %q, want %s", c.Issuer, config.DevTLSIssuer)
+		}
+	})
 	t.Run("dev mode accepts its own seed password and a plain http issuer", func(t *testing.T) {
 		mustLoad(t, "", true, map[string]string{"OAUTH2_ISSUER": "http://devbox.internal:8080", "OAUTH2_SEED_PASSWORD": "demo-password"})
 	})
@@ -153,6 +159,18 @@ func TestLoadOutsideDevMode(t *testing.T) {
 		{name: "tiny body limit", env: with(prodEnv(), "OAUTH2_MAX_BODY_BYTES", "100"), wantErr: "max_body_bytes"},
 		{name: "debug address without a port", env: with(prodEnv(), "OAUTH2_DEBUG_ADDR", "localhost"), wantErr: "OAUTH2_DEBUG_ADDR"},
 		{name: "unknown log level", env: with(prodEnv(), "OAUTH2_LOG_LEVEL", "verbose"), wantErr: "log_level"},
+		{name: "TLS with a certificate and its key is accepted", env: with(prodEnv(), "OAUTH2_TLS_CERT_FILE", "tls.crt", "OAUTH2_TLS_KEY_FILE", "tls.key", "OAUTH2_TLS_CLIENT_CA_FILE", "ca.pem")},
+		{name: "a proxy's certificate header with trusted proxies is accepted", env: with(prodEnv(), "OAUTH2_CLIENT_CERT_HEADER", "X-Client-Cert", "OAUTH2_TRUSTED_PROXIES", "10.0.0.1", "OAUTH2_TLS_CLIENT_CA_FILE", "ca.pem")},
+		{name: "a TLS certificate without its key", env: with(prodEnv(), "OAUTH2_TLS_CERT_FILE", "tls.crt"), wantErr: "OAUTH2_TLS_CERT_FILE and OAUTH2_TLS_KEY_FILE go together"},
+		{name: "a TLS key without its certificate", env: with(prodEnv(), "OAUTH2_TLS_KEY_FILE", "tls.key"), wantErr: "go together"},
+		{name: "TLS with an http issuer", env: with(prodEnv(), "OAUTH2_ISSUER", "http://127.0.0.1:8443", "OAUTH2_TLS_CERT_FILE", "tls.crt", "OAUTH2_TLS_KEY_FILE", "tls.key"), wantErr: "must use https when the server serves TLS"},
+		{name: "a certificate header without trusted proxies", env: with(prodEnv(), "OAUTH2_CLIENT_CERT_HEADER", "X-Client-Cert"), wantErr: "OAUTH2_CLIENT_CERT_HEADER needs OAUTH2_TRUSTED_PROXIES"},
+		{name: "a certificate header that is no header name", env: with(prodEnv(), "OAUTH2_CLIENT_CERT_HEADER", "X Client Cert", "OAUTH2_TRUSTED_PROXIES", "10.0.0.1"), wantErr: "must be an HTTP header name"},
+		{name: "the Authorization header as certificate header", env: with(prodEnv(), "OAUTH2_CLIENT_CERT_HEADER", "authorization", "OAUTH2_TRUSTED_PROXIES", "10.0.0.1"), wantErr: "not one the server reads"},
+		{name: "an unknown certificate header format", env: with(prodEnv(), "OAUTH2_CLIENT_CERT_HEADER", "X-Client-Cert", "OAUTH2_TRUSTED_PROXIES", "10.0.0.1", "OAUTH2_CLIENT_CERT_HEADER_FORMAT", "der"), wantErr: "want pem, rfc9440 or xfcc"},
+		{name: "a certificate header format without a header", env: with(prodEnv(), "OAUTH2_CLIENT_CERT_HEADER_FORMAT", "pem"), wantErr: "OAUTH2_CLIENT_CERT_HEADER_FORMAT needs OAUTH2_CLIENT_CERT_HEADER"},
+		{name: "a client CA without a source of certificates", env: with(prodEnv(), "OAUTH2_TLS_CLIENT_CA_FILE", "ca.pem"), wantErr: "OAUTH2_TLS_CLIENT_CA_FILE needs a source of client certificates"},
+		{name: "a client CA with TLS that asks for no certificates", env: with(prodEnv(), "OAUTH2_TLS_CERT_FILE", "tls.crt", "OAUTH2_TLS_KEY_FILE", "tls.key", "OAUTH2_TLS_CLIENT_CERTS", "0", "OAUTH2_TLS_CLIENT_CA_FILE", "ca.pem"), wantErr: "OAUTH2_TLS_CLIENT_CA_FILE needs"},
 		{name: "request_uri host with a scheme", env: with(prodEnv(), "OAUTH2_REQUEST_URI_HOSTS", "https://rp.example.com"), wantErr: "request_uri_hosts"},
 		{name: "request_uri host with a path", env: with(prodEnv(), "OAUTH2_REQUEST_URI_HOSTS", "rp.example.com/objects"), wantErr: "request_uri_hosts"},
 		{name: "request_uri host wildcard", env: with(prodEnv(), "OAUTH2_REQUEST_URI_HOSTS", "*.example.com"), wantErr: "request_uri_hosts"},
@@ -231,6 +249,26 @@ func TestLoadOutsideDevMode(t *testing.T) {
 			t.Fatalf("warnings = %q", c.Warnings)
 		}
 	})
+	t.Run("the certificate header format follows the header name", func(t *testing.T) {
+		for header, format := range map[string]string{"Client-Cert": "rfc9440", "x-forwarded-client-cert": "xfcc", "X-SSL-Client-Cert": "pem"} {
+			c := mustLoad(t, "", false, with(prodEnv(), "OAUTH2_CLIENT_CERT_HEADER", header, "OAUTH2_TRUSTED_PROXIES", "10.0.0.1"))
+			if c.ClientCertHeaderFormat != format || !c.ClientCertificates() {
+				t.Errorf("%s: format %q, certificates %v; want %s", header, c.ClientCertHeaderFormat, c.ClientCertificates(), format)
+			}
+		}
+	})
+	t.Run("TLS asks for client certificates unless told not to", func(t *testing.T) {
+		tls := with(prodEnv(), "OAUTH2_TLS_CERT_FILE", "tls.crt", "OAUTH2_TLS_KEY_FILE", "tls.key")
+		if c := mustLoad(t, "", false, tls); !c.TLSClientCerts || !c.ClientCertificates() {
+			t.Fatalf("TLSClientCerts %v, ClientCertificates %v", c.TLSClientCerts, c.ClientCertificates())
+		}
+		if c := mustLoad(t, "", false, with(tls, "OAUTH2_TLS_CLIENT_CERTS", "0")); c.ClientCertificates() {
+			t.Fatal("client certificates on with OAUTH2_TLS_CLIENT_CERTS=0")
+		}
+		if c := mustLoad(t, "", false, prodEnv()); c.ClientCertificates() {
+			t.Fatal("client certificates on without TLS or a proxy header")
+		}
+	})
 	t.Run("no warnings when nothing was relaxed", func(t *testing.T) {
 		if c := mustLoad(t, "", false, prodEnv()); len(c.Warnings) != 0 {
 			t.Fatalf("warnings = %q", c.Warnings)
@@ -246,6 +284,9 @@ type setting struct {
 	yaml     string // the YAML value
 	got      func(c *config.Config) any
 	want     any
+	// needs are variables (name, value, ...) without which the setting
+	// is refused, set in the environment of both subtests.
+	needs []string
 }
 
 func settings() []setting {
@@ -297,6 +338,17 @@ func settings() []setting {
 		{env: "OAUTH2_CIBA_NOTIFIER", envValue: "log", yaml: "log", got: func(c *config.Config) any { return c.CIBANotifier }, want: "log"},
 		{env: "OAUTH2_CIBA_WEBHOOK_URL", envValue: "https://push.example/ciba", yaml: "https://push.example/ciba", got: func(c *config.Config) any { return c.CIBAWebhookURL }, want: "https://push.example/ciba"},
 		{env: "OAUTH2_CIBA_WEBHOOK_SECRET", envValue: "ciba-secret-0123456789", yaml: "ciba-secret-0123456789", got: func(c *config.Config) any { return c.CIBAWebhookSecret }, want: "ciba-secret-0123456789"},
+		{env: "OAUTH2_TLS_CERT_FILE", envValue: "/etc/oauth2/tls.crt", yaml: "/etc/oauth2/tls.crt", got: func(c *config.Config) any { return c.TLSCertFile }, want: "/etc/oauth2/tls.crt",
+			needs: []string{"OAUTH2_TLS_KEY_FILE", "/etc/oauth2/tls.key"}},
+		{env: "OAUTH2_TLS_KEY_FILE", envValue: "/etc/oauth2/tls.key", yaml: "/etc/oauth2/tls.key", got: func(c *config.Config) any { return c.TLSKeyFile }, want: "/etc/oauth2/tls.key",
+			needs: []string{"OAUTH2_TLS_CERT_FILE", "/etc/oauth2/tls.crt"}},
+		{env: "OAUTH2_TLS_CLIENT_CERTS", envValue: "0", yaml: "false", got: func(c *config.Config) any { return c.TLSClientCerts }, want: false},
+		{env: "OAUTH2_TLS_CLIENT_CA_FILE", envValue: "/etc/oauth2/client-ca.pem", yaml: "/etc/oauth2/client-ca.pem", got: func(c *config.Config) any { return c.TLSClientCAFile }, want: "/etc/oauth2/client-ca.pem",
+			needs: []string{"OAUTH2_TLS_CERT_FILE", "/etc/oauth2/tls.crt", "OAUTH2_TLS_KEY_FILE", "/etc/oauth2/tls.key"}},
+		{env: "OAUTH2_CLIENT_CERT_HEADER", envValue: "X-Client-Cert", yaml: "X-Client-Cert", got: func(c *config.Config) any { return c.ClientCertHeader }, want: "X-Client-Cert",
+			needs: []string{"OAUTH2_TRUSTED_PROXIES", "10.0.0.0/8"}},
+		{env: "OAUTH2_CLIENT_CERT_HEADER_FORMAT", envValue: "rfc9440", yaml: "rfc9440", got: func(c *config.Config) any { return c.ClientCertHeaderFormat }, want: "rfc9440",
+			needs: []string{"OAUTH2_CLIENT_CERT_HEADER", "X-SSL-Cert", "OAUTH2_TRUSTED_PROXIES", "10.0.0.0/8"}},
 		{env: "OAUTH2_OTLP_ENDPOINT", envValue: "http://collector:4318", yaml: "http://collector:4318", got: func(c *config.Config) any { return c.OTLPEndpoint }, want: "http://collector:4318"},
 		{env: "OAUTH2_REQUEST_URI_HOSTS", envValue: "rp.example.com, RP2.example.org:8443,[2001:db8::1]:9443", yaml: "[rp.example.com, 'RP2.example.org:8443', '[2001:db8::1]:9443']",
 			got:  func(c *config.Config) any { return c.RequestURIHosts },
@@ -319,14 +371,14 @@ func TestLoadSettings(t *testing.T) {
 	for _, s := range settings() {
 		yamlKey := strings.ToLower(strings.TrimPrefix(s.env, "OAUTH2_"))
 		t.Run(s.env+" in the environment overrides the default", func(t *testing.T) {
-			c := mustLoad(t, "", false, with(baseFor(s.env), s.env, s.envValue))
+			c := mustLoad(t, "", false, with(with(baseFor(s.env), s.needs...), s.env, s.envValue))
 			if got := s.got(c); !reflect.DeepEqual(got, s.want) {
 				t.Fatalf("%s=%q gave %v, want %v", s.env, s.envValue, got, s.want)
 			}
 		})
 		t.Run(yamlKey+" in the file sets the same setting", func(t *testing.T) {
 			file := writeFile(t, yamlKey+": "+s.yaml+"\n")
-			c := mustLoad(t, file, false, baseFor(s.env))
+			c := mustLoad(t, file, false, with(baseFor(s.env), s.needs...))
 			if got := s.got(c); !reflect.DeepEqual(got, s.want) {
 				t.Fatalf("%s: %s gave %v, want %v", yamlKey, s.yaml, got, s.want)
 			}
@@ -416,6 +468,7 @@ func TestLoadRefusesBadValues(t *testing.T) {
 		{name: "body limit with a unit", env: "OAUTH2_MAX_BODY_BYTES", value: "1MB"},
 		{name: "dev flag as yes", env: "OAUTH2_DEV", value: "yes"},
 		{name: "DPoP nonce flag as on", env: "OAUTH2_DPOP_NONCE", value: "on"},
+		{name: "TLS client certificate flag as request", env: "OAUTH2_TLS_CLIENT_CERTS", value: "request"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+" names the variable", func(t *testing.T) {

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 
 	"oauth2-server.dev/ports"
@@ -17,11 +18,17 @@ type ClientCredentials struct {
 	// Assertion is a client_assertion JWT (RFC 7523 §2.2); Method is then
 	// private_key_jwt.
 	Assertion string
+	// Certificates is the TLS client certificate chain of the request,
+	// the client's own certificate first, as the handshake or a trusted
+	// proxy delivered it; nil without one. A client of a certificate
+	// method (RFC 8705 §2) sends a bare client_id, Method none.
+	Certificates []*x509.Certificate
 }
 
 // AuthenticateClient checks the credentials against the registered client.
-// Every failure is invalid_client with the same description, so a caller
-// cannot tell an unknown client from a wrong secret.
+// Every failure is invalid_client; those of secrets share one description,
+// so a caller cannot tell an unknown client from a wrong secret, while
+// those of assertions and certificates say what the client must fix.
 func (p *Provider) AuthenticateClient(ctx context.Context, cred ClientCredentials) (*ports.Client, error) {
 	if cred.Assertion != "" {
 		return p.authenticateAssertion(ctx, cred)
@@ -39,6 +46,11 @@ func (p *Provider) AuthenticateClient(ctx context.Context, cred ClientCredential
 	}
 	if err != nil {
 		return nil, ErrServerError.Wrap(err)
+	}
+	// RFC 8705 §2: a client of a certificate method names itself with
+	// client_id alone and authenticates with its connection's certificate.
+	if cred.Method == ports.AuthMethodNone && isCertificateMethod(c.TokenEndpointAuth) {
+		return p.authenticateCertificate(ctx, c, cred.Certificates)
 	}
 	// RFC 6749 §2.3: a client uses the one method it registered.
 	if cred.Method != c.TokenEndpointAuth {

@@ -16,6 +16,8 @@ func (p *Provider) Metadata() map[string]any {
 		authMethods = append(authMethods, AuthMethodSecretJWT)
 		signingAlgs = append(slices.Clone(assertionAlgs), secretAssertionAlgs...)
 	}
+	// RFC 8705 §2: the certificate methods that work here.
+	authMethods = append(authMethods, p.certificateAuthMethods()...)
 	// OIDC Discovery §3: implicit is listed because the hybrid response
 	// types need it at registration; the token endpoint has no such grant.
 	grantTypes := append(p.GrantTypes(), GrantImplicit)
@@ -61,6 +63,9 @@ func (p *Provider) Metadata() map[string]any {
 		// RFC 9449 §5.1: DPoP at the token endpoint, UserInfo,
 		// introspection, revocation and PAR.
 		"dpop_signing_alg_values_supported": p.DPoPAlgorithms(),
+		// RFC 8705 §3.3: certificate-bound access tokens, on the main
+		// endpoints (no mtls_endpoint_aliases).
+		"tls_client_certificate_bound_access_tokens": p.cfg.ClientCertificates,
 	}
 	// OIDC RP-Initiated, Front-Channel and Back-Channel Logout.
 	m["end_session_endpoint"] = p.EndSessionEndpoint()

@@ -3,6 +3,7 @@ package core
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -108,26 +109,28 @@ func requiresDPoP(c *ports.Client) bool {
 }
 
 // confirmation is the cnf claim of a sender-constrained token (RFC 7800
-// §3.1, RFC 9449 §6.1).
+// §3.1, RFC 9449 §6.1, RFC 8705 §3.1).
 type confirmation struct {
-	JKT string `json:"jkt"`
+	JKT     string `json:"jkt,omitempty"`
+	X5TS256 string `json:"x5t#S256,omitempty"`
 }
 
-func confirmationOf(jkt string) *confirmation {
-	if jkt == "" {
+func confirmationOf(jkt, x5t string) *confirmation {
+	if jkt == "" && x5t == "" {
 		return nil
 	}
-	return &confirmation{JKT: jkt}
+	return &confirmation{JKT: jkt, X5TS256: x5t}
 }
 
 // ResourceRequest is a request to a protected resource of the server
 // (UserInfo): the access token, the authorization scheme it came with,
-// and the DPoP proof, if any.
+// the DPoP proof and the TLS client certificate chain, if any.
 type ResourceRequest struct {
 	Token string
 	// Scheme is TokenTypeBearer or TokenTypeDPoP (RFC 9449 §7.1).
-	Scheme string
-	DPoP   DPoPProof
+	Scheme       string
+	DPoP         DPoPProof
+	Certificates []*x509.Certificate
 }
 
 // resourceToken resolves the access token of a resource request to
@@ -137,6 +140,9 @@ type ResourceRequest struct {
 func (p *Provider) resourceToken(ctx context.Context, req ResourceRequest, endpoint string) (*ports.Token, error) {
 	tok, err := p.LookupAccessToken(ctx, req.Token)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkCertificateBinding(tok, req.Certificates); err != nil {
 		return nil, err
 	}
 	unauthorized := func(e *Error) error { return e.withStatus(http.StatusUnauthorized) }

@@ -37,6 +37,11 @@ func (g refreshTokenGrant) handle(ctx context.Context, client *ports.Client, for
 	if old.JKT != "" && old.JKT != jkt {
 		return nil, ErrInvalidGrant.WithDescription("the refresh token is bound to a DPoP key; send a DPoP proof signed by it")
 	}
+	// RFC 8705 §4: one bound to a certificate only over a connection with
+	// that certificate.
+	if old.X5TS256 != "" && old.X5TS256 != presentedCertificate(ctx) {
+		return nil, ErrInvalidGrant.WithDescription("the refresh token is bound to a client certificate; present that certificate")
+	}
 	scope := old.Scope
 	if s := form.Get("scope"); s != "" {
 		// RFC 6749 §6: a narrower scope may be asked for, never a wider.

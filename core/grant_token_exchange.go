@@ -68,6 +68,10 @@ func (g tokenExchangeGrant) handle(ctx context.Context, client *ports.Client, fo
 	if subject.JKT != "" && subject.JKT != jkt {
 		return nil, ErrInvalidGrant.WithDescription("the subject_token is DPoP-bound; send a DPoP proof signed by its key")
 	}
+	// RFC 8705 §3: so is a certificate-bound one, with its certificate.
+	if subject.X5TS256 != "" && subject.X5TS256 != presentedCertificate(ctx) {
+		return nil, ErrInvalidGrant.WithDescription("the subject_token is bound to a client certificate; present that certificate")
+	}
 	policy := parseTokenExchangePolicy(client)
 
 	var act *actClaim
@@ -86,6 +90,9 @@ func (g tokenExchangeGrant) handle(ctx context.Context, client *ports.Client, fo
 		}
 		if at.JKT != "" && at.JKT != jkt {
 			return nil, ErrInvalidGrant.WithDescription("the actor_token is DPoP-bound; send a DPoP proof signed by its key")
+		}
+		if at.X5TS256 != "" && at.X5TS256 != presentedCertificate(ctx) {
+			return nil, ErrInvalidGrant.WithDescription("the actor_token is bound to a client certificate; present that certificate")
 		}
 		act = &actClaim{Sub: at.Subject}
 	} else if form.Get("actor_token_type") != "" {

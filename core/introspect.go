@@ -77,6 +77,14 @@ func (p *Provider) Introspect(ctx context.Context, cred ClientCredentials, token
 	if rec.JKT != "" {
 		in.Cnf = map[string]string{"jkt": rec.JKT}
 	}
+	// RFC 8705 §3.2: and the certificate, to compare with the one of its
+	// own TLS connection.
+	if rec.X5TS256 != "" {
+		if in.Cnf == nil {
+			in.Cnf = map[string]string{}
+		}
+		in.Cnf["x5t#S256"] = rec.X5TS256
+	}
 	return in, client, nil
 }
 

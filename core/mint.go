@@ -65,7 +65,8 @@ type accessClaims struct {
 	AuthTime int64         `json:"auth_time,omitempty"`
 	Sid      string        `json:"sid,omitempty"`
 	Act      *actClaim     `json:"act,omitempty"`
-	// Cnf binds a DPoP token to its key (RFC 9449 §6.1).
+	// Cnf binds a token to a DPoP key (RFC 9449 §6.1) or a client
+	// certificate (RFC 8705 §3.1).
 	Cnf *confirmation `json:"cnf,omitempty"`
 	// AuthorizationDetails is RFC 9396 §9.1's claim.
 	AuthorizationDetails json.RawMessage `json:"authorization_details,omitempty"`
@@ -110,11 +111,13 @@ func (p *Provider) issue(ctx context.Context, ip issueParams, persist persistFun
 	if len(ip.audiences) > 0 {
 		aud = ip.audiences
 	}
+	// RFC 8705 §3.1: bound to the client certificate of the request.
+	x5t := certificateBinding(ctx, c)
 	access := &ports.Token{
 		Tenant: p.cfg.Tenant, Kind: ports.TokenAccess, GrantID: ip.grantID, ClientID: c.ID,
 		Subject: ip.subject, Scope: ip.scope, Audience: joinAudience(aud),
 		SessionID: ip.sessionID, AuthTime: ip.authTime, ParentID: ip.parentID,
-		JKT: ip.jkt, AuthorizationDetails: ip.details, IssuedAt: now, ExpiresAt: accessExp,
+		JKT: ip.jkt, X5TS256: x5t, AuthorizationDetails: ip.details, IssuedAt: now, ExpiresAt: accessExp,
 	}
 	var accessToken string
 	if c.AccessTokenFormat == ports.TokenFormatOpaque {
@@ -125,7 +128,7 @@ func (p *Provider) issue(ctx context.Context, ip issueParams, persist persistFun
 		claims := accessClaims{
 			Iss: p.cfg.Issuer, Sub: ip.subject, Aud: aud,
 			Exp: accessExp.Unix(), Iat: now.Unix(), Jti: access.ID, ClientID: c.ID,
-			Scope: ip.scope, Sid: SessionSID(ip.sessionID), Act: ip.act, Cnf: confirmationOf(ip.jkt),
+			Scope: ip.scope, Sid: SessionSID(ip.sessionID), Act: ip.act, Cnf: confirmationOf(ip.jkt, x5t),
 			AuthorizationDetails: rawDetails(ip.details),
 		}
 		if ip.authTime != nil {
@@ -155,11 +158,11 @@ func (p *Provider) issue(ctx context.Context, ip issueParams, persist persistFun
 			Audience: joinAudience(ip.resources), SessionID: ip.sessionID, AuthTime: ip.authTime, ParentID: ip.parentID,
 			AuthorizationDetails: ip.grantDetails, IssuedAt: now, ExpiresAt: now.Add(p.cfg.RefreshTokenTTL),
 		}
-		// RFC 9449 §5: a public client's refresh token is bound to its
-		// DPoP key; a confidential client's is already bound to the
-		// client's credentials.
+		// RFC 9449 §5, RFC 8705 §4: a public client's refresh token is
+		// bound to its DPoP key or certificate; a confidential client's is
+		// already bound to the client's credentials.
 		if c.Public() {
-			refresh.JKT = ip.jkt
+			refresh.JKT, refresh.X5TS256 = ip.jkt, x5t
 		}
 		records = append(records, refresh)
 		resp.RefreshToken = rt

@@ -2,11 +2,13 @@ package core
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"oauth2-server.dev/core/dpop"
@@ -65,6 +67,15 @@ type Config struct {
 	// DPoPNonce makes every DPoP proof carry a nonce the server issued
 	// (RFC 9449 §8, §9), so that proofs cannot be made ahead of time.
 	DPoPNonce bool
+	// ClientCertificates says that TLS client certificates reach the
+	// engine (RFC 8705): the server's own listener asks for them, or a
+	// trusted proxy forwards them. Without it neither certificate method
+	// nor certificate-bound tokens are offered.
+	ClientCertificates bool
+	// ClientCAs are the CAs that the chains of tls_client_auth clients
+	// must lead to (RFC 8705 §2.1); that method is offered only with
+	// them.
+	ClientCAs *x509.CertPool
 	// RequestURIHosts are the hosts ("name" for port 443, or "name:port")
 	// from which request objects passed by reference may be fetched
 	// (RFC 9101 §5.2); none are fetched when it is empty.
@@ -159,6 +170,8 @@ type Provider struct {
 	// nonces issues and checks DPoP nonces; nil when they are not
 	// demanded.
 	nonces *dpop.Nonces
+	// clientCAs verify tls_client_auth chains; reloadable.
+	clientCAs atomic.Pointer[x509.CertPool]
 	// requestURIClient fetches request objects by reference, each fetch
 	// within requestURITimeout.
 	requestURIClient  *http.Client
@@ -243,6 +256,9 @@ func New(cfg Config, d Deps) (*Provider, error) {
 		if p.nonces, err = dpop.NewNonces(d.DPoPNonceKey, p.cfg.Issuer); err != nil {
 			return nil, fmt.Errorf("core: DPoP nonces: %w", err)
 		}
+	}
+	if cfg.ClientCAs != nil {
+		p.clientCAs.Store(cfg.ClientCAs)
 	}
 	p.events, p.traceID, p.sealer = d.Events, d.TraceID, d.Sealer
 	p.requestURIClient, p.requestURITimeout = d.RequestURIClient, defaultRequestURITimeout

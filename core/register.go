@@ -282,6 +282,10 @@ func (p *Provider) buildClient(body []byte) (*ports.Client, error) {
 		if p.sealer == nil {
 			return nil, bad("token_endpoint_auth_method client_secret_jwt is not supported")
 		}
+	case AuthMethodTLSClient, AuthMethodSelfSignedTLSClient:
+		if !slices.Contains(p.certificateAuthMethods(), m.TokenEndpointAuthMethod) {
+			return nil, bad("token_endpoint_auth_method " + m.TokenEndpointAuthMethod + " is not supported on this server")
+		}
 	default:
 		return nil, bad("token_endpoint_auth_method " + m.TokenEndpointAuthMethod + " is not supported")
 	}
@@ -435,6 +439,9 @@ func (p *Provider) buildClient(body []byte) (*ports.Client, error) {
 		if !slices.Contains(p.cfg.AuthorizationDetailsTypes, t) {
 			return nil, bad("authorization_details_types: " + strconv.Quote(t) + " is not supported on this server")
 		}
+	}
+	if err := p.checkCertificateMetadata(m.TokenEndpointAuthMethod, raw, hasJWKS || m.JWKSURI != ""); err != nil {
+		return nil, err
 	}
 	if m.RequestObjectAlg != "" && !slices.Contains(assertionAlgs, m.RequestObjectAlg) {
 		return nil, bad("request_object_signing_alg " + m.RequestObjectAlg + " is not supported")

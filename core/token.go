@@ -104,5 +104,10 @@ func (p *Provider) Token(ctx context.Context, req TokenRequest) (*TokenResponse,
 		// RFC 9449 §5.2: the client registered dpop_bound_access_tokens.
 		return nil, ErrInvalidDPoPProof.WithDescription("this client must send a DPoP proof with its token requests")
 	}
+	if len(req.Client.Certificates) > 0 || certificateBound(client) {
+		if ctx, err = p.withPresentedCertificate(ctx, client, req.Client.Certificates); err != nil {
+			return nil, err
+		}
+	}
 	return h.handle(ctx, client, req.Form, jkt)
 }

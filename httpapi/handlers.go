@@ -19,6 +19,7 @@ type handlers struct {
 	metrics *metrics
 	cookies *cookieJar
 	guard   FailureGuard
+	certs   certSource
 }
 
 func (h *handlers) health(w http.ResponseWriter, r *http.Request) {

@@ -34,8 +34,13 @@ type Options struct {
 	CookieKey []byte
 	// SecureCookies marks cookies Secure; on whenever the issuer is https.
 	SecureCookies bool
-	// TrustedProxies are the networks whose X-Forwarded-For is believed.
+	// TrustedProxies are the networks whose X-Forwarded-For is believed,
+	// and whose ClientCertHeader.
 	TrustedProxies []netip.Prefix
+	// ClientCertHeader, when named, is where a TLS-terminating proxy
+	// forwards client certificates (RFC 8705); certificates of the
+	// server's own TLS connections need no setting.
+	ClientCertHeader ClientCertHeader
 	// MaxBodyBytes caps request bodies.
 	MaxBodyBytes int64
 	// AdminToken guards /admin/api; empty disables it.
@@ -80,10 +85,14 @@ func NewRouter(o Options) (http.Handler, error) {
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 1 << 20
 	}
+	certs, err := newCertSource(o.ClientCertHeader, o.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
 	m := newMetrics(o.Registry)
 	h := &handlers{
 		p: o.Provider, store: o.Store, log: o.Logger, pages: pages, metrics: m,
-		cookies: newCookieJar(o.CookieKey, o.SecureCookies), guard: o.Guard,
+		cookies: newCookieJar(o.CookieKey, o.SecureCookies), guard: o.Guard, certs: certs,
 	}
 	group := func(name string) func(http.Handler) http.Handler {
 		if mw, ok := o.Bulkheads[name]; ok && mw != nil {

@@ -45,6 +45,10 @@ func (h *handlers) clientRequest(w http.ResponseWriter, r *http.Request) (form u
 		h.oauthError(w, r, err)
 		return nil, cred, nil, false
 	}
+	if cred.Certificates, err = h.clientCertificates(r); err != nil {
+		h.oauthError(w, r, err)
+		return nil, cred, nil, false
+	}
 	keys = failureKeys(r, clientAccount(cred))
 	if blocked, retry := h.blocked(r, keys); blocked {
 		tooManyFailures(w, retry)

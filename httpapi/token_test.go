@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -106,7 +107,7 @@ func TestClientCredentials(t *testing.T) {
 			if err != nil {
 				t.Fatalf("clientCredentials: %v", err)
 			}
-			if got != tt.want {
+			if !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("clientCredentials = %+v, want %+v", got, tt.want)
 			}
 		})

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"crypto/x509"
 	"net/http"
 	"strings"
 
@@ -8,8 +9,9 @@ import (
 )
 
 // userinfo serves the UserInfo endpoint (OIDC Core §5.3) by GET or POST,
-// to bearer tokens and to DPoP-bound tokens with their proofs (RFC 9449
-// §7).
+// to bearer tokens, to DPoP-bound tokens with their proofs (RFC 9449 §7)
+// and to certificate-bound tokens over a connection with their
+// certificate (RFC 8705 §3).
 func (h *handlers) userinfo(w http.ResponseWriter, r *http.Request) {
 	scheme, tok, err := accessToken(r)
 	var proof core.DPoPProof
@@ -19,11 +21,15 @@ func (h *handlers) userinfo(w http.ResponseWriter, r *http.Request) {
 			proof, err = dpopProof(r)
 		}
 	}
+	var certs []*x509.Certificate
+	if err == nil {
+		certs, err = h.clientCertificates(r)
+	}
 	if err != nil {
 		h.resourceError(w, r, scheme, err)
 		return
 	}
-	resp, err := h.p.Userinfo(r.Context(), core.ResourceRequest{Token: tok, Scheme: scheme, DPoP: proof})
+	resp, err := h.p.Userinfo(r.Context(), core.ResourceRequest{Token: tok, Scheme: scheme, DPoP: proof, Certificates: certs})
 	if err != nil {
 		h.resourceError(w, r, scheme, err)
 		return

@@ -37,6 +37,11 @@ type testServer struct {
 	issuer   string
 	regToken string
 	app      *app.App
+	// addr is the server's listening address; the issuer names another
+	// when the test puts a proxy in front.
+	addr string
+	// httpClient reaches a server that serves HTTPS; nil for plain HTTP.
+	httpClient *http.Client
 }
 
 // backends lists the stores the end-to-end suite runs against. MongoDB
@@ -83,7 +88,11 @@ func startServerWith(t *testing.T, backend string, env map[string]string, clock 
 	if err != nil {
 		t.Fatal(err)
 	}
-	issuer := "http://" + ln.Addr().String()
+	scheme := "http"
+	if env["OAUTH2_TLS_CERT_FILE"] != "" {
+		scheme = "https"
+	}
+	issuer := scheme + "://" + ln.Addr().String()
 	regToken := "initial-access-token-" + randomKey()[:16]
 	vars := map[string]string{
 		"OAUTH2_ISSUER":             issuer,
@@ -125,7 +134,7 @@ func startServerWith(t *testing.T, backend string, env map[string]string, clock 
 		}
 		a.Close()
 	})
-	return &testServer{issuer: issuer, regToken: regToken, app: a}
+	return &testServer{issuer: issuer, regToken: regToken, app: a, addr: ln.Addr().String()}
 }
 
 // databaseURL returns a fresh database: a SQLite file, a database of its
@@ -204,13 +213,22 @@ func (s *testServer) registerRaw(t *testing.T, token, metadata string) (int, []b
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := s.client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, b
+}
+
+// client is the HTTP client that reaches the server: one trusting its
+// TLS certificate when it serves HTTPS.
+func (s *testServer) client() *http.Client {
+	if s.httpClient != nil {
+		return s.httpClient
+	}
+	return http.DefaultClient
 }
 
 // browser is a person's browser: it keeps cookies, follows the server's

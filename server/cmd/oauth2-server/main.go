@@ -143,8 +143,35 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 		return err
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "store", cfg.RedactedDatabaseURL(),
-		"startup", time.Since(processStart).Round(time.Millisecond).String())
+		"startup", time.Since(processStart).Round(time.Millisecond).String(),
+		"tls", cfg.TLSCertFile != "", "client_certificates", cfg.ClientCertificates())
+	if a.HasTLSFiles() {
+		reloadOnHangup(ctx, a, log)
+	}
 	return a.Serve(ctx, ln)
+}
+
+// reloadOnHangup reads the TLS files again whenever the process gets
+// SIGHUP, as certificate renewal tools expect. The signal is caught from
+// the moment it returns.
+func reloadOnHangup(ctx context.Context, a *app.App, log *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				if err := a.ReloadTLS(); err != nil {
+					log.Error("TLS files not reloaded; the ones in use stay", "error", err)
+					continue
+				}
+				log.Info("TLS files reloaded")
+			}
+		}
+	}()
 }
 
 func migrate(ctx context.Context, cfg *config.Config, stdout io.Writer, statusOnly bool) error {

@@ -37,6 +37,9 @@ type App struct {
 	edge     *edge
 	janitor  *janitor.Janitor
 	relay    *events.Relay
+	// tls holds the TLS files: the listener's certificate, the client
+	// CAs.
+	tls *tlsFiles
 }
 
 // janitorBatch is how many expired records one purge statement deletes:
@@ -126,6 +129,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock ports.
 }
 
 func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock ports.Clock, st Store, o options) (*App, error) {
+	tlsFiles, err := loadTLSFiles(cfg)
+	if err != nil {
+		return nil, err
+	}
 	keys, err := keyset.Load(ctx, st, ports.DefaultTenant, cfg.KEK(), clock)
 	if err != nil {
 		return nil, err
@@ -233,6 +240,8 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 		RequirePAR:          cfg.RequirePAR,
 		DPoPNonce:           cfg.DPoPNonce,
 		RequestURIHosts:     cfg.RequestURIHosts,
+		ClientCertificates:  cfg.ClientCertificates(),
+		ClientCAs:           tlsFiles.clientCAs,
 		// RFC 9396: the authorization details types the server accepts.
 		AuthorizationDetailsTypes: cfg.AuthorizationDetailsTypes,
 	}, core.Deps{
@@ -262,6 +271,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 		CookieKey: cookieKey, SecureCookies: strings.HasPrefix(cfg.Issuer, "https://"),
 		TrustedProxies: proxies, MaxBodyBytes: cfg.MaxBodyBytes, AdminToken: cfg.AdminToken,
 		Edge: ed.middleware, Bulkheads: ed.bulkheads, Guard: ed.guard, Tracer: tp,
+		ClientCertHeader: httpapi.ClientCertHeader{Name: cfg.ClientCertHeader, Format: cfg.ClientCertHeaderFormat},
 	})
 	if err != nil {
 		ed.close()
@@ -272,7 +282,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 		ed.close()
 		return nil, err
 	}
-	return &App{Config: cfg, Store: st, Provider: p, Handler: h, Log: log, edge: ed, janitor: jan, relay: evs.relay}, nil
+	return &App{Config: cfg, Store: st, Provider: p, Handler: h, Log: log, edge: ed, janitor: jan, relay: evs.relay, tls: tlsFiles}, nil
 }
 
 // Close releases the store and the edge's connections.
@@ -284,7 +294,9 @@ func (a *App) Close() error {
 }
 
 // Serve answers HTTP on ln until ctx ends, then shuts down gracefully,
-// letting requests in flight finish for up to 20 seconds.
+// letting requests in flight finish for up to 20 seconds. With
+// OAUTH2_TLS_CERT_FILE it answers HTTPS, asking for client certificates
+// unless OAUTH2_TLS_CLIENT_CERTS is off.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           a.Handler,
@@ -296,7 +308,12 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	if a.tls != nil && a.tls.serves() {
+		srv.TLSConfig = a.tls.serverConfig(a.Config.TLSClientCerts)
+		go func() { errc <- srv.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { errc <- srv.Serve(ln) }()
+	}
 	if a.Config.DebugAddr != "" {
 		dbg, err := a.serveDebug(a.Config.DebugAddr)
 		if err != nil {
