@@ -20,6 +20,8 @@ type handlers struct {
 	cookies *cookieJar
 	guard   FailureGuard
 	certs   certSource
+	// metadata is the discovery document, encoded on first use.
+	metadata func() ([]byte, error)
 }
 
 func (h *handlers) health(w http.ResponseWriter, r *http.Request) {
@@ -40,9 +42,19 @@ func (h *handlers) ready(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
+// discovery serves the metadata document. It follows from the
+// configuration alone, so it is encoded once.
 func (h *handlers) discovery(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Cache-Control", "public, max-age=300")
-	writeJSON(w, http.StatusOK, h.p.Metadata())
+	doc, err := h.metadata()
+	if err != nil {
+		h.oauthError(w, r, err)
+		return
+	}
+	hd := w.Header()
+	hd.Set("Cache-Control", "public, max-age=300")
+	hd.Set("Content-Type", "application/json")
+	hd.Set("Content-Length", strconv.Itoa(len(doc)))
+	_, _ = w.Write(doc)
 }
 
 func (h *handlers) jwks(w http.ResponseWriter, r *http.Request) {

@@ -2,10 +2,12 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -92,6 +94,10 @@ func NewRouter(o Options) (http.Handler, error) {
 	m := newMetrics(o.Registry)
 	h := &handlers{
 		p: o.Provider, store: o.Store, log: o.Logger, pages: pages, metrics: m,
+		metadata: sync.OnceValues(func() ([]byte, error) {
+			b, err := json.Marshal(o.Provider.Metadata())
+			return append(b, '\n'), err
+		}),
 		cookies: newCookieJar(o.CookieKey, o.SecureCookies), guard: o.Guard, certs: certs,
 	}
 	group := func(name string) func(http.Handler) http.Handler {
