@@ -31,7 +31,9 @@ func (g authorizationCodeGrant) handle(ctx context.Context, client *ports.Client
 		// RFC 6749 §4.1.2: a code used twice revokes the tokens it
 		// issued.
 		reused := p.event(ctx, ports.EventRefreshTokenReused, rec.UserID, client.ID, map[string]string{"grant_id": rec.GrantID, "replayed": "authorization_code"})
-		if rerr := p.store.RevokeGrant(ctx, p.cfg.Tenant, rec.GrantID, now, reused); rerr != nil {
+		rerr := p.store.RevokeGrant(ctx, p.cfg.Tenant, rec.GrantID, now, reused)
+		p.records.clear()
+		if rerr != nil {
 			return nil, ErrServerError.Wrap(rerr)
 		}
 		return nil, bad.Wrap(errors.New("authorization code replayed; grant revoked"))

@@ -111,12 +111,21 @@ func (p *Provider) findToken(ctx context.Context, raw string) (*ports.Token, str
 		p.verified.put(id, claims.Jti, time.Unix(claims.Exp, 0))
 		id, jti = claims.Jti, claims.Jti
 	}
+	now := p.clock.Now()
+	if rec := p.records.get(id, now); rec != nil {
+		return rec, jti, nil
+	}
 	rec, err := p.store.GetToken(ctx, p.cfg.Tenant, id)
 	if errors.Is(err, ports.ErrNotFound) {
 		return nil, "", ports.ErrNotFound
 	}
 	if err != nil {
 		return nil, "", ErrServerError.Wrap(err)
+	}
+	// Refresh tokens change as they rotate, and their users read them
+	// once: only access tokens are kept.
+	if rec.Kind == ports.TokenAccess {
+		p.records.put(rec, now)
 	}
 	return rec, jti, nil
 }
@@ -197,6 +206,7 @@ func (p *Provider) Revoke(ctx context.Context, cred ClientCredentials, token str
 	} else {
 		err = p.store.RevokeToken(ctx, p.cfg.Tenant, rec.ID, now, revoked)
 	}
+	p.records.clear()
 	if err != nil {
 		return ErrServerError.Wrap(err)
 	}

@@ -162,6 +162,7 @@ type Provider struct {
 	grants    map[string]grantHandler
 	clients   *clientCache
 	verified  *verifiedTokens
+	records   *recordCache
 	notifier  *notifier
 	events    ports.Publisher
 	traceID   func(context.Context) string
@@ -247,7 +248,7 @@ func New(cfg Config, d Deps) (*Provider, error) {
 		cfg: cfg.withDefaults(), store: d.Store, keys: d.Keys, clock: d.Clock,
 		passwords: d.Passwords, secrets: d.Secrets,
 	}
-	p.clients, p.verified = newClientCache(p.clock), newVerifiedTokens()
+	p.clients, p.verified, p.records = newClientCache(p.clock), newVerifiedTokens(), newRecordCache()
 	// Hashed on first need, not at start: hashing costs the start-up time
 	// and the memory of one password check.
 	p.dummyHash = sync.OnceValues(func() (string, error) { return p.passwords.Hash(secret.Random(16)) })

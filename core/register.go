@@ -195,7 +195,9 @@ func (p *Provider) DeleteClientRegistration(ctx context.Context, clientID, regTo
 		return ErrServerError.Wrap(err)
 	}
 	// RFC 7592 §2.3: the client's grants and tokens end with it.
-	if _, err := p.store.RevokeClientTokens(ctx, p.cfg.Tenant, clientID, p.clock.Now()); err != nil {
+	_, err = p.store.RevokeClientTokens(ctx, p.cfg.Tenant, clientID, p.clock.Now())
+	p.records.clear()
+	if err != nil {
 		return ErrServerError.Wrap(err)
 	}
 	// Another replica may still authenticate the client from its cache
@@ -206,6 +208,7 @@ func (p *Provider) DeleteClientRegistration(ctx context.Context, clientID, regTo
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		_, _ = p.store.RevokeClientTokens(rctx, p.cfg.Tenant, clientID, p.clock.Now())
+		p.records.clear()
 	}()
 	return nil
 }

@@ -55,3 +55,40 @@ func TestIntrospectionOfRememberedTokens(t *testing.T) {
 		}
 	})
 }
+
+func TestRevocationOnAnotherReplica(t *testing.T) {
+	ctx := context.Background()
+	a, store := newTestProvider(t, Config{})
+	clock := &stepClock{now: testNow}
+	a.clock = clock
+	b, _ := newTestProvider(t, Config{})
+	b.store, b.clock = store, clock
+	if _, err := a.EnsureClient(ctx, "svc", "svc-secret-0123456789", []byte(`{"grant_types":["client_credentials"],"scope":"api"}`)); err != nil {
+		t.Fatal(err)
+	}
+	cred := ClientCredentials{ID: "svc", Secret: "svc-secret-0123456789", Method: ports.AuthMethodSecretBasic}
+	resp, err := a.Token(ctx, TokenRequest{Client: cred, Form: url.Values{"grant_type": {GrantClientCredentials}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	active := func(p *Provider) bool {
+		in, _, err := p.Introspect(ctx, cred, resp.AccessToken, DPoPProof{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return in.Active
+	}
+	if !active(a) {
+		t.Fatal("a fresh token reads inactive")
+	}
+	if err := b.Revoke(ctx, cred, resp.AccessToken, DPoPProof{}); err != nil {
+		t.Fatal(err)
+	}
+	if active(b) {
+		t.Fatal("the replica that revoked the token still reads it active")
+	}
+	clock.advance(recordCacheTTL)
+	if active(a) {
+		t.Fatalf("another replica reads a revoked token active %v after the revocation", recordCacheTTL)
+	}
+}
