@@ -144,6 +144,10 @@ func openSQLite(path string, opts Options) (*Store, error) {
 	// transaction.
 	params.Add("_pragma", "synchronous(FULL)")
 	params.Add("_pragma", "foreign_keys(1)")
+	// The writer isolates each change of a transaction in a savepoint,
+	// whose undo pages SQLite keeps in a temporary file unless told to
+	// keep them in memory; they never outlive the transaction.
+	params.Add("_pragma", "temp_store(MEMORY)")
 	// A deferred transaction that reads and then writes cannot wait for the
 	// write lock: SQLite fails it with SQLITE_BUSY at once, since waiting
 	// could deadlock. BEGIN IMMEDIATE takes the lock up front, where

@@ -106,6 +106,7 @@ func TestSQLiteConnectionSettings(t *testing.T) {
 			{"foreign_keys", "1"},
 			{"synchronous", "2"}, // FULL: a commit survives a power loss
 			{"query_only", h.readOnly},
+			{"temp_store", "2"}, // MEMORY: savepoint journals stay off the disk
 		}
 		for _, tt := range tests {
 			var got string
