@@ -90,3 +90,48 @@ func (p *Provider) metadata(c *ports.Client) clientMetadata {
 	}
 	return registeredMetadata(c)
 }
+
+// userCacheTTL is how long a user read from the store for an ID token or
+// UserInfo is used without reading it again.
+const userCacheTTL = time.Second
+
+// userCache keeps recently read users, whose claims every ID token and
+// UserInfo response of a busy client repeats.
+type userCache struct {
+	clock ports.Clock
+	mu    sync.RWMutex
+	byID  map[string]cachedUser
+}
+
+type cachedUser struct {
+	user    *ports.User
+	fetched time.Time
+}
+
+func newUserCache(clock ports.Clock) *userCache {
+	return &userCache{clock: clock, byID: map[string]cachedUser{}}
+}
+
+// user returns the user id of the provider's tenant, from the cache when
+// it was read less than userCacheTTL ago. ports.ErrNotFound if absent.
+func (p *Provider) user(ctx context.Context, id string) (*ports.User, error) {
+	c := p.users
+	now := c.clock.Now()
+	c.mu.RLock()
+	e, ok := c.byID[id]
+	c.mu.RUnlock()
+	if ok && now.Sub(e.fetched) < userCacheTTL && !now.Before(e.fetched) {
+		return e.user, nil
+	}
+	u, err := p.store.GetUser(ctx, p.cfg.Tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if len(c.byID) >= clientCacheMax {
+		clear(c.byID)
+	}
+	c.byID[id] = cachedUser{user: u, fetched: now}
+	c.mu.Unlock()
+	return u, nil
+}

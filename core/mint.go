@@ -190,7 +190,7 @@ func (p *Provider) issue(ctx context.Context, ip issueParams, persist persistFun
 
 func (p *Provider) idToken(ctx context.Context, ip issueParams, accessToken string, now time.Time) (string, error) {
 	alg := p.idTokenAlg(ip.client)
-	user, err := p.store.GetUser(ctx, p.cfg.Tenant, ip.subject)
+	user, err := p.user(ctx, ip.subject)
 	if errors.Is(err, ports.ErrNotFound) {
 		return "", ErrInvalidGrant.WithDescription("the user of this grant no longer exists")
 	}

@@ -163,6 +163,7 @@ type Provider struct {
 	clients   *clientCache
 	verified  *verifiedTokens
 	records   *recordCache
+	users     *userCache
 	notifier  *notifier
 	events    ports.Publisher
 	traceID   func(context.Context) string
@@ -249,6 +250,7 @@ func New(cfg Config, d Deps) (*Provider, error) {
 		passwords: d.Passwords, secrets: d.Secrets,
 	}
 	p.clients, p.verified, p.records = newClientCache(p.clock), newVerifiedTokens(), newRecordCache()
+	p.users = newUserCache(p.clock)
 	// Hashed on first need, not at start: hashing costs the start-up time
 	// and the memory of one password check.
 	p.dummyHash = sync.OnceValues(func() (string, error) { return p.passwords.Hash(secret.Random(16)) })

@@ -49,7 +49,7 @@ func (p *Provider) Userinfo(ctx context.Context, req ResourceRequest) (*Userinfo
 	if !hasScope(tok.Scope, ScopeOpenID) {
 		return nil, ErrInsufficientScope.WithDescription("the access token was not granted the openid scope")
 	}
-	u, err := p.store.GetUser(ctx, p.cfg.Tenant, tok.Subject)
+	u, err := p.user(ctx, tok.Subject)
 	if errors.Is(err, ports.ErrNotFound) {
 		return nil, ErrInvalidToken.WithDescription("the token's user no longer exists")
 	}
