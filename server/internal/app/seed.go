@@ -56,10 +56,15 @@ var DemoCIBAClient = DemoClient{
 func (a *App) Seed(ctx context.Context, out io.Writer) error {
 	cfg := a.Config
 	if cfg.SeedUsername != "" {
-		err := a.Provider.CreateUser(ctx, &ports.User{
-			Username: cfg.SeedUsername, Name: "Demo User", GivenName: "Demo", FamilyName: "User",
-			Email: cfg.SeedUsername + "@example.com", EmailVerified: true,
-		}, cfg.SeedPassword)
+		// A user that exists is left as it is, and no password is hashed
+		// for it: hashing would cost every start the time of a sign-in.
+		_, err := a.Store.GetUserByUsername(ctx, ports.DefaultTenant, cfg.SeedUsername)
+		if errors.Is(err, ports.ErrNotFound) {
+			err = a.Provider.CreateUser(ctx, &ports.User{
+				Username: cfg.SeedUsername, Name: "Demo User", GivenName: "Demo", FamilyName: "User",
+				Email: cfg.SeedUsername + "@example.com", EmailVerified: true,
+			}, cfg.SeedPassword)
+		}
 		if err != nil && !errors.Is(err, ports.ErrConflict) {
 			return fmt.Errorf("seed user: %w", err)
 		}
