@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	"golang.org/x/oauth2"
 
 	"oauth2-server.dev/core"
@@ -318,16 +316,7 @@ func TestCIBAPollMode(t *testing.T) {
 // cibaDeliveries reads oauth2_ciba_deliveries_total for kind and outcome.
 func cibaDeliveries(t *testing.T, s *testServer, kind, outcome string) float64 {
 	t.Helper()
-	resp, err := http.Get(s.issuer + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	families := scrapeMetrics(t, s)
 	f := families["oauth2_ciba_deliveries_total"]
 	if f == nil {
 		t.Fatal("/metrics lacks oauth2_ciba_deliveries_total")

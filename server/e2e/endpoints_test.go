@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 )
@@ -128,16 +129,7 @@ func TestHealthReadyMetrics(t *testing.T) {
 	}
 	// A token request so the counters have something to count.
 	postForm(t, s.issuer+"/oauth/token", url.Values{"grant_type": {"client_credentials"}}, "nobody", "x")
-	resp, err := http.Get(s.issuer + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatalf("/metrics is not valid exposition format: %v", err)
-	}
+	families := scrapeMetrics(t, s)
 	for _, name := range []string{"oauth2_http_requests_total", "oauth2_http_request_duration_seconds", "oauth2_authentication_failures_total",
 		"oauth2_domain_events_total", "oauth2_signing_key_age_seconds", "oauth2_breaker_state", "oauth2_dependency_call_duration_seconds",
 		"oauth2_ratelimit_rejections_total", "oauth2_janitor_deleted_total", "oauth2_active_sessions"} {
@@ -430,16 +422,7 @@ func TestActiveSessionsMetric(t *testing.T) {
 	// first scrape counts them.
 	w.authorize(t, newBrowser(t, s))
 	w.authorize(t, newBrowser(t, s))
-	resp, err := http.Get(s.issuer + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	families := scrapeMetrics(t, s)
 	f := families["oauth2_active_sessions"]
 	if f == nil || len(f.Metric) != 1 {
 		t.Fatal("/metrics lacks oauth2_active_sessions")
@@ -453,16 +436,7 @@ func TestTokensIssuedMetric(t *testing.T) {
 	s := startServer(t, "sqlite", nil)
 	w := newWebApp(t, s, webClientMetadata)
 	w.exchange(t, w.authorize(t, newBrowser(t, s)))
-	resp, err := http.Get(s.issuer + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	families := scrapeMetrics(t, s)
 	got := map[string]float64{}
 	for _, m := range families["oauth2_tokens_issued_total"].GetMetric() {
 		labels := map[string]string{}
@@ -476,4 +450,21 @@ func TestTokensIssuedMetric(t *testing.T) {
 			t.Errorf("oauth2_tokens_issued_total{grant_type=authorization_code,token=%s} = %v, want 1 (all: %v)", token, n, got)
 		}
 	}
+}
+
+// scrapeMetrics reads /metrics and parses it as the Prometheus text
+// exposition format, failing the test if it is not valid.
+func scrapeMetrics(t *testing.T, s *testServer) map[string]*dto.MetricFamily {
+	t.Helper()
+	resp, err := http.Get(s.issuer + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("/metrics is not valid exposition format: %v", err)
+	}
+	return families
 }
