@@ -13,7 +13,7 @@ func TestClientCache(t *testing.T) {
 	newProvider := func(t *testing.T) (*Provider, *memStore, *stepClock) {
 		p, store := newTestProvider(t, Config{})
 		clock := &stepClock{now: testNow}
-		p.clock, p.clients = clock, newClientCache(clock)
+		p.clock = clock
 		if _, err := p.EnsureClient(ctx, "svc", "svc-secret-0123456789", []byte(`{"grant_types":["client_credentials"],"scope":"api"}`)); err != nil {
 			t.Fatal(err)
 		}

@@ -112,7 +112,7 @@ func (p *Provider) findToken(ctx context.Context, raw string) (*ports.Token, str
 		id, jti = claims.Jti, claims.Jti
 	}
 	now := p.clock.Now()
-	if rec := p.records.get(id, now); rec != nil {
+	if rec, ok := p.records.get(id, now); ok {
 		return rec, jti, nil
 	}
 	rec, err := p.store.GetToken(ctx, p.cfg.Tenant, id)
@@ -125,7 +125,7 @@ func (p *Provider) findToken(ctx context.Context, raw string) (*ports.Token, str
 	// Refresh tokens change as they rotate, and their users read them
 	// once: only access tokens are kept.
 	if rec.Kind == ports.TokenAccess {
-		p.records.put(rec, now)
+		p.records.put(rec.ID, rec, now.Add(recordCacheTTL))
 	}
 	return rec, jti, nil
 }

@@ -160,10 +160,7 @@ type Provider struct {
 	passwords ports.PasswordHasher
 	secrets   *secret.Keyed
 	grants    map[string]grantHandler
-	clients   *clientCache
-	verified  *verifiedTokens
-	records   *recordCache
-	users     *userCache
+	caches
 	notifier  *notifier
 	events    ports.Publisher
 	traceID   func(context.Context) string
@@ -249,8 +246,7 @@ func New(cfg Config, d Deps) (*Provider, error) {
 		cfg: cfg.withDefaults(), store: d.Store, keys: d.Keys, clock: d.Clock,
 		passwords: d.Passwords, secrets: d.Secrets,
 	}
-	p.clients, p.verified, p.records = newClientCache(p.clock), newVerifiedTokens(), newRecordCache()
-	p.users = newUserCache(p.clock)
+	p.caches = newCaches()
 	// Hashed on first need, not at start: hashing costs the start-up time
 	// and the memory of one password check.
 	p.dummyHash = sync.OnceValues(func() (string, error) { return p.passwords.Hash(secret.Random(16)) })

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -73,6 +74,17 @@ type Event struct {
 func (e Event) Validate() error {
 	if e.ID == "" || e.Type == "" {
 		return ErrInvalidEvent
+	}
+	return nil
+}
+
+// ValidateEvents returns the error of the first event that fails Validate,
+// naming it.
+func ValidateEvents(evs []Event) error {
+	for _, e := range evs {
+		if err := e.Validate(); err != nil {
+			return fmt.Errorf("event %q: %w", e.ID, err)
+		}
 	}
 	return nil
 }

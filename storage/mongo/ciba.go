@@ -149,13 +149,11 @@ func (s *Store) PollCIBARequest(ctx context.Context, tenant, hash string, now ti
 			return nil, translate(op, err)
 		}
 		r = cur
-		res, err := s.cibaRequests.UpdateOne(ctx,
-			bson.D{{Key: "_id", Value: doc.ID}, {Key: "last_polled_at", Value: doc.LastPolledAt}},
-			bson.D{{Key: "$set", Value: bson.D{{Key: "last_polled_at", Value: micros(now)}}}})
+		recorded, err := recordPoll(ctx, s.cibaRequests, doc.ID, doc.LastPolledAt, now)
 		if err != nil {
 			return nil, translate(op, err)
 		}
-		if res.MatchedCount > 0 {
+		if recorded {
 			return r, nil
 		}
 	}
@@ -182,21 +180,13 @@ func (s *Store) RedeemCIBARequest(ctx context.Context, tenant, hash string, now 
 	case r.Status != ports.CIBAApproved:
 		return nil, notFound(op, r.Status)
 	}
-	won, err := s.claim(ctx, newClaim(tenant, claimCIBARedeemed, hash, now, r.ExpiresAt))
+	usedAt, won, err := s.redeemOnce(ctx, tenant, claimCIBARedeemed, hash, now, r.ExpiresAt)
 	if err != nil {
 		return nil, translate(op, err)
 	}
+	r.UsedAt = usedAt
 	if !won {
-		c, err := s.findClaim(ctx, tenant, claimCIBARedeemed, hash)
-		if err != nil {
-			return nil, translate(op, err)
-		}
-		if c != nil {
-			r.UsedAt = fromNullMicros(&c.At)
-		}
 		return r, alreadyUsed(op)
 	}
-	usedAt := fromMicros(micros(now))
-	r.UsedAt = &usedAt
 	return r, nil
 }

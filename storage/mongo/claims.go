@@ -87,3 +87,23 @@ func deleteIDs(ctx context.Context, coll *mongo.Collection, ids []bson.ObjectID)
 	_, err := coll.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
 	return err
 }
+
+// redeemOnce inserts the redemption claim of kind for key, for records
+// whose redemption is decided by that claim alone. It reports whether this
+// call won and when the record was used: now if it won, else the winning
+// claim's time (nil if that claim is gone already).
+func (s *Store) redeemOnce(ctx context.Context, tenant, kind, key string, now, expiresAt time.Time) (*time.Time, bool, error) {
+	won, err := s.claim(ctx, newClaim(tenant, kind, key, now, expiresAt))
+	if err != nil {
+		return nil, false, err
+	}
+	if won {
+		usedAt := fromMicros(micros(now))
+		return &usedAt, true, nil
+	}
+	c, err := s.findClaim(ctx, tenant, kind, key)
+	if err != nil || c == nil {
+		return nil, false, err
+	}
+	return fromNullMicros(&c.At), false, nil
+}

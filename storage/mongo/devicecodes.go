@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"oauth2-server.dev/ports"
 )
@@ -159,13 +160,11 @@ func (s *Store) PollDeviceCode(ctx context.Context, tenant, hash string, now tim
 			return nil, translate(op, err)
 		}
 		d = cur
-		res, err := s.deviceCodes.UpdateOne(ctx,
-			bson.D{{Key: "_id", Value: doc.ID}, {Key: "last_polled_at", Value: doc.LastPolledAt}},
-			bson.D{{Key: "$set", Value: bson.D{{Key: "last_polled_at", Value: micros(now)}}}})
+		recorded, err := recordPoll(ctx, s.deviceCodes, doc.ID, doc.LastPolledAt, now)
 		if err != nil {
 			return nil, translate(op, err)
 		}
-		if res.MatchedCount > 0 {
+		if recorded {
 			return d, nil
 		}
 	}
@@ -193,21 +192,25 @@ func (s *Store) RedeemDeviceCode(ctx context.Context, tenant, hash string, now t
 	case d.Status != ports.DeviceApproved:
 		return nil, notFound(op, d.Status)
 	}
-	won, err := s.claim(ctx, newClaim(tenant, claimDeviceRedeemed, hash, now, d.ExpiresAt))
+	usedAt, won, err := s.redeemOnce(ctx, tenant, claimDeviceRedeemed, hash, now, d.ExpiresAt)
 	if err != nil {
 		return nil, translate(op, err)
 	}
+	d.UsedAt = usedAt
 	if !won {
-		c, err := s.findClaim(ctx, tenant, claimDeviceRedeemed, hash)
-		if err != nil {
-			return nil, translate(op, err)
-		}
-		if c != nil {
-			d.UsedAt = fromNullMicros(&c.At)
-		}
 		return d, alreadyUsed(op)
 	}
-	usedAt := fromMicros(micros(now))
-	d.UsedAt = &usedAt
 	return d, nil
+}
+
+// recordPoll sets last_polled_at to now on the document id, if it still
+// holds last: of concurrent polls, each then sees the one before it.
+func recordPoll(ctx context.Context, coll *mongo.Collection, id bson.ObjectID, last *int64, now time.Time) (bool, error) {
+	res, err := coll.UpdateOne(ctx,
+		bson.D{{Key: "_id", Value: id}, {Key: "last_polled_at", Value: last}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "last_polled_at", Value: micros(now)}}}})
+	if err != nil {
+		return false, err
+	}
+	return res.MatchedCount > 0, nil
 }

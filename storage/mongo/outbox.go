@@ -89,21 +89,18 @@ func (s *Store) storeEvents(ctx context.Context, op string, evs []ports.Event) e
 // slice.
 func (s *Store) OnEvents(f func([]ports.Event)) { s.onEvents.Store(&f) }
 
-// checkEvents validates events before the change they describe.
-func checkEvents(evs []ports.Event) error {
-	for _, e := range evs {
-		if err := e.Validate(); err != nil {
-			return fmt.Errorf("event %q: %w", e.ID, err)
-		}
-	}
-	return nil
-}
+// checkEvents validates events before the change they describe; the
+// outbox then stores them unchecked.
+func checkEvents(evs []ports.Event) error { return ports.ValidateEvents(evs) }
 
 // AppendEvents stores events for delivery, all or none. ErrConflict if an
 // event id exists; ErrInvalidEvent (wrapped) if an event lacks an ID or a
 // Type. Without a transaction the batch is made all-or-nothing by hand:
 // on failure the documents already inserted are deleted again.
 func (s *Store) AppendEvents(ctx context.Context, events ...ports.Event) error {
+	if err := checkEvents(events); err != nil {
+		return fmt.Errorf("mongostore: append events: %w", err)
+	}
 	return s.appendEvents(ctx, "append events", events)
 }
 
@@ -114,9 +111,6 @@ func (s *Store) appendEvents(ctx context.Context, op string, events []ports.Even
 	docs := make([]any, len(events))
 	ids := make([]bson.ObjectID, len(events))
 	for i, e := range events {
-		if err := e.Validate(); err != nil {
-			return fmt.Errorf("mongostore: %s: event %q: %w", op, e.ID, err)
-		}
 		// Stored times read back in UTC, as every other time of the store.
 		e.Time = e.Time.UTC()
 		body, err := json.Marshal(e)

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -21,15 +20,7 @@ var qUseJTI = newQuery(`INSERT INTO jtis (tenant, jti_key, expires_at) VALUES (?
 // UseJTI records key as used until expiresAt. ErrAlreadyUsed if the key is
 // recorded and not expired at now; a record expired at now is replaced.
 func (s *Store) UseJTI(ctx context.Context, tenant, key string, expiresAt, now time.Time) error {
-	var n int64
-	err := s.write(ctx, "use jti", func(ctx context.Context, tx *sql.Tx) ([]ports.Event, error) {
-		res, err := s.txExec(ctx, tx, qUseJTI, tenant, key, s.timeArg(expiresAt), s.timeArg(now))
-		if err != nil {
-			return nil, err
-		}
-		n, err = res.RowsAffected()
-		return nil, err
-	})
+	n, err := s.execCount(ctx, "use jti", qUseJTI, tenant, key, s.timeArg(expiresAt), s.timeArg(now))
 	if err != nil {
 		return err
 	}

@@ -64,11 +64,6 @@ func (s *Store) AppendEvents(ctx context.Context, events ...ports.Event) error {
 // the events describing it commit or roll back together.
 func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []ports.Event) error {
 	for _, e := range events {
-		if err := e.Validate(); err != nil {
-			return fmt.Errorf("event %q: %w", e.ID, err)
-		}
-	}
-	for _, e := range events {
 		args, err := s.eventArgs(e)
 		if err != nil {
 			return err

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -41,14 +40,6 @@ func (s *Store) PurgeExpired(ctx context.Context, kind string, before time.Time,
 	if limit < 1 {
 		return 0, fmt.Errorf("sqlstore: purge expired %s: limit %d is not positive", kind, limit)
 	}
-	var n int64
-	err := s.write(ctx, "purge expired "+kind, func(ctx context.Context, tx *sql.Tx) ([]ports.Event, error) {
-		res, err := s.txExec(ctx, tx, q, s.timeArg(before), limit)
-		if err != nil {
-			return nil, err
-		}
-		n, err = res.RowsAffected()
-		return nil, err
-	})
+	n, err := s.execCount(ctx, "purge expired "+kind, q, s.timeArg(before), limit)
 	return int(n), err
 }

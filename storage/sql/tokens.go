@@ -149,15 +149,7 @@ func (s *Store) RevokeGrant(ctx context.Context, tenant, grantID string, now tim
 // that is not revoked yet, and returns how many it revoked. Tokens revoked
 // before keep their first revocation time and are not counted.
 func (s *Store) RevokeClientTokens(ctx context.Context, tenant, clientID string, now time.Time) (int, error) {
-	var n int64
-	err := s.write(ctx, "revoke client tokens", func(ctx context.Context, tx *sql.Tx) ([]ports.Event, error) {
-		res, err := s.txExec(ctx, tx, qRevokeClientTokens, s.timeArg(now), tenant, clientID)
-		if err != nil {
-			return nil, err
-		}
-		n, err = res.RowsAffected()
-		return nil, err
-	})
+	n, err := s.execCount(ctx, "revoke client tokens", qRevokeClientTokens, s.timeArg(now), tenant, clientID)
 	return int(n), err
 }
 

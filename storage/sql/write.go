@@ -66,16 +66,25 @@ func (s *Store) exec(ctx context.Context, op string, evs []ports.Event, q query,
 	})
 }
 
-// checkEvents validates events before a change starts, so that an invalid
-// event costs no transaction.
-func checkEvents(evs []ports.Event) error {
-	for _, e := range evs {
-		if err := e.Validate(); err != nil {
-			return fmt.Errorf("event %q: %w", e.ID, err)
+// execCount is write for a change of one statement, without events, that
+// reports how many rows it changed.
+func (s *Store) execCount(ctx context.Context, op string, q query, args ...any) (int64, error) {
+	var n int64
+	err := s.write(ctx, op, func(ctx context.Context, tx *sql.Tx) ([]ports.Event, error) {
+		res, err := s.txExec(ctx, tx, q, args...)
+		if err != nil {
+			return nil, err
 		}
-	}
-	return nil
+		n, err = res.RowsAffected()
+		return nil, err
+	})
+	return n, err
 }
+
+// checkEvents validates events before a change starts, so that an invalid
+// event costs no transaction. Every write method that takes events calls
+// it, so the writer stores them unchecked.
+func checkEvents(evs []ports.Event) error { return ports.ValidateEvents(evs) }
 
 // OnEvents registers f to be called with the events of every change
 // that stored some, once they are committed, so that a relay can deliver
@@ -322,46 +331,33 @@ func (w *writer) runTx(jobs []*writeJob) error {
 		return fail(err)
 	}
 	defer tx.Rollback()
-	if len(jobs) == 1 {
-		j := jobs[0]
-		j.evs, j.err = w.apply(ctx, tx, j.fn)
-		if j.err != nil {
-			return nil
-		}
-		if err := tx.Commit(); err != nil {
-			return fail(err)
-		}
-		w.commits.Add(1)
-		w.changes.Add(1)
-		return nil
-	}
-	if !w.savepoints {
-		// Without savepoints a failing change takes the transaction down
-		// with it; run then gives every change a transaction of its own.
-		for _, j := range jobs {
-			if j.evs, j.err = w.apply(ctx, tx, j.fn); j.err != nil {
-				return fail(errBatchAborted)
+	// A change alone in its transaction needs no savepoint: if it fails,
+	// the transaction is simply not committed.
+	savepoints := w.savepoints && len(jobs) > 1
+	for _, j := range jobs {
+		if savepoints {
+			if _, err := tx.ExecContext(ctx, "SAVEPOINT change"); err != nil {
+				return fail(err)
 			}
 		}
-		if err := tx.Commit(); err != nil {
-			return fail(err)
-		}
-		w.commits.Add(1)
-		w.changes.Add(int64(len(jobs)))
-		return nil
-	}
-	for _, j := range jobs {
-		if _, err := tx.ExecContext(ctx, "SAVEPOINT change"); err != nil {
-			return fail(err)
-		}
 		j.evs, j.err = w.apply(ctx, tx, j.fn)
-		if j.err != nil {
+		switch {
+		case j.err != nil && len(jobs) == 1:
+			return nil
+		case j.err != nil && !savepoints:
+			// Without savepoints a failing change takes the transaction
+			// down with it; run then gives every change a transaction of
+			// its own.
+			return fail(errBatchAborted)
+		case j.err != nil:
 			if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT change"); err != nil {
 				return fail(err)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT change"); err != nil {
-			return fail(err)
+		if savepoints {
+			if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT change"); err != nil {
+				return fail(err)
+			}
 		}
 	}
 	if err := tx.Commit(); err != nil {
