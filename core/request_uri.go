@@ -172,11 +172,21 @@ func (p *Provider) fetchRequestObject(ctx context.Context, u *url.URL) (string, 
 		return "", fail("its host answered HTTP " + strconv.Itoa(resp.StatusCode))
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAssertionSize+1))
+	if err == nil {
+		// A body cut off by the deadline may read as ended rather than
+		// failed.
+		err = ctx.Err()
+	}
 	if err != nil {
 		return "", fail("it could not be read in time").Wrap(fmt.Errorf("read request_uri: %v", err))
 	}
 	if len(body) > maxAssertionSize {
 		return "", fail("the request object exceeds " + strconv.Itoa(maxAssertionSize) + " bytes")
 	}
-	return strings.TrimSpace(string(body)), nil
+	obj := strings.TrimSpace(string(body))
+	if obj == "" {
+		// Without this, the request would go on as one without an object.
+		return "", fail("its host answered no request object")
+	}
+	return obj, nil
 }

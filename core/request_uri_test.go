@@ -114,7 +114,7 @@ func TestRemoteRequestURI(t *testing.T) {
 
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	registeredURIs := []string{
-		host.srv.URL + "/ok#content-hash", host.srv.URL + "/replay", host.srv.URL + "/big", host.srv.URL + "/slow",
+		host.srv.URL + "/ok#content-hash", host.srv.URL + "/replay", host.srv.URL + "/big", host.srv.URL + "/slow", host.srv.URL + "/empty",
 		host.srv.URL + "/missing", host.srv.URL + "/moved", host.srv.URL + "/foreign",
 	}
 	meta, _ := json.Marshal(map[string]any{
@@ -134,6 +134,7 @@ func TestRemoteRequestURI(t *testing.T) {
 	host.serve("/ok", object(key, "j-ok", "from-the-object"))
 	host.serve("/replay", object(key, "j-replay", "s"))
 	host.serve("/big", strings.Repeat("a", maxAssertionSize+1))
+	host.serve("/empty", "")
 	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	host.serve("/foreign", object(other, "j-foreign", "s"))
 	host.serve("/unregistered", object(key, "j-unreg", "s"))
@@ -174,6 +175,7 @@ func TestRemoteRequestURI(t *testing.T) {
 		{name: "http is refused", params: url.Values{"request_uri": {strings.Replace(host.srv.URL, "https:", "http:", 1) + "/ok"}}, want: ErrInvalidRequestURI},
 		{name: "an oversized object is refused", params: url.Values{"request_uri": {host.srv.URL + "/big"}}, want: ErrInvalidRequestURI, fetched: true},
 		{name: "a host that does not answer in time is given up", params: url.Values{"request_uri": {host.srv.URL + "/slow"}}, want: ErrInvalidRequestURI, fetched: true},
+		{name: "an empty answer is refused, not taken for a request without an object", params: url.Values{"request_uri": {host.srv.URL + "/empty"}}, want: ErrInvalidRequestURI, fetched: true},
 		{name: "a missing object is refused", params: url.Values{"request_uri": {host.srv.URL + "/missing"}}, want: ErrInvalidRequestURI, fetched: true},
 		{name: "a redirect is not followed", params: url.Values{"request_uri": {host.srv.URL + "/moved"}}, want: ErrInvalidRequestURI, fetched: true},
 		{name: "an object signed by another key is refused", params: url.Values{"request_uri": {host.srv.URL + "/foreign"}}, want: ErrInvalidRequestObject, fetched: true},
