@@ -33,6 +33,10 @@ func (s *LogSink) Name() string { return "log" }
 // named "event". It fails only when ctx has ended, since a handler that
 // cannot write has no way to say so.
 func (s *LogSink) Send(ctx context.Context, events []ports.Event) error {
+	// Below the logger's level the records would be dropped: build none.
+	if !s.logger.Enabled(ctx, s.level) {
+		return ctx.Err()
+	}
 	for _, e := range events {
 		if err := ctx.Err(); err != nil {
 			return err

@@ -79,3 +79,15 @@ func TestLogSink(t *testing.T) {
 		})
 	}
 }
+
+func TestLogSinkBelowTheLoggersLevelWritesNothing(t *testing.T) {
+	var buf bytes.Buffer
+	sink := events.NewLogSink(slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	ev := ports.Event{ID: "ev-1", Type: ports.EventTokenIssued, Time: time.Now()}
+	if err := sink.Send(context.Background(), []ports.Event{ev}); err != nil {
+		t.Fatalf("Send = %v, want nil: the sink took the events", err)
+	}
+	if buf.Len() != 0 {
+		t.Errorf("logged %q below the level", buf.String())
+	}
+}

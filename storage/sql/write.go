@@ -112,6 +112,14 @@ const (
 	batchTimeout = 10 * time.Second
 )
 
+// The savepoint statements of a change, kept prepared as every other
+// statement of the writer.
+var (
+	qSavepoint           = newQuery("SAVEPOINT change")
+	qRollbackToSavepoint = newQuery("ROLLBACK TO SAVEPOINT change")
+	qReleaseSavepoint    = newQuery("RELEASE SAVEPOINT change")
+)
+
 // errWriterClosed answers changes submitted after Close.
 var errWriterClosed = errors.New("store closed")
 
@@ -336,7 +344,7 @@ func (w *writer) runTx(jobs []*writeJob) error {
 	savepoints := w.savepoints && len(jobs) > 1
 	for _, j := range jobs {
 		if savepoints {
-			if _, err := tx.ExecContext(ctx, "SAVEPOINT change"); err != nil {
+			if _, err := w.store.txExec(ctx, tx, qSavepoint); err != nil {
 				return fail(err)
 			}
 		}
@@ -350,12 +358,12 @@ func (w *writer) runTx(jobs []*writeJob) error {
 			// its own.
 			return fail(errBatchAborted)
 		case j.err != nil:
-			if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT change"); err != nil {
+			if _, err := w.store.txExec(ctx, tx, qRollbackToSavepoint); err != nil {
 				return fail(err)
 			}
 		}
 		if savepoints {
-			if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT change"); err != nil {
+			if _, err := w.store.txExec(ctx, tx, qReleaseSavepoint); err != nil {
 				return fail(err)
 			}
 		}
