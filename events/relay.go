@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -62,6 +64,10 @@ type Relay struct {
 	metrics      *metrics
 	logger       *slog.Logger
 	wake         chan struct{}
+	// handed holds the batches given to Hand; failing is set while the
+	// last round failed, when Hand takes nothing.
+	handed  chan []ports.Event
+	failing atomic.Bool
 
 	mu sync.Mutex
 	// delivered remembers, per sink, the unacknowledged events that sink
@@ -70,6 +76,9 @@ type Relay struct {
 	// which consumers absorb, never losses.
 	delivered map[string]map[string]struct{}
 }
+
+// handedBatches bounds the batches given to Hand that wait for the relay.
+const handedBatches = 1024
 
 // maxRememberedPerSink bounds the delivered sets while a sink stays down
 // and unacknowledged events pile up.
@@ -124,6 +133,7 @@ func NewRelay(cfg RelayConfig) (*Relay, error) {
 		metrics:      m,
 		logger:       cfg.Logger,
 		wake:         make(chan struct{}, 1),
+		handed:       make(chan []ports.Event, handedBatches),
 		delivered:    delivered,
 	}, nil
 }
@@ -137,13 +147,37 @@ func (r *Relay) Notify() {
 	}
 }
 
+// Hand gives the relay events that were committed leased to this process
+// (see sqlstore.Store.LeaseOnAppend), to deliver without claiming them:
+// Run sends them to every sink and acknowledges them as if it had claimed
+// them. It never blocks and does not keep evs. Events the relay cannot take
+// now (it is behind, or its last round failed) are left where they are:
+// in the outbox, under their lease, after which any relay claims them.
+func (r *Relay) Hand(evs []ports.Event) {
+	if len(evs) == 0 || r.failing.Load() {
+		return
+	}
+	select {
+	case r.handed <- slices.Clone(evs):
+	default:
+	}
+}
+
 // Run relays until ctx ends, then returns nil. It claims again at once
 // while batches come back full, waits PollInterval (or a Notify) when the
-// outbox runs dry, and backs off after failed rounds.
+// outbox runs dry, and backs off after failed rounds. While it waits, it
+// delivers the events given to Hand.
 func (r *Relay) Run(ctx context.Context) error {
-	failures := 0
+	var (
+		failures int
+		n        int
+		err      error
+	)
 	for {
-		n, err := r.RunOnce(ctx)
+		// After a failed handed batch the round is that failure: no claim.
+		if err == nil {
+			n, err = r.RunOnce(ctx)
+		}
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -155,20 +189,50 @@ func (r *Relay) Run(ctx context.Context) error {
 			r.logger.Warn("event relay round failed", "error", err, "events", n, "failures_in_a_row", failures, "retry_in", wait)
 		case n == r.batchSize:
 			failures = 0
+			r.failing.Store(false)
 			continue
 		default:
 			failures = 0
 			wait = r.pollInterval
 		}
-		t := time.NewTimer(wait)
+		r.failing.Store(failures > 0)
+		n, err = 0, r.wait(ctx, wait)
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
+// wait waits d, a Notify or the end of ctx, and delivers the handed events
+// that arrive meanwhile. A handed batch that fails ends the wait with its
+// error, so that Run backs off.
+func (r *Relay) wait(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
 		select {
 		case <-ctx.Done():
-			t.Stop()
 			return nil
 		case <-r.wake:
+			return nil
 		case <-t.C:
+			return nil
+		case evs := <-r.handed:
+			// Handed batches waiting together go out together, up to a
+			// claim's size.
+			for more := true; more && len(evs) < r.batchSize; {
+				select {
+				case next := <-r.handed:
+					evs = append(evs, next...)
+				default:
+					more = false
+				}
+			}
+			if err := r.deliver(ctx, evs); err != nil {
+				r.failing.Store(true)
+				return err
+			}
 		}
-		t.Stop()
 	}
 }
 
@@ -184,7 +248,12 @@ func (r *Relay) RunOnce(ctx context.Context) (int, error) {
 	if len(batch) == 0 {
 		return 0, nil
 	}
+	return len(batch), r.deliver(ctx, batch)
+}
 
+// deliver sends a leased batch to every sink that has not taken it yet and
+// acknowledges it if all succeeded.
+func (r *Relay) deliver(ctx context.Context, batch []ports.Event) error {
 	sendCtx, cancel := context.WithTimeout(ctx, r.sendTimeout)
 	defer cancel()
 	errs := make([]error, len(r.sinks))
@@ -206,7 +275,7 @@ func (r *Relay) RunOnce(ctx context.Context) (int, error) {
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return len(batch), fmt.Errorf("events: relay %d events: %w", len(batch), err)
+		return fmt.Errorf("events: relay %d events: %w", len(batch), err)
 	}
 
 	ids := make([]string, len(batch))
@@ -216,10 +285,10 @@ func (r *Relay) RunOnce(ctx context.Context) (int, error) {
 	if err := r.outbox.AckEvents(ctx, ids); err != nil {
 		// The sinks have the events; the next lease sends them again and
 		// consumers drop the repeats.
-		return len(batch), fmt.Errorf("events: ack %d events: %w", len(ids), err)
+		return fmt.Errorf("events: ack %d events: %w", len(ids), err)
 	}
 	r.forget(ids)
-	return len(batch), nil
+	return nil
 }
 
 func (r *Relay) pending(sink string, batch []ports.Event) []ports.Event {

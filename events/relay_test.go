@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -221,5 +222,85 @@ func TestRelayRunWakesOnNotify(t *testing.T) {
 		}
 	case <-waitCtx(t).Done():
 		t.Fatal("Run did not return after its context ended")
+	}
+}
+
+// claimWatchOutbox counts the events ClaimEvents hands out and reports
+// the end of the first claim.
+type claimWatchOutbox struct {
+	*memoutbox.Outbox
+	claimed    atomic.Int64
+	firstClaim chan struct{}
+	once       sync.Once
+}
+
+func (o *claimWatchOutbox) ClaimEvents(ctx context.Context, limit int, lease time.Duration, now time.Time) ([]ports.Event, error) {
+	evs, err := o.Outbox.ClaimEvents(ctx, limit, lease, now)
+	o.claimed.Add(int64(len(evs)))
+	o.once.Do(func() { close(o.firstClaim) })
+	return evs, err
+}
+
+func TestRelayDeliversHandedEventsWithoutClaiming(t *testing.T) {
+	tests := []struct {
+		name string
+		// failFirst makes the sink refuse the first send.
+		failFirst bool
+	}{
+		{name: "handed events are sent and acknowledged, unclaimed"},
+		{name: "a handed batch the sink refused stays in the outbox and is claimed after a backoff", failFirst: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			outbox := &claimWatchOutbox{Outbox: newOutbox(t), firstClaim: make(chan struct{})}
+			sink := memsink.New("mem")
+			if tt.failFirst {
+				sink.FailNext(1, errors.New("connection reset"))
+			}
+			relay, err := events.NewRelay(events.RelayConfig{
+				Logger: testLogger(t),
+				Outbox: outbox,
+				Sinks:  []events.Sink{sink},
+				// Once the first round has found the outbox empty, nothing
+				// but Hand, or the backoff after a failure, makes it look
+				// again.
+				PollInterval: time.Hour,
+				Backoff:      func(int) time.Duration { return time.Millisecond },
+				Registerer:   prometheus.NewRegistry(),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			go func() { _ = relay.Run(ctx) }()
+			<-outbox.firstClaim
+
+			// The events are committed to the outbox (leased to this
+			// process, in a store that leases on append), then handed over.
+			batch := newEvents("handed", 3)
+			if err := outbox.Append(batch...); err != nil {
+				t.Fatal(err)
+			}
+			relay.Hand(batch)
+			if got, err := sink.Wait(waitCtx(t), len(batch)); err != nil || !slices.Equal(ids(got), ids(batch)) {
+				t.Fatalf("sink got %v (%v), want %v", ids(got), err, ids(batch))
+			}
+			deadline := waitCtx(t)
+			for outbox.Len() != 0 {
+				select {
+				case <-deadline.Done():
+					t.Fatalf("%d delivered events were never acknowledged", outbox.Len())
+				case <-time.After(5 * time.Millisecond):
+				}
+			}
+			claimed := outbox.claimed.Load()
+			if !tt.failFirst && claimed != 0 {
+				t.Errorf("%d handed events were claimed as well", claimed)
+			}
+			if tt.failFirst && claimed != int64(len(batch)) {
+				t.Errorf("claims took %d events after the failed handed batch, want its %d", claimed, len(batch))
+			}
+		})
 	}
 }

@@ -74,8 +74,10 @@ func (s *Store) storeEvents(ctx context.Context, op string, evs []ports.Event) e
 	if len(evs) == 0 {
 		return nil
 	}
-	if err := s.appendEvents(ctx, op, evs); err != nil {
-		return err
+	if !s.discardEvents.Load() {
+		if err := s.appendEvents(ctx, op, evs); err != nil {
+			return err
+		}
 	}
 	if f := s.onEvents.Load(); f != nil {
 		(*f)(evs)
@@ -89,6 +91,11 @@ func (s *Store) storeEvents(ctx context.Context, op string, evs []ports.Event) e
 // slice.
 func (s *Store) OnEvents(f func([]ports.Event)) { s.onEvents.Store(&f) }
 
+// DiscardEvents makes changes store no events, for a server with no event
+// sinks, whose outbox nothing would ever empty. Changes still report their
+// events to the OnEvents hook, which counts them.
+func (s *Store) DiscardEvents() { s.discardEvents.Store(true) }
+
 // checkEvents validates events before the change they describe; the
 // outbox then stores them unchecked.
 func checkEvents(evs []ports.Event) error { return ports.ValidateEvents(evs) }
@@ -100,6 +107,9 @@ func checkEvents(evs []ports.Event) error { return ports.ValidateEvents(evs) }
 func (s *Store) AppendEvents(ctx context.Context, events ...ports.Event) error {
 	if err := checkEvents(events); err != nil {
 		return fmt.Errorf("mongostore: append events: %w", err)
+	}
+	if s.discardEvents.Load() {
+		return nil
 	}
 	return s.appendEvents(ctx, "append events", events)
 }

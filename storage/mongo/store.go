@@ -49,6 +49,8 @@ type Store struct {
 
 	// onEvents is told about the events of every change that stored some.
 	onEvents atomic.Pointer[func([]ports.Event)]
+	// discardEvents keeps events out of the outbox (DiscardEvents).
+	discardEvents atomic.Bool
 
 	closeOnce sync.Once
 	closeErr  error

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"oauth2-server.dev/ports"
 )
@@ -21,7 +22,7 @@ type insertRows struct {
 }
 
 // maxCoalescedRows keeps a folded statement within PostgreSQL's 65,535
-// bind parameters: 18 per token, 5 per event.
+// bind parameters: 18 per token, 6 per event.
 const maxCoalescedRows = 1500
 
 // tokenArgs are the column values of t, in tokenColumns order.
@@ -31,7 +32,7 @@ func (s *Store) tokenArgs(t *ports.Token) []any {
 		s.nullTimeArg(t.UsedAt), s.nullTimeArg(t.RevokedAt), t.JKT, t.X5TS256, t.AuthorizationDetails}
 }
 
-// eventArgs are the outbox column values of e.
+// eventArgs are the outbox column values of e, in eventColumns order.
 func (s *Store) eventArgs(e ports.Event) ([]any, error) {
 	// Stored times read back in UTC, as every other time of the store.
 	e.Time = e.Time.UTC()
@@ -39,7 +40,13 @@ func (s *Store) eventArgs(e ports.Event) ([]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("event %q: %w", e.ID, err)
 	}
-	return []any{e.ID, e.Tenant, e.Type, s.timeArg(e.Time), string(body)}, nil
+	// An event leased on append is hidden from claims until the lease
+	// ends, measured from the event's own time.
+	var leaseUntil any
+	if d := time.Duration(s.appendLease.Load()); d > 0 {
+		leaseUntil = s.timeArg(e.Time.Add(d))
+	}
+	return []any{e.ID, e.Tenant, e.Type, s.timeArg(e.Time), string(body), leaseUntil}, nil
 }
 
 // insertStatement builds one PostgreSQL statement adding every token and
@@ -73,6 +80,9 @@ func (s *Store) insertStatement(rows []*insertRows) (string, []any, error) {
 			args = append(args, a...)
 			tokens = append(tokens, placeholders(len(a)))
 		}
+		if s.discardEvents.Load() {
+			continue
+		}
 		for _, e := range r.events {
 			a, err := s.eventArgs(e)
 			if err != nil {
@@ -88,7 +98,7 @@ func (s *Store) insertStatement(rows []*insertRows) (string, []any, error) {
 		b.WriteString(") ")
 	}
 	if len(events) > 0 {
-		b.WriteString("INSERT INTO event_outbox (id, tenant, event_type, event_time, event) VALUES ")
+		b.WriteString("INSERT INTO event_outbox (" + eventColumns + ") VALUES ")
 		b.WriteString(strings.Join(events, ", "))
 	} else {
 		// A token-only group still needs a statement for its CTE.

@@ -18,13 +18,16 @@ var (
 	_ ports.Outbox   = (*Store)(nil)
 )
 
+// eventColumns are the outbox columns an append sets.
+const eventColumns = "id, tenant, event_type, event_time, event, lease_until"
+
 // ackBatch caps the ids one DELETE names, well below the bind parameter
 // limits of both databases.
 const ackBatch = 500
 
 var (
-	qAppendEvent = newQuery(`INSERT INTO event_outbox (id, tenant, event_type, event_time, event)
-	VALUES (?, ?, ?, ?, ?)`)
+	qAppendEvent = newQuery(`INSERT INTO event_outbox (` + eventColumns + `)
+	VALUES (?, ?, ?, ?, ?, ?)`)
 	// The CTE picks the oldest unleased rows once (MATERIALIZED keeps the
 	// planner from running it again inside the UPDATE), and the UPDATE
 	// repeats its condition: on PostgreSQL a row whose lease another
@@ -51,6 +54,9 @@ func (s *Store) AppendEvents(ctx context.Context, events ...ports.Event) error {
 	if err := checkEvents(events); err != nil {
 		return fmt.Errorf("sqlstore: append events: %w", err)
 	}
+	if s.discardEvents.Load() {
+		return nil
+	}
 	// The writer stores a change's events after the change; these events
 	// are the whole change. They bypass the OnEvents hook, which reports
 	// the events of changes: whoever appends them knows of them already.
@@ -60,9 +66,25 @@ func (s *Store) AppendEvents(ctx context.Context, events ...ports.Event) error {
 	return translate("append events", err)
 }
 
+// LeaseOnAppend makes the store append events leased for lease from
+// their own time, as ClaimEvents would lease them, so that claims pass
+// them over until then. It is for a process whose relay takes the events
+// of its own commits from the OnEvents hook (events.Relay.Hand) rather than
+// claiming them: should that relay fail to deliver them, or the process
+// stop first, the lease ends and any relay claims them. Zero turns it off.
+func (s *Store) LeaseOnAppend(lease time.Duration) { s.appendLease.Store(int64(max(lease, 0))) }
+
+// DiscardEvents makes changes store no events, for a server with no event
+// sinks, whose outbox nothing would ever empty. Changes still report their
+// events to the OnEvents hook, which counts them.
+func (s *Store) DiscardEvents() { s.discardEvents.Store(true) }
+
 // insertEvents adds events to the outbox inside tx, so that a change and
 // the events describing it commit or roll back together.
 func (s *Store) insertEvents(ctx context.Context, tx *sql.Tx, events []ports.Event) error {
+	if s.discardEvents.Load() {
+		return nil
+	}
 	for _, e := range events {
 		args, err := s.eventArgs(e)
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -35,6 +36,11 @@ type Store struct {
 	stmts stmtCache
 	// onEvents is told about every commit that stored events.
 	onEvents eventHook
+	// appendLease, when positive, is the lease (a time.Duration) events
+	// are stored under (LeaseOnAppend); discardEvents keeps them out of
+	// the outbox (DiscardEvents).
+	appendLease   atomic.Int64
+	discardEvents atomic.Bool
 
 	closeOnce sync.Once
 	closeErr  error

@@ -180,3 +180,76 @@ func TestSessionClientsUsesTheSessionIndex(t *testing.T) {
 	}
 	t.Fatalf("SessionClients does not use tokens_session_idx: %q", plan)
 }
+
+// TestOutboxAppendModes: events appended leased are passed over by claims
+// until the lease ends; discarded events never reach the outbox, while the
+// OnEvents hook still hears of them.
+func TestOutboxAppendModes(t *testing.T) {
+	for _, d := range []struct {
+		name string
+		open func(t *testing.T) *Store
+	}{
+		{"sqlite", func(t *testing.T) *Store { return newSQLiteStore(t, Options{}) }},
+		{"postgres", func(t *testing.T) *Store { return newPostgresStore(t, postgresURL(t), Options{}) }},
+	} {
+		t.Run(d.name, func(t *testing.T) {
+			now := time.Now()
+			tok := func(id string) *ports.Token {
+				return &ports.Token{ID: id, Tenant: "a", Kind: ports.TokenAccess, GrantID: "g-" + id, IssuedAt: now, ExpiresAt: now.Add(time.Hour)}
+			}
+			ev := func(id string) ports.Event { return ports.Event{ID: id, Type: ports.EventTokenIssued, Time: now} }
+			claim := func(t *testing.T, s *Store, at time.Time) []string {
+				t.Helper()
+				evs, err := s.ClaimEvents(t.Context(), 10, time.Minute, at)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				for _, e := range evs {
+					got = append(got, e.ID)
+				}
+				return got
+			}
+
+			t.Run("leased on append", func(t *testing.T) {
+				s := d.open(t)
+				migrated(t, s)
+				s.LeaseOnAppend(time.Minute)
+				if err := s.CreateTokens(t.Context(), []*ports.Token{tok("t1")}, ev("with-token")); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.AppendEvents(t.Context(), ev("alone")); err != nil {
+					t.Fatal(err)
+				}
+				if got := claim(t, s, now.Add(30*time.Second)); len(got) != 0 {
+					t.Fatalf("claim within the lease took %v", got)
+				}
+				if got := claim(t, s, now.Add(61*time.Second)); len(got) != 2 {
+					t.Fatalf("claim after the lease took %v, want both events", got)
+				}
+			})
+			t.Run("discarded", func(t *testing.T) {
+				s := d.open(t)
+				migrated(t, s)
+				s.DiscardEvents()
+				var notified []ports.Event
+				s.OnEvents(func(evs []ports.Event) { notified = append(notified, evs...) })
+				if err := s.CreateTokens(t.Context(), []*ports.Token{tok("t1")}, ev("with-token")); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.AppendEvents(t.Context(), ev("alone")); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := s.GetToken(t.Context(), "a", "t1"); err != nil {
+					t.Fatalf("the change itself was not stored: %v", err)
+				}
+				if got := claim(t, s, now.Add(time.Hour)); len(got) != 0 {
+					t.Fatalf("the outbox holds %v", got)
+				}
+				if len(notified) != 1 || notified[0].ID != "with-token" {
+					t.Fatalf("OnEvents heard of %v, want the change's event", notified)
+				}
+			})
+		})
+	}
+}

@@ -204,9 +204,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 	if n, ok := st.(eventNotifier); ok {
 		n.OnEvents(func(committed []ports.Event) {
 			counter.count(committed)
-			if evs.relay != nil {
-				evs.relay.Notify()
-			}
+			evs.relayEvents(committed)
 		})
 	}
 	out := newOutbound(o.outboundRoots)

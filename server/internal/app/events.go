@@ -26,7 +26,39 @@ type eventPipeline struct {
 	publisher ports.Publisher
 	relay     *events.Relay
 	close     func()
+	// handOff is set when the store appends events leased to this
+	// process, whose relay then takes them from memory (relayEvents).
+	handOff bool
 }
+
+// relayEvents gives the relay events just committed to the outbox: the
+// events themselves when the store leased them to this process, or else a
+// wake-up to claim them.
+func (p *eventPipeline) relayEvents(evs []ports.Event) {
+	switch {
+	case p.relay == nil:
+	case p.handOff:
+		p.relay.Hand(evs)
+	default:
+		p.relay.Notify()
+	}
+}
+
+// eventLeaser is a store that can append events leased to the process
+// that wrote them (sqlstore.Store.LeaseOnAppend).
+type eventLeaser interface {
+	LeaseOnAppend(lease time.Duration)
+}
+
+// eventDiscarder is a store that can keep events out of its outbox.
+type eventDiscarder interface {
+	DiscardEvents()
+}
+
+// relayLease is how long a batch the relay claims, or a handed batch, is
+// hidden from other relays. Short: events a failed send left behind are
+// retried within seconds once the sink is back.
+const relayLease = 10 * time.Second
 
 // buildEvents composes the pipeline. With an outbox, an event is durable
 // in the store as soon as Publish returns and the relay delivers it to
@@ -42,6 +74,10 @@ func buildEvents(cfg *config.Config, st ports.Store, breaker *resilience.Breaker
 	}
 	if len(sinks) == 0 {
 		closeSinks()
+		// Nothing would ever take events out of the outbox.
+		if d, ok := st.(eventDiscarder); ok {
+			d.DiscardEvents()
+		}
 		return &eventPipeline{publisher: events.Discard{}, close: func() {}}, nil
 	}
 	bus, err := events.NewBus(events.BusConfig{Sinks: sinks, Registerer: reg, Logger: log})
@@ -62,16 +98,21 @@ func buildEvents(cfg *config.Config, st ports.Store, breaker *resilience.Breaker
 	}
 	relay, err := events.NewRelay(events.RelayConfig{
 		Outbox: resilience.WrapOutbox(outbox, breaker, storeCallLimit), Sinks: sinks, Registerer: reg, Logger: log,
-		// A short lease: events a failed send left behind are retried within
-		// seconds once the sink is back.
-		Lease: 10 * time.Second,
+		Lease: relayLease,
 	})
 	if err != nil {
 		closeAll()
 		return nil, err
 	}
-	pub := &outboxPublisher{log: eventLog, relay: relay, fallback: bus, logger: log}
-	return &eventPipeline{publisher: pub, relay: relay, close: closeAll}, nil
+	// Events of this process's commits go to its relay from memory: no
+	// claim is needed to lease them, only the acknowledgement is written.
+	pipeline := &eventPipeline{relay: relay, close: closeAll}
+	if l, ok := st.(eventLeaser); ok {
+		l.LeaseOnAppend(relayLease)
+		pipeline.handOff = true
+	}
+	pipeline.publisher = &outboxPublisher{log: eventLog, relay: pipeline.relayEvents, fallback: bus, logger: log}
+	return pipeline, nil
 }
 
 // eventNotifier is a store that reports the events it committed with the
@@ -85,7 +126,7 @@ type eventNotifier interface {
 // instead, which still delivers them unless the process stops first.
 type outboxPublisher struct {
 	log      ports.EventLog
-	relay    *events.Relay
+	relay    func([]ports.Event)
 	fallback ports.Publisher
 	logger   *slog.Logger
 }
@@ -99,7 +140,7 @@ func (p *outboxPublisher) Publish(ctx context.Context, evs ...ports.Event) error
 		p.logger.WarnContext(ctx, "event outbox unavailable; events go to the in-memory bus", "error", err)
 		return p.fallback.Publish(ctx, evs...)
 	}
-	p.relay.Notify()
+	p.relay(evs)
 	return nil
 }
 
