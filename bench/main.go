@@ -51,6 +51,7 @@ type options struct {
 	codes             int
 	codePrep          time.Duration
 	ceiling           bool
+	ceilingEach       bool
 	pid               int
 	jsonPath          string
 	timeout           time.Duration
@@ -73,6 +74,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.codes, "codes", 20000, "most authorization codes to collect before the authorization_code scenario; it ends early if they run out")
 	fs.DurationVar(&o.codePrep, "code-prep", 30*time.Second, "most time spent collecting codes; with -d it must stay under the server's OAUTH2_CODE_TTL (1m by default)")
 	fs.BoolVar(&o.ceiling, "ceiling", true, "run the transport ceiling first and relate every scenario to it")
+	fs.BoolVar(&o.ceilingEach, "ceiling-each", false, "run the ceiling again right before each scenario's timed phase and relate the scenario to that run, for a machine whose speed drifts during a run (shared or throttled); doubles the run time, and the authorization_code codes must then outlive -code-prep plus twice -d")
 	fs.IntVar(&o.pid, "pid", 0, "server process id for the RSS figures (default: the process listening on the port of -url)")
 	fs.StringVar(&o.jsonPath, "json", "", "also write the results as JSON to `file`")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "timeout of one request")
@@ -82,7 +84,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 Drives a running oauth2-server on this machine and prints requests/s,
 p50/p99/p99.9 latency and errors per scenario, each also as a fraction of a
 transport ceiling (a bare net/http token endpoint signing the same ES256
-JWT with no storage, run in this process first), and the server's peak RSS.
+JWT with no storage, run in this process first, or before each scenario
+with -ceiling-each), and the server's peak RSS.
 Latencies are those of successful requests; errors are non-2xx answers and
 transport failures.
 
@@ -121,6 +124,8 @@ Scenarios, in run order:
 		return o, errors.New("-max-requests must be at least 1")
 	case o.codes < 1:
 		return o, errors.New("-codes must be at least 1")
+	case o.ceilingEach && !o.ceiling:
+		return o, errors.New("-ceiling-each needs the ceiling: drop -ceiling=false")
 	}
 	return o, nil
 }
@@ -171,12 +176,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			Progress: stderr, Live: live,
 		}
 	}
-	if o.ceiling {
+	ceilingRun := func() (*report.Row, error) {
 		row, err := runCeiling(ctx, srv.HTTP, disc.Issuer, o.scope, loadOpts("ceiling"))
 		if err != nil {
-			return fmt.Errorf("ceiling: %w", err)
+			return nil, fmt.Errorf("ceiling: %w", err)
 		}
-		rep.Ceiling = &row
+		return &row, nil
+	}
+	if o.ceiling && !o.ceilingEach {
+		if rep.Ceiling, err = ceilingRun(); err != nil {
+			return err
+		}
 	}
 	failed := 0
 	for _, s := range scenarios {
@@ -190,7 +200,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stderr, "%s: %v\n", s.Name, err)
 			continue
 		}
-		rep.Scenarios = append(rep.Scenarios, report.FromResult(load.Run(ctx, loadOpts(s.Name), newOp)))
+		var own *report.Row
+		if o.ceilingEach {
+			if own, err = ceilingRun(); err != nil {
+				return err
+			}
+		}
+		row := report.FromResult(load.Run(ctx, loadOpts(s.Name), newOp))
+		row.Ceiling = own
+		rep.Scenarios = append(rep.Scenarios, row)
 	}
 	rep.Server = serverMemory(pid, pidErr, startPeak)
 	rep.Relate()

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -174,6 +175,41 @@ func TestBenchmarkAgainstTheRealServer(t *testing.T) {
 	if !strings.Contains(stdout.String(), "p99.9") || !strings.Contains(stdout.String(), "server RSS") {
 		t.Fatalf("the table is missing columns:\n%s", stdout.String())
 	}
+
+	t.Run("a ceiling before each scenario", func(t *testing.T) {
+		jsonPath := filepath.Join(t.TempDir(), "each.json")
+		var stdout, stderr bytes.Buffer
+		err := run(context.Background(), []string{
+			"-url", s.url, "-registration-token", s.regToken, "-username", s.user, "-password", s.password,
+			"-c", "2", "-d", "200ms", "-scenarios", "client_credentials,jwks", "-ceiling-each", "-json", jsonPath,
+		}, &stdout, &stderr)
+		if err != nil {
+			t.Fatalf("run: %v\nstderr:\n%s", err, stderr.String())
+		}
+		b, err := os.ReadFile(jsonPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rep report.Report
+		if err := json.Unmarshal(b, &rep); err != nil {
+			t.Fatal(err)
+		}
+		if rep.Ceiling != nil || len(rep.Scenarios) != 2 {
+			t.Fatalf("report = %s", b)
+		}
+		for _, r := range rep.Scenarios {
+			c := r.Ceiling
+			if c == nil || c.RPS <= 0 || c.Errors != 0 {
+				t.Fatalf("%s: own ceiling = %+v", r.Name, c)
+			}
+			if r.OfCeiling == nil || math.Abs(*r.OfCeiling-r.RPS/c.RPS) > 1e-9 {
+				t.Errorf("%s: of ceiling = %v, want its own ceiling's %v", r.Name, r.OfCeiling, r.RPS/c.RPS)
+			}
+		}
+		if !strings.Contains(stdout.String(), "ceiling req/s") {
+			t.Errorf("the table does not show each scenario's ceiling:\n%s", stdout.String())
+		}
+	})
 }
 
 func TestFlagsFromEnvironment(t *testing.T) {

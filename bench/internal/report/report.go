@@ -20,7 +20,8 @@ type Report struct {
 	DurationSeconds float64   `json:"duration_seconds"`
 	MaxRequests     int64     `json:"max_requests"`
 	Machine         Machine   `json:"machine"`
-	// Ceiling is nil when the ceiling run was turned off.
+	// Ceiling is the ceiling run before all scenarios; nil when the
+	// ceiling was turned off or ran before each scenario (Row.Ceiling).
 	Ceiling   *Row   `json:"ceiling,omitempty"`
 	Scenarios []Row  `json:"scenarios"`
 	Server    Memory `json:"server_memory"`
@@ -54,6 +55,9 @@ type Row struct {
 	// ceiling's. Both are absent without a ceiling.
 	OfCeiling      *float64 `json:"fraction_of_ceiling,omitempty"`
 	P99OverCeiling *float64 `json:"p99_over_ceiling_p99,omitempty"`
+	// Ceiling is the ceiling run just before this scenario, which the
+	// fractions relate to, when the ceiling ran before each scenario.
+	Ceiling *Row `json:"ceiling,omitempty"`
 	// Stopped says why the timed phase ended early; Failed why the
 	// scenario did not run at all.
 	Stopped string `json:"stopped,omitempty"`
@@ -84,43 +88,72 @@ func FromResult(r load.Result) Row {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// Relate sets every scenario's fractions of the ceiling.
+// Relate sets every scenario's fractions of the ceiling: the one run just
+// before it if there is one, else the one run before all scenarios.
 func (r *Report) Relate() {
-	if r.Ceiling == nil || r.Ceiling.RPS == 0 {
-		return
-	}
 	one := 1.0
-	r.Ceiling.OfCeiling, r.Ceiling.P99OverCeiling = &one, &one
+	if r.Ceiling != nil && r.Ceiling.RPS > 0 {
+		r.Ceiling.OfCeiling, r.Ceiling.P99OverCeiling = &one, &one
+	}
 	for i := range r.Scenarios {
 		s := &r.Scenarios[i]
-		if s.Failed != "" || s.Requests == 0 {
+		c := r.Ceiling
+		if s.Ceiling != nil {
+			c = s.Ceiling
+		}
+		if c == nil || c.RPS == 0 || s.Failed != "" || s.Requests == 0 {
 			continue
 		}
-		f := s.RPS / r.Ceiling.RPS
+		f := s.RPS / c.RPS
 		s.OfCeiling = &f
-		if r.Ceiling.P99 > 0 {
-			p := s.P99 / r.Ceiling.P99
+		if c.P99 > 0 {
+			p := s.P99 / c.P99
 			s.P99OverCeiling = &p
 		}
 	}
+}
+
+// ownCeilings reports whether a scenario has a ceiling run of its own.
+func (r *Report) ownCeilings() bool {
+	for _, s := range r.Scenarios {
+		if s.Ceiling != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // WriteTable writes the run as a plain table, then the first error of each
 // scenario that had one, then the server's memory.
 func (r *Report) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "scenario\treq/s\tp50\tp99\tp99.9\terrors\tof ceiling\tp99 vs ceiling\t\n")
+	// With a ceiling run before each scenario, each row shows the
+	// ceiling's req/s and p99 it is related to.
+	own := r.ownCeilings()
+	header := "scenario\treq/s\tp50\tp99\tp99.9\terrors\tof ceiling\tp99 vs ceiling\t"
+	if own {
+		header += "ceiling req/s\tceiling p99\t"
+	}
+	fmt.Fprintln(tw, header)
 	rows := r.Scenarios
 	if r.Ceiling != nil {
 		rows = append([]Row{*r.Ceiling}, rows...)
 	}
 	for _, s := range rows {
 		if s.Failed != "" {
-			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t-\t\n", s.Name)
-			continue
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t-\t", s.Name)
+		} else {
+			fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%s\t%d\t%s\t%s\t", s.Name, s.RPS,
+				fmtMS(s.P50), fmtMS(s.P99), fmtMS(s.P999), s.Errors, ratio(s.OfCeiling, ""), ratio(s.P99OverCeiling, "x"))
 		}
-		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%s\t%d\t%s\t%s\t\n", s.Name, s.RPS,
-			fmtMS(s.P50), fmtMS(s.P99), fmtMS(s.P999), s.Errors, ratio(s.OfCeiling, ""), ratio(s.P99OverCeiling, "x"))
+		switch {
+		case !own:
+		case s.Ceiling == nil || s.Failed != "":
+			fmt.Fprint(tw, "-\t-\t")
+		default:
+			fmt.Fprintf(tw, "%.0f\t%s\t", s.Ceiling.RPS, fmtMS(s.Ceiling.P99))
+		}
+		fmt.Fprintln(tw)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -132,6 +165,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 			notes = append(notes, fmt.Sprintf("%s did not run: %s", s.Name, s.Failed))
 		case s.FirstError != "":
 			notes = append(notes, fmt.Sprintf("%s first error: %s", s.Name, s.FirstError))
+		}
+		if c := s.Ceiling; c != nil && c.FirstError != "" {
+			notes = append(notes, fmt.Sprintf("ceiling before %s: %d errors; the first: %s", s.Name, c.Errors, c.FirstError))
 		}
 		if s.Stopped != "" && s.Failed == "" {
 			notes = append(notes, fmt.Sprintf("%s stopped after %.1fs: %s", s.Name, s.ElapsedSeconds, s.Stopped))

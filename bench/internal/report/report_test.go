@@ -40,6 +40,31 @@ func TestRelate(t *testing.T) {
 	}
 }
 
+func TestRelateToEachScenariosOwnCeiling(t *testing.T) {
+	first := FromResult(result("ceiling", 1000, 2*time.Millisecond))
+	slower := FromResult(result("ceiling", 500, 4*time.Millisecond))
+	cc := FromResult(result("client_credentials", 400, 4*time.Millisecond))
+	cc.Ceiling = &slower
+	jwks := FromResult(result("jwks", 800, 2*time.Millisecond))
+	r := &Report{Ceiling: &first, Scenarios: []Row{cc, jwks}}
+	r.Relate()
+	if got := *r.Scenarios[0].OfCeiling; got != 0.8 {
+		t.Errorf("client_credentials of ceiling = %v, want 0.8 of the ceiling run before it", got)
+	}
+	if got := *r.Scenarios[1].OfCeiling; got != 0.8 {
+		t.Errorf("jwks of ceiling = %v, want 0.8 of the first ceiling", got)
+	}
+	var buf bytes.Buffer
+	if err := r.WriteTable(&buf); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"ceiling req/s", "500", "4.00ms"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, buf.String())
+		}
+	}
+}
+
 func TestWriteTable(t *testing.T) {
 	ceiling := FromResult(result("ceiling", 1000, 2*time.Millisecond))
 	failing := FromResult(result("userinfo", 10, time.Millisecond))
