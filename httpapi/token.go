@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -81,11 +82,30 @@ func postForm(r *http.Request) (url.Values, error) {
 			return nil, core.ErrInvalidRequest.WithDescription("the body must be application/x-www-form-urlencoded")
 		}
 	}
-	if err := r.ParseForm(); err != nil {
+	// A request's form is read once, however many times it is asked for.
+	if r.PostForm != nil {
+		return r.PostForm, nil
+	}
+	// Read and parsed here rather than by Request.ParseForm, which would
+	// parse the media type once more. The cap is ParseForm's own, for a
+	// request that met no body limit before.
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxFormBody+1))
+	if err != nil {
 		return nil, formError(err)
 	}
-	return r.PostForm, nil
+	if len(body) > maxFormBody {
+		return nil, formError(&http.MaxBytesError{Limit: maxFormBody})
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, formError(err)
+	}
+	r.PostForm = form
+	return form, nil
 }
+
+// maxFormBody caps a form body read by postForm.
+const maxFormBody = 10 << 20
 
 // clientCredentials finds how the client authenticates: HTTP Basic, form
 // secret, or a bare client_id. Using two methods at once is an error

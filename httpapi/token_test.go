@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"cmp"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -115,19 +117,28 @@ func TestClientCredentials(t *testing.T) {
 }
 
 func TestPostForm(t *testing.T) {
+	const form = "application/x-www-form-urlencoded"
 	tests := []struct {
 		name        string
 		contentType string
+		body        string
 		wantErr     bool
+		wantStatus  int // of the error; 400 unless set
 	}{
-		{name: "form body is read", contentType: "application/x-www-form-urlencoded"},
-		{name: "charset parameter is allowed", contentType: "application/x-www-form-urlencoded; charset=UTF-8"},
+		{name: "form body is read", contentType: form},
+		{name: "charset parameter is allowed", contentType: form + "; charset=UTF-8"},
 		{name: "JSON body is refused", contentType: "application/json", wantErr: true},
 		{name: "missing content type is refused", contentType: "", wantErr: true},
+		{name: "malformed escape is refused", contentType: form, body: "grant_type=%zz", wantErr: true},
+		{name: "body over the cap is refused as too large", contentType: form, body: "a=" + strings.Repeat("x", maxFormBody), wantErr: true, wantStatus: http.StatusRequestEntityTooLarge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := httptest.NewRequest(http.MethodPost, "/oauth/token?grant_type=from_query", strings.NewReader("grant_type=client_credentials"))
+			body := tt.body
+			if body == "" {
+				body = "grant_type=client_credentials"
+			}
+			r := httptest.NewRequest(http.MethodPost, "/oauth/token?grant_type=from_query", strings.NewReader(body))
 			if tt.contentType != "" {
 				r.Header.Set("Content-Type", tt.contentType)
 			}
@@ -136,6 +147,11 @@ func TestPostForm(t *testing.T) {
 				if err == nil {
 					t.Fatalf("postForm = %v, want invalid_request", form)
 				}
+				want := cmp.Or(tt.wantStatus, http.StatusBadRequest)
+				var oerr *core.Error
+				if !errors.As(err, &oerr) || oerr.Status != want {
+					t.Fatalf("postForm error %+v, want status %d", err, want)
+				}
 				return
 			}
 			if err != nil {
@@ -143,6 +159,9 @@ func TestPostForm(t *testing.T) {
 			}
 			if got := form["grant_type"]; len(got) != 1 || got[0] != "client_credentials" {
 				t.Fatalf("grant_type = %q, want only the body's value", got)
+			}
+			if again, err := postForm(r); err != nil || again.Get("grant_type") != "client_credentials" {
+				t.Fatalf("postForm asked again = %v, %v; want the same form", again, err)
 			}
 		})
 	}

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -119,10 +121,48 @@ func Middleware(o Options) (func(http.Handler) http.Handler, error) {
 // draft: the burst as the quota, requests left, and seconds until the
 // budget is full again, with the policy as quota and window.
 func setHeaders(h http.Header, d Decision) {
-	h.Set("RateLimit-Limit", strconv.Itoa(d.Limit.Burst))
-	h.Set("RateLimit-Remaining", strconv.Itoa(d.Remaining))
-	h.Set("RateLimit-Reset", strconv.Itoa(ceilSeconds(d.ResetAfter)))
-	h.Set("RateLimit-Policy", fmt.Sprintf("%d;w=%d", d.Limit.Burst, max(1, ceilSeconds(d.Limit.window()))))
+	fixed := fixedHeadersOf(d.Limit)
+	h[hdrLimit] = fixed.limit
+	h[hdrPolicy] = fixed.policy
+	h[hdrRemaining] = []string{strconv.Itoa(d.Remaining)}
+	h[hdrReset] = []string{strconv.Itoa(ceilSeconds(d.ResetAfter))}
+}
+
+// The RateLimit header names, in the canonical form http.Header keys take.
+var (
+	hdrLimit     = http.CanonicalHeaderKey("RateLimit-Limit")
+	hdrPolicy    = http.CanonicalHeaderKey("RateLimit-Policy")
+	hdrRemaining = http.CanonicalHeaderKey("RateLimit-Remaining")
+	hdrReset     = http.CanonicalHeaderKey("RateLimit-Reset")
+)
+
+// limitHeaders are the RateLimit-Limit and RateLimit-Policy values of a
+// limit, which depend on the limit alone. They are formatted once per
+// limit and shared by every response, which never changes them.
+type limitHeaders struct{ limit, policy []string }
+
+var (
+	limitHeaderCache sync.Map // Limit -> limitHeaders
+	limitHeaderCount atomic.Int32
+)
+
+// maxCachedLimits bounds limitHeaderCache; a server has a few limits.
+const maxCachedLimits = 256
+
+func fixedHeadersOf(l Limit) limitHeaders {
+	if v, ok := limitHeaderCache.Load(l); ok {
+		return v.(limitHeaders)
+	}
+	v := limitHeaders{
+		limit:  []string{strconv.Itoa(l.Burst)},
+		policy: []string{fmt.Sprintf("%d;w=%d", l.Burst, max(1, ceilSeconds(l.window())))},
+	}
+	if limitHeaderCount.Load() < maxCachedLimits {
+		if _, loaded := limitHeaderCache.LoadOrStore(l, v); !loaded {
+			limitHeaderCount.Add(1)
+		}
+	}
+	return v
 }
 
 // writeLimited answers a refused request.
