@@ -181,21 +181,22 @@ func (r *Relay) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
+		if err != nil {
+			failures++
+		} else {
+			failures = 0
+		}
+		r.failing.Store(failures > 0)
 		var wait time.Duration
 		switch {
 		case err != nil:
-			failures++
 			wait = r.backoff(failures)
 			r.logger.Warn("event relay round failed", "error", err, "events", n, "failures_in_a_row", failures, "retry_in", wait)
 		case n == r.batchSize:
-			failures = 0
-			r.failing.Store(false)
 			continue
 		default:
-			failures = 0
 			wait = r.pollInterval
 		}
-		r.failing.Store(failures > 0)
 		n, err = 0, r.wait(ctx, wait)
 		if ctx.Err() != nil {
 			return nil

@@ -113,26 +113,36 @@ func (s *Sink) Send(ctx context.Context, batch []ports.Event) error {
 	if err != nil {
 		return fmt.Errorf("webhook: build request: %w", err)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(SignatureHeader, Sign(s.cfg.Secret, body, s.cfg.Clock.Now()))
-	resp, err := s.cfg.Client.Do(req)
+	status, err := Do(s.cfg.Client, req, s.cfg.Secret, body, s.cfg.Clock.Now())
 	if err != nil {
-		// The URL may carry a credential in its query: keep it out of the
-		// error, which ends up in logs.
+		return fmt.Errorf("webhook: post: %w", err)
+	}
+	if status < 200 || status > 299 {
+		return fmt.Errorf("webhook: receiver answered %d", status)
+	}
+	return nil
+}
+
+// Do sends req, a POST whose body is body, as JSON signed with secret at
+// now (SignatureHeader), and returns the receiver's status code. A
+// transport error leaves out the URL, which may carry a credential in its
+// query and would end up in logs. A little of the answer's body is read,
+// so that the connection can be reused; a receiver cannot make it read
+// more.
+func Do(client *http.Client, req *http.Request, secret, body []byte, now time.Time) (int, error) {
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(SignatureHeader, Sign(secret, body, now))
+	resp, err := client.Do(req)
+	if err != nil {
 		var uerr *url.Error
 		if errors.As(err, &uerr) {
 			err = uerr.Err
 		}
-		return fmt.Errorf("webhook: post: %w", err)
+		return 0, err
 	}
 	defer resp.Body.Close()
-	// Reading a little of the body lets the connection be reused; a
-	// receiver cannot make us read more.
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("webhook: receiver answered %d", resp.StatusCode)
-	}
-	return nil
+	return resp.StatusCode, nil
 }
 
 // Sign returns the SignatureHeader value for body sent at t.

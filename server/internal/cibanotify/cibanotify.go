@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -140,26 +139,16 @@ func (w *Webhook) post(ctx context.Context, body []byte) error {
 	if err != nil {
 		return errPermanent{fmt.Errorf("cibanotify: build request: %w", err)}
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(webhook.SignatureHeader, webhook.Sign(w.cfg.Secret, body, w.cfg.Clock.Now()))
-	resp, err := w.cfg.Client.Do(req)
+	status, err := webhook.Do(w.cfg.Client, req, w.cfg.Secret, body, w.cfg.Clock.Now())
 	if err != nil {
-		// The URL may carry a credential in its query: keep it out of the
-		// error, which ends up in logs.
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err
-		}
 		return fmt.Errorf("cibanotify: post: %w", err)
 	}
-	defer resp.Body.Close()
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
 	switch {
-	case resp.StatusCode >= 200 && resp.StatusCode <= 299:
+	case status >= 200 && status <= 299:
 		return nil
-	case resp.StatusCode >= 500, resp.StatusCode == http.StatusRequestTimeout, resp.StatusCode == http.StatusTooManyRequests:
-		return fmt.Errorf("cibanotify: receiver answered %d", resp.StatusCode)
+	case status >= 500, status == http.StatusRequestTimeout, status == http.StatusTooManyRequests:
+		return fmt.Errorf("cibanotify: receiver answered %d", status)
 	default:
-		return errPermanent{fmt.Errorf("cibanotify: receiver refused the notice with %d", resp.StatusCode)}
+		return errPermanent{fmt.Errorf("cibanotify: receiver refused the notice with %d", status)}
 	}
 }
