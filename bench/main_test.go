@@ -115,22 +115,19 @@ func withoutOAuth2Vars(env []string) []string {
 	return out
 }
 
-func TestBenchmarkAgainstTheRealServer(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and starts the server; skipped with -short")
-	}
-	s := startServer(t)
+// runBench runs the benchmark against s with args and returns its JSON
+// report, decoded and as written, and its table.
+func runBench(t *testing.T, s runningServer, args ...string) (report.Report, []byte, string) {
+	t.Helper()
 	jsonPath := filepath.Join(t.TempDir(), "bench.json")
 	var stdout, stderr bytes.Buffer
-	err := run(context.Background(), []string{
+	err := run(context.Background(), append([]string{
 		"-url", s.url, "-registration-token", s.regToken, "-username", s.user, "-password", s.password,
-		"-c", "2", "-d", "300ms", "-codes", "400", "-code-prep", "10s", "-scenarios", "all", "-json", jsonPath,
-	}, &stdout, &stderr)
+		"-json", jsonPath,
+	}, args...), &stdout, &stderr)
 	if err != nil {
 		t.Fatalf("run: %v\nstderr:\n%s", err, stderr.String())
 	}
-	t.Logf("\n%s", stdout.String())
-
 	b, err := os.ReadFile(jsonPath)
 	if err != nil {
 		t.Fatal(err)
@@ -139,6 +136,16 @@ func TestBenchmarkAgainstTheRealServer(t *testing.T) {
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatal(err)
 	}
+	return rep, b, stdout.String()
+}
+
+func TestBenchmarkAgainstTheRealServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and starts the server; skipped with -short")
+	}
+	s := startServer(t)
+	rep, _, stdout := runBench(t, s, "-c", "2", "-d", "300ms", "-codes", "400", "-code-prep", "10s", "-scenarios", "all")
+	t.Logf("\n%s", stdout)
 	if rep.Ceiling == nil || rep.Ceiling.RPS <= 0 || rep.Ceiling.Errors != 0 {
 		t.Fatalf("ceiling = %+v", rep.Ceiling)
 	}
@@ -172,28 +179,12 @@ func TestBenchmarkAgainstTheRealServer(t *testing.T) {
 			t.Fatalf("server memory = %+v, want pid %d", m, s.pid)
 		}
 	})
-	if !strings.Contains(stdout.String(), "p99.9") || !strings.Contains(stdout.String(), "server RSS") {
-		t.Fatalf("the table is missing columns:\n%s", stdout.String())
+	if !strings.Contains(stdout, "p99.9") || !strings.Contains(stdout, "server RSS") {
+		t.Fatalf("the table is missing columns:\n%s", stdout)
 	}
 
 	t.Run("a ceiling before each scenario", func(t *testing.T) {
-		jsonPath := filepath.Join(t.TempDir(), "each.json")
-		var stdout, stderr bytes.Buffer
-		err := run(context.Background(), []string{
-			"-url", s.url, "-registration-token", s.regToken, "-username", s.user, "-password", s.password,
-			"-c", "2", "-d", "200ms", "-scenarios", "client_credentials,jwks", "-ceiling-each", "-json", jsonPath,
-		}, &stdout, &stderr)
-		if err != nil {
-			t.Fatalf("run: %v\nstderr:\n%s", err, stderr.String())
-		}
-		b, err := os.ReadFile(jsonPath)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var rep report.Report
-		if err := json.Unmarshal(b, &rep); err != nil {
-			t.Fatal(err)
-		}
+		rep, b, stdout := runBench(t, s, "-c", "2", "-d", "200ms", "-scenarios", "client_credentials,jwks", "-ceiling-each")
 		if rep.Ceiling != nil || len(rep.Scenarios) != 2 {
 			t.Fatalf("report = %s", b)
 		}
@@ -206,8 +197,8 @@ func TestBenchmarkAgainstTheRealServer(t *testing.T) {
 				t.Errorf("%s: of ceiling = %v, want its own ceiling's %v", r.Name, r.OfCeiling, r.RPS/c.RPS)
 			}
 		}
-		if !strings.Contains(stdout.String(), "ceiling req/s") {
-			t.Errorf("the table does not show each scenario's ceiling:\n%s", stdout.String())
+		if !strings.Contains(stdout, "ceiling req/s") {
+			t.Errorf("the table does not show each scenario's ceiling:\n%s", stdout)
 		}
 	})
 }

@@ -12,18 +12,21 @@ import (
 	"oauth2-server.dev/ports"
 )
 
+// writerDialects opens an unmigrated store of each dialect; PostgreSQL is
+// skipped without a test server.
+var writerDialects = []struct {
+	name string
+	open func(t *testing.T) *Store
+}{
+	{"sqlite", func(t *testing.T) *Store { return newSQLiteStore(t, Options{}) }},
+	{"postgres", func(t *testing.T) *Store { return newPostgresStore(t, postgresURL(t), Options{}) }},
+}
+
 // TestChangeAndEventsCommitTogether proves the outbox write is part of the
 // change's transaction: when the event cannot be stored (its id is taken),
 // the change is rolled back with it.
 func TestChangeAndEventsCommitTogether(t *testing.T) {
-	dialects := []struct {
-		name string
-		open func(t *testing.T) *Store
-	}{
-		{"sqlite", func(t *testing.T) *Store { return newSQLiteStore(t, Options{}) }},
-		{"postgres", func(t *testing.T) *Store { return newPostgresStore(t, postgresURL(t), Options{}) }},
-	}
-	for _, d := range dialects {
+	for _, d := range writerDialects {
 		t.Run(d.name, func(t *testing.T) {
 			s := d.open(t)
 			migrated(t, s)
@@ -61,13 +64,7 @@ func TestChangeAndEventsCommitTogether(t *testing.T) {
 // TestGroupedChangesFailAlone: the writer commits concurrent changes in
 // shared transactions, and a change that fails rolls back alone.
 func TestGroupedChangesFailAlone(t *testing.T) {
-	for _, d := range []struct {
-		name string
-		open func(t *testing.T) *Store
-	}{
-		{"sqlite", func(t *testing.T) *Store { return newSQLiteStore(t, Options{}) }},
-		{"postgres", func(t *testing.T) *Store { return newPostgresStore(t, postgresURL(t), Options{}) }},
-	} {
+	for _, d := range writerDialects {
 		t.Run(d.name, func(t *testing.T) {
 			s := d.open(t)
 			migrated(t, s)
@@ -185,13 +182,7 @@ func TestSessionClientsUsesTheSessionIndex(t *testing.T) {
 // until the lease ends; discarded events never reach the outbox, while the
 // OnEvents hook still hears of them.
 func TestOutboxAppendModes(t *testing.T) {
-	for _, d := range []struct {
-		name string
-		open func(t *testing.T) *Store
-	}{
-		{"sqlite", func(t *testing.T) *Store { return newSQLiteStore(t, Options{}) }},
-		{"postgres", func(t *testing.T) *Store { return newPostgresStore(t, postgresURL(t), Options{}) }},
-	} {
+	for _, d := range writerDialects {
 		t.Run(d.name, func(t *testing.T) {
 			now := time.Now()
 			tok := func(id string) *ports.Token {
