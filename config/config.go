@@ -89,6 +89,9 @@ type Config struct {
 	// authorization_details is refused and not advertised.
 	AuthorizationDetailsTypes []string `yaml:"authorization_details_types"`
 
+	// AccessTokenAlg signs JWT access tokens: ES256 (the default), EdDSA,
+	// PS256 or RS256.
+	AccessTokenAlg  string        `yaml:"access_token_alg"`
 	AccessTokenTTL  time.Duration `yaml:"access_token_ttl"`
 	RefreshTokenTTL time.Duration `yaml:"refresh_token_ttl"`
 	IDTokenTTL      time.Duration `yaml:"id_token_ttl"`
@@ -191,6 +194,7 @@ func Defaults() Config {
 	return Config{
 		Addr:                  ":8080",
 		DatabaseURL:           DevDatabaseURL,
+		AccessTokenAlg:        "ES256",
 		AccessTokenTTL:        time.Hour,
 		RefreshTokenTTL:       30 * 24 * time.Hour,
 		IDTokenTTL:            time.Hour,
@@ -257,6 +261,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		"OAUTH2_CIBA_NOTIFIER": &c.CIBANotifier, "OAUTH2_CIBA_WEBHOOK_URL": &c.CIBAWebhookURL, "OAUTH2_CIBA_WEBHOOK_SECRET": &c.CIBAWebhookSecret,
 		"OAUTH2_RATE_LIMIT_TOKEN": &c.RateLimitToken, "OAUTH2_RATE_LIMIT_USERINFO": &c.RateLimitUserinfo,
 		"OAUTH2_RATE_LIMIT_INTERACTIVE": &c.RateLimitInteractive, "OAUTH2_RATE_LIMIT_REGISTRATION": &c.RateLimitRegistration,
+		"OAUTH2_ACCESS_TOKEN_ALG":    &c.AccessTokenAlg,
 		"OAUTH2_RATE_LIMIT_FAILURES": &c.RateLimitFailures, "OAUTH2_RATE_LIMIT_REDIS_FAILURE": &c.RateLimitRedisFailure,
 	}
 	for k, p := range str {
@@ -544,6 +549,12 @@ func (c *Config) finish(getenv func(string) string) error {
 		} else if c.DebugAddr == c.Addr {
 			bad("OAUTH2_DEBUG_ADDR must differ from OAUTH2_ADDR")
 		}
+	}
+	// The algorithms the signing key set holds a key of.
+	switch c.AccessTokenAlg {
+	case "ES256", "EdDSA", "PS256", "RS256":
+	default:
+		bad("access_token_alg must be ES256, EdDSA, PS256 or RS256")
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -460,3 +460,39 @@ func TestSecondReplicaSeesRotation(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+func TestAccessTokenAlgorithm(t *testing.T) {
+	for _, alg := range []string{"EdDSA", "PS256"} {
+		t.Run(alg, func(t *testing.T) {
+			ctx := context.Background()
+			s := startServer(t, "sqlite", map[string]string{"OAUTH2_ACCESS_TOKEN_ALG": alg})
+			c := s.register(t, serviceClientMetadata)
+			cc := clientcredentials.Config{ClientID: c.ID, ClientSecret: c.Secret, TokenURL: s.issuer + "/oauth/token", AuthStyle: oauth2.AuthStyleInHeader}
+			tok, err := cc.Token(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			t.Run("the access token is signed with the configured algorithm", func(t *testing.T) {
+				if hdr := jwtHeader(t, tok.AccessToken); hdr["alg"] != alg || hdr["typ"] != "at+jwt" {
+					t.Fatalf("access token header = %v, want alg %s, typ at+jwt", hdr, alg)
+				}
+				ks := oidc.NewRemoteKeySet(ctx, s.issuer+"/.well-known/jwks.json")
+				if _, err := ks.VerifySignature(ctx, tok.AccessToken); err != nil {
+					t.Fatalf("access token does not verify against the JWKS: %v", err)
+				}
+			})
+			t.Run("introspection reads it active until it is revoked", func(t *testing.T) {
+				if _, m := introspect(t, s, c, tok.AccessToken); m["active"] != true || m["client_id"] != c.ID {
+					t.Fatalf("introspection = %v", m)
+				}
+				if status := revoke(t, s, c, tok.AccessToken); status != 200 {
+					t.Fatalf("revocation status %d", status)
+				}
+				if _, m := introspect(t, s, c, tok.AccessToken); m["active"] != false {
+					t.Fatalf("introspection after revocation = %v", m)
+				}
+			})
+		})
+	}
+}

@@ -225,6 +225,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 	p, err := core.New(core.Config{
 		Issuer:              cfg.Issuer,
 		AccessTokenTTL:      cfg.AccessTokenTTL,
+		AccessTokenAlg:      cfg.AccessTokenAlg,
 		RefreshTokenTTL:     cfg.RefreshTokenTTL,
 		IDTokenTTL:          cfg.IDTokenTTL,
 		CodeTTL:             cfg.CodeTTL,
