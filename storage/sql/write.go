@@ -36,10 +36,13 @@ func (s *Store) write(ctx context.Context, op string, fn changeFunc) error {
 func (s *Store) insert(ctx context.Context, op string, rows *insertRows) error {
 	if s.dialect == SQLite {
 		// In-process, one prepared statement per row costs less than
-		// building a statement for the group.
-		return s.write(ctx, op, func(ctx context.Context, tx *sql.Tx) ([]ports.Event, error) {
+		// building a statement for the group. New rows with fresh ids
+		// practically never fail, so they go without a savepoint: should
+		// one fail, the transaction is abandoned and its changes run again
+		// one by one.
+		return s.submit(ctx, op, &writeJob{addsOnly: true, fn: func(ctx context.Context, tx *sql.Tx) ([]ports.Event, error) {
 			return rows.events, s.insertTokens(ctx, tx, rows.tokens)
-		})
+		}})
 	}
 	return s.submit(ctx, op, &writeJob{rows: rows})
 }
@@ -168,9 +171,12 @@ type writeJob struct {
 	// PostgreSQL), rows are.
 	fn   changeFunc
 	rows *insertRows
-	evs  []ports.Event
-	err  error
-	done chan struct{}
+	// addsOnly marks a change fn that only adds rows, which SQLite runs
+	// without a savepoint of its own.
+	addsOnly bool
+	evs      []ports.Event
+	err      error
+	done     chan struct{}
 	// abandoned is set by a caller that stopped waiting before the job
 	// started; the writer then skips it.
 	abandoned atomic.Bool
@@ -341,8 +347,9 @@ func (w *writer) runTx(jobs []*writeJob) error {
 	defer tx.Rollback()
 	// A change alone in its transaction needs no savepoint: if it fails,
 	// the transaction is simply not committed.
-	savepoints := w.savepoints && len(jobs) > 1
+	grouped := w.savepoints && len(jobs) > 1
 	for _, j := range jobs {
+		savepoints := grouped && !j.addsOnly
 		if savepoints {
 			if _, err := w.store.txExec(ctx, tx, qSavepoint); err != nil {
 				return fail(err)
@@ -353,9 +360,9 @@ func (w *writer) runTx(jobs []*writeJob) error {
 		case j.err != nil && len(jobs) == 1:
 			return nil
 		case j.err != nil && !savepoints:
-			// Without savepoints a failing change takes the transaction
-			// down with it; run then gives every change a transaction of
-			// its own.
+			// Without a savepoint a failing change takes the transaction
+			// down with it; runChanges then gives every change a
+			// transaction of its own.
 			return fail(errBatchAborted)
 		case j.err != nil:
 			if _, err := w.store.txExec(ctx, tx, qRollbackToSavepoint); err != nil {
