@@ -250,7 +250,8 @@ func rotateKeys(ctx context.Context, cfg *config.Config, stdout io.Writer) error
 		return err
 	}
 	// The key.rotated events go to the outbox with the keys; a running
-	// server's relay delivers them.
+	// server's relay delivers them, unless no sink is configured.
+	app.DiscardUnrelayedEvents(cfg, st)
 	rotated := func(k *keyset.Key) []ports.Event {
 		return []ports.Event{{
 			ID: ports.NewEventID(), Time: time.Now(), Type: ports.EventKeyRotated, Tenant: ports.DefaultTenant,

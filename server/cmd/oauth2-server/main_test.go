@@ -2,8 +2,15 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
+	"time"
+
+	"oauth2-server.dev/config"
+	"oauth2-server.dev/core/keyset"
+	"oauth2-server.dev/ports"
+	"oauth2-server.dev/server/internal/app"
 )
 
 func TestCommands(t *testing.T) {
@@ -44,6 +51,51 @@ func TestCommands(t *testing.T) {
 			for _, w := range tc.want {
 				if !strings.Contains(out.String(), w) {
 					t.Errorf("output lacks %q:\n%s", w, out.String())
+				}
+			}
+		})
+	}
+}
+
+// TestKeysRotateEvents: the key.rotated events a rotation from the command
+// line writes wait in the outbox for a server's relay, unless no event sink
+// is configured, when nothing would ever take them out.
+func TestKeysRotateEvents(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		sinks string
+		want  int
+	}{
+		{name: "with the default log sink one event per new key waits in the outbox", sinks: "", want: len(keyset.Algorithms)},
+		{name: "with no sink the outbox stays empty", sinks: "none", want: 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("OAUTH2_DATABASE_URL", "sqlite:"+t.TempDir()+"/oauth2.db")
+			t.Setenv("OAUTH2_LOG_LEVEL", "error")
+			t.Setenv("OAUTH2_EVENT_SINKS", tc.sinks)
+			var out, errOut bytes.Buffer
+			if err := run([]string{"keys", "rotate", "--dev"}, &out, &errOut); err != nil {
+				t.Fatalf("keys rotate: %v\n%s", err, errOut.String())
+			}
+			cfg, err := config.Load("", true, os.Getenv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := app.OpenStore(t.Context(), cfg, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			evs, err := st.(ports.Outbox).ClaimEvents(t.Context(), 100, time.Minute, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(evs) != tc.want {
+				t.Fatalf("the outbox holds %d events, want %d", len(evs), tc.want)
+			}
+			for _, e := range evs {
+				if e.Type != ports.EventKeyRotated {
+					t.Errorf("event %s in the outbox, want only %s", e.Type, ports.EventKeyRotated)
 				}
 			}
 		})

@@ -55,6 +55,18 @@ type eventDiscarder interface {
 	DiscardEvents()
 }
 
+// DiscardUnrelayedEvents makes st keep no events in its outbox when cfg
+// names no event sink: nothing would ever take them out. Commands that
+// change the store outside a running server call it as the server does.
+func DiscardUnrelayedEvents(cfg *config.Config, st ports.Store) {
+	if len(cfg.EventSinks) > 0 && !slices.Contains(cfg.EventSinks, "none") {
+		return
+	}
+	if d, ok := st.(eventDiscarder); ok {
+		d.DiscardEvents()
+	}
+}
+
 // relayLease is how long a batch the relay claims, or a handed batch, is
 // hidden from other relays. Short: events a failed send left behind are
 // retried within seconds once the sink is back.
@@ -74,10 +86,7 @@ func buildEvents(cfg *config.Config, st ports.Store, breaker *resilience.Breaker
 	}
 	if len(sinks) == 0 {
 		closeSinks()
-		// Nothing would ever take events out of the outbox.
-		if d, ok := st.(eventDiscarder); ok {
-			d.DiscardEvents()
-		}
+		DiscardUnrelayedEvents(cfg, st)
 		return &eventPipeline{publisher: events.Discard{}, close: func() {}}, nil
 	}
 	bus, err := events.NewBus(events.BusConfig{Sinks: sinks, Registerer: reg, Logger: log})
