@@ -34,16 +34,6 @@ func (s *Store) write(ctx context.Context, op string, fn changeFunc) error {
 
 // insert is write for a change that only adds tokens and events.
 func (s *Store) insert(ctx context.Context, op string, rows *insertRows) error {
-	if s.dialect == SQLite {
-		// In-process, one prepared statement per row costs less than
-		// building a statement for the group. New rows with fresh ids
-		// practically never fail, so they go without a savepoint: should
-		// one fail, the transaction is abandoned and its changes run again
-		// one by one.
-		return s.submit(ctx, op, &writeJob{addsOnly: true, fn: func(ctx context.Context, tx *sql.Tx) ([]ports.Event, error) {
-			return rows.events, s.insertTokens(ctx, tx, rows.tokens)
-		}})
-	}
 	return s.submit(ctx, op, &writeJob{rows: rows})
 }
 
@@ -167,16 +157,14 @@ func (s *Store) WriteStats() (commits, changes int64) {
 }
 
 type writeJob struct {
-	// fn is the change, or, for a change that only adds records (on
-	// PostgreSQL), rows are.
+	// fn is the change, or, for a change that only adds records, rows
+	// are: PostgreSQL folds them into one statement with the rows of other
+	// such changes; SQLite inserts them row by row, without a savepoint.
 	fn   changeFunc
 	rows *insertRows
-	// addsOnly marks a change fn that only adds rows, which SQLite runs
-	// without a savepoint of its own.
-	addsOnly bool
-	evs      []ports.Event
-	err      error
-	done     chan struct{}
+	evs  []ports.Event
+	err  error
+	done chan struct{}
 	// abandoned is set by a caller that stopped waiting before the job
 	// started; the writer then skips it.
 	abandoned atomic.Bool
@@ -280,11 +268,13 @@ func (w *writer) run(batch []*writeJob) {
 	if len(live) == 0 {
 		return
 	}
-	// Changes that only add records go into one statement (PostgreSQL).
+	// Changes that only add records go into one statement on PostgreSQL.
+	// In-process, on SQLite, one prepared statement per row costs less
+	// than building a statement for the group.
 	changes := make([]*writeJob, 0, len(live))
 	var inserts []*writeJob
 	for _, j := range live {
-		if j.rows != nil {
+		if j.rows != nil && w.store.dialect != SQLite {
 			inserts = append(inserts, j)
 		} else {
 			changes = append(changes, j)
@@ -349,13 +339,16 @@ func (w *writer) runTx(jobs []*writeJob) error {
 	// the transaction is simply not committed.
 	grouped := w.savepoints && len(jobs) > 1
 	for _, j := range jobs {
-		savepoints := grouped && !j.addsOnly
+		// New rows with fresh ids practically never fail, so they go
+		// without a savepoint: should they fail, the transaction is
+		// abandoned and its changes run again one by one.
+		savepoints := grouped && j.rows == nil
 		if savepoints {
 			if _, err := w.store.txExec(ctx, tx, qSavepoint); err != nil {
 				return fail(err)
 			}
 		}
-		j.evs, j.err = w.apply(ctx, tx, j.fn)
+		j.evs, j.err = w.apply(ctx, tx, j)
 		switch {
 		case j.err != nil && len(jobs) == 1:
 			return nil
@@ -384,8 +377,16 @@ func (w *writer) runTx(jobs []*writeJob) error {
 }
 
 // apply runs one change and stores its events.
-func (w *writer) apply(ctx context.Context, tx *sql.Tx, fn changeFunc) ([]ports.Event, error) {
-	evs, err := fn(ctx, tx)
+func (w *writer) apply(ctx context.Context, tx *sql.Tx, j *writeJob) ([]ports.Event, error) {
+	var (
+		evs []ports.Event
+		err error
+	)
+	if j.rows != nil {
+		evs, err = j.rows.events, w.store.insertTokens(ctx, tx, j.rows.tokens)
+	} else {
+		evs, err = j.fn(ctx, tx)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -59,12 +59,18 @@ type eventDiscarder interface {
 // names no event sink: nothing would ever take them out. Commands that
 // change the store outside a running server call it as the server does.
 func DiscardUnrelayedEvents(cfg *config.Config, st ports.Store) {
-	if len(cfg.EventSinks) > 0 && !slices.Contains(cfg.EventSinks, "none") {
+	if !noEventSinks(cfg) {
 		return
 	}
 	if d, ok := st.(eventDiscarder); ok {
 		d.DiscardEvents()
 	}
+}
+
+// noEventSinks reports whether cfg sends events nowhere: it names no sink,
+// or "none" among them.
+func noEventSinks(cfg *config.Config) bool {
+	return len(cfg.EventSinks) == 0 || slices.Contains(cfg.EventSinks, "none")
 }
 
 // relayLease is how long a batch the relay claims, or a handed batch, is
@@ -155,6 +161,9 @@ func (p *outboxPublisher) Publish(ctx context.Context, evs ...ports.Event) error
 
 // eventSinks builds the configured sinks.
 func eventSinks(cfg *config.Config, log *slog.Logger) ([]events.Sink, func(), error) {
+	if noEventSinks(cfg) {
+		return nil, func() {}, nil
+	}
 	var sinks []events.Sink
 	var closers []func()
 	closeAll := func() {
@@ -203,10 +212,6 @@ func eventSinks(cfg *config.Config, log *slog.Logger) ([]events.Sink, func(), er
 			}
 			sinks = append(sinks, s)
 		}
-	}
-	if slices.Contains(cfg.EventSinks, "none") {
-		closeAll()
-		return nil, func() {}, nil
 	}
 	return sinks, closeAll, nil
 }
