@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -84,6 +85,13 @@ type Config struct {
 	// loopback, private or link-local address is refused; IP literals
 	// listed here are reached as written.
 	RequestURIHosts []string `yaml:"request_uri_hosts"`
+	// OutboundPrivateNetworks are the CIDRs (or single IPs) of non-public
+	// addresses the server may connect to when it calls a URL a client
+	// registered: jwks_uri, backchannel_logout_uri and
+	// backchannel_client_notification_endpoint. Every other loopback,
+	// private, link-local or reserved address is refused, whatever name
+	// leads to it. Loopback in dev mode when unset.
+	OutboundPrivateNetworks []string `yaml:"outbound_private_networks"`
 	// AuthorizationDetailsTypes are the RFC 9396 authorization details
 	// types the server accepts (payment_initiation, ...); without any,
 	// authorization_details is refused and not advertised.
@@ -189,6 +197,28 @@ const (
 	DevSeedPassword = "demo-password"
 )
 
+// DevOutboundPrivateNetworks lets dev mode call relying parties on the
+// same machine.
+var DevOutboundPrivateNetworks = []string{"127.0.0.0/8", "::1/128"}
+
+// ParseNetworks parses CIDRs and single IPs (as the network of that
+// address alone), as OutboundPrivateNetworks and TrustedProxies hold them.
+func ParseNetworks(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, n := range list {
+		if p, err := netip.ParsePrefix(n); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(n)
+		if err != nil || a.Zone() != "" {
+			return nil, fmt.Errorf("%q is neither an IP nor a CIDR", n)
+		}
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
+}
+
 // Defaults returns the settings before any file or environment.
 func Defaults() Config {
 	return Config{
@@ -271,6 +301,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 	}
 	lists := map[string]*[]string{"OAUTH2_TRUSTED_PROXIES": &c.TrustedProxies, "OAUTH2_SCOPE_ALLOWLIST": &c.ScopeAllowList,
 		"OAUTH2_EVENT_SINKS": &c.EventSinks, "OAUTH2_REQUEST_URI_HOSTS": &c.RequestURIHosts,
+		"OAUTH2_OUTBOUND_PRIVATE_NETWORKS":   &c.OutboundPrivateNetworks,
 		"OAUTH2_AUTHORIZATION_DETAILS_TYPES": &c.AuthorizationDetailsTypes}
 	for k, p := range lists {
 		if v := getenv(k); v != "" {
@@ -373,6 +404,9 @@ func (c *Config) finish(getenv func(string) string) error {
 		}
 		if c.CIBANotifier == "" {
 			c.CIBANotifier = "log"
+		}
+		if c.OutboundPrivateNetworks == nil {
+			c.OutboundPrivateNetworks = slices.Clone(DevOutboundPrivateNetworks)
 		}
 	}
 	if c.CIBANotifier == "" {
@@ -508,9 +542,14 @@ func (c *Config) finish(getenv func(string) string) error {
 		c.RequestURIHosts[i] = norm
 	}
 	c.checkTLS(bad)
-	for _, cidr := range c.TrustedProxies {
-		if _, _, err := net.ParseCIDR(cidr); err != nil && net.ParseIP(cidr) == nil {
-			bad("trusted proxy %q is neither an IP nor a CIDR", cidr)
+	for _, n := range c.OutboundPrivateNetworks {
+		if _, err := ParseNetworks([]string{n}); err != nil {
+			bad("outbound_private_networks: %v", err)
+		}
+	}
+	for _, n := range c.TrustedProxies {
+		if _, err := ParseNetworks([]string{n}); err != nil {
+			bad("trusted proxy %v", err)
 		}
 	}
 	for _, d := range []struct {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -119,6 +120,14 @@ func TestLoadDevMode(t *testing.T) {
 			t.Fatalf("Issuer = %q, want %s", c.Issuer, config.DevTLSIssuer)
 		}
 	})
+	t.Run("dev mode calls relying parties on loopback unless told otherwise", func(t *testing.T) {
+		if got := mustLoad(t, "", true, nil).OutboundPrivateNetworks; !slices.Equal(got, config.DevOutboundPrivateNetworks) {
+			t.Fatalf("OutboundPrivateNetworks = %q, want %q", got, config.DevOutboundPrivateNetworks)
+		}
+		if got := mustLoad(t, "", true, map[string]string{"OAUTH2_OUTBOUND_PRIVATE_NETWORKS": "10.0.0.0/8"}).OutboundPrivateNetworks; !slices.Equal(got, []string{"10.0.0.0/8"}) {
+			t.Fatalf("OutboundPrivateNetworks = %q, want the configured one alone", got)
+		}
+	})
 	t.Run("dev mode accepts its own seed password and a plain http issuer", func(t *testing.T) {
 		mustLoad(t, "", true, map[string]string{"OAUTH2_ISSUER": "http://devbox.internal:8080", "OAUTH2_SEED_PASSWORD": "demo-password"})
 	})
@@ -154,6 +163,8 @@ func TestLoadOutsideDevMode(t *testing.T) {
 		{name: "short registration token", env: with(prodEnv(), "OAUTH2_REGISTRATION_TOKEN", "letmein"), wantErr: "OAUTH2_REGISTRATION_TOKEN must have at least 24"},
 		{name: "unknown database scheme", env: with(prodEnv(), "OAUTH2_DATABASE_URL", "mysql://db/oauth2"), wantErr: "OAUTH2_DATABASE_URL"},
 		{name: "bad trusted proxy", env: with(prodEnv(), "OAUTH2_TRUSTED_PROXIES", "10.0.0.0/33"), wantErr: "10.0.0.0/33"},
+		{name: "bad outbound private network", env: with(prodEnv(), "OAUTH2_OUTBOUND_PRIVATE_NETWORKS", "10.0.0.0/8,intranet"), wantErr: `outbound_private_networks: "intranet" is neither an IP nor a CIDR`},
+		{name: "outbound private network with a zone", env: with(prodEnv(), "OAUTH2_OUTBOUND_PRIVATE_NETWORKS", "fe80::1%eth0"), wantErr: "outbound_private_networks"},
 		{name: "code lifetime over ten minutes", env: with(prodEnv(), "OAUTH2_CODE_TTL", "11m"), wantErr: "code_ttl must be at most 10m"},
 		{name: "negative token lifetime", env: with(prodEnv(), "OAUTH2_ACCESS_TOKEN_TTL", "-1m"), wantErr: "access_token_ttl must be positive"},
 		{name: "tiny body limit", env: with(prodEnv(), "OAUTH2_MAX_BODY_BYTES", "100"), wantErr: "max_body_bytes"},
@@ -355,6 +366,9 @@ func settings() []setting {
 		{env: "OAUTH2_REQUEST_URI_HOSTS", envValue: "rp.example.com, RP2.example.org:8443,[2001:db8::1]:9443", yaml: "[rp.example.com, 'RP2.example.org:8443', '[2001:db8::1]:9443']",
 			got:  func(c *config.Config) any { return c.RequestURIHosts },
 			want: []string{"rp.example.com", "rp2.example.org:8443", "[2001:db8::1]:9443"}},
+		{env: "OAUTH2_OUTBOUND_PRIVATE_NETWORKS", envValue: "10.20.0.0/16, fd00::5", yaml: "['10.20.0.0/16', 'fd00::5']",
+			got:  func(c *config.Config) any { return c.OutboundPrivateNetworks },
+			want: []string{"10.20.0.0/16", "fd00::5"}},
 		{env: "OAUTH2_TRUSTED_ISSUERS", envValue: `[{"issuer":"https://p.example","jwks_uri":"https://p.example/jwks"}]`, yaml: "[{issuer: https://p.example, jwks_uri: https://p.example/jwks}]",
 			got:  func(c *config.Config) any { return c.TrustedIssuers },
 			want: []config.TrustedIssuer{{Issuer: "https://p.example", JWKSURI: "https://p.example/jwks"}}},

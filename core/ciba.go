@@ -508,6 +508,9 @@ func (p *Provider) checkCIBAMetadata(m clientMetadata) string {
 	if e := m.BackchannelClientNotificationEndpoint; e != "" && !notificationEndpointOK(e) {
 		return "backchannel_client_notification_endpoint must be an https URL without a fragment"
 	}
+	if e := p.checkCalledURL("backchannel_client_notification_endpoint", m.BackchannelClientNotificationEndpoint); e != "" {
+		return e
+	}
 	if m.BackchannelAuthRequestSigningAlg != "" {
 		return "signed backchannel authentication requests are not supported; leave out backchannel_authentication_request_signing_alg"
 	}

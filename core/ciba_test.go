@@ -75,7 +75,8 @@ func newCIBAFixture(t testing.TB, pingEndpoint string) *cibaFixture {
 		store: newMemStore(), clock: &stepClock{now: testNow},
 		notices: make(chan ports.CIBANotice, 16), outcomes: make(chan string, 16),
 	}
-	f.p, err = New(Config{Issuer: "https://id.example.com"}, Deps{
+	// The test's ping receiver listens on loopback.
+	f.p, err = New(Config{Issuer: "https://id.example.com", OutboundPrivateNetworks: loopbackNetworks}, Deps{
 		Store: f.store, Keys: keys, Clock: f.clock, Secrets: secrets, Sealer: sealer,
 		Passwords:    secret.Argon2id{Memory: 64, Time: 1, Threads: 1},
 		CIBANotifier: noticeBox{f.notices},
@@ -540,6 +541,7 @@ func TestCIBARegistration(t *testing.T) {
 		{"poll client", `{` + g + `,"backchannel_token_delivery_mode":"poll"}`, ""},
 		{"ping client with an https endpoint", `{` + g + `,"backchannel_token_delivery_mode":"ping","backchannel_client_notification_endpoint":"https://rp.example/cb"}`, ""},
 		{"ping client with a loopback http endpoint", `{` + g + `,"backchannel_token_delivery_mode":"ping","backchannel_client_notification_endpoint":"http://127.0.0.1:9000/cb"}`, ""},
+		{"ping endpoint on a private address", `{` + g + `,"backchannel_token_delivery_mode":"ping","backchannel_client_notification_endpoint":"https://10.0.0.7/cb"}`, "must lead to a public address"},
 		{"CIBA and refresh tokens", `{"grant_types":["` + GrantCIBA + `","refresh_token"],"backchannel_token_delivery_mode":"poll"}`, ""},
 		{"no delivery mode", `{` + g + `}`, "needs backchannel_token_delivery_mode"},
 		{"push mode", `{` + g + `,"backchannel_token_delivery_mode":"push","backchannel_client_notification_endpoint":"https://rp.example/cb"}`, "push is not supported"},

@@ -330,6 +330,10 @@ type jwksCache struct {
 	entries map[string]jwksEntry
 }
 
+func newJWKSCache(client *http.Client, clock ports.Clock) *jwksCache {
+	return &jwksCache{client: client, clock: clock, ttl: 5 * time.Minute, minRefetch: 30 * time.Second, entries: map[string]jwksEntry{}}
+}
+
 type jwksEntry struct {
 	set       jwk.Set
 	fetchedAt time.Time

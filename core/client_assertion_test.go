@@ -60,7 +60,7 @@ func TestPrivateKeyJWTWithJWKSURI(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	p, store := newTestProvider(t, Config{})
+	p, store := newTestProvider(t, Config{OutboundPrivateNetworks: loopbackNetworks})
 	p.jwksCache.client = srv.Client()
 	p.jwksCache.minRefetch = 0
 	meta, _ := json.Marshal(map[string]any{

@@ -72,7 +72,7 @@ func (g jwtBearerGrant) handle(ctx context.Context, client *ports.Client, form u
 	if trusted.JWKS != "" {
 		set, err = parseClientJWKS([]byte(trusted.JWKS))
 	} else {
-		set, err = p.jwksCache.get(ctx, trusted.JWKSURI, false)
+		set, err = p.trustedJWKS.get(ctx, trusted.JWKSURI, false)
 	}
 	if err != nil {
 		return nil, ErrServerError.Wrap(err)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -80,6 +81,12 @@ type Config struct {
 	// from which request objects passed by reference may be fetched
 	// (RFC 9101 §5.2); none are fetched when it is empty.
 	RequestURIHosts []string
+	// OutboundPrivateNetworks are the non-public networks the server may
+	// call at URLs clients register (jwks_uri, backchannel_logout_uri,
+	// backchannel_client_notification_endpoint). A registration with such
+	// a URL on localhost, or on an IP literal that is neither public nor
+	// in these networks, is refused.
+	OutboundPrivateNetworks []netip.Prefix
 	// AuthorizationDetailsTypes are the RFC 9396 authorization details
 	// types the server accepts; authorization_details is refused without
 	// any.
@@ -161,11 +168,14 @@ type Provider struct {
 	secrets   *secret.Keyed
 	grants    map[string]grantHandler
 	caches
-	notifier  *notifier
-	events    ports.Publisher
-	traceID   func(context.Context) string
-	jwksCache *jwksCache
-	sealer    *secret.Sealer
+	notifier *notifier
+	events   ports.Publisher
+	traceID  func(context.Context) string
+	// jwksCache holds clients' jwks_uri documents, trustedJWKS those of
+	// the trusted issuers, each fetched with its own HTTP client.
+	jwksCache   *jwksCache
+	trustedJWKS *jwksCache
+	sealer      *secret.Sealer
 	// nonces issues and checks DPoP nonces; nil when they are not
 	// demanded.
 	nonces *dpop.Nonces
@@ -194,9 +204,14 @@ type Deps struct {
 	// Sealer encrypts the secrets of client_secret_jwt clients, which the
 	// server must be able to read back; without one that method is off.
 	Sealer *secret.Sealer
-	// HTTPClient makes outbound calls (back-channel logout); a client
-	// with a 5 s timeout when nil.
+	// HTTPClient calls the URLs clients register: jwks_uri documents,
+	// back-channel logout and CIBA pings. It must refuse to connect to
+	// addresses that are not public, but for Config.OutboundPrivateNetworks;
+	// a client with a 5 s timeout when nil.
 	HTTPClient *http.Client
+	// TrustedIssuersClient fetches the jwks_uri of Config.TrustedIssuers,
+	// which the operator chose; HTTPClient when nil.
+	TrustedIssuersClient *http.Client
 	// RequestURIClient fetches request objects from the hosts of
 	// Config.RequestURIHosts, and is required with them. The engine checks
 	// every URL against the allow-list; the client must refuse to connect
@@ -268,7 +283,11 @@ func New(cfg Config, d Deps) (*Provider, error) {
 	if d.HTTPClient == nil {
 		d.HTTPClient = &http.Client{Timeout: 5 * time.Second}
 	}
-	p.jwksCache = &jwksCache{client: d.HTTPClient, clock: d.Clock, ttl: 5 * time.Minute, minRefetch: 30 * time.Second, entries: map[string]jwksEntry{}}
+	if d.TrustedIssuersClient == nil {
+		d.TrustedIssuersClient = d.HTTPClient
+	}
+	p.jwksCache = newJWKSCache(d.HTTPClient, d.Clock)
+	p.trustedJWKS = newJWKSCache(d.TrustedIssuersClient, d.Clock)
 	p.notifier = &notifier{client: d.HTTPClient, attempts: 4, backoff: 500 * time.Millisecond, onResult: d.OnLogoutDelivery}
 	p.grants = map[string]grantHandler{
 		GrantAuthorizationCode: authorizationCodeGrant{p},

@@ -372,6 +372,9 @@ func (p *Provider) buildClient(body []byte) (*ports.Client, error) {
 			return nil, bad(name + ": " + err)
 		}
 	}
+	if e := p.checkCalledURL("backchannel_logout_uri", m.BackchannelLogoutURI); e != "" {
+		return nil, bad(e)
+	}
 	scopes, ok := ParseScope(m.Scope)
 	if !ok {
 		return nil, bad("scope has invalid characters")
@@ -431,6 +434,9 @@ func (p *Provider) buildClient(body []byte) (*ports.Client, error) {
 	if m.JWKSURI != "" {
 		if u, err := url.Parse(m.JWKSURI); err != nil || u.Scheme != "https" || u.Host == "" || u.Fragment != "" {
 			return nil, bad("jwks_uri must be an https URL")
+		}
+		if e := p.checkCalledURL("jwks_uri", m.JWKSURI); e != "" {
+			return nil, bad(e)
 		}
 	}
 	if m.TokenEndpointAuthMethod == AuthMethodPrivateKeyJWT && !hasJWKS && m.JWKSURI == "" {

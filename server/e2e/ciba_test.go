@@ -115,6 +115,8 @@ func startCIBAServer(t *testing.T, backend string) *cibaServer {
 		"OAUTH2_CIBA_WEBHOOK_URL":    d.srv.URL + "/notices",
 		"OAUTH2_CIBA_WEBHOOK_SECRET": cibaWebhookSecret,
 		"OAUTH2_JANITOR_INTERVAL":    "1h",
+		// Clients' ping endpoints are on this machine.
+		"OAUTH2_OUTBOUND_PRIVATE_NETWORKS": "127.0.0.0/8",
 	}, clock)
 	return &cibaServer{testServer: s, device: d, clock: clock}
 }

@@ -1,7 +1,10 @@
 package e2e
 
 import (
+	"crypto/x509"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"testing"
@@ -9,6 +12,7 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwt"
 
 	"oauth2-server.dev/core"
+	"oauth2-server.dev/server/internal/app"
 )
 
 func TestJWTBearerGrant(t *testing.T) {
@@ -65,4 +69,29 @@ func TestJWTBearerGrant(t *testing.T) {
 			t.Fatal("without trusted issuers the JWT bearer grant must not be advertised")
 		}
 	})
+}
+
+func TestJWTBearerGrantFromIssuerJWKSURI(t *testing.T) {
+	partner := newAssertionKey(t)
+	keys := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/jwk-set+json")
+		_, _ = w.Write([]byte(partner.jwks))
+	}))
+	t.Cleanup(keys.Close)
+	roots := x509.NewCertPool()
+	roots.AddCert(keys.Certificate())
+	// The partner's keys are on loopback, which no URL a client registers
+	// may reach here: the operator's own setting is reached as written.
+	trusted, _ := json.Marshal([]map[string]any{{"issuer": "https://partner.example", "jwks_uri": keys.URL + "/jwks"}})
+	s := startServerWith(t, "sqlite", map[string]string{"OAUTH2_TRUSTED_ISSUERS": string(trusted)}, nil, app.WithOutboundRoots(roots))
+	c := s.register(t, `{"grant_types":["`+core.GrantJWTBearer+`"],"scope":"orders:read"}`)
+	tokenURL := s.issuer + "/oauth/token"
+	assertion := partner.assertion(t, "https://partner.example", tokenURL, func(b *jwt.Builder) *jwt.Builder { return b.Subject("partner-user-8") })
+	resp, m := postForm(t, tokenURL, url.Values{"grant_type": {core.GrantJWTBearer}, "assertion": {assertion}, "scope": {"orders:read"}}, c.ID, c.Secret)
+	if resp.StatusCode != 200 {
+		t.Fatalf("grant: %d %v", resp.StatusCode, m)
+	}
+	if claims := jwtClaims(t, m["access_token"].(string)); claims["sub"] != "partner-user-8" {
+		t.Fatalf("claims = %v", claims)
+	}
 }

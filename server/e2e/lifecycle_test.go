@@ -253,8 +253,12 @@ func (lr *logoutReceiver) wait(t *testing.T) string {
 	return ""
 }
 
+// loopbackCalls lets a server call relying parties the test runs on this
+// machine (back-channel logout, CIBA pings).
+var loopbackCalls = map[string]string{"OAUTH2_OUTBOUND_PRIVATE_NETWORKS": "127.0.0.0/8"}
+
 func TestLogout(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, s *testServer) {
+	forEachBackendWith(t, loopbackCalls, func(t *testing.T, s *testServer) {
 		ctx := context.Background()
 		receiver := newLogoutReceiver(t)
 		w := newWebApp(t, s, `{"client_name":"RP","redirect_uris":["https://rp.example/cb"],
@@ -334,6 +338,56 @@ func TestLogout(t *testing.T) {
 			}
 		})
 	})
+}
+
+func TestRegisteredURLsStayOutOfPrivateNetworks(t *testing.T) {
+	refusing := startServer(t, "sqlite", map[string]string{"OAUTH2_CIBA_NOTIFIER": "log"})
+	allowing := startServer(t, "sqlite", map[string]string{"OAUTH2_OUTBOUND_PRIVATE_NETWORKS": "10.20.0.0/16, 127.0.0.1"})
+	tests := []struct {
+		name     string
+		s        *testServer
+		metadata string
+		wantErr  string // part of the error_description; "" for 201
+	}{
+		{name: "back-channel logout to loopback", s: refusing,
+			metadata: `{"redirect_uris":["https://rp.example/cb"],"backchannel_logout_uri":"http://127.0.0.1:9000/logout"}`,
+			wantErr:  "backchannel_logout_uri must lead to a public address: the server does not call 127.0.0.1"},
+		{name: "back-channel logout to localhost", s: refusing,
+			metadata: `{"redirect_uris":["https://rp.example/cb"],"backchannel_logout_uri":"http://localhost:9000/logout"}`,
+			wantErr:  "the server does not call localhost"},
+		{name: "jwks_uri on a private address", s: refusing,
+			metadata: `{"grant_types":["client_credentials"],"token_endpoint_auth_method":"private_key_jwt","jwks_uri":"https://10.20.1.1/jwks"}`,
+			wantErr:  "jwks_uri must lead to a public address"},
+		{name: "CIBA ping to the cloud metadata address", s: refusing,
+			metadata: cibaPingMetadata("https://169.254.169.254/latest"),
+			wantErr:  "backchannel_client_notification_endpoint must lead to a public address"},
+		{name: "back-channel logout to an address the operator named", s: allowing,
+			metadata: `{"redirect_uris":["https://rp.example/cb"],"backchannel_logout_uri":"http://127.0.0.1:9000/logout"}`},
+		{name: "jwks_uri in a network the operator named", s: allowing,
+			metadata: `{"grant_types":["client_credentials"],"token_endpoint_auth_method":"private_key_jwt","jwks_uri":"https://10.20.1.1/jwks"}`},
+		{name: "a named network does not open the rest of loopback", s: allowing,
+			metadata: `{"redirect_uris":["https://rp.example/cb"],"backchannel_logout_uri":"http://127.0.0.2:9000/logout"}`,
+			wantErr:  "the server does not call 127.0.0.2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := tt.s.registerRaw(t, tt.s.regToken, tt.metadata)
+			if tt.wantErr == "" {
+				if status != http.StatusCreated {
+					t.Fatalf("status %d: %s", status, body)
+				}
+				return
+			}
+			var e struct {
+				Error       string `json:"error"`
+				Description string `json:"error_description"`
+			}
+			_ = json.Unmarshal(body, &e)
+			if status != http.StatusBadRequest || e.Error != "invalid_client_metadata" || !strings.Contains(e.Description, tt.wantErr) {
+				t.Fatalf("status %d: %s; want 400 invalid_client_metadata with %q", status, body, tt.wantErr)
+			}
+		})
+	}
 }
 
 func TestKeyRotation(t *testing.T) {

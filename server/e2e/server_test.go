@@ -61,8 +61,13 @@ func backends(t *testing.T) []string {
 
 // forEachBackend runs f as a subtest per store, each with its own server.
 func forEachBackend(t *testing.T, f func(t *testing.T, s *testServer)) {
+	forEachBackendWith(t, nil, f)
+}
+
+// forEachBackendWith is forEachBackend with env added to each server's.
+func forEachBackendWith(t *testing.T, env map[string]string, f func(t *testing.T, s *testServer)) {
 	for _, b := range backends(t) {
-		t.Run(b, func(t *testing.T) { f(t, startServer(t, b, nil)) })
+		t.Run(b, func(t *testing.T) { f(t, startServer(t, b, env)) })
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
 	"strings"
 	"time"
 
@@ -208,6 +207,11 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 		})
 	}
 	out := newOutbound(o.outboundRoots)
+	privateNets, err := config.ParseNetworks(cfg.OutboundPrivateNetworks)
+	if err != nil {
+		ed.close()
+		return nil, err
+	}
 	var requestURIClient *http.Client
 	if len(cfg.RequestURIHosts) > 0 {
 		requestURIClient = out.requestURIClient(cfg.RequestURIHosts)
@@ -223,29 +227,30 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 		return nil, err
 	}
 	p, err := core.New(core.Config{
-		Issuer:              cfg.Issuer,
-		AccessTokenTTL:      cfg.AccessTokenTTL,
-		AccessTokenAlg:      cfg.AccessTokenAlg,
-		RefreshTokenTTL:     cfg.RefreshTokenTTL,
-		IDTokenTTL:          cfg.IDTokenTTL,
-		CodeTTL:             cfg.CodeTTL,
-		SessionTTL:          cfg.SessionTTL,
-		RegistrationToken:   cfg.RegistrationToken,
-		ScopeAllowList:      cfg.ScopeAllowList,
-		KeyRotationInterval: cfg.KeyRotationInterval,
-		KeyPropagationDelay: cfg.KeyPropagationDelay,
-		KeyGracePeriod:      cfg.KeyGracePeriod,
-		TrustedIssuers:      trustedIssuers(cfg.TrustedIssuers),
-		RequirePAR:          cfg.RequirePAR,
-		DPoPNonce:           cfg.DPoPNonce,
-		RequestURIHosts:     cfg.RequestURIHosts,
-		ClientCertificates:  cfg.ClientCertificates(),
-		ClientCAs:           tlsFiles.clientCAs,
+		Issuer:                  cfg.Issuer,
+		AccessTokenTTL:          cfg.AccessTokenTTL,
+		AccessTokenAlg:          cfg.AccessTokenAlg,
+		RefreshTokenTTL:         cfg.RefreshTokenTTL,
+		IDTokenTTL:              cfg.IDTokenTTL,
+		CodeTTL:                 cfg.CodeTTL,
+		SessionTTL:              cfg.SessionTTL,
+		RegistrationToken:       cfg.RegistrationToken,
+		ScopeAllowList:          cfg.ScopeAllowList,
+		KeyRotationInterval:     cfg.KeyRotationInterval,
+		KeyPropagationDelay:     cfg.KeyPropagationDelay,
+		KeyGracePeriod:          cfg.KeyGracePeriod,
+		TrustedIssuers:          trustedIssuers(cfg.TrustedIssuers),
+		RequirePAR:              cfg.RequirePAR,
+		DPoPNonce:               cfg.DPoPNonce,
+		RequestURIHosts:         cfg.RequestURIHosts,
+		OutboundPrivateNetworks: privateNets,
+		ClientCertificates:      cfg.ClientCertificates(),
+		ClientCAs:               tlsFiles.clientCAs,
 		// RFC 9396: the authorization details types the server accepts.
 		AuthorizationDetailsTypes: cfg.AuthorizationDetailsTypes,
 	}, core.Deps{
 		Store: guarded, Keys: keys, Clock: clock, Secrets: hasher, Sealer: sealer,
-		HTTPClient: out.client(), RequestURIClient: requestURIClient,
+		HTTPClient: out.calledClient(privateNets), TrustedIssuersClient: out.client(), RequestURIClient: requestURIClient,
 		Events: counted, TraceID: traceID, DPoPNonceKey: nonceKey,
 		CIBANotifier: notifier, OnCIBADelivery: deliveries.record,
 	})
@@ -261,7 +266,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 		ed.close()
 		return nil, err
 	}
-	proxies, err := parsePrefixes(cfg.TrustedProxies)
+	proxies, err := config.ParseNetworks(cfg.TrustedProxies)
 	if err != nil {
 		return nil, err
 	}
@@ -392,20 +397,4 @@ func trustedIssuers(list []config.TrustedIssuer) []core.TrustedIssuer {
 		out = append(out, core.TrustedIssuer{Issuer: t.Issuer, JWKS: t.JWKS, JWKSURI: t.JWKSURI, Clients: t.Clients})
 	}
 	return out
-}
-
-func parsePrefixes(list []string) ([]netip.Prefix, error) {
-	var out []netip.Prefix
-	for _, s := range list {
-		if p, err := netip.ParsePrefix(s); err == nil {
-			out = append(out, p.Masked())
-			continue
-		}
-		a, err := netip.ParseAddr(s)
-		if err != nil {
-			return nil, fmt.Errorf("trusted proxy %q: %w", s, err)
-		}
-		out = append(out, netip.PrefixFrom(a, a.BitLen()))
-	}
-	return out, nil
 }

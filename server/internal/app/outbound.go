@@ -20,7 +20,8 @@ import (
 )
 
 // outbound makes the clients that call other servers: client jwks_uri
-// documents, back-channel logout endpoints, client-hosted request objects.
+// documents, back-channel logout endpoints, CIBA pings, client-hosted
+// request objects, webhooks.
 // They share a circuit breaker per host: a relying party that is down
 // costs one timeout per breaker period, not one per request.
 type outbound struct {
@@ -33,7 +34,9 @@ func newOutbound(roots *x509.CertPool) *outbound {
 	return &outbound{breakers: &hostBreakers{m: map[string]*resilience.Breaker{}}, roots: roots}
 }
 
-// client is for jwks_uri documents and back-channel logout.
+// client is for the URLs the operator configured (webhooks, the trusted
+// issuers' jwks_uri): it reaches them as the configuration says, through
+// the environment's proxy if any.
 func (o *outbound) client() *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	if o.roots != nil {
@@ -42,13 +45,22 @@ func (o *outbound) client() *http.Client {
 	return o.wrap(tr)
 }
 
-// requestURIClient fetches request objects by reference (RFC 9101 §5.2)
-// from the allow-listed hosts only. It uses no proxy, so the address it
-// checks is the address it reaches.
-func (o *outbound) requestURIClient(hosts []string) *http.Client {
-	d := &guardedDialer{hosts: hosts, dialer: net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}}
+// calledClient is for the URLs clients register: jwks_uri documents,
+// back-channel logout and CIBA pings. It connects only to public addresses
+// and to the private networks the operator named, checked on each address
+// actually dialled, so that no name (nor a DNS answer that changes
+// between a check and a call) leads a registrant's URL into the server's
+// own network. It uses no proxy, so the address it checks is the address
+// it reaches.
+func (o *outbound) calledClient(private []netip.Prefix) *http.Client {
+	d := &calledDialer{private: private, dialer: net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}}
+	return o.wrap(o.directTransport(d.DialContext))
+}
+
+// directTransport is a transport without a proxy that dials with dial.
+func (o *outbound) directTransport(dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Transport {
 	tr := &http.Transport{
-		DialContext:           d.DialContext,
+		DialContext:           dial,
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          16,
 		IdleConnTimeout:       90 * time.Second,
@@ -58,7 +70,15 @@ func (o *outbound) requestURIClient(hosts []string) *http.Client {
 	if o.roots != nil {
 		tr.TLSClientConfig = &tls.Config{RootCAs: o.roots}
 	}
-	return o.wrap(tr)
+	return tr
+}
+
+// requestURIClient fetches request objects by reference (RFC 9101 §5.2)
+// from the allow-listed hosts only. It uses no proxy, so the address it
+// checks is the address it reaches.
+func (o *outbound) requestURIClient(hosts []string) *http.Client {
+	d := &guardedDialer{hosts: hosts, dialer: net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}}
+	return o.wrap(o.directTransport(d.DialContext))
 }
 
 func (o *outbound) wrap(next http.RoundTripper) *http.Client {
@@ -69,10 +89,6 @@ func (o *outbound) wrap(next http.RoundTripper) *http.Client {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 }
-
-// newOutboundClient is the jwks_uri and back-channel logout client with
-// the system's roots.
-func newOutboundClient() *http.Client { return newOutbound(nil).client() }
 
 // hostBreakers holds one circuit breaker per remote host.
 type hostBreakers struct {
@@ -154,38 +170,32 @@ func refuseNonPublic(_, address string, _ syscall.RawConn) error {
 	if err != nil {
 		return err
 	}
-	if !publicAddr(ap.Addr()) {
+	if !core.PublicAddr(ap.Addr()) {
 		return fmt.Errorf("outbound: %s is not a public address", ap.Addr())
 	}
 	return nil
 }
 
-// nonPublic are ranges that IsGlobalUnicast and IsPrivate let through but
-// that lead to shared, reserved or translated address space (RFC 6890).
-var nonPublic = []netip.Prefix{
-	netip.MustParsePrefix("0.0.0.0/8"),
-	netip.MustParsePrefix("100.64.0.0/10"),
-	netip.MustParsePrefix("192.0.0.0/24"),
-	netip.MustParsePrefix("198.18.0.0/15"),
-	netip.MustParsePrefix("240.0.0.0/4"),
-	netip.MustParsePrefix("64:ff9b::/96"),
-	netip.MustParsePrefix("64:ff9b:1::/48"),
-	netip.MustParsePrefix("2002::/16"),
+// calledDialer connects calls to URLs that clients registered: see
+// calledClient.
+type calledDialer struct {
+	private []netip.Prefix
+	dialer  net.Dialer
 }
 
-// publicAddr reports whether a is a public unicast address: not loopback,
-// private, link-local, multicast, unspecified or reserved.
-func publicAddr(a netip.Addr) bool {
-	a = a.Unmap()
-	if !a.IsGlobalUnicast() || a.IsPrivate() {
-		return false
-	}
-	for _, p := range nonPublic {
-		if p.Contains(a) {
-			return false
+func (c *calledDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	d := c.dialer
+	d.Control = func(_, address string, _ syscall.RawConn) error {
+		ap, err := netip.ParseAddrPort(address)
+		if err != nil {
+			return err
 		}
+		if !core.OutboundAddrAllowed(c.private, ap.Addr()) {
+			return fmt.Errorf("outbound: %s is not a public address, and OAUTH2_OUTBOUND_PRIVATE_NETWORKS does not name it", ap.Addr())
+		}
+		return nil
 	}
-	return true
+	return d.DialContext(ctx, network, addr)
 }
 
 // breakerSink puts an event sink behind a circuit breaker, so a dead sink

@@ -23,7 +23,7 @@ func TestOutboundBreaker(t *testing.T) {
 	defer down.Close()
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer up.Close()
-	client := newOutboundClient()
+	client := newOutbound(nil).client()
 
 	t.Run("a failing host's answers still reach the caller until the breaker opens", func(t *testing.T) {
 		for i := 0; i < 5; i++ {
@@ -56,35 +56,38 @@ func TestOutboundBreaker(t *testing.T) {
 	})
 }
 
-func TestPublicAddr(t *testing.T) {
+func TestCalledClient(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"keys":[]}`))
+	}))
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	port := u.Port()
+	loopback := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+
 	tests := []struct {
-		addr string
-		want bool
+		name    string
+		private []netip.Prefix
+		url     string
+		wantErr string // part of the error; "" when the call succeeds
 	}{
-		{"93.184.216.34", true},
-		{"2606:2800:220:1:248:1893:25c8:1946", true},
-		{"127.0.0.1", false},
-		{"::1", false},
-		{"10.1.2.3", false},
-		{"172.16.0.1", false},
-		{"192.168.1.1", false},
-		{"169.254.169.254", false},
-		{"fe80::1", false},
-		{"fd00::1", false},
-		{"0.0.0.0", false},
-		{"::", false},
-		{"100.64.0.1", false},
-		{"224.0.0.1", false},
-		{"255.255.255.255", false},
-		{"::ffff:127.0.0.1", false},
-		{"::ffff:10.0.0.1", false},
-		{"64:ff9b::a00:1", false},
-		{"2002:a00:1::", false},
+		{name: "a loopback IP is refused", url: srv.URL, wantErr: "127.0.0.1 is not a public address, and OAUTH2_OUTBOUND_PRIVATE_NETWORKS does not name it"},
+		{name: "a name that resolves to loopback is refused", url: "http://localhost:" + port, wantErr: "is not a public address"},
+		{name: "a network the operator named is reached", private: loopback, url: srv.URL},
+		{name: "a name leading into a named network is reached", private: loopback, url: "http://localhost:" + port},
+		{name: "another private network does not open loopback", private: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, url: srv.URL, wantErr: "is not a public address"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.addr, func(t *testing.T) {
-			if got := publicAddr(netip.MustParseAddr(tt.addr)); got != tt.want {
-				t.Fatalf("publicAddr(%s) = %v, want %v", tt.addr, got, tt.want)
+		t.Run(tt.name, func(t *testing.T) {
+			// A fresh outbound each time: refusals count against the host's
+			// breaker.
+			client := newOutbound(nil).calledClient(tt.private)
+			resp, err := client.Get(tt.url)
+			if err == nil {
+				resp.Body.Close()
+			}
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("GET %s with networks %v: %v, want error %q", tt.url, tt.private, err, tt.wantErr)
 			}
 		})
 	}
