@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -247,6 +248,11 @@ func New(cfg Config, d Deps) (*Provider, error) {
 	}
 	if err := checkDetailTypes(cfg.AuthorizationDetailsTypes); err != nil {
 		return nil, err
+	}
+	for name, alg := range map[string]string{"AccessTokenAlg": cfg.AccessTokenAlg, "IDTokenAlg": cfg.IDTokenAlg} {
+		if alg != "" && !slices.Contains(keyset.Algorithms, alg) {
+			return nil, fmt.Errorf("core: %s %q: want one of %s", name, alg, strings.Join(keyset.Algorithms, ", "))
+		}
 	}
 	if d.Clock == nil {
 		d.Clock = ports.SystemClock{}
