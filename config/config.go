@@ -115,7 +115,8 @@ type Config struct {
 	// KeyGracePeriod is how long a replaced key stays published after it
 	// stopped signing.
 	KeyGracePeriod time.Duration `yaml:"key_grace_period"`
-	// AdminToken guards /admin/api; the admin API is off without one.
+	// AdminToken guards /admin/api and signs the operator in to the admin
+	// UI at /admin; both are off without one.
 	AdminToken string `yaml:"admin_token"`
 
 	// RateLimit turns rate limiting on (the default, dev mode included) or

@@ -310,6 +310,9 @@ func New(cfg Config, d Deps) (*Provider, error) {
 // Keys returns the provider's signing keys.
 func (p *Provider) Keys() *keyset.Set { return p.keys }
 
+// Issuer is the server's issuer identifier.
+func (p *Provider) Issuer() string { return p.cfg.Issuer }
+
 // Endpoint URLs, built from the issuer.
 func (p *Provider) AuthorizationEndpoint() string { return p.cfg.Issuer + "/oauth/authorize" }
 func (p *Provider) TokenEndpoint() string         { return p.cfg.Issuer + "/oauth/token" }

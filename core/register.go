@@ -188,6 +188,25 @@ func (p *Provider) DeleteClientRegistration(ctx context.Context, clientID, regTo
 	if _, err := p.registeredClient(ctx, clientID, regToken); err != nil {
 		return err
 	}
+	return p.deleteClient(ctx, clientID)
+}
+
+// DeleteClient deletes a client for the operator, as an RFC 7592 delete
+// does: its credentials stop working and every token issued to it is
+// revoked. ErrNotFound when there is no such client.
+func (p *Provider) DeleteClient(ctx context.Context, clientID string) error {
+	if _, err := p.store.GetClient(ctx, p.cfg.Tenant, clientID); err != nil {
+		return err
+	}
+	return p.deleteClient(ctx, clientID)
+}
+
+// Clients returns the registered clients ordered by id.
+func (p *Provider) Clients(ctx context.Context) ([]*ports.Client, error) {
+	return p.store.ListClients(ctx, p.cfg.Tenant)
+}
+
+func (p *Provider) deleteClient(ctx context.Context, clientID string) error {
 	deleted := p.event(ctx, ports.EventClientDeleted, "", clientID, nil)
 	err := p.store.DeleteClient(ctx, p.cfg.Tenant, clientID, deleted)
 	p.clients.forget(clientID)

@@ -2,10 +2,15 @@ package httpapi
 
 import (
 	"crypto/subtle"
+	"errors"
 	"net/http"
 	"time"
 
+	"github.com/go-chi/chi/v5"
+
+	"oauth2-server.dev/core"
 	"oauth2-server.dev/core/keyset"
+	"oauth2-server.dev/ports"
 )
 
 // adminAuth guards the admin API with the operator's bearer token. Without
@@ -56,12 +61,106 @@ func (h *handlers) adminListKeys(w http.ResponseWriter, r *http.Request) {
 
 // adminRotateKeys starts a key rotation and answers with the new keys.
 func (h *handlers) adminRotateKeys(w http.ResponseWriter, r *http.Request) {
-	created, err := h.p.RotateKeys(r.Context())
+	created, err := h.rotateKeys(r)
 	if err != nil {
 		h.oauthError(w, r, err)
 		return
 	}
-	h.log.InfoContext(r.Context(), "signing keys rotated", "request_id", RequestIDFrom(r.Context()), "keys", len(created))
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, map[string]any{"rotated": describeKeys(created, time.Now())})
+}
+
+// adminClient describes a client to operators; never its secrets.
+type adminClient struct {
+	ID                string    `json:"client_id"`
+	Name              string    `json:"client_name,omitempty"`
+	GrantTypes        []string  `json:"grant_types"`
+	ResponseTypes     []string  `json:"response_types"`
+	RedirectURIs      []string  `json:"redirect_uris"`
+	Scope             string    `json:"scope"`
+	TokenEndpointAuth string    `json:"token_endpoint_auth_method"`
+	ApplicationType   string    `json:"application_type"`
+	AccessTokenFormat string    `json:"access_token_format"`
+	CreatedAt         time.Time `json:"created_at"`
+	UpdatedAt         time.Time `json:"updated_at"`
+}
+
+func describeClient(c *ports.Client) adminClient {
+	return adminClient{
+		ID: c.ID, Name: c.Name, GrantTypes: nonNil(c.GrantTypes), ResponseTypes: nonNil(c.ResponseTypes),
+		RedirectURIs: nonNil(c.RedirectURIs), Scope: c.Scope, TokenEndpointAuth: c.TokenEndpointAuth,
+		ApplicationType: c.ApplicationType, AccessTokenFormat: c.AccessTokenFormat,
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+	}
+}
+
+// nonNil makes an absent list encode as [] rather than null.
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func (h *handlers) adminListClients(w http.ResponseWriter, r *http.Request) {
+	clients, err := h.p.Clients(r.Context())
+	if err != nil {
+		h.oauthError(w, r, core.ErrServerError.Wrap(err))
+		return
+	}
+	out := make([]adminClient, 0, len(clients))
+	for _, c := range clients {
+		out = append(out, describeClient(c))
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, map[string]any{"clients": out})
+}
+
+func (h *handlers) adminGetClient(w http.ResponseWriter, r *http.Request) {
+	c, err := h.p.Client(r.Context(), chi.URLParam(r, "client_id"))
+	if errors.Is(err, ports.ErrNotFound) {
+		writeJSONError(w, http.StatusNotFound, "invalid_request", "no such client")
+		return
+	}
+	if err != nil {
+		h.oauthError(w, r, core.ErrServerError.Wrap(err))
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, describeClient(c))
+}
+
+// adminDeleteClient deletes a client as its own RFC 7592 delete would:
+// its credentials end and every token issued to it is revoked.
+func (h *handlers) adminDeleteClient(w http.ResponseWriter, r *http.Request) {
+	err := h.deleteClient(r, chi.URLParam(r, "client_id"))
+	if errors.Is(err, ports.ErrNotFound) {
+		writeJSONError(w, http.StatusNotFound, "invalid_request", "no such client")
+		return
+	}
+	if err != nil {
+		h.oauthError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// rotateKeys starts a key rotation for the operator, from the API or the
+// UI, and logs it.
+func (h *handlers) rotateKeys(r *http.Request) ([]*keyset.Key, error) {
+	created, err := h.p.RotateKeys(r.Context())
+	if err == nil {
+		h.log.InfoContext(r.Context(), "signing keys rotated", "request_id", RequestIDFrom(r.Context()), "keys", len(created))
+	}
+	return created, err
+}
+
+// deleteClient deletes a client for the operator, from the API or the UI,
+// and logs it.
+func (h *handlers) deleteClient(r *http.Request, id string) error {
+	err := h.p.DeleteClient(r.Context(), id)
+	if err == nil {
+		h.log.InfoContext(r.Context(), "client deleted by the operator", "request_id", RequestIDFrom(r.Context()), "client_id", id)
+	}
+	return err
 }

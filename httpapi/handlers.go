@@ -20,6 +20,9 @@ type handlers struct {
 	cookies *cookieJar
 	guard   FailureGuard
 	certs   certSource
+	// adminToken signs the operator in to /admin and /admin/api; both are
+	// off without one.
+	adminToken string
 	// metadata is the discovery document, encoded on first use.
 	metadata func() ([]byte, error)
 }

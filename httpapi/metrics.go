@@ -38,7 +38,7 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		}, []string{"grant_type", "token"}),
 		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "oauth2_authentication_failures_total",
-			Help: "Failed authentications by kind (client, user).",
+			Help: "Failed authentications by kind (client, user, admin).",
 		}, []string{"kind"}),
 	}
 	reg.MustRegister(m.requests, m.duration, m.tokensIssued, m.authFailures)

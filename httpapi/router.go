@@ -45,7 +45,8 @@ type Options struct {
 	ClientCertHeader ClientCertHeader
 	// MaxBodyBytes caps request bodies.
 	MaxBodyBytes int64
-	// AdminToken guards /admin/api; empty disables it.
+	// AdminToken guards /admin/api and signs the operator in to the admin
+	// UI at /admin; empty disables both.
 	AdminToken string
 	// Edge runs after the base pipeline, before routing: deadlines, load
 	// shedding, rate limits.
@@ -99,6 +100,7 @@ func NewRouter(o Options) (http.Handler, error) {
 			return append(b, '\n'), err
 		}),
 		cookies: newCookieJar(o.CookieKey, o.SecureCookies), guard: o.Guard, certs: certs,
+		adminToken: o.AdminToken,
 	}
 	group := func(name string) func(http.Handler) http.Handler {
 		if mw, ok := o.Bulkheads[name]; ok && mw != nil {
@@ -175,10 +177,24 @@ func NewRouter(o Options) (http.Handler, error) {
 		r.Put("/oauth/register/{client_id}", h.updateRegistration)
 		r.Delete("/oauth/register/{client_id}", h.deleteRegistration)
 	})
-	r.Route("/admin/api", func(r chi.Router) {
-		r.Use(group("admin"), adminAuth(o.AdminToken))
-		r.Get("/keys", h.adminListKeys)
-		r.Post("/keys/rotate", h.adminRotateKeys)
+	r.Route("/admin", func(r chi.Router) {
+		r.Use(group("admin"))
+		r.Route("/api", func(r chi.Router) {
+			r.Use(adminAuth(o.AdminToken))
+			r.Get("/keys", h.adminListKeys)
+			r.Post("/keys/rotate", h.adminRotateKeys)
+			r.Get("/clients", h.adminListClients)
+			r.Get("/clients/{client_id}", h.adminGetClient)
+			r.Delete("/clients/{client_id}", h.adminDeleteClient)
+		})
+		r.Group(func(r chi.Router) {
+			r.Use(h.adminUIEnabled)
+			r.Get("/", h.adminPage)
+			r.Post("/login", h.adminLogin)
+			r.Post("/logout", h.adminLogout)
+			r.Post("/keys/rotate", h.adminUIRotateKeys)
+			r.Post("/clients/{client_id}/delete", h.adminUIDeleteClient)
+		})
 	})
 	return r, nil
 }

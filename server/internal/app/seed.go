@@ -98,6 +98,7 @@ func (a *App) Seed(ctx context.Context, out io.Writer) error {
 		fmt.Fprintf(&b, "  register    POST %s/oauth/register with Authorization: Bearer %s\n", cfg.Issuer, cfg.RegistrationToken)
 	}
 	if cfg.AdminToken != "" {
+		fmt.Fprintf(&b, "  admin UI    %s/admin (sign in with the admin token)\n", cfg.Issuer)
 		fmt.Fprintf(&b, "  admin API   %s/admin/api/keys with Authorization: Bearer %s\n", cfg.Issuer, cfg.AdminToken)
 	}
 	for _, w := range cfg.Warnings {

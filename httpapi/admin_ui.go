@@ -1,0 +1,225 @@
+package httpapi
+
+import (
+	"crypto/subtle"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"oauth2-server.dev/core"
+	"oauth2-server.dev/ports"
+)
+
+// The admin UI at /admin: the operator signs in with the admin token and
+// gets a page of the registered clients and the signing keys, from which
+// a client can be deleted and the keys rotated. It is on exactly when the
+// admin API is. A sign-in lasts adminSessionTTL, and every form posts a
+// CSRF token.
+
+const (
+	adminURL        = "/admin"
+	adminCookie     = "oauth2_admin"
+	adminSessionTTL = time.Hour
+	// adminAccount names the admin sign-in in the failure guard: wrong
+	// tokens from any address count against it.
+	adminAccount = "admin"
+)
+
+// adminUIEnabled answers the admin UI's pages with 404 while no admin
+// token is configured.
+func (h *handlers) adminUIEnabled(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h.adminToken == "" {
+			h.errorPage(w, r, http.StatusNotFound, "Administration is off", "Set OAUTH2_ADMIN_TOKEN to turn on the admin UI and the admin API.", "")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// adminTokenMark ties a sign-in to the admin token: a changed token ends
+// every sign-in made with the old one. It is keyed with the cookie key, so
+// a stolen cookie allows no guessing of the token offline.
+func (h *handlers) adminTokenMark() string {
+	return h.cookies.sign("admin-token", h.adminToken)
+}
+
+// adminSignedIn reports whether the request carries a live admin sign-in:
+// "<expiry, unix seconds>.<token mark>", signed.
+func (h *handlers) adminSignedIn(r *http.Request) bool {
+	v, ok := h.cookies.get(r, adminCookie)
+	if !ok {
+		return false
+	}
+	exp, mark, ok := strings.Cut(v, ".")
+	n, err := strconv.ParseInt(exp, 10, 64)
+	return ok && err == nil && time.Now().Unix() < n && subtle.ConstantTimeCompare([]byte(mark), []byte(h.adminTokenMark())) == 1
+}
+
+type adminLoginData struct {
+	Title, CSRF, Error string
+}
+
+type adminPageData struct {
+	Title, CSRF, Issuer, Notice string
+	Clients                     []adminClientRow
+	Keys                        []adminKeyRow
+}
+
+type adminConfirmData struct {
+	Title, ID, Name, CSRF string
+}
+
+type adminClientRow struct {
+	ID, Name, Auth, Created string
+	GrantTypes              []string
+}
+
+type adminKeyRow struct {
+	ID, Algorithm, State, NotBefore, Retired string
+}
+
+// adminNotices are what the page says after an action; the query names
+// one, so nothing a link carries is shown as text.
+var adminNotices = map[string]string{
+	"rotated": "New signing keys are published; they sign after the propagation delay.",
+	"deleted": "The client is deleted and its tokens are revoked.",
+}
+
+const adminTime = "2006-01-02 15:04 MST"
+
+func (h *handlers) adminPage(w http.ResponseWriter, r *http.Request) {
+	if !h.adminSignedIn(r) {
+		h.render(w, r, http.StatusOK, "admin_login", adminLoginData{Title: "Administration", CSRF: h.cookies.csrfToken(w, r)})
+		return
+	}
+	clients, err := h.p.Clients(r.Context())
+	if err != nil {
+		h.logged(r, core.ErrServerError.Wrap(err))
+		h.errorPage(w, r, http.StatusServiceUnavailable, "Clients unavailable", "The store did not answer. Try again in a moment.", "")
+		return
+	}
+	data := adminPageData{Title: "Administration", CSRF: h.cookies.csrfToken(w, r), Issuer: h.p.Issuer(), Notice: adminNotices[r.URL.Query().Get("done")]}
+	for _, c := range clients {
+		data.Clients = append(data.Clients, adminClientRow{
+			ID: c.ID, Name: clientName(c), Auth: c.TokenEndpointAuth, GrantTypes: c.GrantTypes,
+			Created: c.CreatedAt.UTC().Format(adminTime),
+		})
+	}
+	for _, k := range describeKeys(h.p.Keys().Keys(), time.Now()) {
+		row := adminKeyRow{ID: k.ID, Algorithm: k.Algorithm, State: k.State, NotBefore: k.NotBefore.UTC().Format(adminTime)}
+		if k.RetiredAt != nil {
+			row.Retired = k.RetiredAt.UTC().Format(adminTime)
+		}
+		data.Keys = append(data.Keys, row)
+	}
+	h.render(w, r, http.StatusOK, "admin", data)
+}
+
+func (h *handlers) adminLogin(w http.ResponseWriter, r *http.Request) {
+	if !h.adminForm(w, r) {
+		return
+	}
+	retry := func(status int, message string) {
+		h.render(w, r, status, "admin_login", adminLoginData{Title: "Administration", CSRF: h.cookies.csrfToken(w, r), Error: message})
+	}
+	keys := failureKeys(r, adminAccount)
+	if blocked, after := h.blocked(r, keys); blocked {
+		setRetryAfter(w, after)
+		retry(http.StatusTooManyRequests, "Too many failed sign-ins. Wait a minute and try again.")
+		return
+	}
+	if subtle.ConstantTimeCompare([]byte(r.PostForm.Get("token")), []byte(h.adminToken)) != 1 {
+		h.metrics.authFailures.WithLabelValues("admin").Inc()
+		h.recordFailure(r, keys)
+		h.log.WarnContext(r.Context(), "admin sign-in failed", "request_id", RequestIDFrom(r.Context()), "client_ip", ClientIPFrom(r.Context()).String())
+		retry(http.StatusUnauthorized, "That is not the admin token.")
+		return
+	}
+	exp := time.Now().Add(adminSessionTTL).Unix()
+	h.cookies.set(w, adminCookie, strconv.FormatInt(exp, 10)+"."+h.adminTokenMark(), adminSessionTTL)
+	h.log.InfoContext(r.Context(), "admin signed in", "request_id", RequestIDFrom(r.Context()), "client_ip", ClientIPFrom(r.Context()).String())
+	http.Redirect(w, r, adminURL, http.StatusSeeOther)
+}
+
+func (h *handlers) adminLogout(w http.ResponseWriter, r *http.Request) {
+	if !h.adminForm(w, r) {
+		return
+	}
+	h.cookies.clear(w, adminCookie)
+	http.Redirect(w, r, adminURL, http.StatusSeeOther)
+}
+
+func (h *handlers) adminUIRotateKeys(w http.ResponseWriter, r *http.Request) {
+	if !h.adminAction(w, r) {
+		return
+	}
+	if _, err := h.rotateKeys(r); err != nil {
+		h.logged(r, err)
+		h.errorPage(w, r, http.StatusServiceUnavailable, "Rotation failed", "The signing keys were not rotated. Try again in a moment.", "")
+		return
+	}
+	http.Redirect(w, r, adminURL+"?done=rotated", http.StatusSeeOther)
+}
+
+func (h *handlers) adminUIDeleteClient(w http.ResponseWriter, r *http.Request) {
+	if !h.adminAction(w, r) {
+		return
+	}
+	id := chi.URLParam(r, "client_id")
+	if r.PostForm.Get("confirm") != "yes" {
+		c, err := h.p.Client(r.Context(), id)
+		if err == nil {
+			h.render(w, r, http.StatusOK, "admin_confirm", adminConfirmData{Title: "Delete " + clientName(c), ID: c.ID, Name: clientName(c), CSRF: h.cookies.csrfToken(w, r)})
+			return
+		}
+		h.adminDeleted(w, r, id, err)
+		return
+	}
+	h.adminDeleted(w, r, id, h.deleteClient(r, id))
+}
+
+// adminDeleted answers a deletion the UI asked for: back to the dashboard
+// when err is nil, an error page otherwise.
+func (h *handlers) adminDeleted(w http.ResponseWriter, r *http.Request, id string, err error) {
+	if errors.Is(err, ports.ErrNotFound) {
+		h.errorPage(w, r, http.StatusNotFound, "No such client", "There is no client "+id+"; it may have been deleted already.", "")
+		return
+	}
+	if err != nil {
+		h.logged(r, err)
+		h.errorPage(w, r, http.StatusServiceUnavailable, "Deletion failed", "The client was not deleted. Try again in a moment.", "")
+		return
+	}
+	http.Redirect(w, r, adminURL+"?done=deleted", http.StatusSeeOther)
+}
+
+// adminForm parses a posted admin form and checks its CSRF token,
+// answering the request itself when either fails.
+func (h *handlers) adminForm(w http.ResponseWriter, r *http.Request) bool {
+	if err := r.ParseForm(); err != nil {
+		h.errorPage(w, r, http.StatusBadRequest, "Bad form", "The form could not be read.", "")
+		return false
+	}
+	if !h.cookies.checkCSRF(r) {
+		h.errorPage(w, r, http.StatusForbidden, "Form expired", "The form expired or was not sent from this site. Open "+adminURL+" and try again.", "")
+		return false
+	}
+	return true
+}
+
+// adminAction is adminForm for the forms of a signed-in operator.
+func (h *handlers) adminAction(w http.ResponseWriter, r *http.Request) bool {
+	if !h.adminForm(w, r) {
+		return false
+	}
+	if !h.adminSignedIn(r) {
+		http.Redirect(w, r, adminURL, http.StatusSeeOther)
+		return false
+	}
+	return true
+}

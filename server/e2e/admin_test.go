@@ -1,0 +1,214 @@
+package e2e
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+)
+
+const adminToken = "admin-token-0123456789abcdef0123"
+
+// adminPage opens /admin in b and fails unless it shows the dashboard.
+func adminPage(t *testing.T, b *browser) page {
+	t.Helper()
+	p := b.get(b.s.issuer + "/admin")
+	if p.status != http.StatusOK || !strings.Contains(p.body, "Signing keys") {
+		t.Fatalf("expected the admin dashboard, got %d %s:\n%s", p.status, p.url, p.body)
+	}
+	return p
+}
+
+// adminSignIn fills the admin sign-in form with token.
+func adminSignIn(t *testing.T, b *browser, token string) page {
+	t.Helper()
+	p := b.get(b.s.issuer + "/admin")
+	if p.status != http.StatusOK || !strings.Contains(p.body, `name="token"`) {
+		t.Fatalf("expected the admin sign-in form, got %d:\n%s", p.status, p.body)
+	}
+	form := p.hidden()
+	form.Set("token", token)
+	return b.post(b.s.issuer+"/admin/login", form)
+}
+
+func jwksKids(t *testing.T, s *testServer) []string {
+	t.Helper()
+	_, m := doJSON(t, mustRequest(t, s.issuer+"/.well-known/jwks.json"))
+	var kids []string
+	for _, k := range m["keys"].([]any) {
+		kids = append(kids, k.(map[string]any)["kid"].(string))
+	}
+	return kids
+}
+
+func TestAdminUI(t *testing.T) {
+	forEachBackendWith(t, map[string]string{"OAUTH2_ADMIN_TOKEN": adminToken}, func(t *testing.T, s *testServer) {
+		ctx := context.Background()
+		c := s.register(t, `{"client_name":"Orders service","grant_types":["client_credentials"]}`)
+		cc := clientcredentials.Config{ClientID: c.ID, ClientSecret: c.Secret, TokenURL: s.issuer + "/oauth/token", AuthStyle: oauth2.AuthStyleInHeader}
+		if _, err := cc.Token(ctx); err != nil {
+			t.Fatalf("the client cannot get a token before the test: %v", err)
+		}
+		b := newBrowser(t, s)
+
+		t.Run("a wrong token is refused and the form is shown again", func(t *testing.T) {
+			p := adminSignIn(t, b, "not-the-admin-token")
+			if p.status != http.StatusUnauthorized || !strings.Contains(p.body, "That is not the admin token.") || !strings.Contains(p.body, `name="token"`) {
+				t.Fatalf("got %d:\n%s", p.status, p.body)
+			}
+			if p := b.get(s.issuer + "/admin"); strings.Contains(p.body, "Signing keys") {
+				t.Fatal("a wrong token signed the operator in")
+			}
+		})
+		t.Run("the admin token shows the clients and the signing keys", func(t *testing.T) {
+			p := adminSignIn(t, b, adminToken)
+			if p.url.Path != "/admin" || !strings.Contains(p.body, "Signing keys") {
+				t.Fatalf("after sign-in: %d %s:\n%s", p.status, p.url, p.body)
+			}
+			for _, want := range append([]string{"Orders service", c.ID, "client_credentials"}, jwksKids(t, s)...) {
+				if !strings.Contains(p.body, want) {
+					t.Errorf("the dashboard does not show %q", want)
+				}
+			}
+		})
+		t.Run("a form without its CSRF token changes nothing", func(t *testing.T) {
+			p := b.post(s.issuer+"/admin/clients/"+c.ID+"/delete", url.Values{"confirm": {"yes"}})
+			if p.status != http.StatusForbidden {
+				t.Fatalf("got %d:\n%s", p.status, p.body)
+			}
+			if !strings.Contains(adminPage(t, b).body, c.ID) {
+				t.Fatal("the client was deleted without a CSRF token")
+			}
+		})
+		t.Run("rotating publishes new keys", func(t *testing.T) {
+			before := jwksKids(t, s)
+			p := b.post(s.issuer+"/admin/keys/rotate", adminPage(t, b).hidden())
+			if !strings.Contains(p.body, "New signing keys are published") {
+				t.Fatalf("after rotating: %d:\n%s", p.status, p.body)
+			}
+			after := jwksKids(t, s)
+			if len(after) <= len(before) {
+				t.Fatalf("JWKS has %d keys after the rotation, %d before", len(after), len(before))
+			}
+			for _, kid := range after {
+				if !strings.Contains(p.body, kid) {
+					t.Errorf("the dashboard does not show the key %s", kid)
+				}
+			}
+		})
+		t.Run("deleting a client asks first", func(t *testing.T) {
+			p := b.post(s.issuer+"/admin/clients/"+c.ID+"/delete", adminPage(t, b).hidden())
+			if p.status != http.StatusOK || !strings.Contains(p.body, "Delete Orders service?") || p.hidden().Get("confirm") != "yes" {
+				t.Fatalf("got %d:\n%s", p.status, p.body)
+			}
+			if _, err := cc.Token(ctx); err != nil {
+				t.Fatalf("the client was deleted before the operator confirmed: %v", err)
+			}
+		})
+		t.Run("a confirmed deletion ends the client's credentials", func(t *testing.T) {
+			confirm := b.post(s.issuer+"/admin/clients/"+c.ID+"/delete", adminPage(t, b).hidden())
+			p := b.post(s.issuer+"/admin/clients/"+c.ID+"/delete", confirm.hidden())
+			if !strings.Contains(p.body, "The client is deleted and its tokens are revoked.") || strings.Contains(p.body, c.ID) {
+				t.Fatalf("after deleting: %d:\n%s", p.status, p.body)
+			}
+			_, err := cc.Token(ctx)
+			if err == nil {
+				t.Fatal("the deleted client still gets tokens")
+			}
+			if re := retrieveError(t, err); re.ErrorCode != "invalid_client" {
+				t.Fatalf("the deleted client's credentials: %v, want invalid_client", err)
+			}
+		})
+		t.Run("after signing out the forms do nothing", func(t *testing.T) {
+			other := s.register(t, `{"client_name":"Billing","grant_types":["client_credentials"]}`)
+			form := adminPage(t, b).hidden()
+			if p := b.post(s.issuer+"/admin/logout", form); !strings.Contains(p.body, `name="token"`) {
+				t.Fatalf("after signing out: %d:\n%s", p.status, p.body)
+			}
+			form.Set("confirm", "yes")
+			p := b.post(s.issuer+"/admin/clients/"+other.ID+"/delete", form)
+			if !strings.Contains(p.body, `name="token"`) {
+				t.Fatalf("a delete after signing out: %d:\n%s", p.status, p.body)
+			}
+			if _, err := (&clientcredentials.Config{ClientID: other.ID, ClientSecret: other.Secret, TokenURL: s.issuer + "/oauth/token"}).Token(ctx); err != nil {
+				t.Fatalf("the client was deleted after signing out: %v", err)
+			}
+		})
+	})
+	t.Run("without an admin token there is no admin UI", func(t *testing.T) {
+		s := startServer(t, "sqlite", nil)
+		p := newBrowser(t, s).get(s.issuer + "/admin")
+		if p.status != http.StatusNotFound || !strings.Contains(p.body, "OAUTH2_ADMIN_TOKEN") {
+			t.Fatalf("got %d:\n%s", p.status, p.body)
+		}
+	})
+}
+
+func TestAdminClientsAPI(t *testing.T) {
+	s := startServer(t, "sqlite", map[string]string{"OAUTH2_ADMIN_TOKEN": adminToken})
+	c := s.register(t, `{"client_name":"Orders service","grant_types":["client_credentials"],"scope":"orders:read"}`)
+	call := func(method, path, token string) (*http.Response, map[string]any) {
+		req, _ := http.NewRequest(method, s.issuer+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		return doJSON(t, req)
+	}
+	t.Run("the list holds the client and no secret", func(t *testing.T) {
+		resp, m := call(http.MethodGet, "/admin/api/clients", adminToken)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%d %v", resp.StatusCode, m)
+		}
+		list := m["clients"].([]any)
+		if len(list) != 1 {
+			t.Fatalf("clients = %v", list)
+		}
+		got := list[0].(map[string]any)
+		if got["client_id"] != c.ID || got["client_name"] != "Orders service" || got["scope"] != "orders:read" || got["token_endpoint_auth_method"] != "client_secret_basic" {
+			t.Fatalf("client = %v", got)
+		}
+		for k := range got {
+			if strings.Contains(k, "secret") && k != "token_endpoint_auth_method" {
+				t.Errorf("the admin API shows %s", k)
+			}
+		}
+	})
+	t.Run("one client by id", func(t *testing.T) {
+		if resp, m := call(http.MethodGet, "/admin/api/clients/"+c.ID, adminToken); resp.StatusCode != http.StatusOK || m["client_id"] != c.ID {
+			t.Fatalf("%d %v", resp.StatusCode, m)
+		}
+		if resp, m := call(http.MethodGet, "/admin/api/clients/no-such-client", adminToken); resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("%d %v", resp.StatusCode, m)
+		}
+	})
+	t.Run("without the admin token nothing is shown or deleted", func(t *testing.T) {
+		if resp, _ := call(http.MethodGet, "/admin/api/clients", ""); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("list without a token: %d", resp.StatusCode)
+		}
+		if resp, _ := call(http.MethodDelete, "/admin/api/clients/"+c.ID, "wrong"); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("delete with a wrong token: %d", resp.StatusCode)
+		}
+	})
+	t.Run("delete, then the client is gone", func(t *testing.T) {
+		req, _ := http.NewRequest(http.MethodDelete, s.issuer+"/admin/api/clients/"+c.ID, nil)
+		req.Header.Set("Authorization", "Bearer "+adminToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("delete: %d", resp.StatusCode)
+		}
+		if resp, m := call(http.MethodDelete, "/admin/api/clients/"+c.ID, adminToken); resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("second delete: %d %v", resp.StatusCode, m)
+		}
+		if _, err := (&clientcredentials.Config{ClientID: c.ID, ClientSecret: c.Secret, TokenURL: s.issuer + "/oauth/token"}).Token(context.Background()); err == nil {
+			t.Fatal("the deleted client still gets tokens")
+		}
+	})
+}
