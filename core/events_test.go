@@ -68,3 +68,23 @@ func TestTokenEventsGoWithTheirChanges(t *testing.T) {
 		}
 	})
 }
+
+func TestRevokeConsentEvent(t *testing.T) {
+	ctx := context.Background()
+	p, store := newTestProvider(t, Config{})
+	if err := store.SaveConsent(ctx, &ports.Consent{Tenant: p.cfg.Tenant, UserID: "user", ClientID: "web", Scope: "openid", GrantedAt: testNow}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.RevokeConsent(ctx, "user", "web"); err != nil {
+		t.Fatal(err)
+	}
+	if got := store.eventTypes(); !slices.Equal(got, []string{ports.EventConsentRevoked}) {
+		t.Fatalf("events = %v, want [consent.revoked]", got)
+	}
+	if e := store.events[0]; e.Subject != "user" || e.ClientID != "web" {
+		t.Fatalf("event = %+v", e)
+	}
+	if left, err := p.UserConsents(ctx, "user"); err != nil || len(left) != 0 {
+		t.Fatalf("consents after the revocation = %v, %v", left, err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -515,6 +516,35 @@ func (s *memStore) deleteConsent(tenant, userID, clientID string) error {
 	defer s.mu.Unlock()
 	delete(s.consents, memKey(tenant, userID, clientID))
 	return nil
+}
+
+func (s *memStore) ListConsents(_ context.Context, tenant, userID string) ([]*ports.Consent, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*ports.Consent
+	for _, c := range s.consents {
+		if c.Tenant == tenant && c.UserID == userID {
+			cc := *c
+			out = append(out, &cc)
+		}
+	}
+	slices.SortFunc(out, func(a, b *ports.Consent) int { return strings.Compare(a.ClientID, b.ClientID) })
+	return out, nil
+}
+
+func (s *memStore) RevokeConsent(_ context.Context, tenant, userID, clientID string, now time.Time, evs ...ports.Event) (int, error) {
+	s.mu.Lock()
+	delete(s.consents, memKey(tenant, userID, clientID))
+	n := 0
+	for _, t := range s.tokens {
+		if t.Tenant == tenant && t.ClientID == clientID && t.Subject == userID && t.RevokedAt == nil {
+			t.RevokedAt = &now
+			n++
+		}
+	}
+	s.mu.Unlock()
+	s.record(evs)
+	return n, nil
 }
 
 func (s *memStore) CreateKey(_ context.Context, k *ports.SigningKey, evs ...ports.Event) error {

@@ -125,10 +125,10 @@ type loginPageData struct {
 }
 
 // localNext accepts the pages a sign-in may return to that are not an
-// authorization request: only the device and CIBA decision pages, never
-// another host.
+// authorization request: only the device and CIBA decision pages and the
+// account page, never another host.
 func localNext(next string) string {
-	if (strings.HasPrefix(next, "/device") || strings.HasPrefix(next, "/ciba")) && !strings.HasPrefix(next, "//") {
+	if (strings.HasPrefix(next, "/device") || strings.HasPrefix(next, "/ciba") || strings.HasPrefix(next, accountURL)) && !strings.HasPrefix(next, "//") {
 		return next
 	}
 	return ""

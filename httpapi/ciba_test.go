@@ -11,6 +11,7 @@ func TestLocalNext(t *testing.T) {
 	}{
 		{"device page", "/device?user_code=BCDF-GHJK", "/device?user_code=BCDF-GHJK"},
 		{"CIBA decision page", "/ciba?id=abc", "/ciba?id=abc"},
+		{"account page", "/account", "/account"},
 		{"another host", "https://evil.example/ciba", ""},
 		{"protocol-relative URL", "//evil.example/ciba", ""},
 		{"a page that is not a return target", "/consent?request_id=x", ""},

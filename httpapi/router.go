@@ -163,6 +163,8 @@ func NewRouter(o Options) (http.Handler, error) {
 		r.Post("/login", h.login)
 		r.Get("/consent", h.consentPage)
 		r.Post("/consent", h.consent)
+		r.Get("/account", h.accountPage)
+		r.Post("/account/consents/{client_id}/revoke", h.accountRevoke)
 		r.Get("/device", h.devicePage)
 		r.Post("/device", h.deviceDecision)
 		if o.Provider.CIBAEnabled() {

@@ -165,6 +165,14 @@ func (f *fakeStore) DeleteConsent(ctx context.Context, _, _, _ string, _ ...port
 	return f.hit(ctx, "DeleteConsent")
 }
 
+func (f *fakeStore) ListConsents(ctx context.Context, _, userID string) ([]*ports.Consent, error) {
+	return []*ports.Consent{{UserID: userID}}, f.hit(ctx, "ListConsents")
+}
+
+func (f *fakeStore) RevokeConsent(ctx context.Context, _, _, _ string, _ time.Time, _ ...ports.Event) (int, error) {
+	return 1, f.hit(ctx, "RevokeConsent")
+}
+
 func (f *fakeStore) CreateKey(ctx context.Context, _ *ports.SigningKey, _ ...ports.Event) error {
 	return f.hit(ctx, "CreateKey")
 }

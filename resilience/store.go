@@ -210,6 +210,18 @@ func (w *storeWrapper) DeleteConsent(ctx context.Context, tenant, userID, client
 	return w.do(ctx, func(ctx context.Context) error { return w.s.DeleteConsent(ctx, tenant, userID, clientID, evs...) })
 }
 
+func (w *storeWrapper) ListConsents(ctx context.Context, tenant, userID string) ([]*ports.Consent, error) {
+	return call(ctx, w.b, w.timeout, func(ctx context.Context) ([]*ports.Consent, error) {
+		return w.s.ListConsents(ctx, tenant, userID)
+	})
+}
+
+func (w *storeWrapper) RevokeConsent(ctx context.Context, tenant, userID, clientID string, now time.Time, evs ...ports.Event) (int, error) {
+	return call(ctx, w.b, w.timeout, func(ctx context.Context) (int, error) {
+		return w.s.RevokeConsent(ctx, tenant, userID, clientID, now, evs...)
+	})
+}
+
 // KeyStore
 
 func (w *storeWrapper) CreateKey(ctx context.Context, k *ports.SigningKey, evs ...ports.Event) error {

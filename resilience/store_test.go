@@ -55,6 +55,8 @@ var storeCalls = []struct {
 	{"SaveConsent", func(s ports.Store) error { return s.SaveConsent(bgCtx, &ports.Consent{}) }},
 	{"GetConsent", func(s ports.Store) error { _, err := s.GetConsent(bgCtx, "t", "u", "c"); return err }},
 	{"DeleteConsent", func(s ports.Store) error { return s.DeleteConsent(bgCtx, "t", "u", "c") }},
+	{"ListConsents", func(s ports.Store) error { _, err := s.ListConsents(bgCtx, "t", "u"); return err }},
+	{"RevokeConsent", func(s ports.Store) error { _, err := s.RevokeConsent(bgCtx, "t", "u", "c", now); return err }},
 	{"CreateKey", func(s ports.Store) error { return s.CreateKey(bgCtx, &ports.SigningKey{}) }},
 	{"UpdateKey", func(s ports.Store) error { return s.UpdateKey(bgCtx, &ports.SigningKey{}) }},
 	{"ListKeys", func(s ports.Store) error { _, err := s.ListKeys(bgCtx, "t"); return err }},

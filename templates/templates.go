@@ -8,4 +8,4 @@ import "embed"
 var FS embed.FS
 
 // Pages lists the page templates, each rendered inside html/layout.html.
-var Pages = []string{"login", "consent", "error", "logout", "loggedout", "device", "formpost", "ciba", "admin_login", "admin", "admin_confirm"}
+var Pages = []string{"login", "consent", "error", "logout", "loggedout", "device", "formpost", "ciba", "admin_login", "admin", "admin_confirm", "account"}

@@ -91,4 +91,82 @@ func testConsents(t *testing.T, open opener) {
 		s := open(t)
 		mustNil(t, s.DeleteConsent(t.Context(), tenantA, "u1", "c1"), "DeleteConsent")
 	})
+
+	t.Run("a user's consents list in client order, nobody else's", func(t *testing.T) {
+		s := open(t)
+		at := baseTime()
+		mine := []*ports.Consent{
+			newConsent(tenantA, "u1", "c1", "openid", at),
+			newConsent(tenantA, "u1", "c2", "openid profile", at.Add(time.Second)),
+			newConsent(tenantA, "u1", "c3", "openid email", at.Add(2*time.Second)),
+		}
+		for _, c := range []*ports.Consent{mine[2], newConsent(tenantA, "u2", "c1", "openid", at), mine[0], newConsent(tenantB, "u1", "c9", "openid", at), mine[1]} {
+			mustNil(t, s.SaveConsent(t.Context(), c), "SaveConsent")
+		}
+		got, err := s.ListConsents(t.Context(), tenantA, "u1")
+		mustNil(t, err, "ListConsents")
+		if len(got) != len(mine) {
+			t.Fatalf("ListConsents returned %d consents, want %d", len(got), len(mine))
+		}
+		for i := range mine {
+			checkEqual(t, mine[i], got[i])
+		}
+		none, err := s.ListConsents(t.Context(), tenantA, "u3")
+		mustNil(t, err, "ListConsents of a user without consents")
+		if len(none) != 0 {
+			t.Errorf("ListConsents of a user without consents = %v", none)
+		}
+	})
+
+	t.Run("revoking a consent revokes the user's tokens of that client and nothing else", func(t *testing.T) {
+		s := open(t)
+		at := baseTime()
+		token := func(tenant, id, kind, grantID, clientID, subject string) *ports.Token {
+			tok := newToken(tenant, id, kind, grantID, at)
+			tok.ClientID, tok.Subject = clientID, subject
+			return tok
+		}
+		bystanders := []*ports.Token{
+			token(tenantA, "other-user", ports.TokenRefresh, "g3", "c1", "u2"),
+			token(tenantA, "other-client", ports.TokenRefresh, "g4", "c2", "u1"),
+			token(tenantB, "other-tenant", ports.TokenRefresh, "g5", "c1", "u1"),
+		}
+		mustNil(t, s.CreateTokens(t.Context(), append([]*ports.Token{
+			token(tenantA, "a1", ports.TokenAccess, "g1", "c1", "u1"),
+			token(tenantA, "r1", ports.TokenRefresh, "g1", "c1", "u1"),
+			token(tenantA, "r2", ports.TokenRefresh, "g2", "c1", "u1"),
+		}, bystanders...)), "CreateTokens")
+		earlier := at.Add(time.Second)
+		mustNil(t, s.RevokeToken(t.Context(), tenantA, "r2", earlier), "RevokeToken")
+		for _, c := range []*ports.Consent{newConsent(tenantA, "u1", "c1", "openid", at), newConsent(tenantA, "u1", "c2", "openid", at), newConsent(tenantA, "u2", "c1", "openid", at)} {
+			mustNil(t, s.SaveConsent(t.Context(), c), "SaveConsent")
+		}
+
+		revokeAt := at.Add(time.Minute)
+		n, err := s.RevokeConsent(t.Context(), tenantA, "u1", "c1", revokeAt)
+		mustNil(t, err, "RevokeConsent")
+		if n != 2 {
+			t.Errorf("RevokeConsent revoked %d tokens, want 2", n)
+		}
+		_, err = s.GetConsent(t.Context(), tenantA, "u1", "c1")
+		mustIs(t, err, ports.ErrNotFound, "GetConsent after RevokeConsent")
+		for _, k := range [][2]string{{"u1", "c2"}, {"u2", "c1"}} {
+			_, err := s.GetConsent(t.Context(), tenantA, k[0], k[1])
+			mustNil(t, err, "GetConsent of a consent that was not revoked")
+		}
+		for id, wantAt := range map[string]time.Time{"a1": revokeAt, "r1": revokeAt, "r2": earlier} {
+			if tok := getToken(t, s, tenantA, id); tok.RevokedAt == nil || !tok.RevokedAt.Equal(wantAt) {
+				t.Errorf("token %s: RevokedAt = %v, want %v", id, tok.RevokedAt, wantAt)
+			}
+		}
+		for _, b := range bystanders {
+			checkEqual(t, b, getToken(t, s, b.Tenant, b.ID))
+		}
+
+		n, err = s.RevokeConsent(t.Context(), tenantA, "u1", "c1", revokeAt.Add(time.Minute))
+		mustNil(t, err, "RevokeConsent of a consent already revoked")
+		if n != 0 {
+			t.Errorf("RevokeConsent again revoked %d tokens, want 0", n)
+		}
+	})
 }

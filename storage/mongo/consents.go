@@ -2,6 +2,7 @@ package mongostore
 
 import (
 	"context"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -48,7 +49,51 @@ func (s *Store) GetConsent(ctx context.Context, tenant, userID, clientID string)
 	if err := s.consents.FindOne(ctx, consentKey(tenant, userID, clientID)).Decode(&d); err != nil {
 		return nil, translate("get consent", err)
 	}
-	return &ports.Consent{Tenant: d.Tenant, UserID: d.UserID, ClientID: d.ClientID, Scope: d.Scope, GrantedAt: fromMicros(d.GrantedAt)}, nil
+	return d.consent(), nil
+}
+
+func (d *consentDoc) consent() *ports.Consent {
+	return &ports.Consent{Tenant: d.Tenant, UserID: d.UserID, ClientID: d.ClientID, Scope: d.Scope, GrantedAt: fromMicros(d.GrantedAt)}
+}
+
+// ListConsents returns the user's consents ordered by client id.
+func (s *Store) ListConsents(ctx context.Context, tenant, userID string) ([]*ports.Consent, error) {
+	cur, err := s.consents.Find(ctx, bson.D{{Key: "tenant", Value: tenant}, {Key: "user_id", Value: userID}},
+		options.Find().SetSort(bson.D{{Key: "client_id", Value: 1}}))
+	if err != nil {
+		return nil, translate("list consents", err)
+	}
+	var docs []consentDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, translate("list consents", err)
+	}
+	out := make([]*ports.Consent, len(docs))
+	for i := range docs {
+		out[i] = docs[i].consent()
+	}
+	return out, nil
+}
+
+// RevokeConsent removes the consent, then revokes the user's tokens of
+// the client. Without transactions the two are separate writes: a failure
+// between them leaves the tokens live with the consent gone, and the call
+// fails so that it is retried.
+func (s *Store) RevokeConsent(ctx context.Context, tenant, userID, clientID string, now time.Time, evs ...ports.Event) (int, error) {
+	var n int
+	err := s.withEvents(ctx, "revoke consent", evs, func() error {
+		if err := s.deleteConsent(ctx, tenant, userID, clientID); err != nil {
+			return err
+		}
+		res, err := s.tokens.UpdateMany(ctx,
+			bson.D{{Key: "tenant", Value: tenant}, {Key: "client_id", Value: clientID}, {Key: "subject", Value: userID}, {Key: "revoked_at", Value: nil}},
+			revokeAt(now))
+		if err != nil {
+			return translate("revoke consent", err)
+		}
+		n = int(res.ModifiedCount)
+		return nil
+	})
+	return n, err
 }
 
 // DeleteConsent removes the consent; an absent consent is not an error.

@@ -2,6 +2,9 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
+	"time"
 
 	"oauth2-server.dev/ports"
 )
@@ -13,8 +16,21 @@ var (
 	ON CONFLICT (tenant, user_id, client_id) DO UPDATE SET scope = excluded.scope, granted_at = excluded.granted_at`)
 	qGetConsent = newQuery(`SELECT tenant, user_id, client_id, scope, granted_at
 	FROM consents WHERE tenant = ? AND user_id = ? AND client_id = ?`)
+	qListConsents = newQuery(`SELECT tenant, user_id, client_id, scope, granted_at
+	FROM consents WHERE tenant = ? AND user_id = ? ORDER BY client_id`)
 	qDeleteConsent = newQuery(`DELETE FROM consents WHERE tenant = ? AND user_id = ? AND client_id = ?`)
+	// The client index finds the client's tokens; the subject narrows them.
+	qRevokeUserClientTokens = newQuery(`UPDATE tokens SET revoked_at = ?
+	WHERE tenant = ? AND client_id = ? AND subject = ? AND revoked_at IS NULL`)
 )
+
+func scanConsent(row scanner) (*ports.Consent, error) {
+	var c ports.Consent
+	if err := row.Scan(&c.Tenant, &c.UserID, &c.ClientID, &c.Scope, timeCol{&c.GrantedAt}); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
 
 // SaveConsent creates or replaces the consent of c.UserID for c.ClientID.
 func (s *Store) SaveConsent(ctx context.Context, c *ports.Consent, evs ...ports.Event) error {
@@ -23,16 +39,49 @@ func (s *Store) SaveConsent(ctx context.Context, c *ports.Consent, evs ...ports.
 
 // GetConsent returns the consent. ErrNotFound if absent.
 func (s *Store) GetConsent(ctx context.Context, tenant, userID, clientID string) (*ports.Consent, error) {
-	var c ports.Consent
-	err := s.queryRow(ctx, qGetConsent, tenant, userID, clientID).
-		Scan(&c.Tenant, &c.UserID, &c.ClientID, &c.Scope, timeCol{&c.GrantedAt})
+	c, err := scanConsent(s.queryRow(ctx, qGetConsent, tenant, userID, clientID))
 	if err != nil {
 		return nil, translate("get consent", err)
 	}
-	return &c, nil
+	return c, nil
+}
+
+// ListConsents returns the user's consents ordered by client id.
+func (s *Store) ListConsents(ctx context.Context, tenant, userID string) ([]*ports.Consent, error) {
+	rows, err := s.query(ctx, qListConsents, tenant, userID)
+	if err != nil {
+		return nil, translate("list consents", err)
+	}
+	out, err := collect(rows, scanConsent)
+	if err != nil {
+		return nil, translate("list consents", err)
+	}
+	return out, nil
 }
 
 // DeleteConsent removes the consent; an absent consent is not an error.
 func (s *Store) DeleteConsent(ctx context.Context, tenant, userID, clientID string, evs ...ports.Event) error {
 	return s.exec(ctx, "delete consent", evs, qDeleteConsent, tenant, userID, clientID)
+}
+
+// RevokeConsent removes the consent and revokes the user's tokens of the
+// client in one transaction.
+func (s *Store) RevokeConsent(ctx context.Context, tenant, userID, clientID string, now time.Time, evs ...ports.Event) (int, error) {
+	const op = "revoke consent"
+	if err := checkEvents(evs); err != nil {
+		return 0, fmt.Errorf("sqlstore: %s: %w", op, err)
+	}
+	var n int64
+	err := s.write(ctx, op, func(ctx context.Context, tx *sql.Tx) ([]ports.Event, error) {
+		if _, err := s.txExec(ctx, tx, qDeleteConsent, tenant, userID, clientID); err != nil {
+			return nil, err
+		}
+		res, err := s.txExec(ctx, tx, qRevokeUserClientTokens, s.timeArg(now), tenant, clientID, userID)
+		if err != nil {
+			return nil, err
+		}
+		n, err = res.RowsAffected()
+		return evs, err
+	})
+	return int(n), err
 }

@@ -1,0 +1,76 @@
+package e2e
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"golang.org/x/oauth2"
+)
+
+func TestAccountConsents(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, s *testServer) {
+		ctx := context.Background()
+		w := newWebApp(t, s, webClientMetadata)
+		other := newWebApp(t, s, strings.Replace(webClientMetadata, "Test Web App", "Other App", 1))
+		b := newBrowser(t, s)
+
+		t.Run("signing in from the account page returns to it", func(t *testing.T) {
+			p := b.get(s.issuer + "/account")
+			if !p.isLogin() {
+				t.Fatalf("expected the sign-in page, got %d %s", p.status, p.url)
+			}
+			p = b.login(p, testUser, testPassword)
+			if p.url.Path != "/account" || !strings.Contains(p.body, "Signed in as <strong>"+testUser+"</strong>") || !strings.Contains(p.body, "You have not allowed any application") {
+				t.Fatalf("after sign-in: %d %s:\n%s", p.status, p.url, p.body)
+			}
+		})
+
+		tok := w.exchange(t, w.authorize(t, b))
+		otherTok := other.exchange(t, other.authorize(t, b))
+
+		t.Run("the applications the user allowed are listed with their scopes", func(t *testing.T) {
+			p := b.get(s.issuer + "/account")
+			for _, want := range []string{"Test Web App", "Other App", "<code>openid</code>", `action="/account/consents/` + w.client.ID + `/revoke"`} {
+				if !strings.Contains(p.body, want) {
+					t.Errorf("the account page does not show %q", want)
+				}
+			}
+		})
+		t.Run("a withdrawal without the form's CSRF token changes nothing", func(t *testing.T) {
+			if p := b.post(s.issuer+"/account/consents/"+w.client.ID+"/revoke", url.Values{}); p.status != http.StatusForbidden {
+				t.Fatalf("got %d:\n%s", p.status, p.body)
+			}
+			if status, m := introspect(t, s, w.client, tok.AccessToken); status != 200 || m["active"] != true {
+				t.Fatalf("the access token after a refused withdrawal: %d %v", status, m)
+			}
+		})
+		t.Run("withdrawing access revokes the application's tokens and nobody else's", func(t *testing.T) {
+			p := b.post(s.issuer+"/account/consents/"+w.client.ID+"/revoke", b.get(s.issuer+"/account").hidden())
+			if !strings.Contains(p.body, "Access withdrawn.") || strings.Contains(p.body, "Test Web App") || !strings.Contains(p.body, "Other App") {
+				t.Fatalf("after withdrawing: %d:\n%s", p.status, p.body)
+			}
+			if status, m := introspect(t, s, w.client, tok.AccessToken); status != 200 || m["active"] != false {
+				t.Fatalf("the access token after the withdrawal: %d %v", status, m)
+			}
+			_, err := w.oauth.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+			if err == nil {
+				t.Fatal("the refresh token still works after the withdrawal")
+			}
+			if re := retrieveError(t, err); re.ErrorCode != "invalid_grant" {
+				t.Fatalf("refresh after the withdrawal: %v, want invalid_grant", err)
+			}
+			if status, m := introspect(t, s, other.client, otherTok.AccessToken); status != 200 || m["active"] != true {
+				t.Fatalf("the other application's access token: %d %v", status, m)
+			}
+		})
+		t.Run("the application must ask again", func(t *testing.T) {
+			_, p := w.beginAuthorization(t, b)
+			if !p.isConsent() {
+				t.Fatalf("expected the consent page after the withdrawal, got %d %s", p.status, p.url)
+			}
+		})
+	})
+}
