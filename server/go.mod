@@ -23,6 +23,7 @@ require (
 	oauth2-server.dev/resilience v0.0.0
 	oauth2-server.dev/storage/mongo v0.0.0
 	oauth2-server.dev/storage/sql v0.0.0
+	gopkg.in/yaml.v3 v3.0.1
 )
 
 require (
@@ -94,7 +95,6 @@ require (
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260928230214-8a89bd6388cc // indirect
 	google.golang.org/grpc v1.83.2 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
-	gopkg.in/yaml.v3 v3.0.1 // indirect
 	modernc.org/libc v1.77.1 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
