@@ -87,6 +87,7 @@ func (a *App) Seed(ctx context.Context, out io.Writer) error {
 	fmt.Fprintf(&b, "  discovery   %s/.well-known/openid-configuration\n", cfg.Issuer)
 	fmt.Fprintf(&b, "  database    %s\n", cfg.RedactedDatabaseURL())
 	fmt.Fprintf(&b, "  user        %s / %s\n", cfg.SeedUsername, cfg.SeedPassword)
+	fmt.Fprintf(&b, "  account     %s/account (the applications the user allowed)\n", cfg.Issuer)
 	for _, c := range demos {
 		if c.Secret != "" {
 			fmt.Fprintf(&b, "  client      %s / %s  (%s)\n", c.ID, c.Secret, c.Description)
