@@ -201,6 +201,32 @@ func (s *memStore) GetUserByUsername(_ context.Context, tenant, username string)
 	return nil, ports.ErrNotFound
 }
 
+func (s *memStore) ListUsers(_ context.Context, tenant string) ([]*ports.User, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*ports.User
+	for _, u := range s.users {
+		if u.Tenant == tenant {
+			uu := *u
+			out = append(out, &uu)
+		}
+	}
+	slices.SortFunc(out, func(a, b *ports.User) int { return strings.Compare(a.Username, b.Username) })
+	return out, nil
+}
+
+func (s *memStore) SetUserPassword(_ context.Context, tenant, id, passwordHash string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, u := range s.users {
+		if u.Tenant == tenant && u.ID == id {
+			u.PasswordHash = passwordHash
+			return nil
+		}
+	}
+	return ports.ErrNotFound
+}
+
 func (s *memStore) CreateAuthRequest(_ context.Context, r *ports.AuthRequest) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -65,9 +65,15 @@ type adminLoginData struct {
 }
 
 type adminPageData struct {
-	Title, CSRF, Issuer, Notice string
-	Clients                     []adminClientRow
-	Keys                        []adminKeyRow
+	Title, CSRF, Issuer, Notice, Problem string
+	MinPassword                          int
+	Clients                              []adminClientRow
+	Users                                []adminUserRow
+	Keys                                 []adminKeyRow
+}
+
+type adminUserRow struct {
+	ID, Username, Name, Email, Created string
 }
 
 type adminConfirmData struct {
@@ -86,8 +92,10 @@ type adminKeyRow struct {
 // adminNotices are what the page says after an action; the query names
 // one, so nothing a link carries is shown as text.
 var adminNotices = map[string]string{
-	"rotated": "New signing keys are published; they sign after the propagation delay.",
-	"deleted": "The client is deleted and its tokens are revoked.",
+	"rotated":   "New signing keys are published; they sign after the propagation delay.",
+	"deleted":   "The client is deleted and its tokens are revoked.",
+	"useradded": "The user is added and can sign in.",
+	"password":  "The password is changed; the old one no longer works.",
 }
 
 const adminTime = "2006-01-02 15:04 MST"
@@ -97,18 +105,31 @@ func (h *handlers) adminPage(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusOK, "admin_login", adminLoginData{Title: "Administration", CSRF: h.cookies.csrfToken(w, r)})
 		return
 	}
+	h.renderAdmin(w, r, http.StatusOK, adminNotices[r.URL.Query().Get("done")], "")
+}
+
+// renderAdmin renders the dashboard with a notice or a problem to show.
+func (h *handlers) renderAdmin(w http.ResponseWriter, r *http.Request, status int, notice, problem string) {
 	clients, err := h.p.Clients(r.Context())
+	var users []*ports.User
+	if err == nil {
+		users, err = h.p.Users(r.Context())
+	}
 	if err != nil {
 		h.logged(r, core.ErrServerError.Wrap(err))
-		h.errorPage(w, r, http.StatusServiceUnavailable, "Clients unavailable", "The store did not answer. Try again in a moment.", "")
+		h.errorPage(w, r, http.StatusServiceUnavailable, "Administration unavailable", "The store did not answer. Try again in a moment.", "")
 		return
 	}
-	data := adminPageData{Title: "Administration", CSRF: h.cookies.csrfToken(w, r), Issuer: h.p.Issuer(), Notice: adminNotices[r.URL.Query().Get("done")]}
+	data := adminPageData{Title: "Administration", CSRF: h.cookies.csrfToken(w, r), Issuer: h.p.Issuer(), Notice: notice, Problem: problem,
+		MinPassword: core.MinPasswordLength}
 	for _, c := range clients {
 		data.Clients = append(data.Clients, adminClientRow{
 			ID: c.ID, Name: clientName(c), Auth: c.TokenEndpointAuth, GrantTypes: c.GrantTypes,
 			Created: c.CreatedAt.UTC().Format(adminTime),
 		})
+	}
+	for _, u := range users {
+		data.Users = append(data.Users, adminUserRow{ID: u.ID, Username: u.Username, Name: u.Name, Email: u.Email, Created: u.CreatedAt.UTC().Format(adminTime)})
 	}
 	for _, k := range describeKeys(h.p.Keys().Keys(), time.Now()) {
 		row := adminKeyRow{ID: k.ID, Algorithm: k.Algorithm, State: k.State, NotBefore: k.NotBefore.UTC().Format(adminTime)}
@@ -117,7 +138,45 @@ func (h *handlers) adminPage(w http.ResponseWriter, r *http.Request) {
 		}
 		data.Keys = append(data.Keys, row)
 	}
-	h.render(w, r, http.StatusOK, "admin", data)
+	h.render(w, r, status, "admin", data)
+}
+
+func (h *handlers) adminUIAddUser(w http.ResponseWriter, r *http.Request) {
+	if !h.adminAction(w, r) {
+		return
+	}
+	f := r.PostForm
+	_, err := h.addUser(r, core.NewUser{Username: f.Get("username"), Password: f.Get("password"), Name: f.Get("name"), Email: f.Get("email")})
+	if err != nil {
+		h.renderAdmin(w, r, adminProblemStatus(err), "", "The user was not added: "+userProblem(err)+".")
+		return
+	}
+	http.Redirect(w, r, adminURL+"?done=useradded", http.StatusSeeOther)
+}
+
+func (h *handlers) adminUISetPassword(w http.ResponseWriter, r *http.Request) {
+	if !h.adminAction(w, r) {
+		return
+	}
+	if err := h.setPassword(r, chi.URLParam(r, "user_id"), r.PostForm.Get("password")); err != nil {
+		h.renderAdmin(w, r, adminProblemStatus(err), "", "The password was not changed: "+userProblem(err)+".")
+		return
+	}
+	http.Redirect(w, r, adminURL+"?done=password", http.StatusSeeOther)
+}
+
+// adminProblemStatus is the status of a dashboard showing err.
+func adminProblemStatus(err error) int {
+	var invalid *core.InvalidUserError
+	switch {
+	case errors.As(err, &invalid):
+		return http.StatusBadRequest
+	case errors.Is(err, ports.ErrConflict):
+		return http.StatusConflict
+	case errors.Is(err, ports.ErrNotFound):
+		return http.StatusNotFound
+	}
+	return http.StatusServiceUnavailable
 }
 
 func (h *handlers) adminLogin(w http.ResponseWriter, r *http.Request) {

@@ -188,6 +188,9 @@ func NewRouter(o Options) (http.Handler, error) {
 			r.Get("/clients", h.adminListClients)
 			r.Get("/clients/{client_id}", h.adminGetClient)
 			r.Delete("/clients/{client_id}", h.adminDeleteClient)
+			r.Get("/users", h.adminListUsers)
+			r.Post("/users", h.adminCreateUser)
+			r.Put("/users/{user_id}/password", h.adminSetPassword)
 		})
 		r.Group(func(r chi.Router) {
 			r.Use(h.adminUIEnabled)
@@ -196,6 +199,8 @@ func NewRouter(o Options) (http.Handler, error) {
 			r.Post("/logout", h.adminLogout)
 			r.Post("/keys/rotate", h.adminUIRotateKeys)
 			r.Post("/clients/{client_id}/delete", h.adminUIDeleteClient)
+			r.Post("/users", h.adminUIAddUser)
+			r.Post("/users/{user_id}/password", h.adminUISetPassword)
 		})
 	})
 	return r, nil

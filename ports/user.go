@@ -28,6 +28,11 @@ type UserStore interface {
 	GetUser(ctx context.Context, tenant, id string) (*User, error)
 	// GetUserByUsername returns the user by username. ErrNotFound if absent.
 	GetUserByUsername(ctx context.Context, tenant, username string) (*User, error)
+	// ListUsers returns the tenant's users ordered by username.
+	ListUsers(ctx context.Context, tenant string) ([]*User, error)
+	// SetUserPassword replaces the user's password hash. ErrNotFound if the
+	// user is absent.
+	SetUserPassword(ctx context.Context, tenant, id, passwordHash string) error
 }
 
 // PasswordHasher hashes and verifies user passwords.

@@ -85,6 +85,14 @@ func (f *fakeStore) GetUserByUsername(ctx context.Context, _, username string) (
 	return &ports.User{Username: username}, f.hit(ctx, "GetUserByUsername")
 }
 
+func (f *fakeStore) ListUsers(ctx context.Context, _ string) ([]*ports.User, error) {
+	return []*ports.User{{ID: "u1"}}, f.hit(ctx, "ListUsers")
+}
+
+func (f *fakeStore) SetUserPassword(ctx context.Context, _, _, _ string) error {
+	return f.hit(ctx, "SetUserPassword")
+}
+
 func (f *fakeStore) CreateAuthRequest(ctx context.Context, _ *ports.AuthRequest) error {
 	return f.hit(ctx, "CreateAuthRequest")
 }

@@ -100,6 +100,16 @@ func (w *storeWrapper) GetUserByUsername(ctx context.Context, tenant, username s
 	})
 }
 
+func (w *storeWrapper) ListUsers(ctx context.Context, tenant string) ([]*ports.User, error) {
+	return call(ctx, w.b, w.timeout, func(ctx context.Context) ([]*ports.User, error) {
+		return w.s.ListUsers(ctx, tenant)
+	})
+}
+
+func (w *storeWrapper) SetUserPassword(ctx context.Context, tenant, id, passwordHash string) error {
+	return w.do(ctx, func(ctx context.Context) error { return w.s.SetUserPassword(ctx, tenant, id, passwordHash) })
+}
+
 // AuthRequestStore
 
 func (w *storeWrapper) CreateAuthRequest(ctx context.Context, r *ports.AuthRequest) error {

@@ -32,6 +32,8 @@ var storeCalls = []struct {
 	{"CreateUser", func(s ports.Store) error { return s.CreateUser(bgCtx, &ports.User{}) }},
 	{"GetUser", func(s ports.Store) error { _, err := s.GetUser(bgCtx, "t", "u"); return err }},
 	{"GetUserByUsername", func(s ports.Store) error { _, err := s.GetUserByUsername(bgCtx, "t", "u"); return err }},
+	{"ListUsers", func(s ports.Store) error { _, err := s.ListUsers(bgCtx, "t"); return err }},
+	{"SetUserPassword", func(s ports.Store) error { return s.SetUserPassword(bgCtx, "t", "u", "h") }},
 	{"CreateAuthRequest", func(s ports.Store) error { return s.CreateAuthRequest(bgCtx, &ports.AuthRequest{}) }},
 	{"GetAuthRequest", func(s ports.Store) error { _, err := s.GetAuthRequest(bgCtx, "t", "r", now); return err }},
 	{"ConsumeAuthRequest", func(s ports.Store) error { _, err := s.ConsumeAuthRequest(bgCtx, "t", "r", now); return err }},

@@ -112,4 +112,43 @@ func testUsers(t *testing.T, open opener) {
 			checkEqual(t, want, got)
 		}
 	})
+
+	t.Run("users list by username, byte by byte, per tenant", func(t *testing.T) {
+		s := open(t)
+		at := baseTime()
+		want := []*ports.User{newUser(tenantA, "u3", "Zoe", at), newUser(tenantA, "u1", "ada", at), newUser(tenantA, "u2", "bob", at)}
+		for _, u := range []*ports.User{want[1], newUser(tenantB, "u9", "carl", at), want[2], want[0]} {
+			mustNil(t, s.CreateUser(t.Context(), u), "CreateUser")
+		}
+		got, err := s.ListUsers(t.Context(), tenantA)
+		mustNil(t, err, "ListUsers")
+		if len(got) != len(want) {
+			t.Fatalf("ListUsers returned %d users, want %d", len(got), len(want))
+		}
+		for i := range want {
+			checkEqual(t, want[i], got[i])
+		}
+		none, err := s.ListUsers(t.Context(), "tenant-without-users")
+		mustNil(t, err, "ListUsers of an empty tenant")
+		if len(none) != 0 {
+			t.Errorf("ListUsers of an empty tenant = %v", none)
+		}
+	})
+
+	t.Run("a new password hash replaces only that user's", func(t *testing.T) {
+		s := open(t)
+		at := baseTime()
+		ada, other := newUser(tenantA, "u1", "ada", at), newUser(tenantB, "u1", "ada", at)
+		mustNil(t, s.CreateUser(t.Context(), ada), "CreateUser")
+		mustNil(t, s.CreateUser(t.Context(), other), "CreateUser in the other tenant")
+		mustNil(t, s.SetUserPassword(t.Context(), tenantA, "u1", "$argon2id$v=19$m=65536,t=3,p=2$c2FsdA$new"), "SetUserPassword")
+		ada.PasswordHash = "$argon2id$v=19$m=65536,t=3,p=2$c2FsdA$new"
+		got, err := s.GetUser(t.Context(), tenantA, "u1")
+		mustNil(t, err, "GetUser")
+		checkEqual(t, ada, got)
+		got, err = s.GetUser(t.Context(), tenantB, "u1")
+		mustNil(t, err, "GetUser in the other tenant")
+		checkEqual(t, other, got)
+		mustIs(t, s.SetUserPassword(t.Context(), tenantA, "nobody", "x"), ports.ErrNotFound, "SetUserPassword of an absent user")
+	})
 }

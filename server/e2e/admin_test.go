@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -211,4 +213,123 @@ func TestAdminClientsAPI(t *testing.T) {
 			t.Fatal("the deleted client still gets tokens")
 		}
 	})
+}
+
+// signsIn reports whether username and password sign a new browser in.
+func signsIn(t *testing.T, s *testServer, username, password string) bool {
+	t.Helper()
+	b := newBrowser(t, s)
+	p := b.get(s.issuer + "/account")
+	form := p.hidden()
+	form.Set("username", username)
+	form.Set("password", password)
+	p = b.post(s.issuer+"/login", form)
+	return p.url.Path == "/account" && strings.Contains(p.body, "Signed in as <strong>"+username+"</strong>")
+}
+
+func TestAdminUsers(t *testing.T) {
+	forEachBackendWith(t, map[string]string{"OAUTH2_ADMIN_TOKEN": adminToken}, func(t *testing.T, s *testServer) {
+		api := func(method, path, body string) (*http.Response, map[string]any) {
+			req, _ := http.NewRequest(method, s.issuer+path, strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+adminToken)
+			req.Header.Set("Content-Type", "application/json")
+			return doJSON(t, req)
+		}
+		var amy string
+		t.Run("a user the API adds signs in", func(t *testing.T) {
+			resp, m := api(http.MethodPost, "/admin/api/users", `{"username":"amy","password":"amy-password-1","name":"Amy Pond","email":"amy@example.com"}`)
+			if resp.StatusCode != http.StatusCreated || m["username"] != "amy" || m["password"] != nil || m["password_hash"] != nil {
+				t.Fatalf("%d %v", resp.StatusCode, m)
+			}
+			amy, _ = m["id"].(string)
+			if !signsIn(t, s, "amy", "amy-password-1") {
+				t.Fatal("amy cannot sign in")
+			}
+		})
+		t.Run("bad users are refused with the reason", func(t *testing.T) {
+			for body, want := range map[string]string{
+				`{"username":"amy","password":"another-password-2"}`: "the username is taken",
+				`{"username":"bob","password":"short"}`:              "at least 12 characters",
+				`{"username":"","password":"another-password-2"}`:    "the username is required",
+				`not json`: "JSON object",
+			} {
+				resp, m := api(http.MethodPost, "/admin/api/users", body)
+				if resp.StatusCode/100 != 4 || !strings.Contains(m["error_description"].(string), want) {
+					t.Errorf("%s: %d %v, want %q", body, resp.StatusCode, m, want)
+				}
+			}
+		})
+		t.Run("a new password replaces the old one", func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodPut, s.issuer+"/admin/api/users/"+amy+"/password", strings.NewReader(`{"password":"amy-password-2"}`))
+			req.Header.Set("Authorization", "Bearer "+adminToken)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusNoContent {
+				t.Fatalf("set password: %d", resp.StatusCode)
+			}
+			if signsIn(t, s, "amy", "amy-password-1") || !signsIn(t, s, "amy", "amy-password-2") {
+				t.Fatal("the old password still works, or the new one does not")
+			}
+			if resp, _ := api(http.MethodPut, "/admin/api/users/nobody/password", `{"password":"amy-password-3"}`); resp.StatusCode != http.StatusNotFound {
+				t.Fatalf("an unknown user: %d", resp.StatusCode)
+			}
+		})
+		t.Run("the list shows the users without their hashes", func(t *testing.T) {
+			resp, m := api(http.MethodGet, "/admin/api/users", "")
+			users, _ := m["users"].([]any)
+			if resp.StatusCode != http.StatusOK || len(users) < 2 {
+				t.Fatalf("%d %v", resp.StatusCode, m)
+			}
+			names := []string{}
+			for _, u := range users {
+				names = append(names, u.(map[string]any)["username"].(string))
+				if u.(map[string]any)["password_hash"] != nil {
+					t.Error("the list shows a password hash")
+				}
+			}
+			if !slices.IsSorted(names) || !slices.Contains(names, "amy") || !slices.Contains(names, testUser) {
+				t.Fatalf("users = %v", names)
+			}
+		})
+		t.Run("the admin UI adds a user and sets a password", func(t *testing.T) {
+			b := newBrowser(t, s)
+			adminSignIn(t, b, adminToken)
+			form := adminPage(t, b).hidden()
+			form.Set("username", "carol")
+			form.Set("password", "short")
+			if p := b.post(s.issuer+"/admin/users", form); p.status != http.StatusBadRequest || !strings.Contains(p.body, "The user was not added: the password must have at least 12 characters.") {
+				t.Fatalf("a short password: %d:\n%s", p.status, p.body)
+			}
+			form.Set("password", "carol-password-1")
+			p := b.post(s.issuer+"/admin/users", form)
+			if !strings.Contains(p.body, "The user is added and can sign in.") || !strings.Contains(p.body, "<strong>carol</strong>") {
+				t.Fatalf("after adding: %d:\n%s", p.status, p.body)
+			}
+			if !signsIn(t, s, "carol", "carol-password-1") {
+				t.Fatal("carol cannot sign in")
+			}
+			form = url.Values{"csrf_token": {adminPage(t, b).hidden().Get("csrf_token")}, "password": {"carol-password-2"}}
+			p = b.post(s.issuer+"/admin/users/"+userID(t, p.body, "carol")+"/password", form)
+			if !strings.Contains(p.body, "The password is changed") {
+				t.Fatalf("after setting the password: %d:\n%s", p.status, p.body)
+			}
+			if !signsIn(t, s, "carol", "carol-password-2") {
+				t.Fatal("carol cannot sign in with the new password")
+			}
+		})
+	})
+}
+
+// userID finds the user's id in the set-password form of the dashboard.
+func userID(t *testing.T, body, username string) string {
+	t.Helper()
+	m := regexp.MustCompile(`action="/admin/users/([^/"]+)/password"[^>]*>\s*<input type="hidden"[^>]*>\s*<input[^>]*aria-label="New password for ` + regexp.QuoteMeta(username) + `"`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no password form for %s on the dashboard", username)
+	}
+	return m[1]
 }

@@ -2,6 +2,8 @@ package mongostore
 
 import (
 	"context"
+	"slices"
+	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -57,4 +59,35 @@ func (s *Store) findUser(ctx context.Context, op string, filter bson.D) (*ports.
 		return nil, translate(op, err)
 	}
 	return d.user(), nil
+}
+
+// ListUsers returns the tenant's users ordered by username, byte by byte.
+func (s *Store) ListUsers(ctx context.Context, tenant string) ([]*ports.User, error) {
+	cur, err := s.users.Find(ctx, bson.D{{Key: "tenant", Value: tenant}})
+	if err != nil {
+		return nil, translate("list users", err)
+	}
+	var docs []userDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, translate("list users", err)
+	}
+	out := make([]*ports.User, len(docs))
+	for i := range docs {
+		out[i] = docs[i].user()
+	}
+	slices.SortFunc(out, func(a, b *ports.User) int { return strings.Compare(a.Username, b.Username) })
+	return out, nil
+}
+
+// SetUserPassword replaces the user's password hash. ErrNotFound if the
+// user is absent.
+func (s *Store) SetUserPassword(ctx context.Context, tenant, id, passwordHash string) error {
+	res, err := s.users.UpdateOne(ctx, byID(tenant, id), bson.D{{Key: "$set", Value: bson.D{{Key: "password_hash", Value: passwordHash}}}})
+	if err != nil {
+		return translate("set user password", err)
+	}
+	if res.MatchedCount == 0 {
+		return notFound("set user password", "no such user")
+	}
+	return nil
 }

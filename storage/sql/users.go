@@ -14,6 +14,8 @@ var (
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	qGetUser           = newQuery(`SELECT ` + userColumns + ` FROM users WHERE tenant = ? AND id = ?`)
 	qGetUserByUsername = newQuery(`SELECT ` + userColumns + ` FROM users WHERE tenant = ? AND username = ?`)
+	qListUsers         = newQuery(`SELECT ` + userColumns + ` FROM users WHERE tenant = ? ORDER BY username`)
+	qSetUserPassword   = newQuery(`UPDATE users SET password_hash = ? WHERE tenant = ? AND id = ?`)
 )
 
 func scanUser(row scanner) (*ports.User, error) {
@@ -50,4 +52,23 @@ func (s *Store) GetUserByUsername(ctx context.Context, tenant, username string) 
 		return nil, translate("get user by username", err)
 	}
 	return u, nil
+}
+
+// ListUsers returns the tenant's users ordered by username, byte by byte.
+func (s *Store) ListUsers(ctx context.Context, tenant string) ([]*ports.User, error) {
+	rows, err := s.query(ctx, qListUsers, tenant)
+	if err != nil {
+		return nil, translate("list users", err)
+	}
+	out, err := collect(rows, scanUser)
+	if err != nil {
+		return nil, translate("list users", err)
+	}
+	return out, nil
+}
+
+// SetUserPassword replaces the user's password hash. ErrNotFound if the
+// user is absent.
+func (s *Store) SetUserPassword(ctx context.Context, tenant, id, passwordHash string) error {
+	return s.execOne(ctx, "set user password", nil, qSetUserPassword, passwordHash, tenant, id)
 }

@@ -32,6 +32,7 @@ commands:
   keys rotate      start a signing key rotation: new keys are published now and sign
                    after the propagation delay; old keys stay published for the grace period
   clients list     list the registered clients
+  users list       list the users (add them with the admin UI or POST /admin/api/users)
 
 flags (every command):
   --dev            dev mode: embedded SQLite in ./data, issuer http://localhost:8080,
@@ -107,6 +108,9 @@ var commands = map[string]func(ctx context.Context, cfg *config.Config, log *slo
 	},
 	"clients list": func(ctx context.Context, cfg *config.Config, _ *slog.Logger, out io.Writer) error {
 		return listClients(ctx, cfg, out)
+	},
+	"users list": func(ctx context.Context, cfg *config.Config, _ *slog.Logger, out io.Writer) error {
+		return listUsers(ctx, cfg, out)
 	},
 }
 
@@ -290,6 +294,27 @@ func listClients(ctx context.Context, cfg *config.Config, stdout io.Writer) erro
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%v\n", c.ID, c.Name, c.TokenEndpointAuth, c.GrantTypes)
 	}
 	if len(clients) == 0 {
+		fmt.Fprintln(tw, "(none)")
+	}
+	return tw.Flush()
+}
+
+func listUsers(ctx context.Context, cfg *config.Config, stdout io.Writer) error {
+	st, err := app.OpenStore(ctx, cfg, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	users, err := st.ListUsers(ctx, ports.DefaultTenant)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tUSERNAME\tNAME\tEMAIL\tADDED")
+	for _, u := range users {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.ID, u.Username, u.Name, u.Email, u.CreatedAt.UTC().Format(time.RFC3339))
+	}
+	if len(users) == 0 {
 		fmt.Fprintln(tw, "(none)")
 	}
 	return tw.Flush()

@@ -24,7 +24,7 @@ func TestCommands(t *testing.T) {
 		want    []string
 		wantErr string
 	}{
-		{name: "help lists the commands", args: []string{"--help"}, want: []string{"serve", "migrate", "keys list", "clients list"}},
+		{name: "help lists the commands", args: []string{"--help"}, want: []string{"serve", "migrate", "keys list", "clients list", "users list"}},
 		{name: "migrate status before migrating shows pending", args: []string{"migrate", "status", "--dev"}, want: []string{"VERSION", "pending"}},
 		{name: "migrate up applies", args: []string{"migrate", "up", "--dev"}, want: []string{"migrations applied", "applied 20"}},
 		{name: "migrate again is a no-op", args: []string{"migrate", "--dev"}, want: []string{"migrations applied"}},
@@ -32,6 +32,7 @@ func TestCommands(t *testing.T) {
 		{name: "keys rotate publishes a new key per algorithm", args: []string{"keys", "rotate", "--dev"}, want: []string{"NEW KID", "ES256", "RS256", "PS256", "EdDSA"}},
 		{name: "keys list shows the new keys pending beside the active ones", args: []string{"keys", "list", "--dev"}, want: []string{"active", "published, signs from"}},
 		{name: "clients list on an empty store", args: []string{"clients", "list", "--dev"}, want: []string{"CLIENT_ID", "(none)"}},
+		{name: "users list on an empty store", args: []string{"users", "list", "--dev"}, want: []string{"USERNAME", "(none)"}},
 		{name: "unknown command", args: []string{"frobnicate"}, wantErr: "unknown command"},
 		{name: "outside dev mode a key-encryption key is required", args: []string{"migrate", "status"}, wantErr: "OAUTH2_KEY_ENCRYPTION_KEY is required"},
 	}

@@ -1,0 +1,142 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"oauth2-server.dev/core"
+	"oauth2-server.dev/ports"
+)
+
+// adminUser describes a user to operators; never the password hash.
+type adminUser struct {
+	ID            string    `json:"id"`
+	Username      string    `json:"username"`
+	Name          string    `json:"name,omitempty"`
+	GivenName     string    `json:"given_name,omitempty"`
+	FamilyName    string    `json:"family_name,omitempty"`
+	Email         string    `json:"email,omitempty"`
+	EmailVerified bool      `json:"email_verified"`
+	CreatedAt     time.Time `json:"created_at"`
+}
+
+func describeUser(u *ports.User) adminUser {
+	return adminUser{ID: u.ID, Username: u.Username, Name: u.Name, GivenName: u.GivenName, FamilyName: u.FamilyName,
+		Email: u.Email, EmailVerified: u.EmailVerified, CreatedAt: u.CreatedAt}
+}
+
+// userError answers a refused user change: 400 for bad input, 409 for a
+// taken username, 404 for an unknown user.
+func (h *handlers) userError(w http.ResponseWriter, r *http.Request, err error) {
+	var invalid *core.InvalidUserError
+	switch {
+	case errors.As(err, &invalid):
+		writeJSONError(w, http.StatusBadRequest, "invalid_request", invalid.Problem)
+	case errors.Is(err, ports.ErrConflict):
+		writeJSONError(w, http.StatusConflict, "invalid_request", "the username is taken")
+	case errors.Is(err, ports.ErrNotFound):
+		writeJSONError(w, http.StatusNotFound, "invalid_request", "no such user")
+	default:
+		h.oauthError(w, r, core.ErrServerError.Wrap(err))
+	}
+}
+
+// userProblem is what a person is told about a refused user change.
+func userProblem(err error) string {
+	var invalid *core.InvalidUserError
+	switch {
+	case errors.As(err, &invalid):
+		return invalid.Problem
+	case errors.Is(err, ports.ErrConflict):
+		return "the username is taken"
+	case errors.Is(err, ports.ErrNotFound):
+		return "there is no such user"
+	}
+	return "the store did not answer; try again in a moment"
+}
+
+func (h *handlers) adminListUsers(w http.ResponseWriter, r *http.Request) {
+	users, err := h.p.Users(r.Context())
+	if err != nil {
+		h.userError(w, r, err)
+		return
+	}
+	out := make([]adminUser, 0, len(users))
+	for _, u := range users {
+		out = append(out, describeUser(u))
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, map[string]any{"users": out})
+}
+
+type newUserRequest struct {
+	Username      string `json:"username"`
+	Password      string `json:"password"`
+	Name          string `json:"name"`
+	GivenName     string `json:"given_name"`
+	FamilyName    string `json:"family_name"`
+	Email         string `json:"email"`
+	EmailVerified bool   `json:"email_verified"`
+}
+
+func (h *handlers) adminCreateUser(w http.ResponseWriter, r *http.Request) {
+	body, ok := h.jsonBody(w, r)
+	if !ok {
+		return
+	}
+	var req newUserRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		writeJSONError(w, http.StatusBadRequest, "invalid_request", "the body must be a JSON object of username, password and optional name, given_name, family_name, email, email_verified")
+		return
+	}
+	u, err := h.addUser(r, core.NewUser{Username: req.Username, Password: req.Password, Name: req.Name,
+		GivenName: req.GivenName, FamilyName: req.FamilyName, Email: req.Email, EmailVerified: req.EmailVerified})
+	if err != nil {
+		h.userError(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusCreated, describeUser(u))
+}
+
+func (h *handlers) adminSetPassword(w http.ResponseWriter, r *http.Request) {
+	body, ok := h.jsonBody(w, r)
+	if !ok {
+		return
+	}
+	var req struct {
+		Password string `json:"password"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		writeJSONError(w, http.StatusBadRequest, "invalid_request", `the body must be {"password": "..."}`)
+		return
+	}
+	if err := h.setPassword(r, chi.URLParam(r, "user_id"), req.Password); err != nil {
+		h.userError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// addUser adds a user for the operator, from the API or the UI, and logs
+// it.
+func (h *handlers) addUser(r *http.Request, n core.NewUser) (*ports.User, error) {
+	u, err := h.p.AddUser(r.Context(), n)
+	if err == nil {
+		h.log.InfoContext(r.Context(), "user added by the operator", "request_id", RequestIDFrom(r.Context()), "user_id", u.ID)
+	}
+	return u, err
+}
+
+// setPassword sets a user's password for the operator and logs it.
+func (h *handlers) setPassword(r *http.Request, userID, password string) error {
+	err := h.p.SetPassword(r.Context(), userID, password)
+	if err == nil {
+		h.log.InfoContext(r.Context(), "user password set by the operator", "request_id", RequestIDFrom(r.Context()), "user_id", userID)
+	}
+	return err
+}
