@@ -49,7 +49,7 @@ func (h *handlers) accountPage(w http.ResponseWriter, r *http.Request) {
 		data.Notice = "Access withdrawn. The application must ask again before it can act for you."
 	}
 	for _, c := range consents {
-		app := accountApp{ClientID: c.Consent.ClientID, Name: c.Consent.ClientID, Granted: c.Consent.GrantedAt.UTC().Format(adminTime), Scopes: strings.Fields(c.Consent.Scope)}
+		app := accountApp{ClientID: c.Consent.ClientID, Name: c.Consent.ClientID, Granted: c.Consent.GrantedAt.UTC().Format(pageTime), Scopes: strings.Fields(c.Consent.Scope)}
 		if c.Client != nil {
 			app.Name = clientName(c.Client)
 		}

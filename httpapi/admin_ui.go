@@ -98,7 +98,8 @@ var adminNotices = map[string]string{
 	"password":  "The password is changed; the old one no longer works.",
 }
 
-const adminTime = "2006-01-02 15:04 MST"
+// pageTime is how pages show a moment.
+const pageTime = "2006-01-02 15:04 MST"
 
 func (h *handlers) adminPage(w http.ResponseWriter, r *http.Request) {
 	if !h.adminSignedIn(r) {
@@ -125,16 +126,16 @@ func (h *handlers) renderAdmin(w http.ResponseWriter, r *http.Request, status in
 	for _, c := range clients {
 		data.Clients = append(data.Clients, adminClientRow{
 			ID: c.ID, Name: clientName(c), Auth: c.TokenEndpointAuth, GrantTypes: c.GrantTypes,
-			Created: c.CreatedAt.UTC().Format(adminTime),
+			Created: c.CreatedAt.UTC().Format(pageTime),
 		})
 	}
 	for _, u := range users {
-		data.Users = append(data.Users, adminUserRow{ID: u.ID, Username: u.Username, Name: u.Name, Email: u.Email, Created: u.CreatedAt.UTC().Format(adminTime)})
+		data.Users = append(data.Users, adminUserRow{ID: u.ID, Username: u.Username, Name: u.Name, Email: u.Email, Created: u.CreatedAt.UTC().Format(pageTime)})
 	}
 	for _, k := range describeKeys(h.p.Keys().Keys(), time.Now()) {
-		row := adminKeyRow{ID: k.ID, Algorithm: k.Algorithm, State: k.State, NotBefore: k.NotBefore.UTC().Format(adminTime)}
+		row := adminKeyRow{ID: k.ID, Algorithm: k.Algorithm, State: k.State, NotBefore: k.NotBefore.UTC().Format(pageTime)}
 		if k.RetiredAt != nil {
-			row.Retired = k.RetiredAt.UTC().Format(adminTime)
+			row.Retired = k.RetiredAt.UTC().Format(pageTime)
 		}
 		data.Keys = append(data.Keys, row)
 	}
@@ -148,7 +149,7 @@ func (h *handlers) adminUIAddUser(w http.ResponseWriter, r *http.Request) {
 	f := r.PostForm
 	_, err := h.addUser(r, core.NewUser{Username: f.Get("username"), Password: f.Get("password"), Name: f.Get("name"), Email: f.Get("email")})
 	if err != nil {
-		h.renderAdmin(w, r, adminProblemStatus(err), "", "The user was not added: "+userProblem(err)+".")
+		h.renderAdmin(w, r, userProblemStatus(err), "", "The user was not added: "+userProblem(err)+".")
 		return
 	}
 	http.Redirect(w, r, adminURL+"?done=useradded", http.StatusSeeOther)
@@ -159,24 +160,10 @@ func (h *handlers) adminUISetPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.setPassword(r, chi.URLParam(r, "user_id"), r.PostForm.Get("password")); err != nil {
-		h.renderAdmin(w, r, adminProblemStatus(err), "", "The password was not changed: "+userProblem(err)+".")
+		h.renderAdmin(w, r, userProblemStatus(err), "", "The password was not changed: "+userProblem(err)+".")
 		return
 	}
 	http.Redirect(w, r, adminURL+"?done=password", http.StatusSeeOther)
-}
-
-// adminProblemStatus is the status of a dashboard showing err.
-func adminProblemStatus(err error) int {
-	var invalid *core.InvalidUserError
-	switch {
-	case errors.As(err, &invalid):
-		return http.StatusBadRequest
-	case errors.Is(err, ports.ErrConflict):
-		return http.StatusConflict
-	case errors.Is(err, ports.ErrNotFound):
-		return http.StatusNotFound
-	}
-	return http.StatusServiceUnavailable
 }
 
 func (h *handlers) adminLogin(w http.ResponseWriter, r *http.Request) {

@@ -32,17 +32,26 @@ func describeUser(u *ports.User) adminUser {
 // userError answers a refused user change: 400 for bad input, 409 for a
 // taken username, 404 for an unknown user.
 func (h *handlers) userError(w http.ResponseWriter, r *http.Request, err error) {
+	status := userProblemStatus(err)
+	if status == http.StatusServiceUnavailable {
+		h.oauthError(w, r, core.ErrServerError.Wrap(err))
+		return
+	}
+	writeJSONError(w, status, "invalid_request", userProblem(err))
+}
+
+// userProblemStatus is the status of an answer about err.
+func userProblemStatus(err error) int {
 	var invalid *core.InvalidUserError
 	switch {
 	case errors.As(err, &invalid):
-		writeJSONError(w, http.StatusBadRequest, "invalid_request", invalid.Problem)
+		return http.StatusBadRequest
 	case errors.Is(err, ports.ErrConflict):
-		writeJSONError(w, http.StatusConflict, "invalid_request", "the username is taken")
+		return http.StatusConflict
 	case errors.Is(err, ports.ErrNotFound):
-		writeJSONError(w, http.StatusNotFound, "invalid_request", "no such user")
-	default:
-		h.oauthError(w, r, core.ErrServerError.Wrap(err))
+		return http.StatusNotFound
 	}
+	return http.StatusServiceUnavailable
 }
 
 // userProblem is what a person is told about a refused user change.
@@ -54,7 +63,7 @@ func userProblem(err error) string {
 	case errors.Is(err, ports.ErrConflict):
 		return "the username is taken"
 	case errors.Is(err, ports.ErrNotFound):
-		return "there is no such user"
+		return "no such user"
 	}
 	return "the store did not answer; try again in a moment"
 }
