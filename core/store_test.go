@@ -227,6 +227,41 @@ func (s *memStore) SetUserPassword(_ context.Context, tenant, id, passwordHash s
 	return ports.ErrNotFound
 }
 
+func (s *memStore) DeleteUser(_ context.Context, tenant, id string, now time.Time, evs ...ports.Event) (int, error) {
+	s.mu.Lock()
+	found := false
+	for k, u := range s.users {
+		if u.Tenant == tenant && u.ID == id {
+			delete(s.users, k)
+			found = true
+		}
+	}
+	if !found {
+		s.mu.Unlock()
+		return 0, ports.ErrNotFound
+	}
+	for k, c := range s.consents {
+		if c.Tenant == tenant && c.UserID == id {
+			delete(s.consents, k)
+		}
+	}
+	for k, ss := range s.sessions {
+		if ss.Tenant == tenant && ss.UserID == id {
+			delete(s.sessions, k)
+		}
+	}
+	n := 0
+	for _, t := range s.tokens {
+		if t.Tenant == tenant && t.Subject == id && t.RevokedAt == nil {
+			t.RevokedAt = &now
+			n++
+		}
+	}
+	s.mu.Unlock()
+	s.record(evs)
+	return n, nil
+}
+
 func (s *memStore) CreateAuthRequest(_ context.Context, r *ports.AuthRequest) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -94,3 +94,16 @@ func (p *Provider) SetPassword(ctx context.Context, userID, password string) err
 	p.users.forget(userID)
 	return nil
 }
+
+// DeleteUser deletes a user for the operator: the user can no longer sign
+// in, their sessions end, their consents go, and every token issued for
+// them is revoked at once. ports.ErrNotFound for an unknown user.
+func (p *Provider) DeleteUser(ctx context.Context, userID string) error {
+	deleted := p.event(ctx, ports.EventUserDeleted, userID, "", nil)
+	if _, err := p.store.DeleteUser(ctx, p.cfg.Tenant, userID, p.clock.Now(), deleted); err != nil {
+		return err
+	}
+	p.users.forget(userID)
+	p.records.clear()
+	return nil
+}

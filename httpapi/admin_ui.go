@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -77,7 +78,7 @@ type adminUserRow struct {
 }
 
 type adminConfirmData struct {
-	Title, ID, Name, CSRF string
+	Title, Heading, Detail, Action, Button, CSRF string
 }
 
 type adminClientRow struct {
@@ -92,10 +93,11 @@ type adminKeyRow struct {
 // adminNotices are what the page says after an action; the query names
 // one, so nothing a link carries is shown as text.
 var adminNotices = map[string]string{
-	"rotated":   "New signing keys are published; they sign after the propagation delay.",
-	"deleted":   "The client is deleted and its tokens are revoked.",
-	"useradded": "The user is added and can sign in.",
-	"password":  "The password is changed; the old one no longer works.",
+	"rotated":     "New signing keys are published; they sign after the propagation delay.",
+	"deleted":     "The client is deleted and its tokens are revoked.",
+	"useradded":   "The user is added and can sign in.",
+	"password":    "The password is changed; the old one no longer works.",
+	"userdeleted": "The user is deleted; their sessions ended and their tokens are revoked.",
 }
 
 // pageTime is how pages show a moment.
@@ -220,13 +222,42 @@ func (h *handlers) adminUIDeleteClient(w http.ResponseWriter, r *http.Request) {
 	if r.PostForm.Get("confirm") != "yes" {
 		c, err := h.p.Client(r.Context(), id)
 		if err == nil {
-			h.render(w, r, http.StatusOK, "admin_confirm", adminConfirmData{Title: "Delete " + clientName(c), ID: c.ID, Name: clientName(c), CSRF: h.cookies.csrfToken(w, r)})
+			h.render(w, r, http.StatusOK, "admin_confirm", adminConfirmData{
+				Title: "Delete " + clientName(c), Heading: "Delete " + clientName(c) + "?",
+				Detail: "Client " + c.ID + " will no longer authenticate, and every token issued to it is revoked at once.",
+				Action: adminURL + "/clients/" + url.PathEscape(c.ID) + "/delete", Button: "Delete the client", CSRF: h.cookies.csrfToken(w, r),
+			})
 			return
 		}
 		h.adminDeleted(w, r, id, err)
 		return
 	}
 	h.adminDeleted(w, r, id, h.deleteClient(r, id))
+}
+
+func (h *handlers) adminUIDeleteUser(w http.ResponseWriter, r *http.Request) {
+	if !h.adminAction(w, r) {
+		return
+	}
+	id := chi.URLParam(r, "user_id")
+	if r.PostForm.Get("confirm") != "yes" {
+		u, err := h.p.User(r.Context(), id)
+		if err != nil {
+			h.renderAdmin(w, r, userProblemStatus(err), "", "The user was not deleted: "+userProblem(err)+".")
+			return
+		}
+		h.render(w, r, http.StatusOK, "admin_confirm", adminConfirmData{
+			Title: "Delete " + u.Username, Heading: "Delete " + u.Username + "?",
+			Detail: "The user will no longer sign in; their sessions end, their consents go, and every token issued for them is revoked at once.",
+			Action: adminURL + "/users/" + url.PathEscape(u.ID) + "/delete", Button: "Delete the user", CSRF: h.cookies.csrfToken(w, r),
+		})
+		return
+	}
+	if err := h.deleteUser(r, id); err != nil {
+		h.renderAdmin(w, r, userProblemStatus(err), "", "The user was not deleted: "+userProblem(err)+".")
+		return
+	}
+	http.Redirect(w, r, adminURL+"?done=userdeleted", http.StatusSeeOther)
 }
 
 // adminDeleted answers a deletion the UI asked for: back to the dashboard

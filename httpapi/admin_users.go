@@ -131,6 +131,23 @@ func (h *handlers) adminSetPassword(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+func (h *handlers) adminDeleteUser(w http.ResponseWriter, r *http.Request) {
+	if err := h.deleteUser(r, chi.URLParam(r, "user_id")); err != nil {
+		h.userError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// deleteUser deletes a user for the operator and logs it.
+func (h *handlers) deleteUser(r *http.Request, userID string) error {
+	err := h.p.DeleteUser(r.Context(), userID)
+	if err == nil {
+		h.log.InfoContext(r.Context(), "user deleted by the operator", "request_id", RequestIDFrom(r.Context()), "user_id", userID)
+	}
+	return err
+}
+
 // addUser adds a user for the operator, from the API or the UI, and logs
 // it.
 func (h *handlers) addUser(r *http.Request, n core.NewUser) (*ports.User, error) {

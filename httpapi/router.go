@@ -191,6 +191,7 @@ func NewRouter(o Options) (http.Handler, error) {
 			r.Get("/users", h.adminListUsers)
 			r.Post("/users", h.adminCreateUser)
 			r.Put("/users/{user_id}/password", h.adminSetPassword)
+			r.Delete("/users/{user_id}", h.adminDeleteUser)
 		})
 		r.Group(func(r chi.Router) {
 			r.Use(h.adminUIEnabled)
@@ -201,6 +202,7 @@ func NewRouter(o Options) (http.Handler, error) {
 			r.Post("/clients/{client_id}/delete", h.adminUIDeleteClient)
 			r.Post("/users", h.adminUIAddUser)
 			r.Post("/users/{user_id}/password", h.adminUISetPassword)
+			r.Post("/users/{user_id}/delete", h.adminUIDeleteUser)
 		})
 	})
 	return r, nil

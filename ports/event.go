@@ -29,6 +29,7 @@ const (
 	EventLogout             = "session.logout"
 	EventCIBARequested      = "ciba.requested"
 	EventCIBADecided        = "ciba.decided"
+	EventUserDeleted        = "user.deleted"
 )
 
 // EventTypes lists every event type above, for sinks and tests that want to
@@ -41,6 +42,7 @@ var EventTypes = []string{
 	EventConsentGranted, EventConsentRevoked,
 	EventKeyRotated, EventLogout,
 	EventCIBARequested, EventCIBADecided,
+	EventUserDeleted,
 }
 
 // ErrInvalidEvent: an event lacks its ID or its Type, so no consumer could

@@ -33,6 +33,11 @@ type UserStore interface {
 	// SetUserPassword replaces the user's password hash. ErrNotFound if the
 	// user is absent.
 	SetUserPassword(ctx context.Context, tenant, id, passwordHash string) error
+	// DeleteUser removes the user with the user's consents and sessions,
+	// and revokes, at now, every token issued for the user (its Subject)
+	// that is not revoked yet, in one change. It returns how many tokens it
+	// revoked. ErrNotFound if the user is absent.
+	DeleteUser(ctx context.Context, tenant, id string, now time.Time, evs ...Event) (int, error)
 }
 
 // PasswordHasher hashes and verifies user passwords.

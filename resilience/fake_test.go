@@ -93,6 +93,10 @@ func (f *fakeStore) SetUserPassword(ctx context.Context, _, _, _ string) error {
 	return f.hit(ctx, "SetUserPassword")
 }
 
+func (f *fakeStore) DeleteUser(ctx context.Context, _, _ string, _ time.Time, _ ...ports.Event) (int, error) {
+	return 1, f.hit(ctx, "DeleteUser")
+}
+
 func (f *fakeStore) CreateAuthRequest(ctx context.Context, _ *ports.AuthRequest) error {
 	return f.hit(ctx, "CreateAuthRequest")
 }

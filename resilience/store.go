@@ -110,6 +110,12 @@ func (w *storeWrapper) SetUserPassword(ctx context.Context, tenant, id, password
 	return w.do(ctx, func(ctx context.Context) error { return w.s.SetUserPassword(ctx, tenant, id, passwordHash) })
 }
 
+func (w *storeWrapper) DeleteUser(ctx context.Context, tenant, id string, now time.Time, evs ...ports.Event) (int, error) {
+	return call(ctx, w.b, w.timeout, func(ctx context.Context) (int, error) {
+		return w.s.DeleteUser(ctx, tenant, id, now, evs...)
+	})
+}
+
 // AuthRequestStore
 
 func (w *storeWrapper) CreateAuthRequest(ctx context.Context, r *ports.AuthRequest) error {

@@ -34,6 +34,7 @@ var storeCalls = []struct {
 	{"GetUserByUsername", func(s ports.Store) error { _, err := s.GetUserByUsername(bgCtx, "t", "u"); return err }},
 	{"ListUsers", func(s ports.Store) error { _, err := s.ListUsers(bgCtx, "t"); return err }},
 	{"SetUserPassword", func(s ports.Store) error { return s.SetUserPassword(bgCtx, "t", "u", "h") }},
+	{"DeleteUser", func(s ports.Store) error { _, err := s.DeleteUser(bgCtx, "t", "u", now); return err }},
 	{"CreateAuthRequest", func(s ports.Store) error { return s.CreateAuthRequest(bgCtx, &ports.AuthRequest{}) }},
 	{"GetAuthRequest", func(s ports.Store) error { _, err := s.GetAuthRequest(bgCtx, "t", "r", now); return err }},
 	{"ConsumeAuthRequest", func(s ports.Store) error { _, err := s.ConsumeAuthRequest(bgCtx, "t", "r", now); return err }},

@@ -93,6 +93,11 @@ func testChangeEvents(t *testing.T, open opener) {
 			mustNil(t, s.SaveConsent(t.Context(), newConsent(tenantA, "u1", "c1", "openid", at)), "SaveConsent")
 			return s.DeleteConsent(t.Context(), tenantA, "u1", "c1", e)
 		}},
+		{"DeleteUser", func(s changeStore, e ports.Event) error {
+			mustNil(t, s.CreateUser(t.Context(), newUser(tenantA, "u1", "ada", at)), "CreateUser")
+			_, err := s.DeleteUser(t.Context(), tenantA, "u1", at, e)
+			return err
+		}},
 		{"RevokeConsent", func(s changeStore, e ports.Event) error {
 			mustNil(t, s.SaveConsent(t.Context(), newConsent(tenantA, "u1", "c1", "openid", at)), "SaveConsent")
 			_, err := s.RevokeConsent(t.Context(), tenantA, "u1", "c1", at, e)

@@ -151,4 +151,73 @@ func testUsers(t *testing.T, open opener) {
 		checkEqual(t, other, got)
 		mustIs(t, s.SetUserPassword(t.Context(), tenantA, "nobody", "x"), ports.ErrNotFound, "SetUserPassword of an absent user")
 	})
+
+	t.Run("deleting a user removes the user's consents and sessions and revokes the user's tokens", func(t *testing.T) {
+		s := open(t)
+		at := baseTime()
+		for _, u := range []*ports.User{newUser(tenantA, "u1", "ada", at), newUser(tenantA, "u2", "bob", at), newUser(tenantB, "u1", "ada", at)} {
+			mustNil(t, s.CreateUser(t.Context(), u), "CreateUser")
+		}
+		session := func(tenant, id, user string) *ports.Session {
+			ss := newSession(tenant, id, at)
+			ss.UserID = user
+			return ss
+		}
+		for _, ss := range []*ports.Session{session(tenantA, "s1", "u1"), session(tenantA, "s2", "u1"), session(tenantA, "s3", "u2"), session(tenantB, "s1", "u1")} {
+			mustNil(t, s.CreateSession(t.Context(), ss), "CreateSession")
+		}
+		for _, c := range []*ports.Consent{newConsent(tenantA, "u1", "c1", "openid", at), newConsent(tenantA, "u1", "c2", "openid", at), newConsent(tenantA, "u2", "c1", "openid", at), newConsent(tenantB, "u1", "c1", "openid", at)} {
+			mustNil(t, s.SaveConsent(t.Context(), c), "SaveConsent")
+		}
+		token := func(tenant, id, kind, grantID, subject string) *ports.Token {
+			tok := newToken(tenant, id, kind, grantID, at)
+			tok.Subject = subject
+			return tok
+		}
+		bystanders := []*ports.Token{token(tenantA, "bob-r", ports.TokenRefresh, "g3", "u2"), token(tenantB, "b-r", ports.TokenRefresh, "g4", "u1")}
+		mustNil(t, s.CreateTokens(t.Context(), append([]*ports.Token{
+			token(tenantA, "a1", ports.TokenAccess, "g1", "u1"),
+			token(tenantA, "r1", ports.TokenRefresh, "g1", "u1"),
+			token(tenantA, "r2", ports.TokenRefresh, "g2", "u1"),
+		}, bystanders...)), "CreateTokens")
+		earlier := at.Add(time.Second)
+		mustNil(t, s.RevokeToken(t.Context(), tenantA, "r2", earlier), "RevokeToken")
+
+		revokeAt := at.Add(time.Minute)
+		n, err := s.DeleteUser(t.Context(), tenantA, "u1", revokeAt)
+		mustNil(t, err, "DeleteUser")
+		if n != 2 {
+			t.Errorf("DeleteUser revoked %d tokens, want 2", n)
+		}
+		_, err = s.GetUser(t.Context(), tenantA, "u1")
+		mustIs(t, err, ports.ErrNotFound, "GetUser after DeleteUser")
+		for _, id := range []string{"s1", "s2"} {
+			_, err := s.GetSession(t.Context(), tenantA, id, at)
+			mustIs(t, err, ports.ErrNotFound, "GetSession of the deleted user")
+		}
+		if left, err := s.ListConsents(t.Context(), tenantA, "u1"); err != nil || len(left) != 0 {
+			t.Errorf("consents of the deleted user: %v, %v", left, err)
+		}
+		for id, wantAt := range map[string]time.Time{"a1": revokeAt, "r1": revokeAt, "r2": earlier} {
+			if tok := getToken(t, s, tenantA, id); tok.RevokedAt == nil || !tok.RevokedAt.Equal(wantAt) {
+				t.Errorf("token %s: RevokedAt = %v, want %v", id, tok.RevokedAt, wantAt)
+			}
+		}
+		for _, b := range bystanders {
+			checkEqual(t, b, getToken(t, s, b.Tenant, b.ID))
+		}
+		for _, k := range [][2]string{{tenantA, "u2"}, {tenantB, "u1"}} {
+			_, err := s.GetUser(t.Context(), k[0], k[1])
+			mustNil(t, err, "GetUser of a user who was not deleted")
+			if c, err := s.ListConsents(t.Context(), k[0], k[1]); err != nil || len(c) != 1 {
+				t.Errorf("consents of %s in %s: %v, %v", k[1], k[0], c, err)
+			}
+		}
+		for _, k := range [][2]string{{tenantA, "s3"}, {tenantB, "s1"}} {
+			_, err := s.GetSession(t.Context(), k[0], k[1], at)
+			mustNil(t, err, "GetSession of a user who was not deleted")
+		}
+		_, err = s.DeleteUser(t.Context(), tenantA, "u1", revokeAt)
+		mustIs(t, err, ports.ErrNotFound, "DeleteUser of a deleted user")
+	})
 }

@@ -324,6 +324,58 @@ func TestAdminUsers(t *testing.T) {
 	})
 }
 
+func TestAdminDeletesUsers(t *testing.T) {
+	forEachBackendWith(t, map[string]string{"OAUTH2_ADMIN_TOKEN": adminToken}, func(t *testing.T, s *testServer) {
+		ctx := context.Background()
+		w := newWebApp(t, s, webClientMetadata)
+		b := newBrowser(t, s)
+		tok := w.exchange(t, w.authorize(t, b))
+		if p := b.get(s.issuer + "/account"); !strings.Contains(p.body, "Test Web App") {
+			t.Fatalf("before the deletion the account page shows: %d %s", p.status, p.body)
+		}
+		admin := newBrowser(t, s)
+		adminSignIn(t, admin, adminToken)
+		id := userID(t, adminPage(t, admin).body, testUser)
+
+		t.Run("the UI asks first", func(t *testing.T) {
+			p := admin.post(s.issuer+"/admin/users/"+id+"/delete", adminPage(t, admin).hidden())
+			if p.status != http.StatusOK || !strings.Contains(p.body, "Delete "+testUser+"?") || p.hidden().Get("confirm") != "yes" {
+				t.Fatalf("got %d:\n%s", p.status, p.body)
+			}
+			if !signsIn(t, s, testUser, testPassword) {
+				t.Fatal("the user was deleted before the operator confirmed")
+			}
+		})
+		t.Run("a confirmed deletion ends everything the user had", func(t *testing.T) {
+			confirm := admin.post(s.issuer+"/admin/users/"+id+"/delete", adminPage(t, admin).hidden())
+			p := admin.post(s.issuer+"/admin/users/"+id+"/delete", confirm.hidden())
+			if !strings.Contains(p.body, "The user is deleted") || strings.Contains(p.body, "<strong>"+testUser+"</strong>") {
+				t.Fatalf("after deleting: %d:\n%s", p.status, p.body)
+			}
+			if signsIn(t, s, testUser, testPassword) {
+				t.Fatal("the deleted user still signs in")
+			}
+			if p := b.get(s.issuer + "/account"); !p.isLogin() {
+				t.Fatalf("the deleted user's session still works: %d %s", p.status, p.url)
+			}
+			if status, m := introspect(t, s, w.client, tok.AccessToken); status != 200 || m["active"] != false {
+				t.Fatalf("the deleted user's access token: %d %v", status, m)
+			}
+			_, err := w.oauth.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+			if err == nil || retrieveError(t, err).ErrorCode != "invalid_grant" {
+				t.Fatalf("the deleted user's refresh token: %v, want invalid_grant", err)
+			}
+		})
+		t.Run("the API answers 404 for a user who is gone", func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodDelete, s.issuer+"/admin/api/users/"+id, nil)
+			req.Header.Set("Authorization", "Bearer "+adminToken)
+			if resp, m := doJSON(t, req); resp.StatusCode != http.StatusNotFound {
+				t.Fatalf("%d %v", resp.StatusCode, m)
+			}
+		})
+	})
+}
+
 // userID finds the user's id in the set-password form of the dashboard.
 func userID(t *testing.T, body, username string) string {
 	t.Helper()

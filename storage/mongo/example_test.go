@@ -40,4 +40,5 @@ func ExampleOpen() {
 	// 0002_event_outbox applied=true
 	// 0003_tokens_by_client applied=true
 	// 0004_ciba_requests applied=true
+	// 0005_users_deletion applied=true
 }

@@ -34,6 +34,9 @@ var migrations = []migration{
 	{2, "event_outbox", func(ctx context.Context, db *mongo.Database) error { return createIndexes(ctx, db, outboxIndexes) }},
 	{3, "tokens_by_client", func(ctx context.Context, db *mongo.Database) error { return createIndexes(ctx, db, clientTokenIndexes) }},
 	{4, "ciba_requests", func(ctx context.Context, db *mongo.Database) error { return createIndexes(ctx, db, cibaIndexes) }},
+	{5, "users_deletion", func(ctx context.Context, db *mongo.Database) error {
+		return createIndexes(ctx, db, userDeletionIndexes)
+	}},
 }
 
 func unique(name string, keys ...string) mongo.IndexModel {
@@ -90,6 +93,13 @@ var initIndexes = map[string][]mongo.IndexModel{
 var outboxIndexes = map[string][]mongo.IndexModel{
 	collEventOutbox: {unique("id", "id")},
 	collEventLeases: {unique("id", "id")},
+}
+
+// userDeletionIndexes serve DeleteUser: every token issued for the user,
+// and the user's sessions, are found by the user.
+var userDeletionIndexes = map[string][]mongo.IndexModel{
+	collTokens:   {index("tenant_subject", "tenant", "subject")},
+	collSessions: {index("tenant_user", "tenant", "user_id")},
 }
 
 // clientTokenIndexes serve RevokeClientTokens: RFC 7592 §2.3, deleting a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
@@ -90,4 +91,40 @@ func (s *Store) SetUserPassword(ctx context.Context, tenant, id, passwordHash st
 		return notFound("set user password", "no such user")
 	}
 	return nil
+}
+
+// DeleteUser removes the user, then the user's consents and sessions, and
+// revokes the user's tokens. Without transactions these are separate
+// writes, the user's first: a failure after it leaves the rest, and the
+// call fails so that it is retried, which then answers ErrNotFound; the
+// sessions and consents of a user who no longer exists lead nowhere, and
+// the tokens expire.
+func (s *Store) DeleteUser(ctx context.Context, tenant, id string, now time.Time, evs ...ports.Event) (int, error) {
+	const op = "delete user"
+	var n int
+	err := s.withEvents(ctx, op, evs, func() error {
+		res, err := s.users.DeleteOne(ctx, byID(tenant, id))
+		if err != nil {
+			return translate(op, err)
+		}
+		if res.DeletedCount == 0 {
+			return notFound(op, "no such user")
+		}
+		byUser := bson.D{{Key: "tenant", Value: tenant}, {Key: "user_id", Value: id}}
+		if _, err := s.consents.DeleteMany(ctx, byUser); err != nil {
+			return translate(op, err)
+		}
+		if _, err := s.sessions.DeleteMany(ctx, byUser); err != nil {
+			return translate(op, err)
+		}
+		up, err := s.tokens.UpdateMany(ctx,
+			bson.D{{Key: "tenant", Value: tenant}, {Key: "subject", Value: id}, {Key: "revoked_at", Value: nil}},
+			revokeAt(now))
+		if err != nil {
+			return translate(op, err)
+		}
+		n = int(up.ModifiedCount)
+		return nil
+	})
+	return n, err
 }

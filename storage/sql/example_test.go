@@ -45,4 +45,5 @@ func ExampleOpen() {
 	// 0007_token_binding_details applied=true
 	// 0008_ciba_requests applied=true
 	// 0009_tokens_by_session_partial applied=true
+	// 0010_users_deletion applied=true
 }

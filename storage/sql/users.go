@@ -1,7 +1,11 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
+	"database/sql"
+	"fmt"
+	"time"
 
 	"oauth2-server.dev/ports"
 )
@@ -12,10 +16,14 @@ const userColumns = `tenant, id, username, password_hash, name, given_name, fami
 var (
 	qCreateUser = newQuery(`INSERT INTO users (` + userColumns + `)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	qGetUser           = newQuery(`SELECT ` + userColumns + ` FROM users WHERE tenant = ? AND id = ?`)
-	qGetUserByUsername = newQuery(`SELECT ` + userColumns + ` FROM users WHERE tenant = ? AND username = ?`)
-	qListUsers         = newQuery(`SELECT ` + userColumns + ` FROM users WHERE tenant = ? ORDER BY username`)
-	qSetUserPassword   = newQuery(`UPDATE users SET password_hash = ? WHERE tenant = ? AND id = ?`)
+	qGetUser            = newQuery(`SELECT ` + userColumns + ` FROM users WHERE tenant = ? AND id = ?`)
+	qGetUserByUsername  = newQuery(`SELECT ` + userColumns + ` FROM users WHERE tenant = ? AND username = ?`)
+	qListUsers          = newQuery(`SELECT ` + userColumns + ` FROM users WHERE tenant = ? ORDER BY username`)
+	qSetUserPassword    = newQuery(`UPDATE users SET password_hash = ? WHERE tenant = ? AND id = ?`)
+	qDeleteUser         = newQuery(`DELETE FROM users WHERE tenant = ? AND id = ?`)
+	qDeleteUserConsents = newQuery(`DELETE FROM consents WHERE tenant = ? AND user_id = ?`)
+	qDeleteUserSessions = newQuery(`DELETE FROM sessions WHERE tenant = ? AND user_id = ?`)
+	qRevokeUserTokens   = newQuery(`UPDATE tokens SET revoked_at = ? WHERE tenant = ? AND subject = ? AND revoked_at IS NULL`)
 )
 
 func scanUser(row scanner) (*ports.User, error) {
@@ -71,4 +79,36 @@ func (s *Store) ListUsers(ctx context.Context, tenant string) ([]*ports.User, er
 // user is absent.
 func (s *Store) SetUserPassword(ctx context.Context, tenant, id, passwordHash string) error {
 	return s.execOne(ctx, "set user password", nil, qSetUserPassword, passwordHash, tenant, id)
+}
+
+// DeleteUser removes the user, the user's consents and sessions, and
+// revokes the user's tokens in one transaction. ErrNotFound if the user is
+// absent.
+func (s *Store) DeleteUser(ctx context.Context, tenant, id string, now time.Time, evs ...ports.Event) (int, error) {
+	const op = "delete user"
+	if err := checkEvents(evs); err != nil {
+		return 0, fmt.Errorf("sqlstore: %s: %w", op, err)
+	}
+	var n int64
+	err := s.write(ctx, op, func(ctx context.Context, tx *sql.Tx) ([]ports.Event, error) {
+		res, err := s.txExec(ctx, tx, qDeleteUser, tenant, id)
+		if err != nil {
+			return nil, err
+		}
+		if gone, err := res.RowsAffected(); err != nil || gone == 0 {
+			return nil, cmp.Or(err, ports.ErrNotFound)
+		}
+		for _, q := range []query{qDeleteUserConsents, qDeleteUserSessions} {
+			if _, err := s.txExec(ctx, tx, q, tenant, id); err != nil {
+				return nil, err
+			}
+		}
+		res, err = s.txExec(ctx, tx, qRevokeUserTokens, s.timeArg(now), tenant, id)
+		if err != nil {
+			return nil, err
+		}
+		n, err = res.RowsAffected()
+		return evs, err
+	})
+	return int(n), err
 }
