@@ -25,9 +25,6 @@ const (
 	adminURL        = "/admin"
 	adminCookie     = "oauth2_admin"
 	adminSessionTTL = time.Hour
-	// adminAccount names the admin sign-in in the failure guard: wrong
-	// tokens from any address count against it.
-	adminAccount = "admin"
 )
 
 // adminUIEnabled answers the admin UI's pages with 404 while no admin
@@ -175,7 +172,10 @@ func (h *handlers) adminLogin(w http.ResponseWriter, r *http.Request) {
 	retry := func(status int, message string) {
 		h.render(w, r, status, "admin_login", adminLoginData{Title: "Administration", CSRF: h.cookies.csrfToken(w, r), Error: message})
 	}
-	keys := failureKeys(r, adminAccount)
+	// Wrong tokens count against the caller's address only: the admin
+	// token is too long to guess, and a budget shared by every address
+	// would let anybody lock the operator out.
+	keys := failureKeys(r, "")
 	if blocked, after := h.blocked(r, keys); blocked {
 		setRetryAfter(w, after)
 		retry(http.StatusTooManyRequests, "Too many failed sign-ins. Wait a minute and try again.")

@@ -93,7 +93,7 @@ type newUserRequest struct {
 }
 
 func (h *handlers) adminCreateUser(w http.ResponseWriter, r *http.Request) {
-	body, ok := h.jsonBody(w, r)
+	body, ok := h.jsonBody(w, r, "invalid_request")
 	if !ok {
 		return
 	}
@@ -113,7 +113,7 @@ func (h *handlers) adminCreateUser(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handlers) adminSetPassword(w http.ResponseWriter, r *http.Request) {
-	body, ok := h.jsonBody(w, r)
+	body, ok := h.jsonBody(w, r, "invalid_request")
 	if !ok {
 		return
 	}

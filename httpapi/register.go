@@ -14,7 +14,7 @@ import (
 
 // register serves dynamic client registration (RFC 7591 §3).
 func (h *handlers) register(w http.ResponseWriter, r *http.Request) {
-	body, ok := h.jsonBody(w, r)
+	body, ok := h.jsonBody(w, r, core.ErrInvalidClientMetadata.Code)
 	if !ok {
 		return
 	}
@@ -40,7 +40,7 @@ func (h *handlers) readRegistration(w http.ResponseWriter, r *http.Request) {
 
 // updateRegistration serves an RFC 7592 §2.2 update.
 func (h *handlers) updateRegistration(w http.ResponseWriter, r *http.Request) {
-	body, ok := h.jsonBody(w, r)
+	body, ok := h.jsonBody(w, r, core.ErrInvalidClientMetadata.Code)
 	if !ok {
 		return
 	}
@@ -62,11 +62,12 @@ func (h *handlers) deleteRegistration(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// jsonBody reads an application/json body, answering the error itself.
-func (h *handlers) jsonBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+// jsonBody reads an application/json body, answering the error itself
+// with the error code code.
+func (h *handlers) jsonBody(w http.ResponseWriter, r *http.Request, code string) ([]byte, bool) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
-		writeJSONError(w, http.StatusBadRequest, core.ErrInvalidClientMetadata.Code, "the body must be application/json")
+		writeJSONError(w, http.StatusBadRequest, code, "the body must be application/json")
 		return nil, false
 	}
 	body, err := io.ReadAll(r.Body)
