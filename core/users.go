@@ -107,3 +107,21 @@ func (p *Provider) DeleteUser(ctx context.Context, userID string) error {
 	p.records.clear()
 	return nil
 }
+
+// ChangePassword is a signed-in person changing their own password: the
+// current one must be right (ErrBadCredentials otherwise), the new one is
+// checked as SetPassword checks it.
+func (p *Provider) ChangePassword(ctx context.Context, userID, current, next string) error {
+	u, err := p.store.GetUser(ctx, p.cfg.Tenant, userID)
+	if err != nil {
+		return err
+	}
+	ok, err := p.passwords.Verify(u.PasswordHash, current)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ErrBadCredentials
+	}
+	return p.SetPassword(ctx, userID, next)
+}

@@ -165,6 +165,7 @@ func NewRouter(o Options) (http.Handler, error) {
 		r.Post("/consent", h.consent)
 		r.Get("/account", h.accountPage)
 		r.Post("/account/consents/{client_id}/revoke", h.accountRevoke)
+		r.Post("/account/password", h.accountPassword)
 		r.Get("/device", h.devicePage)
 		r.Post("/device", h.deviceDecision)
 		if o.Provider.CIBAEnabled() {

@@ -74,3 +74,45 @@ func TestAccountConsents(t *testing.T) {
 		})
 	})
 }
+
+func TestAccountPassword(t *testing.T) {
+	s := startServer(t, "sqlite", nil)
+	b := newBrowser(t, s)
+	p := b.login(b.get(s.issuer+"/account"), testUser, testPassword)
+	change := func(current, next string) page {
+		form := p.hidden()
+		form.Set("current_password", current)
+		form.Set("new_password", next)
+		return b.post(s.issuer+"/account/password", form)
+	}
+	t.Run("a wrong current password changes nothing", func(t *testing.T) {
+		got := change("not-the-password", "a-new-password-1")
+		if !strings.Contains(got.body, "Your current password is not right") || !signsIn(t, s, testUser, testPassword) {
+			t.Fatalf("got %d:\n%s", got.status, got.body)
+		}
+	})
+	t.Run("a short new password is refused with the reason", func(t *testing.T) {
+		got := change(testPassword, "short")
+		if got.status != http.StatusBadRequest || !strings.Contains(got.body, "at least 12 characters") || !signsIn(t, s, testUser, testPassword) {
+			t.Fatalf("got %d:\n%s", got.status, got.body)
+		}
+	})
+	t.Run("the new password replaces the old one", func(t *testing.T) {
+		got := change(testPassword, "a-new-password-1")
+		if !strings.Contains(got.body, "Your password is changed.") {
+			t.Fatalf("got %d:\n%s", got.status, got.body)
+		}
+		if signsIn(t, s, testUser, testPassword) || !signsIn(t, s, testUser, "a-new-password-1") {
+			t.Fatal("the old password still works, or the new one does not")
+		}
+	})
+	t.Run("without a session the form leads to the sign-in", func(t *testing.T) {
+		other := newBrowser(t, s)
+		form := other.get(s.issuer + "/login").hidden()
+		form.Set("current_password", "a-new-password-1")
+		form.Set("new_password", "a-new-password-2")
+		if got := other.post(s.issuer+"/account/password", form); !got.isLogin() {
+			t.Fatalf("got %d %s", got.status, got.url)
+		}
+	})
+}
