@@ -21,11 +21,14 @@ COPY storage/sql/go.mod storage/sql/go.sum storage/sql/
 COPY templates/go.mod templates/
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/oauth2-server ./server/cmd/oauth2-server
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/oauth2-server ./server/cmd/oauth2-server \
+ && mkdir -p /out/data
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/oauth2-server /usr/local/bin/oauth2-server
-# An embedded SQLite database, when used, belongs on a volume here.
+# An embedded SQLite database, when used, belongs on a volume here; the
+# directory belongs to the user the server runs as, so a new volume does too.
+COPY --from=build --chown=65532:65532 /out/data /data
 VOLUME /data
 ENV OAUTH2_ADDR=:8080
 EXPOSE 8080

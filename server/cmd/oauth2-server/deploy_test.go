@@ -105,7 +105,10 @@ func TestDockerfile(t *testing.T) {
 			t.Errorf("the Dockerfile does not copy %s before downloading modules", gomod)
 		}
 	}
-	for _, want := range []string{"CGO_ENABLED=0 go build", "./server/cmd/oauth2-server", "USER nonroot", `CMD ["serve"]`, "EXPOSE 8080"} {
+	// /data must belong to the user the server runs as (distroless nonroot,
+	// 65532), or an embedded SQLite database there cannot be written.
+	for _, want := range []string{"CGO_ENABLED=0 go build", "./server/cmd/oauth2-server", "USER nonroot", `CMD ["serve"]`, "EXPOSE 8080",
+		"--chown=65532:65532 /out/data /data", "VOLUME /data"} {
 		if !strings.Contains(dockerfile, want) {
 			t.Errorf("the Dockerfile lacks %q", want)
 		}
