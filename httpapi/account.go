@@ -90,12 +90,7 @@ func (h *handlers) renderAccount(w http.ResponseWriter, r *http.Request, sess *p
 // accountForm parses a posted account form and checks its CSRF token and
 // the session, answering the request itself when one fails.
 func (h *handlers) accountForm(w http.ResponseWriter, r *http.Request) (*ports.Session, bool) {
-	if err := r.ParseForm(); err != nil {
-		h.authorizeErrorPage(w, r, formError(err))
-		return nil, false
-	}
-	if !h.cookies.checkCSRF(r) {
-		h.errorPage(w, r, http.StatusForbidden, "Form expired", "The form expired or was not sent from this site. Open "+accountURL+" and try again.", "")
+	if !h.postedForm(w, r, accountURL) {
 		return nil, false
 	}
 	return h.accountSession(w, r)

@@ -147,26 +147,30 @@ func (h *handlers) adminUIAddUser(w http.ResponseWriter, r *http.Request) {
 	}
 	f := r.PostForm
 	_, err := h.addUser(r, core.NewUser{Username: f.Get("username"), Password: f.Get("password"), Name: f.Get("name"), Email: f.Get("email")})
+	h.adminUserDone(w, r, err, "The user was not added", "useradded")
+}
+
+// adminUserDone answers a user change the UI asked for: back to the
+// dashboard with the notice done when err is nil, the dashboard with the
+// problem, after failed, otherwise.
+func (h *handlers) adminUserDone(w http.ResponseWriter, r *http.Request, err error, failed, done string) {
 	if err != nil {
-		h.renderAdmin(w, r, userProblemStatus(err), "", "The user was not added: "+userProblem(err)+".")
+		status, problem := userProblem(err)
+		h.renderAdmin(w, r, status, "", failed+": "+problem+".")
 		return
 	}
-	http.Redirect(w, r, adminURL+"?done=useradded", http.StatusSeeOther)
+	http.Redirect(w, r, adminURL+"?done="+done, http.StatusSeeOther)
 }
 
 func (h *handlers) adminUISetPassword(w http.ResponseWriter, r *http.Request) {
 	if !h.adminAction(w, r) {
 		return
 	}
-	if err := h.setPassword(r, chi.URLParam(r, "user_id"), r.PostForm.Get("password")); err != nil {
-		h.renderAdmin(w, r, userProblemStatus(err), "", "The password was not changed: "+userProblem(err)+".")
-		return
-	}
-	http.Redirect(w, r, adminURL+"?done=password", http.StatusSeeOther)
+	h.adminUserDone(w, r, h.setPassword(r, chi.URLParam(r, "user_id"), r.PostForm.Get("password")), "The password was not changed", "password")
 }
 
 func (h *handlers) adminLogin(w http.ResponseWriter, r *http.Request) {
-	if !h.adminForm(w, r) {
+	if !h.postedForm(w, r, adminURL) {
 		return
 	}
 	retry := func(status int, message string) {
@@ -195,7 +199,7 @@ func (h *handlers) adminLogin(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handlers) adminLogout(w http.ResponseWriter, r *http.Request) {
-	if !h.adminForm(w, r) {
+	if !h.postedForm(w, r, adminURL) {
 		return
 	}
 	h.cookies.clear(w, adminCookie)
@@ -243,7 +247,7 @@ func (h *handlers) adminUIDeleteUser(w http.ResponseWriter, r *http.Request) {
 	if r.PostForm.Get("confirm") != "yes" {
 		u, err := h.p.User(r.Context(), id)
 		if err != nil {
-			h.renderAdmin(w, r, userProblemStatus(err), "", "The user was not deleted: "+userProblem(err)+".")
+			h.adminUserDone(w, r, err, "The user was not deleted", "")
 			return
 		}
 		h.render(w, r, http.StatusOK, "admin_confirm", adminConfirmData{
@@ -253,11 +257,7 @@ func (h *handlers) adminUIDeleteUser(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
-	if err := h.deleteUser(r, id); err != nil {
-		h.renderAdmin(w, r, userProblemStatus(err), "", "The user was not deleted: "+userProblem(err)+".")
-		return
-	}
-	http.Redirect(w, r, adminURL+"?done=userdeleted", http.StatusSeeOther)
+	h.adminUserDone(w, r, h.deleteUser(r, id), "The user was not deleted", "userdeleted")
 }
 
 // adminDeleted answers a deletion the UI asked for: back to the dashboard
@@ -275,23 +275,23 @@ func (h *handlers) adminDeleted(w http.ResponseWriter, r *http.Request, id strin
 	http.Redirect(w, r, adminURL+"?done=deleted", http.StatusSeeOther)
 }
 
-// adminForm parses a posted admin form and checks its CSRF token,
-// answering the request itself when either fails.
-func (h *handlers) adminForm(w http.ResponseWriter, r *http.Request) bool {
+// postedForm parses a posted form of the page at page and checks its CSRF
+// token, answering the request itself when either fails.
+func (h *handlers) postedForm(w http.ResponseWriter, r *http.Request, page string) bool {
 	if err := r.ParseForm(); err != nil {
-		h.errorPage(w, r, http.StatusBadRequest, "Bad form", "The form could not be read.", "")
+		h.authorizeErrorPage(w, r, formError(err))
 		return false
 	}
 	if !h.cookies.checkCSRF(r) {
-		h.errorPage(w, r, http.StatusForbidden, "Form expired", "The form expired or was not sent from this site. Open "+adminURL+" and try again.", "")
+		h.errorPage(w, r, http.StatusForbidden, "Form expired", "The form expired or was not sent from this site. Open "+page+" and try again.", "")
 		return false
 	}
 	return true
 }
 
-// adminAction is adminForm for the forms of a signed-in operator.
+// adminAction is postedForm for the forms of a signed-in operator.
 func (h *handlers) adminAction(w http.ResponseWriter, r *http.Request) bool {
-	if !h.adminForm(w, r) {
+	if !h.postedForm(w, r, adminURL) {
 		return false
 	}
 	if !h.adminSignedIn(r) {

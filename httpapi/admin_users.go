@@ -32,40 +32,27 @@ func describeUser(u *ports.User) adminUser {
 // userError answers a refused user change: 400 for bad input, 409 for a
 // taken username, 404 for an unknown user.
 func (h *handlers) userError(w http.ResponseWriter, r *http.Request, err error) {
-	status := userProblemStatus(err)
+	status, problem := userProblem(err)
 	if status == http.StatusServiceUnavailable {
 		h.oauthError(w, r, core.ErrServerError.Wrap(err))
 		return
 	}
-	writeJSONError(w, status, "invalid_request", userProblem(err))
+	writeJSONError(w, status, "invalid_request", problem)
 }
 
-// userProblemStatus is the status of an answer about err.
-func userProblemStatus(err error) int {
+// userProblem is the status of an answer about a refused user change, and
+// what a person is told about it.
+func userProblem(err error) (int, string) {
 	var invalid *core.InvalidUserError
 	switch {
 	case errors.As(err, &invalid):
-		return http.StatusBadRequest
+		return http.StatusBadRequest, invalid.Problem
 	case errors.Is(err, ports.ErrConflict):
-		return http.StatusConflict
+		return http.StatusConflict, "the username is taken"
 	case errors.Is(err, ports.ErrNotFound):
-		return http.StatusNotFound
+		return http.StatusNotFound, "no such user"
 	}
-	return http.StatusServiceUnavailable
-}
-
-// userProblem is what a person is told about a refused user change.
-func userProblem(err error) string {
-	var invalid *core.InvalidUserError
-	switch {
-	case errors.As(err, &invalid):
-		return invalid.Problem
-	case errors.Is(err, ports.ErrConflict):
-		return "the username is taken"
-	case errors.Is(err, ports.ErrNotFound):
-		return "no such user"
-	}
-	return "the store did not answer; try again in a moment"
+	return http.StatusServiceUnavailable, "the store did not answer; try again in a moment"
 }
 
 func (h *handlers) adminListUsers(w http.ResponseWriter, r *http.Request) {

@@ -53,7 +53,9 @@ func (o *outbound) client() *http.Client {
 // own network. It uses no proxy, so the address it checks is the address
 // it reaches.
 func (o *outbound) calledClient(private []netip.Prefix) *http.Client {
-	d := &calledDialer{private: private, dialer: net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}}
+	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second,
+		Control: refuseUnless(func(a netip.Addr) bool { return core.OutboundAddrAllowed(private, a) },
+			"is not a public address, and OAUTH2_OUTBOUND_PRIVATE_NETWORKS does not name it")}
 	return o.wrap(o.directTransport(d.DialContext))
 }
 
@@ -165,38 +167,24 @@ func (g *guardedDialer) DialContext(ctx context.Context, network, addr string) (
 	return d.DialContext(ctx, network, addr)
 }
 
-func refuseNonPublic(_, address string, _ syscall.RawConn) error {
-	ap, err := netip.ParseAddrPort(address)
-	if err != nil {
-		return err
-	}
-	if !core.PublicAddr(ap.Addr()) {
-		return fmt.Errorf("outbound: %s is not a public address", ap.Addr())
-	}
-	return nil
-}
-
-// calledDialer connects calls to URLs that clients registered: see
-// calledClient.
-type calledDialer struct {
-	private []netip.Prefix
-	dialer  net.Dialer
-}
-
-func (c *calledDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	d := c.dialer
-	d.Control = func(_, address string, _ syscall.RawConn) error {
+// refuseUnless is a dialer Control that connects only to the addresses
+// allowed accepts; a refusal says why an address was refused, after it.
+func refuseUnless(allowed func(netip.Addr) bool, why string) func(_, address string, _ syscall.RawConn) error {
+	return func(_, address string, _ syscall.RawConn) error {
 		ap, err := netip.ParseAddrPort(address)
 		if err != nil {
 			return err
 		}
-		if !core.OutboundAddrAllowed(c.private, ap.Addr()) {
-			return fmt.Errorf("outbound: %s is not a public address, and OAUTH2_OUTBOUND_PRIVATE_NETWORKS does not name it", ap.Addr())
+		if !allowed(ap.Addr()) {
+			return fmt.Errorf("outbound: %s %s", ap.Addr(), why)
 		}
 		return nil
 	}
-	return d.DialContext(ctx, network, addr)
 }
+
+// refuseNonPublic lets request_uri fetches by name reach public addresses
+// only.
+var refuseNonPublic = refuseUnless(core.PublicAddr, "is not a public address")
 
 // breakerSink puts an event sink behind a circuit breaker, so a dead sink
 // fails its batches at once and the relay or bus retries later instead of
