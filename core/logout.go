@@ -107,15 +107,23 @@ func (p *Provider) Logout(ctx context.Context, sess *ports.Session) ([]Frontchan
 	if sess == nil {
 		return nil, nil
 	}
-	clients, err := p.store.SessionClients(ctx, p.cfg.Tenant, sess.ID)
-	if err != nil {
-		return nil, ErrServerError.Wrap(err)
-	}
 	sid := SessionSID(sess.ID)
 	loggedOut := p.event(ctx, ports.EventLogout, sess.UserID, "", map[string]string{"sid": sid})
 	if err := p.store.DeleteSession(ctx, p.cfg.Tenant, sess.ID, loggedOut); err != nil {
 		return nil, ErrServerError.Wrap(err)
 	}
+	return p.sessionEnded(ctx, sess.UserID, sess.ID)
+}
+
+// sessionEnded tells the relying parties holding tokens from the user's
+// session, which has just ended, over the back channel, and returns their
+// front-channel logout pages.
+func (p *Provider) sessionEnded(ctx context.Context, userID, sessionID string) ([]FrontchannelLogout, error) {
+	clients, err := p.store.SessionClients(ctx, p.cfg.Tenant, sessionID)
+	if err != nil {
+		return nil, ErrServerError.Wrap(err)
+	}
+	sid := SessionSID(sessionID)
 	var front []FrontchannelLogout
 	for _, id := range clients {
 		c, err := p.store.GetClient(ctx, p.cfg.Tenant, id)
@@ -135,7 +143,7 @@ func (p *Provider) Logout(ctx context.Context, sess *ports.Session) ([]Frontchan
 			}
 		}
 		if m.BackchannelLogoutURI != "" {
-			tok, err := p.logoutToken(c, sess.UserID, sid)
+			tok, err := p.logoutToken(c, userID, sid)
 			if err != nil {
 				return nil, err
 			}
@@ -143,6 +151,19 @@ func (p *Provider) Logout(ctx context.Context, sess *ports.Session) ([]Frontchan
 		}
 	}
 	return front, nil
+}
+
+// sessionsEnded is sessionEnded for sessions ended away from their
+// browsers (a password change, the user's deletion): there is no page to
+// load their front-channel logouts in, so only the back channel is told.
+// The sessions are gone already, so a failure here is reported to the
+// delivery hook, with no URI, instead of failing the change.
+func (p *Provider) sessionsEnded(ctx context.Context, userID string, sessionIDs []string) {
+	for _, id := range sessionIDs {
+		if _, err := p.sessionEnded(ctx, userID, id); err != nil && p.notifier.onResult != nil {
+			p.notifier.onResult("", err)
+		}
+	}
 }
 
 // logoutToken builds a Back-Channel Logout token (OIDC Back-Channel Logout

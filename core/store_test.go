@@ -215,19 +215,34 @@ func (s *memStore) ListUsers(_ context.Context, tenant string) ([]*ports.User, e
 	return out, nil
 }
 
-func (s *memStore) SetUserPassword(_ context.Context, tenant, id, passwordHash string) error {
+func (s *memStore) SetUserPassword(_ context.Context, tenant, id, passwordHash, keepSession string, evs ...ports.Event) ([]string, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	for _, u := range s.users {
 		if u.Tenant == tenant && u.ID == id {
 			u.PasswordHash = passwordHash
-			return nil
+			ended := s.endUserSessions(tenant, id, keepSession)
+			s.mu.Unlock()
+			s.record(evs)
+			return ended, nil
 		}
 	}
-	return ports.ErrNotFound
+	s.mu.Unlock()
+	return nil, ports.ErrNotFound
 }
 
-func (s *memStore) DeleteUser(_ context.Context, tenant, id string, now time.Time, evs ...ports.Event) (int, error) {
+// endUserSessions deletes the user's sessions but keep; s.mu is held.
+func (s *memStore) endUserSessions(tenant, userID, keep string) []string {
+	var ended []string
+	for k, ss := range s.sessions {
+		if ss.Tenant == tenant && ss.UserID == userID && ss.ID != keep {
+			delete(s.sessions, k)
+			ended = append(ended, ss.ID)
+		}
+	}
+	return ended
+}
+
+func (s *memStore) DeleteUser(_ context.Context, tenant, id string, now time.Time, evs ...ports.Event) (int, []string, error) {
 	s.mu.Lock()
 	found := false
 	for k, u := range s.users {
@@ -238,18 +253,14 @@ func (s *memStore) DeleteUser(_ context.Context, tenant, id string, now time.Tim
 	}
 	if !found {
 		s.mu.Unlock()
-		return 0, ports.ErrNotFound
+		return 0, nil, ports.ErrNotFound
 	}
 	for k, c := range s.consents {
 		if c.Tenant == tenant && c.UserID == id {
 			delete(s.consents, k)
 		}
 	}
-	for k, ss := range s.sessions {
-		if ss.Tenant == tenant && ss.UserID == id {
-			delete(s.sessions, k)
-		}
-	}
+	ended := s.endUserSessions(tenant, id, "")
 	n := 0
 	for _, t := range s.tokens {
 		if t.Tenant == tenant && t.Subject == id && t.RevokedAt == nil {
@@ -259,7 +270,7 @@ func (s *memStore) DeleteUser(_ context.Context, tenant, id string, now time.Tim
 	}
 	s.mu.Unlock()
 	s.record(evs)
-	return n, nil
+	return n, ended, nil
 }
 
 func (s *memStore) CreateAuthRequest(_ context.Context, r *ports.AuthRequest) error {

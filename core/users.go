@@ -77,10 +77,17 @@ func (p *Provider) Users(ctx context.Context) ([]*ports.User, error) {
 	return p.store.ListUsers(ctx, p.cfg.Tenant)
 }
 
-// SetPassword gives the user a new password; the old one stops working at
-// once. an *InvalidUserError for a password too short, ports.ErrNotFound for an
+// SetPassword gives the user a new password for the operator; the old one
+// stops working at once and every session of the user ends, the relying
+// parties holding tokens from them told over the back channel. an
+// *InvalidUserError for a password too short, ports.ErrNotFound for an
 // unknown user.
 func (p *Provider) SetPassword(ctx context.Context, userID, password string) error {
+	return p.setPassword(ctx, userID, password, "")
+}
+
+// setPassword replaces the password and ends the user's sessions but keep.
+func (p *Provider) setPassword(ctx context.Context, userID, password, keep string) error {
 	if err := checkPassword(password); err != nil {
 		return err
 	}
@@ -88,30 +95,37 @@ func (p *Provider) SetPassword(ctx context.Context, userID, password string) err
 	if err != nil {
 		return err
 	}
-	if err := p.store.SetUserPassword(ctx, p.cfg.Tenant, userID, h); err != nil {
+	changed := p.event(ctx, ports.EventPasswordChanged, userID, "", nil)
+	ended, err := p.store.SetUserPassword(ctx, p.cfg.Tenant, userID, h, keep, changed)
+	if err != nil {
 		return err
 	}
 	p.users.forget(userID)
+	p.sessionsEnded(ctx, userID, ended)
 	return nil
 }
 
 // DeleteUser deletes a user for the operator: the user can no longer sign
-// in, their sessions end, their consents go, and every token issued for
-// them is revoked at once. ports.ErrNotFound for an unknown user.
+// in, their sessions end (the relying parties holding tokens from them are
+// told over the back channel), their consents go, and every token issued
+// for them is revoked at once. ports.ErrNotFound for an unknown user.
 func (p *Provider) DeleteUser(ctx context.Context, userID string) error {
 	deleted := p.event(ctx, ports.EventUserDeleted, userID, "", nil)
-	if _, err := p.store.DeleteUser(ctx, p.cfg.Tenant, userID, p.clock.Now(), deleted); err != nil {
+	_, ended, err := p.store.DeleteUser(ctx, p.cfg.Tenant, userID, p.clock.Now(), deleted)
+	if err != nil {
 		return err
 	}
 	p.users.forget(userID)
 	p.records.clear()
+	p.sessionsEnded(ctx, userID, ended)
 	return nil
 }
 
-// ChangePassword is a signed-in person changing their own password: the
-// current one must be right (ErrBadCredentials otherwise), the new one is
-// checked as SetPassword checks it.
-func (p *Provider) ChangePassword(ctx context.Context, userID, current, next string) error {
+// ChangePassword is a person changing their own password in the session
+// sessionID: the current one must be right (ErrBadCredentials otherwise),
+// the new one is checked as SetPassword checks it, and every other session
+// of theirs ends, as SetPassword ends them.
+func (p *Provider) ChangePassword(ctx context.Context, userID, sessionID, current, next string) error {
 	u, err := p.store.GetUser(ctx, p.cfg.Tenant, userID)
 	if err != nil {
 		return err
@@ -123,5 +137,5 @@ func (p *Provider) ChangePassword(ctx context.Context, userID, current, next str
 	if !ok {
 		return ErrBadCredentials
 	}
-	return p.SetPassword(ctx, userID, next)
+	return p.setPassword(ctx, userID, next, sessionID)
 }

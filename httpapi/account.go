@@ -42,7 +42,7 @@ func (h *handlers) accountPage(w http.ResponseWriter, r *http.Request) {
 // one, so nothing a link carries is shown as text.
 var accountNotices = map[string]string{
 	"revoked":  "Access withdrawn. The application must ask again before it can act for you.",
-	"password": "Your password is changed.",
+	"password": "Your password is changed. You are signed out everywhere else.",
 }
 
 // accountSession returns the browser's session, or answers the request
@@ -112,7 +112,7 @@ func (h *handlers) accountPassword(w http.ResponseWriter, r *http.Request) {
 		h.renderAccount(w, r, sess, http.StatusTooManyRequests, "", "Too many wrong passwords. Wait a minute and try again.")
 		return
 	}
-	err = h.p.ChangePassword(r.Context(), sess.UserID, r.PostForm.Get("current_password"), r.PostForm.Get("new_password"))
+	err = h.p.ChangePassword(r.Context(), sess.UserID, sess.ID, r.PostForm.Get("current_password"), r.PostForm.Get("new_password"))
 	var invalid *core.InvalidUserError
 	switch {
 	case errors.Is(err, core.ErrBadCredentials):

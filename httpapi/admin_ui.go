@@ -93,7 +93,7 @@ var adminNotices = map[string]string{
 	"rotated":     "New signing keys are published; they sign after the propagation delay.",
 	"deleted":     "The client is deleted and its tokens are revoked.",
 	"useradded":   "The user is added and can sign in.",
-	"password":    "The password is changed; the old one no longer works.",
+	"password":    "The password is changed; the old one no longer works and the user's sessions ended.",
 	"userdeleted": "The user is deleted; their sessions ended and their tokens are revoked.",
 }
 

@@ -30,6 +30,7 @@ const (
 	EventCIBARequested      = "ciba.requested"
 	EventCIBADecided        = "ciba.decided"
 	EventUserDeleted        = "user.deleted"
+	EventPasswordChanged    = "user.password_changed"
 )
 
 // EventTypes lists every event type above, for sinks and tests that want to
@@ -42,7 +43,7 @@ var EventTypes = []string{
 	EventConsentGranted, EventConsentRevoked,
 	EventKeyRotated, EventLogout,
 	EventCIBARequested, EventCIBADecided,
-	EventUserDeleted,
+	EventUserDeleted, EventPasswordChanged,
 }
 
 // ErrInvalidEvent: an event lacks its ID or its Type, so no consumer could

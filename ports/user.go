@@ -30,14 +30,17 @@ type UserStore interface {
 	GetUserByUsername(ctx context.Context, tenant, username string) (*User, error)
 	// ListUsers returns the tenant's users ordered by username.
 	ListUsers(ctx context.Context, tenant string) ([]*User, error)
-	// SetUserPassword replaces the user's password hash. ErrNotFound if the
-	// user is absent.
-	SetUserPassword(ctx context.Context, tenant, id, passwordHash string) error
+	// SetUserPassword replaces the user's password hash and ends every
+	// session of the user but keepSession ("" keeps none), in one change.
+	// It returns the ids of the sessions it ended. ErrNotFound if the user
+	// is absent.
+	SetUserPassword(ctx context.Context, tenant, id, passwordHash, keepSession string, evs ...Event) ([]string, error)
 	// DeleteUser removes the user with the user's consents and sessions,
 	// and revokes, at now, every token issued for the user (its Subject)
 	// that is not revoked yet, in one change. It returns how many tokens it
-	// revoked. ErrNotFound if the user is absent.
-	DeleteUser(ctx context.Context, tenant, id string, now time.Time, evs ...Event) (int, error)
+	// revoked and the ids of the sessions it ended. ErrNotFound if the user
+	// is absent.
+	DeleteUser(ctx context.Context, tenant, id string, now time.Time, evs ...Event) (int, []string, error)
 }
 
 // PasswordHasher hashes and verifies user passwords.

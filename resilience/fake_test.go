@@ -89,12 +89,12 @@ func (f *fakeStore) ListUsers(ctx context.Context, _ string) ([]*ports.User, err
 	return []*ports.User{{ID: "u1"}}, f.hit(ctx, "ListUsers")
 }
 
-func (f *fakeStore) SetUserPassword(ctx context.Context, _, _, _ string) error {
-	return f.hit(ctx, "SetUserPassword")
+func (f *fakeStore) SetUserPassword(ctx context.Context, _, _, _, _ string, _ ...ports.Event) ([]string, error) {
+	return nil, f.hit(ctx, "SetUserPassword")
 }
 
-func (f *fakeStore) DeleteUser(ctx context.Context, _, _ string, _ time.Time, _ ...ports.Event) (int, error) {
-	return 1, f.hit(ctx, "DeleteUser")
+func (f *fakeStore) DeleteUser(ctx context.Context, _, _ string, _ time.Time, _ ...ports.Event) (int, []string, error) {
+	return 1, nil, f.hit(ctx, "DeleteUser")
 }
 
 func (f *fakeStore) CreateAuthRequest(ctx context.Context, _ *ports.AuthRequest) error {

@@ -106,14 +106,22 @@ func (w *storeWrapper) ListUsers(ctx context.Context, tenant string) ([]*ports.U
 	})
 }
 
-func (w *storeWrapper) SetUserPassword(ctx context.Context, tenant, id, passwordHash string) error {
-	return w.do(ctx, func(ctx context.Context) error { return w.s.SetUserPassword(ctx, tenant, id, passwordHash) })
+func (w *storeWrapper) SetUserPassword(ctx context.Context, tenant, id, passwordHash, keepSession string, evs ...ports.Event) ([]string, error) {
+	return call(ctx, w.b, w.timeout, func(ctx context.Context) ([]string, error) {
+		return w.s.SetUserPassword(ctx, tenant, id, passwordHash, keepSession, evs...)
+	})
 }
 
-func (w *storeWrapper) DeleteUser(ctx context.Context, tenant, id string, now time.Time, evs ...ports.Event) (int, error) {
-	return call(ctx, w.b, w.timeout, func(ctx context.Context) (int, error) {
-		return w.s.DeleteUser(ctx, tenant, id, now, evs...)
+func (w *storeWrapper) DeleteUser(ctx context.Context, tenant, id string, now time.Time, evs ...ports.Event) (int, []string, error) {
+	type deletion struct {
+		revoked int
+		ended   []string
+	}
+	d, err := call(ctx, w.b, w.timeout, func(ctx context.Context) (deletion, error) {
+		n, ended, err := w.s.DeleteUser(ctx, tenant, id, now, evs...)
+		return deletion{n, ended}, err
 	})
+	return d.revoked, d.ended, err
 }
 
 // AuthRequestStore

@@ -95,7 +95,12 @@ func testChangeEvents(t *testing.T, open opener) {
 		}},
 		{"DeleteUser", func(s changeStore, e ports.Event) error {
 			mustNil(t, s.CreateUser(t.Context(), newUser(tenantA, "u1", "ada", at)), "CreateUser")
-			_, err := s.DeleteUser(t.Context(), tenantA, "u1", at, e)
+			_, _, err := s.DeleteUser(t.Context(), tenantA, "u1", at, e)
+			return err
+		}},
+		{"SetUserPassword", func(s changeStore, e ports.Event) error {
+			mustNil(t, s.CreateUser(t.Context(), newUser(tenantA, "u1", "ada", at)), "CreateUser")
+			_, err := s.SetUserPassword(t.Context(), tenantA, "u1", "$argon2id$v=19$m=65536,t=3,p=2$c2FsdA$new", "", e)
 			return err
 		}},
 		{"RevokeConsent", func(s changeStore, e ports.Event) error {

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -141,7 +142,11 @@ func testUsers(t *testing.T, open opener) {
 		ada, other := newUser(tenantA, "u1", "ada", at), newUser(tenantB, "u1", "ada", at)
 		mustNil(t, s.CreateUser(t.Context(), ada), "CreateUser")
 		mustNil(t, s.CreateUser(t.Context(), other), "CreateUser in the other tenant")
-		mustNil(t, s.SetUserPassword(t.Context(), tenantA, "u1", "$argon2id$v=19$m=65536,t=3,p=2$c2FsdA$new"), "SetUserPassword")
+		ended, err := s.SetUserPassword(t.Context(), tenantA, "u1", "$argon2id$v=19$m=65536,t=3,p=2$c2FsdA$new", "")
+		mustNil(t, err, "SetUserPassword")
+		if len(ended) != 0 {
+			t.Errorf("SetUserPassword of a user without sessions ended %v", ended)
+		}
 		ada.PasswordHash = "$argon2id$v=19$m=65536,t=3,p=2$c2FsdA$new"
 		got, err := s.GetUser(t.Context(), tenantA, "u1")
 		mustNil(t, err, "GetUser")
@@ -149,7 +154,40 @@ func testUsers(t *testing.T, open opener) {
 		got, err = s.GetUser(t.Context(), tenantB, "u1")
 		mustNil(t, err, "GetUser in the other tenant")
 		checkEqual(t, other, got)
-		mustIs(t, s.SetUserPassword(t.Context(), tenantA, "nobody", "x"), ports.ErrNotFound, "SetUserPassword of an absent user")
+		_, err = s.SetUserPassword(t.Context(), tenantA, "nobody", "x", "")
+		mustIs(t, err, ports.ErrNotFound, "SetUserPassword of an absent user")
+	})
+
+	t.Run("a new password ends the user's other sessions and no one else's", func(t *testing.T) {
+		s := open(t)
+		at := baseTime()
+		for _, u := range []*ports.User{newUser(tenantA, "u1", "ada", at), newUser(tenantA, "u2", "bob", at), newUser(tenantB, "u1", "ada", at)} {
+			mustNil(t, s.CreateUser(t.Context(), u), "CreateUser")
+		}
+		for _, k := range [][3]string{{tenantA, "s1", "u1"}, {tenantA, "s2", "u1"}, {tenantA, "s3", "u1"}, {tenantA, "s4", "u2"}, {tenantB, "s5", "u1"}} {
+			ss := newSession(k[0], k[1], at)
+			ss.UserID = k[2]
+			mustNil(t, s.CreateSession(t.Context(), ss), "CreateSession")
+		}
+		ended, err := s.SetUserPassword(t.Context(), tenantA, "u1", "$argon2id$v=19$m=65536,t=3,p=2$c2FsdA$new", "s2")
+		mustNil(t, err, "SetUserPassword")
+		slices.Sort(ended)
+		if !slices.Equal(ended, []string{"s1", "s3"}) {
+			t.Errorf("SetUserPassword keeping s2 ended %v, want [s1 s3]", ended)
+		}
+		for _, id := range []string{"s1", "s3"} {
+			_, err := s.GetSession(t.Context(), tenantA, id, at)
+			mustIs(t, err, ports.ErrNotFound, "GetSession of an ended session")
+		}
+		for _, k := range [][2]string{{tenantA, "s2"}, {tenantA, "s4"}, {tenantB, "s5"}} {
+			_, err := s.GetSession(t.Context(), k[0], k[1], at)
+			mustNil(t, err, "GetSession of a session the change kept")
+		}
+		ended, err = s.SetUserPassword(t.Context(), tenantA, "u1", "$argon2id$v=19$m=65536,t=3,p=2$c2FsdA$newer", "")
+		mustNil(t, err, "SetUserPassword keeping no session")
+		if !slices.Equal(ended, []string{"s2"}) {
+			t.Errorf("SetUserPassword keeping none ended %v, want [s2]", ended)
+		}
 	})
 
 	t.Run("deleting a user removes the user's consents and sessions and revokes the user's tokens", func(t *testing.T) {
@@ -184,10 +222,14 @@ func testUsers(t *testing.T, open opener) {
 		mustNil(t, s.RevokeToken(t.Context(), tenantA, "r2", earlier), "RevokeToken")
 
 		revokeAt := at.Add(time.Minute)
-		n, err := s.DeleteUser(t.Context(), tenantA, "u1", revokeAt)
+		n, ended, err := s.DeleteUser(t.Context(), tenantA, "u1", revokeAt)
 		mustNil(t, err, "DeleteUser")
 		if n != 2 {
 			t.Errorf("DeleteUser revoked %d tokens, want 2", n)
+		}
+		slices.Sort(ended)
+		if !slices.Equal(ended, []string{"s1", "s2"}) {
+			t.Errorf("DeleteUser ended sessions %v, want [s1 s2]", ended)
 		}
 		_, err = s.GetUser(t.Context(), tenantA, "u1")
 		mustIs(t, err, ports.ErrNotFound, "GetUser after DeleteUser")
@@ -217,7 +259,7 @@ func testUsers(t *testing.T, open opener) {
 			_, err := s.GetSession(t.Context(), k[0], k[1], at)
 			mustNil(t, err, "GetSession of a user who was not deleted")
 		}
-		_, err = s.DeleteUser(t.Context(), tenantA, "u1", revokeAt)
+		_, _, err = s.DeleteUser(t.Context(), tenantA, "u1", revokeAt)
 		mustIs(t, err, ports.ErrNotFound, "DeleteUser of a deleted user")
 	})
 }

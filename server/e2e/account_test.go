@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/oauth2"
 )
@@ -113,6 +114,107 @@ func TestAccountPassword(t *testing.T) {
 		form.Set("new_password", "a-new-password-2")
 		if got := other.post(s.issuer+"/account/password", form); !got.isLogin() {
 			t.Fatalf("got %d %s", got.status, got.url)
+		}
+	})
+}
+
+// signedIn reports whether the browser's session still lets the web app
+// get a code without asking anybody (prompt=none).
+func signedIn(t *testing.T, w *webApp, b *browser) bool {
+	t.Helper()
+	p := b.get(w.oauth.AuthCodeURL("check", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), oauth2.SetAuthURLParam("prompt", "none")))
+	if p.location == nil {
+		t.Fatalf("prompt=none answered %d %s", p.status, p.url)
+	}
+	switch e := p.location.Query().Get("error"); e {
+	case "":
+		return true
+	case "login_required":
+		return false
+	default:
+		t.Fatalf("prompt=none: %s", e)
+		return false
+	}
+}
+
+func TestPasswordChangesEndSessions(t *testing.T) {
+	env := map[string]string{"OAUTH2_ADMIN_TOKEN": adminToken}
+	for k, v := range loopbackCalls {
+		env[k] = v
+	}
+	s := startServer(t, "sqlite", env)
+	receiver := newLogoutReceiver(t)
+	w := newWebApp(t, s, `{"client_name":"RP","redirect_uris":["https://rp.example/cb"],
+		"grant_types":["authorization_code","refresh_token"],
+		"backchannel_logout_uri":"`+receiver.srv.URL+`/backchannel"}`)
+	sid := func(b *browser) string {
+		a := w.authorize(t, b)
+		var claims struct {
+			Sid string `json:"sid"`
+		}
+		if err := w.verifyIDToken(t, w.exchange(t, a), a.nonce).Claims(&claims); err != nil || claims.Sid == "" {
+			t.Fatalf("the ID token has no sid: %v", err)
+		}
+		return claims.Sid
+	}
+	phone, laptop := newBrowser(t, s), newBrowser(t, s)
+	phoneSid, laptopSid := sid(phone), sid(laptop)
+
+	t.Run("changing one's own password ends the other sessions and keeps this one", func(t *testing.T) {
+		form := laptop.get(s.issuer + "/account").hidden()
+		form.Set("current_password", testPassword)
+		form.Set("new_password", "a-new-password-1")
+		p := laptop.post(s.issuer+"/account/password", form)
+		if !strings.Contains(p.body, "You are signed out everywhere else.") {
+			t.Fatalf("got %d:\n%s", p.status, p.body)
+		}
+		if signedIn(t, w, phone) {
+			t.Error("the phone is still signed in after the password change")
+		}
+		if !signedIn(t, w, laptop) {
+			t.Error("the session that changed the password ended")
+		}
+		lt := receiver.waitFor(t, phoneSid)
+		if c := jwtClaims(t, lt); c["aud"] != w.client.ID {
+			t.Errorf("logout token claims %v", c)
+		}
+	})
+	// An application whose back-channel endpoint is down: its missed
+	// logouts are counted.
+	down := newWebApp(t, s, `{"client_name":"Down","redirect_uris":["https://down.example/cb"],
+		"grant_types":["authorization_code"],"backchannel_logout_uri":"http://127.0.0.1:1/backchannel"}`)
+	down.exchange(t, down.authorize(t, laptop))
+
+	t.Run("a password the operator sets ends every session of the user", func(t *testing.T) {
+		req, _ := http.NewRequest(http.MethodGet, s.issuer+"/admin/api/users", nil)
+		req.Header.Set("Authorization", "Bearer "+adminToken)
+		resp, body := doJSON(t, req)
+		users, _ := body["users"].([]any)
+		if resp.StatusCode != 200 || len(users) == 0 {
+			t.Fatalf("users: %d %v", resp.StatusCode, body)
+		}
+		id, _ := users[0].(map[string]any)["id"].(string)
+		req, _ = http.NewRequest(http.MethodPut, s.issuer+"/admin/api/users/"+id+"/password", strings.NewReader(`{"password":"a-new-password-2"}`))
+		req.Header.Set("Authorization", "Bearer "+adminToken)
+		req.Header.Set("Content-Type", "application/json")
+		if resp, body := doJSON(t, req); resp.StatusCode/100 != 2 {
+			t.Fatalf("set password: %d %v", resp.StatusCode, body)
+		}
+		if signedIn(t, w, laptop) {
+			t.Error("the laptop is still signed in after the operator set a password")
+		}
+		receiver.waitFor(t, laptopSid)
+	})
+	t.Run("back-channel deliveries are counted by outcome", func(t *testing.T) {
+		deadline := time.Now().Add(15 * time.Second)
+		for counterValue(t, s, "oauth2_backchannel_logout_deliveries_total", map[string]string{"outcome": "failure"}) < 1 {
+			if time.Now().After(deadline) {
+				t.Fatal("the delivery to an endpoint that is down was not counted as a failure")
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if n := counterValue(t, s, "oauth2_backchannel_logout_deliveries_total", map[string]string{"outcome": "success"}); n != 2 {
+			t.Errorf("%v successful deliveries, want 2", n)
 		}
 	})
 }

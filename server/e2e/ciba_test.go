@@ -318,19 +318,29 @@ func TestCIBAPollMode(t *testing.T) {
 // cibaDeliveries reads oauth2_ciba_deliveries_total for kind and outcome.
 func cibaDeliveries(t *testing.T, s *testServer, kind, outcome string) float64 {
 	t.Helper()
-	families := scrapeMetrics(t, s)
-	f := families["oauth2_ciba_deliveries_total"]
+	return counterValue(t, s, "oauth2_ciba_deliveries_total", map[string]string{"kind": kind, "outcome": outcome})
+}
+
+// counterValue reads the counter name with the labels want from /metrics,
+// 0 when no series has them.
+func counterValue(t *testing.T, s *testServer, name string, want map[string]string) float64 {
+	t.Helper()
+	f := scrapeMetrics(t, s)[name]
 	if f == nil {
-		t.Fatal("/metrics lacks oauth2_ciba_deliveries_total")
+		t.Fatalf("/metrics lacks %s", name)
 	}
+next:
 	for _, m := range f.Metric {
 		labels := map[string]string{}
 		for _, l := range m.Label {
 			labels[l.GetName()] = l.GetValue()
 		}
-		if labels["kind"] == kind && labels["outcome"] == outcome {
-			return m.GetCounter().GetValue()
+		for k, v := range want {
+			if labels[k] != v {
+				continue next
+			}
 		}
+		return m.GetCounter().GetValue()
 	}
 	return 0
 }

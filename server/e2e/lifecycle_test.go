@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -238,18 +239,26 @@ func newLogoutReceiver(t *testing.T) *logoutReceiver {
 
 func (lr *logoutReceiver) wait(t *testing.T) string {
 	t.Helper()
+	return lr.waitFor(t, "")
+}
+
+// waitFor returns the first logout token for the session sid (any session
+// when ""), waiting for it to arrive.
+func (lr *logoutReceiver) waitFor(t *testing.T, sid string) string {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		lr.mu.Lock()
-		if len(lr.tokens) > 0 {
-			tok := lr.tokens[0]
-			lr.mu.Unlock()
-			return tok
-		}
+		tokens := slices.Clone(lr.tokens)
 		lr.mu.Unlock()
+		for _, tok := range tokens {
+			if sid == "" || jwtClaims(t, tok)["sid"] == sid {
+				return tok
+			}
+		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatal("no back-channel logout token arrived")
+	t.Fatalf("no back-channel logout token for session %s arrived", sid)
 	return ""
 }
 

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"oauth2-server.dev/ports"
 )
@@ -58,6 +59,34 @@ func (s *Store) DeleteSession(ctx context.Context, tenant, id string, evs ...por
 func (s *Store) deleteSession(ctx context.Context, tenant, id string) error {
 	_, err := s.sessions.DeleteOne(ctx, byID(tenant, id))
 	return translate("delete session", err)
+}
+
+// endUserSessions deletes the user's sessions but keep and returns their
+// ids: the ones it found, so that a session begun after the search is left
+// alone.
+func (s *Store) endUserSessions(ctx context.Context, op, tenant, userID, keep string) ([]string, error) {
+	cur, err := s.sessions.Find(ctx, bson.D{
+		{Key: "tenant", Value: tenant}, {Key: "user_id", Value: userID}, {Key: "id", Value: bson.D{{Key: "$ne", Value: keep}}},
+	}, options.Find().SetProjection(bson.D{{Key: "id", Value: 1}}))
+	if err != nil {
+		return nil, translate(op, err)
+	}
+	var docs []sessionDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, translate(op, err)
+	}
+	if len(docs) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(docs))
+	for i, d := range docs {
+		ids[i] = d.SessionID
+	}
+	_, err = s.sessions.DeleteMany(ctx, bson.D{{Key: "tenant", Value: tenant}, {Key: "id", Value: bson.D{{Key: "$in", Value: ids}}}})
+	if err != nil {
+		return nil, translate(op, err)
+	}
+	return ids, nil
 }
 
 // CountSessions returns how many of the tenant's sessions are live at now.

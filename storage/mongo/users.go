@@ -80,17 +80,29 @@ func (s *Store) ListUsers(ctx context.Context, tenant string) ([]*ports.User, er
 	return out, nil
 }
 
-// SetUserPassword replaces the user's password hash. ErrNotFound if the
-// user is absent.
-func (s *Store) SetUserPassword(ctx context.Context, tenant, id, passwordHash string) error {
-	res, err := s.users.UpdateOne(ctx, byID(tenant, id), bson.D{{Key: "$set", Value: bson.D{{Key: "password_hash", Value: passwordHash}}}})
+// SetUserPassword replaces the user's password hash, then ends the user's
+// sessions but keepSession and returns their ids. Without transactions
+// these are separate writes, the password's first, so no session begun with
+// the old password after the change survives it; a failure between them
+// fails the call, and setting the password again ends the sessions left.
+func (s *Store) SetUserPassword(ctx context.Context, tenant, id, passwordHash, keepSession string, evs ...ports.Event) ([]string, error) {
+	const op = "set user password"
+	var ended []string
+	err := s.withEvents(ctx, op, evs, func() error {
+		res, err := s.users.UpdateOne(ctx, byID(tenant, id), bson.D{{Key: "$set", Value: bson.D{{Key: "password_hash", Value: passwordHash}}}})
+		if err != nil {
+			return translate(op, err)
+		}
+		if res.MatchedCount == 0 {
+			return notFound(op, "no such user")
+		}
+		ended, err = s.endUserSessions(ctx, op, tenant, id, keepSession)
+		return err
+	})
 	if err != nil {
-		return translate("set user password", err)
+		return nil, err
 	}
-	if res.MatchedCount == 0 {
-		return notFound("set user password", "no such user")
-	}
-	return nil
+	return ended, nil
 }
 
 // DeleteUser removes the user, then the user's consents and sessions, and
@@ -99,9 +111,12 @@ func (s *Store) SetUserPassword(ctx context.Context, tenant, id, passwordHash st
 // call fails so that it is retried, which then answers ErrNotFound; the
 // sessions and consents of a user who no longer exists lead nowhere, and
 // the tokens expire.
-func (s *Store) DeleteUser(ctx context.Context, tenant, id string, now time.Time, evs ...ports.Event) (int, error) {
+func (s *Store) DeleteUser(ctx context.Context, tenant, id string, now time.Time, evs ...ports.Event) (int, []string, error) {
 	const op = "delete user"
-	var n int
+	var (
+		n     int
+		ended []string
+	)
 	err := s.withEvents(ctx, op, evs, func() error {
 		res, err := s.users.DeleteOne(ctx, byID(tenant, id))
 		if err != nil {
@@ -114,8 +129,8 @@ func (s *Store) DeleteUser(ctx context.Context, tenant, id string, now time.Time
 		if _, err := s.consents.DeleteMany(ctx, byUser); err != nil {
 			return translate(op, err)
 		}
-		if _, err := s.sessions.DeleteMany(ctx, byUser); err != nil {
-			return translate(op, err)
+		if ended, err = s.endUserSessions(ctx, op, tenant, id, ""); err != nil {
+			return err
 		}
 		up, err := s.tokens.UpdateMany(ctx,
 			bson.D{{Key: "tenant", Value: tenant}, {Key: "subject", Value: id}, {Key: "revoked_at", Value: nil}},
@@ -126,5 +141,8 @@ func (s *Store) DeleteUser(ctx context.Context, tenant, id string, now time.Time
 		n = int(up.ModifiedCount)
 		return nil
 	})
-	return n, err
+	if err != nil {
+		return 0, nil, err
+	}
+	return n, ended, nil
 }

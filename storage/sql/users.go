@@ -22,7 +22,7 @@ var (
 	qSetUserPassword    = newQuery(`UPDATE users SET password_hash = ? WHERE tenant = ? AND id = ?`)
 	qDeleteUser         = newQuery(`DELETE FROM users WHERE tenant = ? AND id = ?`)
 	qDeleteUserConsents = newQuery(`DELETE FROM consents WHERE tenant = ? AND user_id = ?`)
-	qDeleteUserSessions = newQuery(`DELETE FROM sessions WHERE tenant = ? AND user_id = ?`)
+	qDeleteUserSessions = newQuery(`DELETE FROM sessions WHERE tenant = ? AND user_id = ? AND id <> ? RETURNING id`)
 	qRevokeUserTokens   = newQuery(`UPDATE tokens SET revoked_at = ? WHERE tenant = ? AND subject = ? AND revoked_at IS NULL`)
 )
 
@@ -75,21 +75,50 @@ func (s *Store) ListUsers(ctx context.Context, tenant string) ([]*ports.User, er
 	return out, nil
 }
 
-// SetUserPassword replaces the user's password hash. ErrNotFound if the
-// user is absent.
-func (s *Store) SetUserPassword(ctx context.Context, tenant, id, passwordHash string) error {
-	return s.execOne(ctx, "set user password", nil, qSetUserPassword, passwordHash, tenant, id)
+// SetUserPassword replaces the user's password hash and ends the user's
+// sessions but keepSession in one transaction, returning the ended
+// sessions' ids. ErrNotFound if the user is absent.
+func (s *Store) SetUserPassword(ctx context.Context, tenant, id, passwordHash, keepSession string, evs ...ports.Event) ([]string, error) {
+	const op = "set user password"
+	if err := checkEvents(evs); err != nil {
+		return nil, fmt.Errorf("sqlstore: %s: %w", op, err)
+	}
+	var ended []string
+	err := s.write(ctx, op, func(ctx context.Context, tx *sql.Tx) (_ []ports.Event, err error) {
+		if err := oneRow(s.txExec(ctx, tx, qSetUserPassword, passwordHash, tenant, id)); err != nil {
+			return nil, err
+		}
+		ended, err = s.deleteUserSessions(ctx, tx, tenant, id, keepSession)
+		return evs, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ended, nil
+}
+
+// deleteUserSessions deletes the user's sessions but keep and returns
+// their ids.
+func (s *Store) deleteUserSessions(ctx context.Context, tx *sql.Tx, tenant, userID, keep string) ([]string, error) {
+	rows, err := s.txQuery(ctx, tx, qDeleteUserSessions, tenant, userID, keep)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, func(row scanner) (id string, err error) { return id, row.Scan(&id) })
 }
 
 // DeleteUser removes the user, the user's consents and sessions, and
 // revokes the user's tokens in one transaction. ErrNotFound if the user is
 // absent.
-func (s *Store) DeleteUser(ctx context.Context, tenant, id string, now time.Time, evs ...ports.Event) (int, error) {
+func (s *Store) DeleteUser(ctx context.Context, tenant, id string, now time.Time, evs ...ports.Event) (int, []string, error) {
 	const op = "delete user"
 	if err := checkEvents(evs); err != nil {
-		return 0, fmt.Errorf("sqlstore: %s: %w", op, err)
+		return 0, nil, fmt.Errorf("sqlstore: %s: %w", op, err)
 	}
-	var n int64
+	var (
+		n     int64
+		ended []string
+	)
 	err := s.write(ctx, op, func(ctx context.Context, tx *sql.Tx) ([]ports.Event, error) {
 		res, err := s.txExec(ctx, tx, qDeleteUser, tenant, id)
 		if err != nil {
@@ -98,10 +127,11 @@ func (s *Store) DeleteUser(ctx context.Context, tenant, id string, now time.Time
 		if gone, err := res.RowsAffected(); err != nil || gone == 0 {
 			return nil, cmp.Or(err, ports.ErrNotFound)
 		}
-		for _, q := range []query{qDeleteUserConsents, qDeleteUserSessions} {
-			if _, err := s.txExec(ctx, tx, q, tenant, id); err != nil {
-				return nil, err
-			}
+		if _, err := s.txExec(ctx, tx, qDeleteUserConsents, tenant, id); err != nil {
+			return nil, err
+		}
+		if ended, err = s.deleteUserSessions(ctx, tx, tenant, id, ""); err != nil {
+			return nil, err
 		}
 		res, err = s.txExec(ctx, tx, qRevokeUserTokens, s.timeArg(now), tenant, id)
 		if err != nil {
@@ -110,5 +140,8 @@ func (s *Store) DeleteUser(ctx context.Context, tenant, id string, now time.Time
 		n, err = res.RowsAffected()
 		return evs, err
 	})
-	return int(n), err
+	if err != nil {
+		return 0, nil, err
+	}
+	return int(n), ended, nil
 }

@@ -226,6 +226,11 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 		ed.close()
 		return nil, err
 	}
+	logouts, err := newLogoutDeliveries(reg, log)
+	if err != nil {
+		ed.close()
+		return nil, err
+	}
 	p, err := core.New(core.Config{
 		Issuer:                  cfg.Issuer,
 		AccessTokenTTL:          cfg.AccessTokenTTL,
@@ -252,7 +257,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 		Store: guarded, Keys: keys, Clock: clock, Secrets: hasher, Sealer: sealer,
 		HTTPClient: out.calledClient(privateNets), TrustedIssuersClient: out.client(), RequestURIClient: requestURIClient,
 		Events: counted, TraceID: traceID, DPoPNonceKey: nonceKey,
-		CIBANotifier: notifier, OnCIBADelivery: deliveries.record,
+		CIBANotifier: notifier, OnCIBADelivery: deliveries.record, OnLogoutDelivery: logouts.record,
 	})
 	if err != nil {
 		ed.close()
