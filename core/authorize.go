@@ -157,8 +157,24 @@ func (p *Provider) ConsentDecision(ctx context.Context, requestID string, sess *
 	if !allow {
 		return p.errorRedirect(req, ErrAccessDenied.WithDescription("the user denied the request"))
 	}
-	scope := req.Scopes
-	if prev, err := p.store.GetConsent(ctx, p.cfg.Tenant, sess.UserID, req.Client.ID); err == nil {
+	data := map[string]string{}
+	if len(req.AuthorizationDetails) > 0 {
+		// Types only: the values may name accounts and amounts.
+		data["authorization_details_types"] = strings.Join(req.AuthorizationDetails.Types(), " ")
+	}
+	if err := p.rememberConsent(ctx, sess.UserID, req.Client.ID, req.Scopes, data); err != nil {
+		return nil, err
+	}
+	return p.issueCode(ctx, req, sess)
+}
+
+// rememberConsent records that the user granted the client scopes, added
+// to what they granted it before, with a consent.granted event whose data
+// is data and the whole scope. The account page lists the consent, and
+// withdrawing it revokes the client's tokens for the user.
+func (p *Provider) rememberConsent(ctx context.Context, userID, clientID string, scopes []string, data map[string]string) error {
+	scope := slices.Clone(scopes)
+	if prev, err := p.store.GetConsent(ctx, p.cfg.Tenant, userID, clientID); err == nil {
 		granted, _ := ParseScope(prev.Scope)
 		for _, s := range granted {
 			if !slices.Contains(scope, s) {
@@ -166,19 +182,15 @@ func (p *Provider) ConsentDecision(ctx context.Context, requestID string, sess *
 			}
 		}
 	}
-	data := map[string]string{"scope": JoinScope(scope)}
-	if len(req.AuthorizationDetails) > 0 {
-		// Types only: the values may name accounts and amounts.
-		data["authorization_details_types"] = strings.Join(req.AuthorizationDetails.Types(), " ")
-	}
-	granted := p.event(ctx, ports.EventConsentGranted, sess.UserID, req.Client.ID, data)
+	data["scope"] = JoinScope(scope)
+	granted := p.event(ctx, ports.EventConsentGranted, userID, clientID, data)
 	if err := p.store.SaveConsent(ctx, &ports.Consent{
-		Tenant: p.cfg.Tenant, UserID: sess.UserID, ClientID: req.Client.ID,
+		Tenant: p.cfg.Tenant, UserID: userID, ClientID: clientID,
 		Scope: JoinScope(scope), GrantedAt: p.clock.Now(),
 	}, granted); err != nil {
-		return nil, ErrServerError.Wrap(err)
+		return ErrServerError.Wrap(err)
 	}
-	return p.issueCode(ctx, req, sess)
+	return nil
 }
 
 // PendingRequest loads a pending authorization request and validates it

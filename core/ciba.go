@@ -402,6 +402,11 @@ func (p *Provider) DecideCIBA(ctx context.Context, decisionID string, sess *port
 	status, decision := ports.CIBADenied, "denied"
 	if approve {
 		status, decision = ports.CIBAApproved, "approved"
+		// The approval is the person's consent, remembered as a device's.
+		scopes, _ := ParseScope(r.Scope)
+		if err := p.rememberConsent(ctx, sess.UserID, r.ClientID, scopes, map[string]string{"flow": "ciba"}); err != nil {
+			return err
+		}
 	}
 	decided := p.event(ctx, ports.EventCIBADecided, sess.UserID, r.ClientID, map[string]string{"decision": decision, "delivery_mode": r.DeliveryMode})
 	err = p.store.DecideCIBARequest(ctx, p.cfg.Tenant, r.DecisionHash, status, sess.ID, sess.AuthTime, now, decided)

@@ -362,8 +362,14 @@ func TestCIBAPollMode(t *testing.T) {
 	if err := f.p.DecideCIBA(ctx, id, sess, true); err != nil {
 		t.Fatalf("DecideCIBA: %v", err)
 	}
-	if evs := f.store.events[before:]; len(evs) != 1 || evs[0].Type != ports.EventCIBADecided || evs[0].Data["decision"] != "approved" || evs[0].Subject != f.alice.ID {
+	// The approval is remembered as consent, then decided.
+	if evs := f.store.events[before:]; len(evs) != 2 ||
+		evs[0].Type != ports.EventConsentGranted || evs[0].Data["flow"] != "ciba" || evs[0].ClientID != f.kiosk.ID ||
+		evs[1].Type != ports.EventCIBADecided || evs[1].Data["decision"] != "approved" || evs[1].Subject != f.alice.ID {
 		t.Fatalf("decision events = %+v", evs)
+	}
+	if c, err := f.store.GetConsent(ctx, ports.DefaultTenant, f.alice.ID, f.kiosk.ID); err != nil || c.Scope == "" {
+		t.Fatalf("the consent of the approval: %+v, %v", c, err)
 	}
 	t.Run("a decided request cannot be decided again", func(t *testing.T) {
 		if err := f.p.DecideCIBA(ctx, id, sess, false); errCode(err) != "invalid_request" {

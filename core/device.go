@@ -148,17 +148,28 @@ func (p *Provider) LookupDevice(ctx context.Context, userCode string) (*PendingD
 
 // DecideDevice records the person's answer for a user code.
 func (p *Provider) DecideDevice(ctx context.Context, userCode string, sess *ports.Session, approve bool) error {
+	gone := ErrInvalidRequest.WithDescription("the code is unknown, expired or already used")
+	code, now := NormalizeUserCode(userCode), p.clock.Now()
 	status := ports.DeviceDenied
 	if approve {
 		status = ports.DeviceApproved
+		// The approval is the person's consent: remembered, so that the
+		// account page lists the device's application and can withdraw it.
+		d, err := p.store.GetDeviceCodeByUserCode(ctx, p.cfg.Tenant, code, now)
+		if errors.Is(err, ports.ErrNotFound) || err == nil && d.Status != ports.DevicePending {
+			return gone
+		}
+		if err != nil {
+			return ErrServerError.Wrap(err)
+		}
+		scopes, _ := ParseScope(d.Scope)
+		if err := p.rememberConsent(ctx, sess.UserID, d.ClientID, scopes, map[string]string{"flow": "device"}); err != nil {
+			return err
+		}
 	}
-	var evs []ports.Event
-	if approve {
-		evs = append(evs, p.event(ctx, ports.EventConsentGranted, sess.UserID, "", map[string]string{"flow": "device"}))
-	}
-	err := p.store.DecideDeviceCode(ctx, p.cfg.Tenant, NormalizeUserCode(userCode), status, sess.UserID, sess.ID, sess.AuthTime, p.clock.Now(), evs...)
+	err := p.store.DecideDeviceCode(ctx, p.cfg.Tenant, code, status, sess.UserID, sess.ID, sess.AuthTime, now)
 	if errors.Is(err, ports.ErrNotFound) || errors.Is(err, ports.ErrAlreadyUsed) {
-		return ErrInvalidRequest.WithDescription("the code is unknown, expired or already used")
+		return gone
 	}
 	if err != nil {
 		return ErrServerError.Wrap(err)

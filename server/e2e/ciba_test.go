@@ -287,6 +287,13 @@ func TestCIBAPollMode(t *testing.T) {
 					t.Fatalf("refreshed token = %+v", tok)
 				}
 			})
+			t.Run("the approval is listed on the person's account page", func(t *testing.T) {
+				b := newBrowser(t, s.testServer)
+				p := b.login(b.get(s.issuer+"/account"), testUser, testPassword)
+				if !strings.Contains(p.body, "Kiosk") || !strings.Contains(p.body, `action="/account/consents/`+c.ID+`/revoke"`) {
+					t.Fatalf("the account page does not list the kiosk:\n%s", p.body)
+				}
+			})
 			t.Run("the auth_req_id works once", func(t *testing.T) {
 				s.clock.advance(5 * time.Second)
 				if status, m := s.collect(t, c, id); status != http.StatusBadRequest || m["error"] != "invalid_grant" {

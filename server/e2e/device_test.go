@@ -24,9 +24,8 @@ func TestDeviceAuthorizationGrant(t *testing.T) {
 			AuthStyle: oauth2.AuthStyleInParams,
 		}}
 
-		// approve walks a person through the verification page.
-		approve := func(t *testing.T, complete, decision string) page {
-			b := newBrowser(t, s)
+		// approve walks a person through the verification page in b.
+		approve := func(t *testing.T, b *browser, complete, decision string) page {
 			p := b.get(complete)
 			p = b.login(p, testUser, testPassword)
 			if p.status != http.StatusOK || p.url.Path != "/device" || !strings.Contains(p.body, `value="approve"`) || !strings.Contains(p.body, "TV") {
@@ -57,7 +56,8 @@ func TestDeviceAuthorizationGrant(t *testing.T) {
 				t.Fatalf("second poll at once: %q", e)
 			}
 		})
-		if p := approve(t, da.VerificationURIComplete, "approve"); p.status != 200 || !strings.Contains(p.body, "Device connected") {
+		person := newBrowser(t, s)
+		if p := approve(t, person, da.VerificationURIComplete, "approve"); p.status != 200 || !strings.Contains(p.body, "Device connected") {
 			t.Fatalf("approval: %d %s", p.status, p.body)
 		}
 		tok, err := cfg.DeviceAccessToken(ctx, da)
@@ -76,12 +76,28 @@ func TestDeviceAuthorizationGrant(t *testing.T) {
 				t.Fatalf("second redemption: %v", m)
 			}
 		})
+		t.Run("the approval is listed on the account page, and withdrawing it revokes the device's tokens", func(t *testing.T) {
+			p := person.get(s.issuer + "/account")
+			if !strings.Contains(p.body, "TV") || !strings.Contains(p.body, `action="/account/consents/`+c.ID+`/revoke"`) {
+				t.Fatalf("the account page does not list the device's application:\n%s", p.body)
+			}
+			if p := person.post(s.issuer+"/account/consents/"+c.ID+"/revoke", p.hidden()); !strings.Contains(p.body, "Access withdrawn.") {
+				t.Fatalf("withdrawal: %d\n%s", p.status, p.body)
+			}
+			_, err := cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+			if re := retrieveError(t, err); re.ErrorCode != "invalid_grant" {
+				t.Fatalf("the device's refresh token after the withdrawal: %v", err)
+			}
+			if info := userinfo(t, s, http.MethodGet, tok.AccessToken); info.status != http.StatusUnauthorized {
+				t.Fatalf("userinfo with the device's access token after the withdrawal: %d", info.status)
+			}
+		})
 		t.Run("a denied request ends with access_denied", func(t *testing.T) {
 			da, err := cfg.DeviceAuth(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if p := approve(t, da.VerificationURIComplete, "deny"); p.status != 200 || !strings.Contains(p.body, "Request denied") {
+			if p := approve(t, newBrowser(t, s), da.VerificationURIComplete, "deny"); p.status != 200 || !strings.Contains(p.body, "Request denied") {
 				t.Fatalf("deny: %d", p.status)
 			}
 			_, err = cfg.DeviceAccessToken(ctx, da)
