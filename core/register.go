@@ -201,9 +201,10 @@ func (p *Provider) DeleteClient(ctx context.Context, clientID string) error {
 	return p.deleteClient(ctx, clientID)
 }
 
-// Clients returns the registered clients ordered by id.
-func (p *Provider) Clients(ctx context.Context) ([]*ports.Client, error) {
-	return p.store.ListClients(ctx, p.cfg.Tenant)
+// Clients returns the registered clients ordered by id, the part of them
+// page selects.
+func (p *Provider) Clients(ctx context.Context, page ports.Page) ([]*ports.Client, error) {
+	return p.store.ListClients(ctx, p.cfg.Tenant, page)
 }
 
 func (p *Provider) deleteClient(ctx context.Context, clientID string) error {

@@ -153,16 +153,25 @@ func (s *memStore) deleteClient(tenant, id string) error {
 	return nil
 }
 
-func (s *memStore) ListClients(_ context.Context, tenant string) ([]*ports.Client, error) {
+func (s *memStore) ListClients(_ context.Context, tenant string, page ports.Page) ([]*ports.Client, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []*ports.Client
 	for _, c := range s.clients {
-		if c.Tenant == tenant {
+		if c.Tenant == tenant && c.ID > page.After {
 			out = append(out, cloneClient(c))
 		}
 	}
-	return out, nil
+	slices.SortFunc(out, func(a, b *ports.Client) int { return strings.Compare(a.ID, b.ID) })
+	return firstOf(out, page), nil
+}
+
+// firstOf cuts a list to the page's limit.
+func firstOf[T any](list []T, page ports.Page) []T {
+	if page.Limit > 0 && len(list) > page.Limit {
+		return list[:page.Limit]
+	}
+	return list
 }
 
 func (s *memStore) CreateUser(_ context.Context, u *ports.User) error {
@@ -201,18 +210,18 @@ func (s *memStore) GetUserByUsername(_ context.Context, tenant, username string)
 	return nil, ports.ErrNotFound
 }
 
-func (s *memStore) ListUsers(_ context.Context, tenant string) ([]*ports.User, error) {
+func (s *memStore) ListUsers(_ context.Context, tenant string, page ports.Page) ([]*ports.User, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []*ports.User
 	for _, u := range s.users {
-		if u.Tenant == tenant {
+		if u.Tenant == tenant && u.Username > page.After {
 			uu := *u
 			out = append(out, &uu)
 		}
 	}
 	slices.SortFunc(out, func(a, b *ports.User) int { return strings.Compare(a.Username, b.Username) })
-	return out, nil
+	return firstOf(out, page), nil
 }
 
 func (s *memStore) SetUserPassword(_ context.Context, tenant, id, passwordHash, keepSession string, evs ...ports.Event) ([]string, error) {

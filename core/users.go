@@ -72,9 +72,10 @@ func (p *Provider) AddUser(ctx context.Context, n NewUser) (*ports.User, error) 
 	return u, nil
 }
 
-// Users returns the users ordered by username.
-func (p *Provider) Users(ctx context.Context) ([]*ports.User, error) {
-	return p.store.ListUsers(ctx, p.cfg.Tenant)
+// Users returns the users ordered by username, the part of them page
+// selects.
+func (p *Provider) Users(ctx context.Context, page ports.Page) ([]*ports.User, error) {
+	return p.store.ListUsers(ctx, p.cfg.Tenant, page)
 }
 
 // SetPassword gives the user a new password for the operator; the old one

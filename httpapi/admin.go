@@ -103,17 +103,33 @@ func nonNil(s []string) []string {
 }
 
 func (h *handlers) adminListClients(w http.ResponseWriter, r *http.Request) {
-	clients, err := h.p.Clients(r.Context())
+	page, problem, ok := listPage(r.URL.Query())
+	if !ok {
+		writeJSONError(w, http.StatusBadRequest, "invalid_request", problem)
+		return
+	}
+	clients, err := h.p.Clients(r.Context(), oneMore(page))
 	if err != nil {
 		h.oauthError(w, r, core.ErrServerError.Wrap(err))
 		return
 	}
+	clients, next := cut(clients, page, func(c *ports.Client) string { return c.ID })
 	out := make([]adminClient, 0, len(clients))
 	for _, c := range clients {
 		out = append(out, describeClient(c))
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, map[string]any{"clients": out})
+	writeJSON(w, http.StatusOK, listAnswer("clients", out, next))
+}
+
+// listAnswer is the body of an admin API list: the entries under name,
+// and next, the after parameter of the next page, unless this is the last.
+func listAnswer[T any](name string, entries []T, next string) map[string]any {
+	body := map[string]any{name: entries}
+	if next != "" {
+		body["next"] = next
+	}
+	return body
 }
 
 func (h *handlers) adminGetClient(w http.ResponseWriter, r *http.Request) {

@@ -68,6 +68,9 @@ type adminPageData struct {
 	Clients                              []adminClientRow
 	Users                                []adminUserRow
 	Keys                                 []adminKeyRow
+	// Paging: the links to the next and the first page of the clients
+	// and of the users, "" where there is none.
+	ClientsNext, ClientsFirst, UsersNext, UsersFirst string
 }
 
 type adminUserRow struct {
@@ -110,18 +113,49 @@ func (h *handlers) adminPage(w http.ResponseWriter, r *http.Request) {
 
 // renderAdmin renders the dashboard with a notice or a problem to show.
 func (h *handlers) renderAdmin(w http.ResponseWriter, r *http.Request, status int, notice, problem string) {
-	clients, err := h.p.Clients(r.Context())
+	q := r.URL.Query()
+	clientPage := ports.Page{After: q.Get("clients_after"), Limit: adminPageRows}
+	userPage := ports.Page{After: q.Get("users_after"), Limit: adminPageRows}
+	clients, err := h.p.Clients(r.Context(), oneMore(clientPage))
 	var users []*ports.User
 	if err == nil {
-		users, err = h.p.Users(r.Context())
+		users, err = h.p.Users(r.Context(), oneMore(userPage))
 	}
 	if err != nil {
 		h.logged(r, core.ErrServerError.Wrap(err))
 		h.errorPage(w, r, http.StatusServiceUnavailable, "Administration unavailable", "The store did not answer. Try again in a moment.", "")
 		return
 	}
+	clients, nextClient := cut(clients, clientPage, func(c *ports.Client) string { return c.ID })
+	users, nextUser := cut(users, userPage, func(u *ports.User) string { return u.Username })
 	data := adminPageData{Title: "Administration", CSRF: h.cookies.csrfToken(w, r), Issuer: h.p.Issuer(), Notice: notice, Problem: problem,
 		MinPassword: core.MinPasswordLength}
+	// Each list pages on its own; a link keeps the other list where it is.
+	link := func(clientsAfter, usersAfter string) string {
+		v := url.Values{}
+		if clientsAfter != "" {
+			v.Set("clients_after", clientsAfter)
+		}
+		if usersAfter != "" {
+			v.Set("users_after", usersAfter)
+		}
+		if len(v) == 0 {
+			return adminURL
+		}
+		return adminURL + "?" + v.Encode()
+	}
+	if nextClient != "" {
+		data.ClientsNext = link(nextClient, userPage.After)
+	}
+	if clientPage.After != "" {
+		data.ClientsFirst = link("", userPage.After)
+	}
+	if nextUser != "" {
+		data.UsersNext = link(clientPage.After, nextUser)
+	}
+	if userPage.After != "" {
+		data.UsersFirst = link(clientPage.After, "")
+	}
 	for _, c := range clients {
 		data.Clients = append(data.Clients, adminClientRow{
 			ID: c.ID, Name: clientName(c), Auth: c.TokenEndpointAuth, GrantTypes: c.GrantTypes,

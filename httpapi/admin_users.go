@@ -56,17 +56,23 @@ func userProblem(err error) (int, string) {
 }
 
 func (h *handlers) adminListUsers(w http.ResponseWriter, r *http.Request) {
-	users, err := h.p.Users(r.Context())
+	page, problem, ok := listPage(r.URL.Query())
+	if !ok {
+		writeJSONError(w, http.StatusBadRequest, "invalid_request", problem)
+		return
+	}
+	users, err := h.p.Users(r.Context(), oneMore(page))
 	if err != nil {
 		h.userError(w, r, err)
 		return
 	}
+	users, next := cut(users, page, func(u *ports.User) string { return u.Username })
 	out := make([]adminUser, 0, len(users))
 	for _, u := range users {
 		out = append(out, describeUser(u))
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, map[string]any{"users": out})
+	writeJSON(w, http.StatusOK, listAnswer("users", out, next))
 }
 
 type newUserRequest struct {

@@ -69,6 +69,7 @@ type ClientStore interface {
 	UpdateClient(ctx context.Context, c *Client, evs ...Event) error
 	// DeleteClient removes the client. ErrNotFound if absent.
 	DeleteClient(ctx context.Context, tenant, id string, evs ...Event) error
-	// ListClients returns the tenant's clients ordered by id.
-	ListClients(ctx context.Context, tenant string) ([]*Client, error)
+	// ListClients returns the tenant's clients ordered by id, the part of
+	// them page selects by id.
+	ListClients(ctx context.Context, tenant string, page Page) ([]*Client, error)
 }

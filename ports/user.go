@@ -28,8 +28,9 @@ type UserStore interface {
 	GetUser(ctx context.Context, tenant, id string) (*User, error)
 	// GetUserByUsername returns the user by username. ErrNotFound if absent.
 	GetUserByUsername(ctx context.Context, tenant, username string) (*User, error)
-	// ListUsers returns the tenant's users ordered by username.
-	ListUsers(ctx context.Context, tenant string) ([]*User, error)
+	// ListUsers returns the tenant's users ordered by username, the part of
+	// them page selects by username.
+	ListUsers(ctx context.Context, tenant string, page Page) ([]*User, error)
 	// SetUserPassword replaces the user's password hash and ends every
 	// session of the user but keepSession ("" keeps none), in one change.
 	// It returns the ids of the sessions it ended. ErrNotFound if the user

@@ -69,7 +69,7 @@ func (f *fakeStore) DeleteClient(ctx context.Context, _, _ string, _ ...ports.Ev
 	return f.hit(ctx, "DeleteClient")
 }
 
-func (f *fakeStore) ListClients(ctx context.Context, _ string) ([]*ports.Client, error) {
+func (f *fakeStore) ListClients(ctx context.Context, _ string, _ ports.Page) ([]*ports.Client, error) {
 	return []*ports.Client{{ID: "c1"}}, f.hit(ctx, "ListClients")
 }
 
@@ -85,7 +85,7 @@ func (f *fakeStore) GetUserByUsername(ctx context.Context, _, username string) (
 	return &ports.User{Username: username}, f.hit(ctx, "GetUserByUsername")
 }
 
-func (f *fakeStore) ListUsers(ctx context.Context, _ string) ([]*ports.User, error) {
+func (f *fakeStore) ListUsers(ctx context.Context, _ string, _ ports.Page) ([]*ports.User, error) {
 	return []*ports.User{{ID: "u1"}}, f.hit(ctx, "ListUsers")
 }
 

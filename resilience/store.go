@@ -76,9 +76,9 @@ func (w *storeWrapper) DeleteClient(ctx context.Context, tenant, id string, evs 
 	return w.do(ctx, func(ctx context.Context) error { return w.s.DeleteClient(ctx, tenant, id, evs...) })
 }
 
-func (w *storeWrapper) ListClients(ctx context.Context, tenant string) ([]*ports.Client, error) {
+func (w *storeWrapper) ListClients(ctx context.Context, tenant string, page ports.Page) ([]*ports.Client, error) {
 	return call(ctx, w.b, w.timeout, func(ctx context.Context) ([]*ports.Client, error) {
-		return w.s.ListClients(ctx, tenant)
+		return w.s.ListClients(ctx, tenant, page)
 	})
 }
 
@@ -100,9 +100,9 @@ func (w *storeWrapper) GetUserByUsername(ctx context.Context, tenant, username s
 	})
 }
 
-func (w *storeWrapper) ListUsers(ctx context.Context, tenant string) ([]*ports.User, error) {
+func (w *storeWrapper) ListUsers(ctx context.Context, tenant string, page ports.Page) ([]*ports.User, error) {
 	return call(ctx, w.b, w.timeout, func(ctx context.Context) ([]*ports.User, error) {
-		return w.s.ListUsers(ctx, tenant)
+		return w.s.ListUsers(ctx, tenant, page)
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -237,7 +238,7 @@ func testClients(t *testing.T, open opener) {
 		}
 		mustNil(t, s.CreateClient(t.Context(), newClient(tenantB, "aardvark", at)), "CreateClient tenant b")
 
-		got, err := s.ListClients(t.Context(), tenantA)
+		got, err := s.ListClients(t.Context(), tenantA, ports.Page{})
 		mustNil(t, err, "ListClients")
 		want := []*ports.Client{
 			newClient(tenantA, "Zulu", at.Add(1*time.Second)),
@@ -253,10 +254,39 @@ func testClients(t *testing.T, open opener) {
 		}
 	})
 
+	t.Run("clients list in pages after an id", func(t *testing.T) {
+		s := open(t)
+		at := baseTime()
+		for _, id := range []string{"delta", "Zulu", "bravo", "alpha", "charlie"} {
+			mustNil(t, s.CreateClient(t.Context(), newClient(tenantA, id, at)), "CreateClient")
+		}
+		mustNil(t, s.CreateClient(t.Context(), newClient(tenantB, "beta", at)), "CreateClient tenant b")
+		for _, tt := range []struct {
+			page ports.Page
+			want []string
+		}{
+			{ports.Page{Limit: 2}, []string{"Zulu", "alpha"}},
+			{ports.Page{After: "alpha", Limit: 2}, []string{"bravo", "charlie"}},
+			{ports.Page{After: "charlie", Limit: 2}, []string{"delta"}},
+			{ports.Page{After: "b"}, []string{"bravo", "charlie", "delta"}},
+			{ports.Page{After: "delta", Limit: 2}, nil},
+		} {
+			got, err := s.ListClients(t.Context(), tenantA, tt.page)
+			mustNil(t, err, "ListClients")
+			var ids []string
+			for _, c := range got {
+				ids = append(ids, c.ID)
+			}
+			if !slices.Equal(ids, tt.want) {
+				t.Errorf("ListClients(%+v) = %v, want %v", tt.page, ids, tt.want)
+			}
+		}
+	})
+
 	t.Run("list of a tenant without clients is empty", func(t *testing.T) {
 		s := open(t)
 		mustNil(t, s.CreateClient(t.Context(), newClient(tenantA, "app", baseTime())), "CreateClient")
-		got, err := s.ListClients(t.Context(), tenantB)
+		got, err := s.ListClients(t.Context(), tenantB, ports.Page{})
 		mustNil(t, err, "ListClients")
 		if len(got) != 0 {
 			t.Fatalf("ListClients returned %d clients, want none", len(got))

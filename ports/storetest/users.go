@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -121,7 +122,7 @@ func testUsers(t *testing.T, open opener) {
 		for _, u := range []*ports.User{want[1], newUser(tenantB, "u9", "carl", at), want[2], want[0]} {
 			mustNil(t, s.CreateUser(t.Context(), u), "CreateUser")
 		}
-		got, err := s.ListUsers(t.Context(), tenantA)
+		got, err := s.ListUsers(t.Context(), tenantA, ports.Page{})
 		mustNil(t, err, "ListUsers")
 		if len(got) != len(want) {
 			t.Fatalf("ListUsers returned %d users, want %d", len(got), len(want))
@@ -129,10 +130,39 @@ func testUsers(t *testing.T, open opener) {
 		for i := range want {
 			checkEqual(t, want[i], got[i])
 		}
-		none, err := s.ListUsers(t.Context(), "tenant-without-users")
+		none, err := s.ListUsers(t.Context(), "tenant-without-users", ports.Page{})
 		mustNil(t, err, "ListUsers of an empty tenant")
 		if len(none) != 0 {
 			t.Errorf("ListUsers of an empty tenant = %v", none)
+		}
+	})
+
+	t.Run("users list in pages after a username", func(t *testing.T) {
+		s := open(t)
+		at := baseTime()
+		for i, name := range []string{"dan", "Zoe", "bob", "ada", "carl"} {
+			mustNil(t, s.CreateUser(t.Context(), newUser(tenantA, "u"+strconv.Itoa(i), name, at)), "CreateUser")
+		}
+		mustNil(t, s.CreateUser(t.Context(), newUser(tenantB, "u9", "bea", at)), "CreateUser in the other tenant")
+		for _, tt := range []struct {
+			page ports.Page
+			want []string
+		}{
+			{ports.Page{Limit: 2}, []string{"Zoe", "ada"}},
+			{ports.Page{After: "ada", Limit: 2}, []string{"bob", "carl"}},
+			{ports.Page{After: "carl", Limit: 2}, []string{"dan"}},
+			{ports.Page{After: "b"}, []string{"bob", "carl", "dan"}},
+			{ports.Page{After: "dan", Limit: 2}, nil},
+		} {
+			got, err := s.ListUsers(t.Context(), tenantA, tt.page)
+			mustNil(t, err, "ListUsers")
+			var names []string
+			for _, u := range got {
+				names = append(names, u.Username)
+			}
+			if !slices.Equal(names, tt.want) {
+				t.Errorf("ListUsers(%+v) = %v, want %v", tt.page, names, tt.want)
+			}
 		}
 	})
 

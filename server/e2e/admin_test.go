@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -384,4 +385,93 @@ func userID(t *testing.T, body, username string) string {
 		t.Fatalf("no password form for %s on the dashboard", username)
 	}
 	return m[1]
+}
+
+func TestAdminListsPage(t *testing.T) {
+	s := startServer(t, "sqlite", map[string]string{"OAUTH2_ADMIN_TOKEN": adminToken, "OAUTH2_RATE_LIMIT_REGISTRATION": "1000/s:1000"})
+	var ids []string
+	for i := range 53 {
+		ids = append(ids, s.register(t, fmt.Sprintf(`{"client_name":"Service %d","grant_types":["client_credentials"]}`, i)).ID)
+	}
+	slices.Sort(ids)
+	get := func(path string) (*http.Response, map[string]any) {
+		req, _ := http.NewRequest(http.MethodGet, s.issuer+path, nil)
+		req.Header.Set("Authorization", "Bearer "+adminToken)
+		return doJSON(t, req)
+	}
+	t.Run("the API lists the clients page by page, each once", func(t *testing.T) {
+		var got []string
+		for path, pages := "/admin/api/clients?limit=20", 0; path != ""; pages++ {
+			resp, m := get(path)
+			list, _ := m["clients"].([]any)
+			if resp.StatusCode != http.StatusOK || len(list) == 0 || len(list) > 20 || pages > 3 {
+				t.Fatalf("GET %s: %d %v", path, resp.StatusCode, m)
+			}
+			for _, c := range list {
+				got = append(got, c.(map[string]any)["client_id"].(string))
+			}
+			path = ""
+			if next, ok := m["next"].(string); ok {
+				path = "/admin/api/clients?limit=20&after=" + url.QueryEscape(next)
+			}
+		}
+		if !slices.Equal(got, ids) {
+			t.Fatalf("the pages held %d clients, want the %d registered, in order", len(got), len(ids))
+		}
+	})
+	t.Run("without a limit a hundred come, with no next page here", func(t *testing.T) {
+		resp, m := get("/admin/api/clients")
+		if list, _ := m["clients"].([]any); resp.StatusCode != http.StatusOK || len(list) != len(ids) || m["next"] != nil {
+			t.Fatalf("%d: %d clients, next %v", resp.StatusCode, len(list), m["next"])
+		}
+	})
+	t.Run("the users list pages by username", func(t *testing.T) {
+		for _, name := range []string{"zed", "Abe"} {
+			req, _ := http.NewRequest(http.MethodPost, s.issuer+"/admin/api/users", strings.NewReader(`{"username":"`+name+`","password":"a-long-password-1"}`))
+			req.Header.Set("Authorization", "Bearer "+adminToken)
+			req.Header.Set("Content-Type", "application/json")
+			if resp, m := doJSON(t, req); resp.StatusCode != http.StatusCreated {
+				t.Fatalf("add %s: %d %v", name, resp.StatusCode, m)
+			}
+		}
+		var got []string
+		for path := "/admin/api/users?limit=1"; path != ""; {
+			resp, m := get(path)
+			list, _ := m["users"].([]any)
+			if resp.StatusCode != http.StatusOK || len(list) != 1 || len(got) > 3 {
+				t.Fatalf("GET %s: %d %v", path, resp.StatusCode, m)
+			}
+			got = append(got, list[0].(map[string]any)["username"].(string))
+			path = ""
+			if next, ok := m["next"].(string); ok {
+				path = "/admin/api/users?limit=1&after=" + url.QueryEscape(next)
+			}
+		}
+		if want := []string{"Abe", testUser, "zed"}; !slices.Equal(got, want) {
+			t.Fatalf("users page by page = %v, want %v", got, want)
+		}
+	})
+	for _, limit := range []string{"0", "1001", "ten", "-5"} {
+		t.Run("a limit of "+limit+" is refused with the range", func(t *testing.T) {
+			resp, m := get("/admin/api/clients?limit=" + limit)
+			if resp.StatusCode != http.StatusBadRequest || m["error"] != "invalid_request" || !strings.Contains(m["error_description"].(string), "from 1 to 1000") {
+				t.Fatalf("%d %v", resp.StatusCode, m)
+			}
+		})
+	}
+	t.Run("the admin UI shows fifty clients and links to the rest", func(t *testing.T) {
+		b := newBrowser(t, s)
+		p := adminSignIn(t, b, adminToken)
+		if !strings.Contains(p.body, "(50 on this page)") || !strings.Contains(p.body, ids[49]) || strings.Contains(p.body, ids[50]) {
+			t.Fatalf("the first page:\n%s", p.body)
+		}
+		next := regexp.MustCompile(`href="([^"]+)">Next clients`).FindStringSubmatch(p.body)
+		if next == nil {
+			t.Fatalf("no link to the next clients:\n%s", p.body)
+		}
+		p = b.get(s.issuer + unescapeHTML(next[1]))
+		if !strings.Contains(p.body, ids[50]) || !strings.Contains(p.body, ids[52]) || strings.Contains(p.body, ids[49]) || !strings.Contains(p.body, "First clients") || strings.Contains(p.body, "Next clients") {
+			t.Fatalf("the second page (%s):\n%s", next[1], p.body)
+		}
+	})
 }

@@ -2,10 +2,9 @@ package mongostore
 
 import (
 	"context"
-	"slices"
-	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"oauth2-server.dev/ports"
 )
@@ -111,11 +110,11 @@ func (s *Store) deleteClient(ctx context.Context, tenant, id string) error {
 	return nil
 }
 
-// ListClients returns the tenant's clients ordered by id, byte by byte.
-// The sort runs here rather than on the server so that no collation of a
-// deployment can change the order.
-func (s *Store) ListClients(ctx context.Context, tenant string) ([]*ports.Client, error) {
-	cur, err := s.clients.Find(ctx, bson.D{{Key: "tenant", Value: tenant}})
+// ListClients returns the tenant's clients ordered by id, byte by byte,
+// the part of them page selects.
+func (s *Store) ListClients(ctx context.Context, tenant string, page ports.Page) ([]*ports.Client, error) {
+	filter, opts := paged(tenant, "id", page)
+	cur, err := s.clients.Find(ctx, filter, opts)
 	if err != nil {
 		return nil, translate("list clients", err)
 	}
@@ -127,6 +126,21 @@ func (s *Store) ListClients(ctx context.Context, tenant string) ([]*ports.Client
 	for i := range docs {
 		clients[i] = docs[i].client()
 	}
-	slices.SortFunc(clients, func(a, b *ports.Client) int { return strings.Compare(a.ID, b.ID) })
 	return clients, nil
+}
+
+// paged is the filter and options of a list of the tenant's documents
+// ordered by key, the part of them page selects. Without a collation,
+// which the store's collections are created without, strings compare
+// byte by byte, as in the SQL stores.
+func paged(tenant, key string, page ports.Page) (bson.D, *options.FindOptionsBuilder) {
+	filter := bson.D{{Key: "tenant", Value: tenant}}
+	if page.After != "" {
+		filter = append(filter, bson.E{Key: key, Value: bson.D{{Key: "$gt", Value: page.After}}})
+	}
+	opts := options.Find().SetSort(bson.D{{Key: key, Value: 1}})
+	if page.Limit > 0 {
+		opts.SetLimit(int64(page.Limit))
+	}
+	return filter, opts
 }

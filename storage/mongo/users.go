@@ -2,8 +2,6 @@ package mongostore
 
 import (
 	"context"
-	"slices"
-	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -62,9 +60,11 @@ func (s *Store) findUser(ctx context.Context, op string, filter bson.D) (*ports.
 	return d.user(), nil
 }
 
-// ListUsers returns the tenant's users ordered by username, byte by byte.
-func (s *Store) ListUsers(ctx context.Context, tenant string) ([]*ports.User, error) {
-	cur, err := s.users.Find(ctx, bson.D{{Key: "tenant", Value: tenant}})
+// ListUsers returns the tenant's users ordered by username, byte by byte,
+// the part of them page selects.
+func (s *Store) ListUsers(ctx context.Context, tenant string, page ports.Page) ([]*ports.User, error) {
+	filter, opts := paged(tenant, "username", page)
+	cur, err := s.users.Find(ctx, filter, opts)
 	if err != nil {
 		return nil, translate("list users", err)
 	}
@@ -76,7 +76,6 @@ func (s *Store) ListUsers(ctx context.Context, tenant string) ([]*ports.User, er
 	for i := range docs {
 		out[i] = docs[i].user()
 	}
-	slices.SortFunc(out, func(a, b *ports.User) int { return strings.Compare(a.Username, b.Username) })
 	return out, nil
 }
 

@@ -21,7 +21,7 @@ var (
 	application_type = ?, access_token_format = ?, metadata = ?, created_at = ?, updated_at = ?
 	WHERE tenant = ? AND id = ?`)
 	qDeleteClient = newQuery(`DELETE FROM clients WHERE tenant = ? AND id = ?`)
-	qListClients  = newQuery(`SELECT ` + clientColumns + ` FROM clients WHERE tenant = ? ORDER BY id`)
+	qListClients  = newQuery(`SELECT ` + clientColumns + ` FROM clients WHERE tenant = ? AND id > ? ORDER BY id LIMIT ?`)
 )
 
 // clientValues returns the client's columns after tenant and id, in
@@ -101,9 +101,10 @@ func (s *Store) DeleteClient(ctx context.Context, tenant, id string, evs ...port
 	return s.execOne(ctx, "delete client", evs, qDeleteClient, tenant, id)
 }
 
-// ListClients returns the tenant's clients ordered by id, byte by byte.
-func (s *Store) ListClients(ctx context.Context, tenant string) ([]*ports.Client, error) {
-	rows, err := s.query(ctx, qListClients, tenant)
+// ListClients returns the tenant's clients ordered by id, byte by byte,
+// the part of them page selects.
+func (s *Store) ListClients(ctx context.Context, tenant string, page ports.Page) ([]*ports.Client, error) {
+	rows, err := s.query(ctx, qListClients, tenant, page.After, limitArg(page))
 	if err != nil {
 		return nil, translate("list clients", err)
 	}

@@ -4,6 +4,9 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"math"
+
+	"oauth2-server.dev/ports"
 )
 
 // scanner is what *sql.Row and *sql.Rows have in common.
@@ -43,4 +46,12 @@ func collect[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) 
 		return nil, err
 	}
 	return out, nil
+}
+
+// limitArg is the LIMIT of a query for page: no bound for a Limit of 0.
+func limitArg(page ports.Page) int64 {
+	if page.Limit <= 0 {
+		return math.MaxInt64
+	}
+	return int64(page.Limit)
 }

@@ -18,7 +18,7 @@ var (
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	qGetUser            = newQuery(`SELECT ` + userColumns + ` FROM users WHERE tenant = ? AND id = ?`)
 	qGetUserByUsername  = newQuery(`SELECT ` + userColumns + ` FROM users WHERE tenant = ? AND username = ?`)
-	qListUsers          = newQuery(`SELECT ` + userColumns + ` FROM users WHERE tenant = ? ORDER BY username`)
+	qListUsers          = newQuery(`SELECT ` + userColumns + ` FROM users WHERE tenant = ? AND username > ? ORDER BY username LIMIT ?`)
 	qSetUserPassword    = newQuery(`UPDATE users SET password_hash = ? WHERE tenant = ? AND id = ?`)
 	qDeleteUser         = newQuery(`DELETE FROM users WHERE tenant = ? AND id = ?`)
 	qDeleteUserConsents = newQuery(`DELETE FROM consents WHERE tenant = ? AND user_id = ?`)
@@ -62,9 +62,10 @@ func (s *Store) GetUserByUsername(ctx context.Context, tenant, username string) 
 	return u, nil
 }
 
-// ListUsers returns the tenant's users ordered by username, byte by byte.
-func (s *Store) ListUsers(ctx context.Context, tenant string) ([]*ports.User, error) {
-	rows, err := s.query(ctx, qListUsers, tenant)
+// ListUsers returns the tenant's users ordered by username, byte by byte,
+// the part of them page selects.
+func (s *Store) ListUsers(ctx context.Context, tenant string, page ports.Page) ([]*ports.User, error) {
+	rows, err := s.query(ctx, qListUsers, tenant, page.After, limitArg(page))
 	if err != nil {
 		return nil, translate("list users", err)
 	}

@@ -284,7 +284,7 @@ func listClients(ctx context.Context, cfg *config.Config, stdout io.Writer) erro
 		return err
 	}
 	defer st.Close()
-	clients, err := st.ListClients(ctx, ports.DefaultTenant)
+	clients, err := st.ListClients(ctx, ports.DefaultTenant, ports.Page{})
 	if err != nil {
 		return err
 	}
@@ -305,7 +305,7 @@ func listUsers(ctx context.Context, cfg *config.Config, stdout io.Writer) error 
 		return err
 	}
 	defer st.Close()
-	users, err := st.ListUsers(ctx, ports.DefaultTenant)
+	users, err := st.ListUsers(ctx, ports.DefaultTenant, ports.Page{})
 	if err != nil {
 		return err
 	}
