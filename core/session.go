@@ -73,6 +73,19 @@ func (p *Provider) Session(ctx context.Context, id string) (*ports.Session, erro
 	return s, err
 }
 
+// EndOtherSessions ends every session of the person signed in with sess
+// but sess itself, and tells the relying parties holding tokens from them
+// over the back channel.
+func (p *Provider) EndOtherSessions(ctx context.Context, sess *ports.Session) error {
+	ended, err := p.store.EndUserSessions(ctx, p.cfg.Tenant, sess.UserID, sess.ID,
+		p.event(ctx, ports.EventSessionsEnded, sess.UserID, "", map[string]string{"kept_sid": SessionSID(sess.ID)}))
+	if err != nil {
+		return ErrServerError.Wrap(err)
+	}
+	p.sessionsEnded(ctx, sess.UserID, ended)
+	return nil
+}
+
 // EndSession deletes a session.
 func (p *Provider) EndSession(ctx context.Context, id string) error {
 	return p.store.DeleteSession(ctx, p.cfg.Tenant, id)

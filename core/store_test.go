@@ -239,6 +239,14 @@ func (s *memStore) SetUserPassword(_ context.Context, tenant, id, passwordHash, 
 	return nil, ports.ErrNotFound
 }
 
+func (s *memStore) EndUserSessions(_ context.Context, tenant, userID, keepSession string, evs ...ports.Event) ([]string, error) {
+	s.mu.Lock()
+	ended := s.endUserSessions(tenant, userID, keepSession)
+	s.mu.Unlock()
+	s.record(evs)
+	return ended, nil
+}
+
 // endUserSessions deletes the user's sessions but keep; s.mu is held.
 func (s *memStore) endUserSessions(tenant, userID, keep string) []string {
 	var ended []string

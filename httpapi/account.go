@@ -41,8 +41,9 @@ func (h *handlers) accountPage(w http.ResponseWriter, r *http.Request) {
 // accountNotices are what the page says after an action; the query names
 // one, so nothing a link carries is shown as text.
 var accountNotices = map[string]string{
-	"revoked":  "Access withdrawn. The application must ask again before it can act for you.",
-	"password": "Your password is changed. You are signed out everywhere else.",
+	"revoked":   "Access withdrawn. The application must ask again before it can act for you.",
+	"password":  "Your password is changed. You are signed out everywhere else.",
+	"signedout": "You are signed out everywhere else.",
 }
 
 // accountSession returns the browser's session, or answers the request
@@ -143,4 +144,17 @@ func (h *handlers) accountRevoke(w http.ResponseWriter, r *http.Request) {
 	}
 	h.log.InfoContext(r.Context(), "consent revoked", "request_id", RequestIDFrom(r.Context()), "client_id", clientID)
 	http.Redirect(w, r, accountURL+"?done=revoked", http.StatusSeeOther)
+}
+
+func (h *handlers) accountEndOtherSessions(w http.ResponseWriter, r *http.Request) {
+	sess, ok := h.accountForm(w, r)
+	if !ok {
+		return
+	}
+	if err := h.p.EndOtherSessions(r.Context(), sess); err != nil {
+		h.authorizeErrorPage(w, r, err)
+		return
+	}
+	h.log.InfoContext(r.Context(), "signed out elsewhere by the user", "request_id", RequestIDFrom(r.Context()), "user_id", sess.UserID)
+	http.Redirect(w, r, accountURL+"?done=signedout", http.StatusSeeOther)
 }

@@ -166,6 +166,7 @@ func NewRouter(o Options) (http.Handler, error) {
 		r.Get("/account", h.accountPage)
 		r.Post("/account/consents/{client_id}/revoke", h.accountRevoke)
 		r.Post("/account/password", h.accountPassword)
+		r.Post("/account/sessions/end-others", h.accountEndOtherSessions)
 		r.Get("/device", h.devicePage)
 		r.Post("/device", h.deviceDecision)
 		if o.Provider.CIBAEnabled() {

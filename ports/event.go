@@ -31,6 +31,7 @@ const (
 	EventCIBADecided        = "ciba.decided"
 	EventUserDeleted        = "user.deleted"
 	EventPasswordChanged    = "user.password_changed"
+	EventSessionsEnded      = "user.sessions_ended"
 )
 
 // EventTypes lists every event type above, for sinks and tests that want to
@@ -43,7 +44,7 @@ var EventTypes = []string{
 	EventConsentGranted, EventConsentRevoked,
 	EventKeyRotated, EventLogout,
 	EventCIBARequested, EventCIBADecided,
-	EventUserDeleted, EventPasswordChanged,
+	EventUserDeleted, EventPasswordChanged, EventSessionsEnded,
 }
 
 // ErrInvalidEvent: an event lacks its ID or its Type, so no consumer could

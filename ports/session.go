@@ -24,6 +24,9 @@ type SessionStore interface {
 	GetSession(ctx context.Context, tenant, id string, now time.Time) (*Session, error)
 	// DeleteSession removes the session; an absent session is not an error.
 	DeleteSession(ctx context.Context, tenant, id string, evs ...Event) error
+	// EndUserSessions removes every session of the user but keepSession
+	// and returns the ids of the sessions it removed.
+	EndUserSessions(ctx context.Context, tenant, userID, keepSession string, evs ...Event) ([]string, error)
 	// CountSessions returns how many of the tenant's sessions are live
 	// (not expired) at now.
 	CountSessions(ctx context.Context, tenant string, now time.Time) (int, error)

@@ -89,6 +89,10 @@ func (f *fakeStore) ListUsers(ctx context.Context, _ string, _ ports.Page) ([]*p
 	return []*ports.User{{ID: "u1"}}, f.hit(ctx, "ListUsers")
 }
 
+func (f *fakeStore) EndUserSessions(ctx context.Context, _, _, _ string, _ ...ports.Event) ([]string, error) {
+	return nil, f.hit(ctx, "EndUserSessions")
+}
+
 func (f *fakeStore) SetUserPassword(ctx context.Context, _, _, _, _ string, _ ...ports.Event) ([]string, error) {
 	return nil, f.hit(ctx, "SetUserPassword")
 }

@@ -106,6 +106,12 @@ func (w *storeWrapper) ListUsers(ctx context.Context, tenant string, page ports.
 	})
 }
 
+func (w *storeWrapper) EndUserSessions(ctx context.Context, tenant, userID, keepSession string, evs ...ports.Event) ([]string, error) {
+	return call(ctx, w.b, w.timeout, func(ctx context.Context) ([]string, error) {
+		return w.s.EndUserSessions(ctx, tenant, userID, keepSession, evs...)
+	})
+}
+
 func (w *storeWrapper) SetUserPassword(ctx context.Context, tenant, id, passwordHash, keepSession string, evs ...ports.Event) ([]string, error) {
 	return call(ctx, w.b, w.timeout, func(ctx context.Context) ([]string, error) {
 		return w.s.SetUserPassword(ctx, tenant, id, passwordHash, keepSession, evs...)

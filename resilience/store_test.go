@@ -33,6 +33,7 @@ var storeCalls = []struct {
 	{"GetUser", func(s ports.Store) error { _, err := s.GetUser(bgCtx, "t", "u"); return err }},
 	{"GetUserByUsername", func(s ports.Store) error { _, err := s.GetUserByUsername(bgCtx, "t", "u"); return err }},
 	{"ListUsers", func(s ports.Store) error { _, err := s.ListUsers(bgCtx, "t", ports.Page{}); return err }},
+	{"EndUserSessions", func(s ports.Store) error { _, err := s.EndUserSessions(bgCtx, "t", "u", ""); return err }},
 	{"SetUserPassword", func(s ports.Store) error { _, err := s.SetUserPassword(bgCtx, "t", "u", "h", ""); return err }},
 	{"DeleteUser", func(s ports.Store) error { _, _, err := s.DeleteUser(bgCtx, "t", "u", now); return err }},
 	{"CreateAuthRequest", func(s ports.Store) error { return s.CreateAuthRequest(bgCtx, &ports.AuthRequest{}) }},

@@ -98,6 +98,11 @@ func testChangeEvents(t *testing.T, open opener) {
 			_, _, err := s.DeleteUser(t.Context(), tenantA, "u1", at, e)
 			return err
 		}},
+		{"EndUserSessions", func(s changeStore, e ports.Event) error {
+			mustNil(t, s.CreateSession(t.Context(), newSession(tenantA, "s1", at)), "CreateSession")
+			_, err := s.EndUserSessions(t.Context(), tenantA, "user-s1", "", e)
+			return err
+		}},
 		{"SetUserPassword", func(s changeStore, e ports.Event) error {
 			mustNil(t, s.CreateUser(t.Context(), newUser(tenantA, "u1", "ada", at)), "CreateUser")
 			_, err := s.SetUserPassword(t.Context(), tenantA, "u1", "$argon2id$v=19$m=65536,t=3,p=2$c2FsdA$new", "", e)

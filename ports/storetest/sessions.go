@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -19,6 +20,35 @@ func newSession(tenant, id string, at time.Time) *ports.Session {
 }
 
 func testSessions(t *testing.T, open opener) {
+	t.Run("ending a user's sessions keeps the one named and everybody else's", func(t *testing.T) {
+		s := open(t)
+		at := baseTime()
+		for _, k := range [][3]string{{tenantA, "s1", "u1"}, {tenantA, "s2", "u1"}, {tenantA, "s3", "u1"}, {tenantA, "s4", "u2"}, {tenantB, "s5", "u1"}} {
+			ss := newSession(k[0], k[1], at)
+			ss.UserID = k[2]
+			mustNil(t, s.CreateSession(t.Context(), ss), "CreateSession")
+		}
+		ended, err := s.EndUserSessions(t.Context(), tenantA, "u1", "s3")
+		mustNil(t, err, "EndUserSessions")
+		slices.Sort(ended)
+		if !slices.Equal(ended, []string{"s1", "s2"}) {
+			t.Errorf("EndUserSessions keeping s3 ended %v, want [s1 s2]", ended)
+		}
+		for _, id := range []string{"s1", "s2"} {
+			_, err := s.GetSession(t.Context(), tenantA, id, at)
+			mustIs(t, err, ports.ErrNotFound, "GetSession of an ended session")
+		}
+		for _, k := range [][2]string{{tenantA, "s3"}, {tenantA, "s4"}, {tenantB, "s5"}} {
+			_, err := s.GetSession(t.Context(), k[0], k[1], at)
+			mustNil(t, err, "GetSession of a session kept")
+		}
+		ended, err = s.EndUserSessions(t.Context(), tenantA, "nobody", "")
+		mustNil(t, err, "EndUserSessions of a user without sessions")
+		if len(ended) != 0 {
+			t.Errorf("EndUserSessions of a user without sessions ended %v", ended)
+		}
+	})
+
 	t.Run("count includes live sessions of the tenant only", func(t *testing.T) {
 		s := open(t)
 		at := baseTime()

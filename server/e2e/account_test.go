@@ -137,7 +137,7 @@ func signedIn(t *testing.T, w *webApp, b *browser) bool {
 	}
 }
 
-func TestPasswordChangesEndSessions(t *testing.T) {
+func TestEndingOtherSessions(t *testing.T) {
 	env := map[string]string{"OAUTH2_ADMIN_TOKEN": adminToken}
 	for k, v := range loopbackCalls {
 		env[k] = v
@@ -157,8 +157,33 @@ func TestPasswordChangesEndSessions(t *testing.T) {
 		}
 		return claims.Sid
 	}
-	phone, laptop := newBrowser(t, s), newBrowser(t, s)
-	phoneSid, laptopSid := sid(phone), sid(laptop)
+	tablet, phone, laptop := newBrowser(t, s), newBrowser(t, s), newBrowser(t, s)
+	tabletSid, phoneSid, laptopSid := sid(tablet), sid(phone), sid(laptop)
+
+	t.Run("signing out everywhere else ends the other sessions and keeps this one", func(t *testing.T) {
+		p := phone.get(s.issuer + "/account")
+		if p = phone.post(s.issuer+"/account/sessions/end-others", p.hidden()); !strings.Contains(p.body, "You are signed out everywhere else.") {
+			t.Fatalf("got %d:\n%s", p.status, p.body)
+		}
+		if signedIn(t, w, tablet) || signedIn(t, w, laptop) {
+			t.Error("another browser is still signed in")
+		}
+		if !signedIn(t, w, phone) {
+			t.Error("the session that signed out the others ended")
+		}
+		receiver.waitFor(t, tabletSid)
+		receiver.waitFor(t, laptopSid)
+		// The laptop signs in again for what follows.
+		laptopSid = sid(laptop)
+	})
+	t.Run("without the form's CSRF token nobody is signed out", func(t *testing.T) {
+		if p := laptop.post(s.issuer+"/account/sessions/end-others", url.Values{}); p.status != http.StatusForbidden {
+			t.Fatalf("got %d", p.status)
+		}
+		if !signedIn(t, w, phone) {
+			t.Error("a forged form ended the phone's session")
+		}
+	})
 
 	t.Run("changing one's own password ends the other sessions and keeps this one", func(t *testing.T) {
 		form := laptop.get(s.issuer + "/account").hidden()
@@ -213,8 +238,9 @@ func TestPasswordChangesEndSessions(t *testing.T) {
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
-		if n := counterValue(t, s, "oauth2_backchannel_logout_deliveries_total", map[string]string{"outcome": "success"}); n != 2 {
-			t.Errorf("%v successful deliveries, want 2", n)
+		// The tablet and the laptop, the phone, then the laptop again.
+		if n := counterValue(t, s, "oauth2_backchannel_logout_deliveries_total", map[string]string{"outcome": "success"}); n != 4 {
+			t.Errorf("%v successful deliveries, want 4", n)
 		}
 	})
 }

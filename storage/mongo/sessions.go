@@ -61,6 +61,21 @@ func (s *Store) deleteSession(ctx context.Context, tenant, id string) error {
 	return translate("delete session", err)
 }
 
+// EndUserSessions removes the user's sessions but keepSession and returns
+// their ids.
+func (s *Store) EndUserSessions(ctx context.Context, tenant, userID, keepSession string, evs ...ports.Event) ([]string, error) {
+	const op = "end user sessions"
+	var ended []string
+	err := s.withEvents(ctx, op, evs, func() (err error) {
+		ended, err = s.endUserSessions(ctx, op, tenant, userID, keepSession)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ended, nil
+}
+
 // endUserSessions deletes the user's sessions but keep and returns their
 // ids: the ones it found, so that a session begun after the search is left
 // alone.

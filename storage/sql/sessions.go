@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"time"
 
 	"oauth2-server.dev/ports"
@@ -36,6 +38,24 @@ func (s *Store) GetSession(ctx context.Context, tenant, id string, now time.Time
 // DeleteSession removes the session; an absent session is not an error.
 func (s *Store) DeleteSession(ctx context.Context, tenant, id string, evs ...ports.Event) error {
 	return s.exec(ctx, "delete session", evs, qDeleteSession, tenant, id)
+}
+
+// EndUserSessions removes the user's sessions but keepSession and returns
+// their ids.
+func (s *Store) EndUserSessions(ctx context.Context, tenant, userID, keepSession string, evs ...ports.Event) ([]string, error) {
+	const op = "end user sessions"
+	if err := checkEvents(evs); err != nil {
+		return nil, fmt.Errorf("sqlstore: %s: %w", op, err)
+	}
+	var ended []string
+	err := s.write(ctx, op, func(ctx context.Context, tx *sql.Tx) (_ []ports.Event, err error) {
+		ended, err = s.deleteUserSessions(ctx, tx, tenant, userID, keepSession)
+		return evs, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ended, nil
 }
 
 // CountSessions returns how many of the tenant's sessions are live at now.
