@@ -194,30 +194,9 @@ func testUsers(t *testing.T, open opener) {
 		for _, u := range []*ports.User{newUser(tenantA, "u1", "ada", at), newUser(tenantA, "u2", "bob", at), newUser(tenantB, "u1", "ada", at)} {
 			mustNil(t, s.CreateUser(t.Context(), u), "CreateUser")
 		}
-		for _, k := range [][3]string{{tenantA, "s1", "u1"}, {tenantA, "s2", "u1"}, {tenantA, "s3", "u1"}, {tenantA, "s4", "u2"}, {tenantB, "s5", "u1"}} {
-			ss := newSession(k[0], k[1], at)
-			ss.UserID = k[2]
-			mustNil(t, s.CreateSession(t.Context(), ss), "CreateSession")
-		}
-		ended, err := s.SetUserPassword(t.Context(), tenantA, "u1", "$argon2id$v=19$m=65536,t=3,p=2$c2FsdA$new", "s2")
-		mustNil(t, err, "SetUserPassword")
-		slices.Sort(ended)
-		if !slices.Equal(ended, []string{"s1", "s3"}) {
-			t.Errorf("SetUserPassword keeping s2 ended %v, want [s1 s3]", ended)
-		}
-		for _, id := range []string{"s1", "s3"} {
-			_, err := s.GetSession(t.Context(), tenantA, id, at)
-			mustIs(t, err, ports.ErrNotFound, "GetSession of an ended session")
-		}
-		for _, k := range [][2]string{{tenantA, "s2"}, {tenantA, "s4"}, {tenantB, "s5"}} {
-			_, err := s.GetSession(t.Context(), k[0], k[1], at)
-			mustNil(t, err, "GetSession of a session the change kept")
-		}
-		ended, err = s.SetUserPassword(t.Context(), tenantA, "u1", "$argon2id$v=19$m=65536,t=3,p=2$c2FsdA$newer", "")
-		mustNil(t, err, "SetUserPassword keeping no session")
-		if !slices.Equal(ended, []string{"s2"}) {
-			t.Errorf("SetUserPassword keeping none ended %v, want [s2]", ended)
-		}
+		checkEndsUserSessions(t, s, func(keep string) ([]string, error) {
+			return s.SetUserPassword(t.Context(), tenantA, "u1", "$argon2id$v=19$m=65536,t=3,p=2$c2FsdA$new-"+keep, keep)
+		})
 	})
 
 	t.Run("deleting a user removes the user's consents and sessions and revokes the user's tokens", func(t *testing.T) {

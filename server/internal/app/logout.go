@@ -9,8 +9,8 @@ import (
 // logoutDeliveries counts the back-channel logout tokens sent to relying
 // parties, after their retries, and logs the ones that did not arrive.
 type logoutDeliveries struct {
-	total *prometheus.CounterVec
-	log   *slog.Logger
+	success, failure prometheus.Counter
+	log              *slog.Logger
 }
 
 func newLogoutDeliveries(reg prometheus.Registerer, log *slog.Logger) (*logoutDeliveries, error) {
@@ -21,19 +21,17 @@ func newLogoutDeliveries(reg prometheus.Registerer, log *slog.Logger) (*logoutDe
 	if err := reg.Register(c); err != nil {
 		return nil, err
 	}
-	c.WithLabelValues("success")
-	c.WithLabelValues("failure")
-	return &logoutDeliveries{total: c, log: log}, nil
+	return &logoutDeliveries{success: c.WithLabelValues("success"), failure: c.WithLabelValues("failure"), log: log}, nil
 }
 
 // record is core.Deps.OnLogoutDelivery; uri is "" when the token could
 // not be made or the relying parties not found.
 func (d *logoutDeliveries) record(uri string, err error) {
 	if err == nil {
-		d.total.WithLabelValues("success").Inc()
+		d.success.Inc()
 		return
 	}
-	d.total.WithLabelValues("failure").Inc()
+	d.failure.Inc()
 	if uri == "" {
 		d.log.Warn("back-channel logout not sent", "error", err)
 		return
