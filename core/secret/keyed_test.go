@@ -3,6 +3,7 @@ package secret_test
 import (
 	"bytes"
 	"strings"
+	"sync"
 	"testing"
 
 	"oauth2-server.dev/core/secret"
@@ -60,6 +61,24 @@ func TestKeyed(t *testing.T) {
 		if strings.Contains(stored, "client-secret") {
 			t.Errorf("Hash = %q contains the secret", stored)
 		}
+	})
+	t.Run("one hasher gives the same hash every time, also from many goroutines", func(t *testing.T) {
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				for range 50 {
+					if again := k.Hash("client-secret"); again != stored {
+						t.Errorf("Hash = %q, want %q as the first time", again, stored)
+						return
+					}
+					if k.Verify(stored, "other-secret") {
+						t.Error("Verify accepted another secret")
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
 	})
 	t.Run("same key and secret give the same hash", func(t *testing.T) {
 		if again := mustKeyed(t, key).Hash("client-secret"); again != stored {
