@@ -168,11 +168,21 @@ func (p *Provider) ConsentDecision(ctx context.Context, requestID string, sess *
 	return p.issueCode(ctx, req, sess)
 }
 
-// rememberConsent records that the user granted the client scopes, added
-// to what they granted it before, with a consent.granted event whose data
-// is data and the whole scope. The account page lists the consent, and
-// withdrawing it revokes the client's tokens for the user.
+// rememberConsent records that the user granted the client scopes, as
+// consentOf describes.
 func (p *Provider) rememberConsent(ctx context.Context, userID, clientID string, scopes []string, data map[string]string) error {
+	c, granted := p.consentOf(ctx, userID, clientID, scopes, data)
+	if err := p.store.SaveConsent(ctx, c, granted); err != nil {
+		return ErrServerError.Wrap(err)
+	}
+	return nil
+}
+
+// consentOf is the consent of the user to the client for scopes, added to
+// what they granted it before, with its consent.granted event, whose data
+// is data with the consent's whole scope. The account page lists the
+// consent, and withdrawing it revokes the client's tokens for the user.
+func (p *Provider) consentOf(ctx context.Context, userID, clientID string, scopes []string, data map[string]string) (*ports.Consent, ports.Event) {
 	scope := slices.Clone(scopes)
 	if prev, err := p.store.GetConsent(ctx, p.cfg.Tenant, userID, clientID); err == nil {
 		granted, _ := ParseScope(prev.Scope)
@@ -183,14 +193,10 @@ func (p *Provider) rememberConsent(ctx context.Context, userID, clientID string,
 		}
 	}
 	data["scope"] = JoinScope(scope)
-	granted := p.event(ctx, ports.EventConsentGranted, userID, clientID, data)
-	if err := p.store.SaveConsent(ctx, &ports.Consent{
+	return &ports.Consent{
 		Tenant: p.cfg.Tenant, UserID: userID, ClientID: clientID,
 		Scope: JoinScope(scope), GrantedAt: p.clock.Now(),
-	}, granted); err != nil {
-		return ErrServerError.Wrap(err)
-	}
-	return nil
+	}, p.event(ctx, ports.EventConsentGranted, userID, clientID, data)
 }
 
 // PendingRequest loads a pending authorization request and validates it

@@ -400,16 +400,19 @@ func (p *Provider) DecideCIBA(ctx context.Context, decisionID string, sess *port
 		return ErrAccessDenied.WithDescription("this request is for another account")
 	}
 	status, decision := ports.CIBADenied, "denied"
+	var consent *ports.Consent
+	evs := make([]ports.Event, 0, 2)
 	if approve {
 		status, decision = ports.CIBAApproved, "approved"
-		// The approval is the person's consent, remembered as a device's.
+		// The approval is the person's consent, remembered with it as a
+		// device's.
 		scopes, _ := ParseScope(r.Scope)
-		if err := p.rememberConsent(ctx, sess.UserID, r.ClientID, scopes, map[string]string{"flow": "ciba"}); err != nil {
-			return err
-		}
+		var granted ports.Event
+		consent, granted = p.consentOf(ctx, sess.UserID, r.ClientID, scopes, map[string]string{"flow": "ciba"})
+		evs = append(evs, granted)
 	}
-	decided := p.event(ctx, ports.EventCIBADecided, sess.UserID, r.ClientID, map[string]string{"decision": decision, "delivery_mode": r.DeliveryMode})
-	err = p.store.DecideCIBARequest(ctx, p.cfg.Tenant, r.DecisionHash, status, sess.ID, sess.AuthTime, now, decided)
+	evs = append(evs, p.event(ctx, ports.EventCIBADecided, sess.UserID, r.ClientID, map[string]string{"decision": decision, "delivery_mode": r.DeliveryMode}))
+	err = p.store.DecideCIBARequest(ctx, p.cfg.Tenant, r.DecisionHash, status, sess.ID, sess.AuthTime, now, consent, evs...)
 	if errors.Is(err, ports.ErrNotFound) || errors.Is(err, ports.ErrAlreadyUsed) {
 		return gone
 	}

@@ -63,7 +63,7 @@ func (s *memStore) GetCIBARequestByDecision(_ context.Context, tenant, decisionH
 	return cloneCIBA(r), nil
 }
 
-func (s *memStore) DecideCIBARequest(_ context.Context, tenant, decisionHash, status, sessionID string, authTime, now time.Time, evs ...ports.Event) error {
+func (s *memStore) DecideCIBARequest(_ context.Context, tenant, decisionHash, status, sessionID string, authTime, now time.Time, consent *ports.Consent, evs ...ports.Event) error {
 	m := s.ciba()
 	m.mu.Lock()
 	r := m.byDecision(tenant, decisionHash)
@@ -77,6 +77,9 @@ func (s *memStore) DecideCIBARequest(_ context.Context, tenant, decisionHash, st
 	}
 	r.Status, r.SessionID, r.AuthTime = status, sessionID, &authTime
 	m.mu.Unlock()
+	if consent != nil {
+		_ = s.saveConsent(consent)
+	}
 	s.record(evs)
 	return nil
 }

@@ -362,7 +362,7 @@ func TestCIBAPollMode(t *testing.T) {
 	if err := f.p.DecideCIBA(ctx, id, sess, true); err != nil {
 		t.Fatalf("DecideCIBA: %v", err)
 	}
-	// The approval is remembered as consent, then decided.
+	// The approval's consent is stored with the decision, in one change.
 	if evs := f.store.events[before:]; len(evs) != 2 ||
 		evs[0].Type != ports.EventConsentGranted || evs[0].Data["flow"] != "ciba" || evs[0].ClientID != f.kiosk.ID ||
 		evs[1].Type != ports.EventCIBADecided || evs[1].Data["decision"] != "approved" || evs[1].Subject != f.alice.ID {

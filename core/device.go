@@ -151,10 +151,15 @@ func (p *Provider) DecideDevice(ctx context.Context, userCode string, sess *port
 	gone := ErrInvalidRequest.WithDescription("the code is unknown, expired or already used")
 	code, now := NormalizeUserCode(userCode), p.clock.Now()
 	status := ports.DeviceDenied
+	var (
+		consent *ports.Consent
+		evs     []ports.Event
+	)
 	if approve {
 		status = ports.DeviceApproved
-		// The approval is the person's consent: remembered, so that the
-		// account page lists the device's application and can withdraw it.
+		// The approval is the person's consent: remembered with it, so
+		// that the account page lists the device's application and can
+		// withdraw it.
 		d, err := p.store.GetDeviceCodeByUserCode(ctx, p.cfg.Tenant, code, now)
 		if errors.Is(err, ports.ErrNotFound) || err == nil && d.Status != ports.DevicePending {
 			return gone
@@ -163,11 +168,11 @@ func (p *Provider) DecideDevice(ctx context.Context, userCode string, sess *port
 			return ErrServerError.Wrap(err)
 		}
 		scopes, _ := ParseScope(d.Scope)
-		if err := p.rememberConsent(ctx, sess.UserID, d.ClientID, scopes, map[string]string{"flow": "device"}); err != nil {
-			return err
-		}
+		var granted ports.Event
+		consent, granted = p.consentOf(ctx, sess.UserID, d.ClientID, scopes, map[string]string{"flow": "device"})
+		evs = append(evs, granted)
 	}
-	err := p.store.DecideDeviceCode(ctx, p.cfg.Tenant, code, status, sess.UserID, sess.ID, sess.AuthTime, now)
+	err := p.store.DecideDeviceCode(ctx, p.cfg.Tenant, code, status, sess.UserID, sess.ID, sess.AuthTime, now, consent, evs...)
 	if errors.Is(err, ports.ErrNotFound) || errors.Is(err, ports.ErrAlreadyUsed) {
 		return gone
 	}

@@ -59,9 +59,12 @@ func (s *memStore) GetDeviceCodeByUserCode(_ context.Context, tenant, userCode s
 	return &c, nil
 }
 
-func (s *memStore) DecideDeviceCode(_ context.Context, tenant, userCode, status, userID, sessionID string, authTime, now time.Time, evs ...ports.Event) error {
+func (s *memStore) DecideDeviceCode(_ context.Context, tenant, userCode, status, userID, sessionID string, authTime, now time.Time, consent *ports.Consent, evs ...ports.Event) error {
 	if err := s.decideDeviceCode(tenant, userCode, status, userID, sessionID, authTime, now); err != nil {
 		return err
+	}
+	if consent != nil {
+		_ = s.saveConsent(consent)
 	}
 	s.record(evs)
 	return nil

@@ -64,9 +64,11 @@ type CIBAStore interface {
 	GetCIBARequestByDecision(ctx context.Context, tenant, decisionHash string, now time.Time) (*CIBARequest, error)
 	// DecideCIBARequest moves a pending request to CIBAApproved or
 	// CIBADenied, recording the deciding session, atomically: of
-	// concurrent decisions exactly one lands. ErrNotFound if absent or
-	// expired at now; ErrAlreadyUsed if it was already decided.
-	DecideCIBARequest(ctx context.Context, tenant, decisionHash, status, sessionID string, authTime, now time.Time, evs ...Event) error
+	// concurrent decisions exactly one lands. A consent that is not nil is
+	// saved as SaveConsent would, in the same change and only when the
+	// decision lands. ErrNotFound if absent or expired at now;
+	// ErrAlreadyUsed if it was already decided.
+	DecideCIBARequest(ctx context.Context, tenant, decisionHash, status, sessionID string, authTime, now time.Time, consent *Consent, evs ...Event) error
 	// PollCIBARequest records a poll at now and returns the request as it
 	// was before the poll (so LastPolledAt tells the caller whether the
 	// client polls too fast). An expired request is returned too, so the

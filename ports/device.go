@@ -42,9 +42,11 @@ type DeviceCodeStore interface {
 	// expired at now.
 	GetDeviceCodeByUserCode(ctx context.Context, tenant, userCode string, now time.Time) (*DeviceCode, error)
 	// DecideDeviceCode moves a pending request to DeviceApproved or
-	// DeviceDenied for userID, atomically. ErrNotFound if absent or expired
-	// at now; ErrAlreadyUsed if it was already decided.
-	DecideDeviceCode(ctx context.Context, tenant, userCode, status, userID, sessionID string, authTime, now time.Time, evs ...Event) error
+	// DeviceDenied for userID, atomically. A consent that is not nil is
+	// saved as SaveConsent would, in the same change and only when the
+	// decision lands. ErrNotFound if absent or expired at now;
+	// ErrAlreadyUsed if it was already decided.
+	DecideDeviceCode(ctx context.Context, tenant, userCode, status, userID, sessionID string, authTime, now time.Time, consent *Consent, evs ...Event) error
 	// PollDeviceCode records a poll at now and returns the request as it
 	// was before the poll (so LastPolledAt tells the caller whether the
 	// client polls too fast). ErrNotFound if absent or expired at now.

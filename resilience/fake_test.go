@@ -213,7 +213,7 @@ func (f *fakeStore) GetDeviceCodeByUserCode(ctx context.Context, _, userCode str
 	return &ports.DeviceCode{UserCode: userCode}, f.hit(ctx, "GetDeviceCodeByUserCode")
 }
 
-func (f *fakeStore) DecideDeviceCode(ctx context.Context, _, _, _, _, _ string, _, _ time.Time, _ ...ports.Event) error {
+func (f *fakeStore) DecideDeviceCode(ctx context.Context, _, _, _, _, _ string, _, _ time.Time, _ *ports.Consent, _ ...ports.Event) error {
 	return f.hit(ctx, "DecideDeviceCode")
 }
 
@@ -233,7 +233,7 @@ func (f *fakeStore) GetCIBARequestByDecision(ctx context.Context, _, decisionHas
 	return &ports.CIBARequest{DecisionHash: decisionHash}, f.hit(ctx, "GetCIBARequestByDecision")
 }
 
-func (f *fakeStore) DecideCIBARequest(ctx context.Context, _, _, _, _ string, _, _ time.Time, _ ...ports.Event) error {
+func (f *fakeStore) DecideCIBARequest(ctx context.Context, _, _, _, _ string, _, _ time.Time, _ *ports.Consent, _ ...ports.Event) error {
 	return f.hit(ctx, "DecideCIBARequest")
 }
 

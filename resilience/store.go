@@ -286,9 +286,9 @@ func (w *storeWrapper) GetDeviceCodeByUserCode(ctx context.Context, tenant, user
 	})
 }
 
-func (w *storeWrapper) DecideDeviceCode(ctx context.Context, tenant, userCode, status, userID, sessionID string, authTime, now time.Time, evs ...ports.Event) error {
+func (w *storeWrapper) DecideDeviceCode(ctx context.Context, tenant, userCode, status, userID, sessionID string, authTime, now time.Time, consent *ports.Consent, evs ...ports.Event) error {
 	return w.do(ctx, func(ctx context.Context) error {
-		return w.s.DecideDeviceCode(ctx, tenant, userCode, status, userID, sessionID, authTime, now, evs...)
+		return w.s.DecideDeviceCode(ctx, tenant, userCode, status, userID, sessionID, authTime, now, consent, evs...)
 	})
 }
 
@@ -316,9 +316,9 @@ func (w *storeWrapper) GetCIBARequestByDecision(ctx context.Context, tenant, dec
 	})
 }
 
-func (w *storeWrapper) DecideCIBARequest(ctx context.Context, tenant, decisionHash, status, sessionID string, authTime, now time.Time, evs ...ports.Event) error {
+func (w *storeWrapper) DecideCIBARequest(ctx context.Context, tenant, decisionHash, status, sessionID string, authTime, now time.Time, consent *ports.Consent, evs ...ports.Event) error {
 	return w.do(ctx, func(ctx context.Context) error {
-		return w.s.DecideCIBARequest(ctx, tenant, decisionHash, status, sessionID, authTime, now, evs...)
+		return w.s.DecideCIBARequest(ctx, tenant, decisionHash, status, sessionID, authTime, now, consent, evs...)
 	})
 }
 

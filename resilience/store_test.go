@@ -71,7 +71,7 @@ var storeCalls = []struct {
 		return err
 	}},
 	{"DecideDeviceCode", func(s ports.Store) error {
-		return s.DecideDeviceCode(bgCtx, "t", "ABCD", ports.DeviceApproved, "u", "s", now, now)
+		return s.DecideDeviceCode(bgCtx, "t", "ABCD", ports.DeviceApproved, "u", "s", now, now, nil)
 	}},
 	{"PollDeviceCode", func(s ports.Store) error { _, err := s.PollDeviceCode(bgCtx, "t", "h", now); return err }},
 	{"RedeemDeviceCode", func(s ports.Store) error { _, err := s.RedeemDeviceCode(bgCtx, "t", "h", now); return err }},
@@ -81,7 +81,7 @@ var storeCalls = []struct {
 		return err
 	}},
 	{"DecideCIBARequest", func(s ports.Store) error {
-		return s.DecideCIBARequest(bgCtx, "t", "d", ports.CIBAApproved, "s", now, now)
+		return s.DecideCIBARequest(bgCtx, "t", "d", ports.CIBAApproved, "s", now, now, nil)
 	}},
 	{"PollCIBARequest", func(s ports.Store) error { _, err := s.PollCIBARequest(bgCtx, "t", "h", now); return err }},
 	{"RedeemCIBARequest", func(s ports.Store) error { _, err := s.RedeemCIBARequest(bgCtx, "t", "h", now); return err }},

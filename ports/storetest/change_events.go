@@ -119,14 +119,14 @@ func testChangeEvents(t *testing.T, open opener) {
 		{"DecideDeviceCode", func(s changeStore, e ports.Event) error {
 			d := newDeviceCode(tenantA, "d1", "BCDFGHJK", at)
 			mustNil(t, s.CreateDeviceCode(t.Context(), d), "CreateDeviceCode")
-			return s.DecideDeviceCode(t.Context(), tenantA, d.UserCode, ports.DeviceApproved, "u1", "s1", at, at, e)
+			return s.DecideDeviceCode(t.Context(), tenantA, d.UserCode, ports.DeviceApproved, "u1", "s1", at, at, nil, e)
 		}},
 		{"CreateCIBARequest", func(s changeStore, e ports.Event) error {
 			return s.CreateCIBARequest(t.Context(), newCIBARequest(tenantA, "h1", "d1", at), e)
 		}},
 		{"DecideCIBARequest", func(s changeStore, e ports.Event) error {
 			mustNil(t, s.CreateCIBARequest(t.Context(), newCIBARequest(tenantA, "h1", "d1", at)), "CreateCIBARequest")
-			return s.DecideCIBARequest(t.Context(), tenantA, "d1", ports.CIBAApproved, "s1", at, at, e)
+			return s.DecideCIBARequest(t.Context(), tenantA, "d1", ports.CIBAApproved, "s1", at, at, nil, e)
 		}},
 	}
 	for _, c := range changes {
@@ -181,8 +181,8 @@ func testChangeEvents(t *testing.T, open opener) {
 		{"DecideDeviceCode of a decided code", ports.ErrAlreadyUsed, func(s changeStore, e ports.Event) error {
 			d := newDeviceCode(tenantA, "d1", "BCDFGHJK", at)
 			mustNil(t, s.CreateDeviceCode(t.Context(), d), "CreateDeviceCode")
-			mustNil(t, s.DecideDeviceCode(t.Context(), tenantA, d.UserCode, ports.DeviceDenied, "u1", "s1", at, at), "DecideDeviceCode")
-			return s.DecideDeviceCode(t.Context(), tenantA, d.UserCode, ports.DeviceApproved, "u1", "s1", at, at, e)
+			mustNil(t, s.DecideDeviceCode(t.Context(), tenantA, d.UserCode, ports.DeviceDenied, "u1", "s1", at, at, nil), "DecideDeviceCode")
+			return s.DecideDeviceCode(t.Context(), tenantA, d.UserCode, ports.DeviceApproved, "u1", "s1", at, at, nil, e)
 		}},
 		{"CreateCIBARequest with a taken hash", ports.ErrConflict, func(s changeStore, e ports.Event) error {
 			mustNil(t, s.CreateCIBARequest(t.Context(), newCIBARequest(tenantA, "h1", "d1", at)), "CreateCIBARequest")
@@ -190,12 +190,12 @@ func testChangeEvents(t *testing.T, open opener) {
 		}},
 		{"DecideCIBARequest of a decided request", ports.ErrAlreadyUsed, func(s changeStore, e ports.Event) error {
 			mustNil(t, s.CreateCIBARequest(t.Context(), newCIBARequest(tenantA, "h1", "d1", at)), "CreateCIBARequest")
-			mustNil(t, s.DecideCIBARequest(t.Context(), tenantA, "d1", ports.CIBADenied, "s1", at, at), "DecideCIBARequest")
-			return s.DecideCIBARequest(t.Context(), tenantA, "d1", ports.CIBAApproved, "s1", at, at, e)
+			mustNil(t, s.DecideCIBARequest(t.Context(), tenantA, "d1", ports.CIBADenied, "s1", at, at, nil), "DecideCIBARequest")
+			return s.DecideCIBARequest(t.Context(), tenantA, "d1", ports.CIBAApproved, "s1", at, at, nil, e)
 		}},
 		{"DecideCIBARequest of an expired request", ports.ErrNotFound, func(s changeStore, e ports.Event) error {
 			mustNil(t, s.CreateCIBARequest(t.Context(), newCIBARequest(tenantA, "h1", "d1", at)), "CreateCIBARequest")
-			return s.DecideCIBARequest(t.Context(), tenantA, "d1", ports.CIBAApproved, "s1", at, at.Add(time.Hour), e)
+			return s.DecideCIBARequest(t.Context(), tenantA, "d1", ports.CIBAApproved, "s1", at, at.Add(time.Hour), nil, e)
 		}},
 	}
 	for _, f := range failures {

@@ -128,7 +128,7 @@ func testCIBARequests(t *testing.T, open opener) {
 		b.ClientID = "tenant b's client"
 		mustNil(t, s.CreateCIBARequest(t.Context(), a), "CreateCIBARequest a")
 		mustNil(t, s.CreateCIBARequest(t.Context(), b), "CreateCIBARequest b")
-		mustNil(t, s.DecideCIBARequest(t.Context(), tenantA, "d1", ports.CIBAApproved, "s1", at, at), "DecideCIBARequest a")
+		mustNil(t, s.DecideCIBARequest(t.Context(), tenantA, "d1", ports.CIBAApproved, "s1", at, at, nil), "DecideCIBARequest a")
 		checkEqual(t, cibaDecided(a, ports.CIBAApproved, "s1", at), getCIBARequest(t, s, tenantA, "d1", at))
 		checkEqual(t, b, getCIBARequest(t, s, tenantB, "d1", at))
 	})
@@ -139,6 +139,17 @@ func testCIBARequests(t *testing.T, open opener) {
 }
 
 func testCIBADecision(t *testing.T, open opener) {
+	testDecisionConsent(t, open, decisionWithConsent{
+		create: func(t *testing.T, s ports.Store, at time.Time) {
+			mustNil(t, s.CreateCIBARequest(t.Context(), newCIBARequest(tenantA, "h1", "d1", at)), "CreateCIBARequest")
+		},
+		decide: func(t *testing.T, s ports.Store, status string, now time.Time, consent *ports.Consent) error {
+			return s.DecideCIBARequest(t.Context(), tenantA, "d1", status, "s1", now, now, consent)
+		},
+		approved: ports.CIBAApproved, denied: ports.CIBADenied,
+		expiry: func(at time.Time) time.Time { return newCIBARequest(tenantA, "h1", "d1", at).ExpiresAt },
+	})
+
 	t.Run("deciding a pending request records the decision and nothing else", func(t *testing.T) {
 		for _, status := range []string{ports.CIBAApproved, ports.CIBADenied} {
 			t.Run(status, func(t *testing.T) {
@@ -146,7 +157,7 @@ func testCIBADecision(t *testing.T, open opener) {
 				at := baseTime()
 				mustNil(t, s.CreateCIBARequest(t.Context(), newCIBARequest(tenantA, "h1", "d1", at)), "CreateCIBARequest")
 				authTime := at.Add(-30 * time.Second)
-				mustNil(t, s.DecideCIBARequest(t.Context(), tenantA, "d1", status, "s1", authTime, at.Add(time.Minute)), "DecideCIBARequest")
+				mustNil(t, s.DecideCIBARequest(t.Context(), tenantA, "d1", status, "s1", authTime, at.Add(time.Minute), nil), "DecideCIBARequest")
 				checkEqual(t, cibaDecided(newCIBARequest(tenantA, "h1", "d1", at), status, "s1", authTime), getCIBARequest(t, s, tenantA, "d1", at))
 			})
 		}
@@ -156,8 +167,8 @@ func testCIBADecision(t *testing.T, open opener) {
 		s := open(t)
 		at := baseTime()
 		mustNil(t, s.CreateCIBARequest(t.Context(), newCIBARequest(tenantA, "h1", "d1", at)), "CreateCIBARequest")
-		mustNil(t, s.DecideCIBARequest(t.Context(), tenantA, "d1", ports.CIBADenied, "s1", at, at), "DecideCIBARequest")
-		err := s.DecideCIBARequest(t.Context(), tenantA, "d1", ports.CIBAApproved, "s2", at, at.Add(time.Second))
+		mustNil(t, s.DecideCIBARequest(t.Context(), tenantA, "d1", ports.CIBADenied, "s1", at, at, nil), "DecideCIBARequest")
+		err := s.DecideCIBARequest(t.Context(), tenantA, "d1", ports.CIBAApproved, "s2", at, at.Add(time.Second), nil)
 		mustIs(t, err, ports.ErrAlreadyUsed, "DecideCIBARequest again")
 		checkEqual(t, cibaDecided(newCIBARequest(tenantA, "h1", "d1", at), ports.CIBADenied, "s1", at), getCIBARequest(t, s, tenantA, "d1", at))
 	})
@@ -177,7 +188,7 @@ func testCIBADecision(t *testing.T, open opener) {
 			t.Run(tt.name, func(t *testing.T) {
 				s := open(t)
 				mustNil(t, s.CreateCIBARequest(t.Context(), newCIBARequest(tenantA, "h1", "d1", at)), "CreateCIBARequest")
-				err := s.DecideCIBARequest(t.Context(), tt.tenant, tt.decisionHash, ports.CIBAApproved, "s1", at, tt.now)
+				err := s.DecideCIBARequest(t.Context(), tt.tenant, tt.decisionHash, ports.CIBAApproved, "s1", at, tt.now, nil)
 				mustIs(t, err, ports.ErrNotFound, "DecideCIBARequest")
 				checkEqual(t, newCIBARequest(tenantA, "h1", "d1", at), getCIBARequest(t, s, tenantA, "d1", at))
 			})
@@ -210,7 +221,7 @@ func testCIBAPolling(t *testing.T, open opener) {
 		s := open(t)
 		at := baseTime()
 		mustNil(t, s.CreateCIBARequest(t.Context(), newCIBARequest(tenantA, "h1", "d1", at)), "CreateCIBARequest")
-		mustNil(t, s.DecideCIBARequest(t.Context(), tenantA, "d1", ports.CIBAApproved, "s1", at, at), "DecideCIBARequest")
+		mustNil(t, s.DecideCIBARequest(t.Context(), tenantA, "d1", ports.CIBAApproved, "s1", at, at, nil), "DecideCIBARequest")
 		got, err := s.PollCIBARequest(t.Context(), tenantA, "h1", at.Add(5*time.Second))
 		mustNil(t, err, "PollCIBARequest")
 		checkEqual(t, cibaDecided(newCIBARequest(tenantA, "h1", "d1", at), ports.CIBAApproved, "s1", at), got)
@@ -256,7 +267,7 @@ func testCIBARedemption(t *testing.T, open opener) {
 		at := baseTime()
 		expiry := newCIBARequest(tenantA, "h1", "d1", at).ExpiresAt
 		mustNil(t, s.CreateCIBARequest(t.Context(), newCIBARequest(tenantA, "h1", "d1", at)), "CreateCIBARequest")
-		mustNil(t, s.DecideCIBARequest(t.Context(), tenantA, "d1", ports.CIBAApproved, "s1", at, at), "DecideCIBARequest")
+		mustNil(t, s.DecideCIBARequest(t.Context(), tenantA, "d1", ports.CIBAApproved, "s1", at, at, nil), "DecideCIBARequest")
 		first := at.Add(10 * time.Second)
 		got, err := s.RedeemCIBARequest(t.Context(), tenantA, "h1", first)
 		mustNil(t, err, "RedeemCIBARequest")
@@ -295,7 +306,7 @@ func testCIBARedemption(t *testing.T, open opener) {
 				want := newCIBARequest(tenantA, "h1", "d1", at)
 				mustNil(t, s.CreateCIBARequest(t.Context(), newCIBARequest(tenantA, "h1", "d1", at)), "CreateCIBARequest")
 				if tt.decision != "" {
-					mustNil(t, s.DecideCIBARequest(t.Context(), tenantA, "d1", tt.decision, "s1", at, at), "DecideCIBARequest")
+					mustNil(t, s.DecideCIBARequest(t.Context(), tenantA, "d1", tt.decision, "s1", at, at, nil), "DecideCIBARequest")
 					cibaDecided(want, tt.decision, "s1", at)
 				}
 				_, err := s.RedeemCIBARequest(t.Context(), tt.tenant, tt.hash, tt.now)

@@ -165,7 +165,7 @@ func testConcurrency(t *testing.T, open opener) {
 			hash := fmt.Sprintf("device-%d", round)
 			userCode := fmt.Sprintf("USERCODE%d", round)
 			mustNil(t, s.CreateDeviceCode(t.Context(), newDeviceCode(tenantA, hash, userCode, at)), "CreateDeviceCode")
-			mustNil(t, s.DecideDeviceCode(t.Context(), tenantA, userCode, ports.DeviceApproved, "u1", "s1", at, at), "DecideDeviceCode")
+			mustNil(t, s.DecideDeviceCode(t.Context(), tenantA, userCode, ports.DeviceApproved, "u1", "s1", at, at, nil), "DecideDeviceCode")
 			codes := make([]*ports.DeviceCode, racers)
 			errs := race(func(i int) error {
 				var err error
@@ -192,7 +192,7 @@ func testConcurrency(t *testing.T, open opener) {
 			hash := fmt.Sprintf("ciba-%d", round)
 			decision := fmt.Sprintf("decision-%d", round)
 			mustNil(t, s.CreateCIBARequest(t.Context(), newCIBARequest(tenantA, hash, decision, at)), "CreateCIBARequest")
-			mustNil(t, s.DecideCIBARequest(t.Context(), tenantA, decision, ports.CIBAApproved, "s1", at, at), "DecideCIBARequest")
+			mustNil(t, s.DecideCIBARequest(t.Context(), tenantA, decision, ports.CIBAApproved, "s1", at, at, nil), "DecideCIBARequest")
 			reqs := make([]*ports.CIBARequest, racers)
 			errs := race(func(i int) error {
 				var err error
@@ -227,7 +227,7 @@ func testConcurrency(t *testing.T, open opener) {
 			}
 			session := func(i int) string { return fmt.Sprintf("session-%d", i) }
 			errs := race(func(i int) error {
-				return s.DecideCIBARequest(t.Context(), tenantA, decision, status(i), session(i), at, at)
+				return s.DecideCIBARequest(t.Context(), tenantA, decision, status(i), session(i), at, at, nil)
 			})
 			winner := tally(t, errs)
 			want := cibaDecided(newCIBARequest(tenantA, hash, decision, at), status(winner), session(winner), at)
@@ -250,7 +250,7 @@ func testConcurrency(t *testing.T, open opener) {
 			}
 			user := func(i int) string { return fmt.Sprintf("user-%d", i) }
 			errs := race(func(i int) error {
-				return s.DecideDeviceCode(t.Context(), tenantA, userCode, status(i), user(i), "s1", at, at)
+				return s.DecideDeviceCode(t.Context(), tenantA, userCode, status(i), user(i), "s1", at, at, nil)
 			})
 			winner := tally(t, errs)
 			want := decided(newDeviceCode(tenantA, hash, userCode, at), status(winner), user(winner), "s1", at)

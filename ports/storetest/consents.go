@@ -170,3 +170,53 @@ func testConsents(t *testing.T, open opener) {
 		}
 	})
 }
+
+// decisionWithConsent is a store's decision of a device or CIBA request:
+// create stores a pending request created at at, decide answers it at now,
+// saving consent with the decision.
+type decisionWithConsent struct {
+	create func(t *testing.T, s ports.Store, at time.Time)
+	decide func(t *testing.T, s ports.Store, status string, now time.Time, consent *ports.Consent) error
+	// approved and denied are the request's statuses; expiry is when a
+	// request created at at expires.
+	approved, denied string
+	expiry           func(at time.Time) time.Time
+}
+
+// testDecisionConsent checks that a consent given with a decision is kept
+// exactly when the decision lands.
+func testDecisionConsent(t *testing.T, open opener, d decisionWithConsent) {
+	noConsent := func(t *testing.T, s ports.Store, clientID string) {
+		t.Helper()
+		_, err := s.GetConsent(t.Context(), tenantA, "u1", clientID)
+		mustIs(t, err, ports.ErrNotFound, "GetConsent of a decision that did not land")
+	}
+
+	t.Run("an approval saves its consent, replacing the one before", func(t *testing.T) {
+		s := open(t)
+		at := baseTime()
+		d.create(t, s, at)
+		mustNil(t, s.SaveConsent(t.Context(), newConsent(tenantA, "u1", "c1", "openid", at)), "SaveConsent")
+		want := newConsent(tenantA, "u1", "c1", "openid profile", at.Add(time.Second))
+		mustNil(t, d.decide(t, s, d.approved, at.Add(time.Second), want), "decide")
+		got, err := s.GetConsent(t.Context(), tenantA, "u1", "c1")
+		mustNil(t, err, "GetConsent")
+		checkEqual(t, want, got)
+	})
+
+	t.Run("a decision that does not land saves no consent", func(t *testing.T) {
+		s := open(t)
+		at := baseTime()
+		d.create(t, s, at)
+		mustNil(t, d.decide(t, s, d.denied, at, nil), "first decision")
+		err := d.decide(t, s, d.approved, at.Add(time.Second), newConsent(tenantA, "u1", "late", "openid", at))
+		mustIs(t, err, ports.ErrAlreadyUsed, "second decision")
+		noConsent(t, s, "late")
+
+		s = open(t)
+		d.create(t, s, at)
+		err = d.decide(t, s, d.approved, d.expiry(at), newConsent(tenantA, "u1", "expired", "openid", at))
+		mustIs(t, err, ports.ErrNotFound, "decision after expiry")
+		noConsent(t, s, "expired")
+	})
+}

@@ -110,7 +110,7 @@ func testDeviceCodes(t *testing.T, open opener) {
 		b.ClientID = "tenant b's device"
 		mustNil(t, s.CreateDeviceCode(t.Context(), a), "CreateDeviceCode a")
 		mustNil(t, s.CreateDeviceCode(t.Context(), b), "CreateDeviceCode b")
-		mustNil(t, s.DecideDeviceCode(t.Context(), tenantA, "WDJBMJHT", ports.DeviceApproved, "u1", "s1", at, at), "DecideDeviceCode a")
+		mustNil(t, s.DecideDeviceCode(t.Context(), tenantA, "WDJBMJHT", ports.DeviceApproved, "u1", "s1", at, at, nil), "DecideDeviceCode a")
 		checkEqual(t, decided(a, ports.DeviceApproved, "u1", "s1", at), getDeviceCode(t, s, tenantA, "WDJBMJHT", at))
 		checkEqual(t, b, getDeviceCode(t, s, tenantB, "WDJBMJHT", at))
 	})
@@ -121,6 +121,17 @@ func testDeviceCodes(t *testing.T, open opener) {
 }
 
 func testDeviceDecision(t *testing.T, open opener) {
+	testDecisionConsent(t, open, decisionWithConsent{
+		create: func(t *testing.T, s ports.Store, at time.Time) {
+			mustNil(t, s.CreateDeviceCode(t.Context(), newDeviceCode(tenantA, "h1", "WDJBMJHT", at)), "CreateDeviceCode")
+		},
+		decide: func(t *testing.T, s ports.Store, status string, now time.Time, consent *ports.Consent) error {
+			return s.DecideDeviceCode(t.Context(), tenantA, "WDJBMJHT", status, "u1", "s1", now, now, consent)
+		},
+		approved: ports.DeviceApproved, denied: ports.DeviceDenied,
+		expiry: func(at time.Time) time.Time { return newDeviceCode(tenantA, "h1", "WDJBMJHT", at).ExpiresAt },
+	})
+
 	t.Run("deciding a pending request records the decision and nothing else", func(t *testing.T) {
 		for _, status := range []string{ports.DeviceApproved, ports.DeviceDenied} {
 			t.Run(status, func(t *testing.T) {
@@ -128,7 +139,7 @@ func testDeviceDecision(t *testing.T, open opener) {
 				at := baseTime()
 				mustNil(t, s.CreateDeviceCode(t.Context(), newDeviceCode(tenantA, "h1", "WDJBMJHT", at)), "CreateDeviceCode")
 				authTime := at.Add(-30 * time.Second)
-				mustNil(t, s.DecideDeviceCode(t.Context(), tenantA, "WDJBMJHT", status, "u1", "s1", authTime, at.Add(time.Minute)), "DecideDeviceCode")
+				mustNil(t, s.DecideDeviceCode(t.Context(), tenantA, "WDJBMJHT", status, "u1", "s1", authTime, at.Add(time.Minute), nil), "DecideDeviceCode")
 				want := decided(newDeviceCode(tenantA, "h1", "WDJBMJHT", at), status, "u1", "s1", authTime)
 				checkEqual(t, want, getDeviceCode(t, s, tenantA, "WDJBMJHT", at))
 			})
@@ -139,8 +150,8 @@ func testDeviceDecision(t *testing.T, open opener) {
 		s := open(t)
 		at := baseTime()
 		mustNil(t, s.CreateDeviceCode(t.Context(), newDeviceCode(tenantA, "h1", "WDJBMJHT", at)), "CreateDeviceCode")
-		mustNil(t, s.DecideDeviceCode(t.Context(), tenantA, "WDJBMJHT", ports.DeviceDenied, "u1", "s1", at, at), "DecideDeviceCode")
-		err := s.DecideDeviceCode(t.Context(), tenantA, "WDJBMJHT", ports.DeviceApproved, "u2", "s2", at, at.Add(time.Second))
+		mustNil(t, s.DecideDeviceCode(t.Context(), tenantA, "WDJBMJHT", ports.DeviceDenied, "u1", "s1", at, at, nil), "DecideDeviceCode")
+		err := s.DecideDeviceCode(t.Context(), tenantA, "WDJBMJHT", ports.DeviceApproved, "u2", "s2", at, at.Add(time.Second), nil)
 		mustIs(t, err, ports.ErrAlreadyUsed, "DecideDeviceCode again")
 		want := decided(newDeviceCode(tenantA, "h1", "WDJBMJHT", at), ports.DeviceDenied, "u1", "s1", at)
 		checkEqual(t, want, getDeviceCode(t, s, tenantA, "WDJBMJHT", at))
@@ -161,7 +172,7 @@ func testDeviceDecision(t *testing.T, open opener) {
 			t.Run(tt.name, func(t *testing.T) {
 				s := open(t)
 				mustNil(t, s.CreateDeviceCode(t.Context(), newDeviceCode(tenantA, "h1", "WDJBMJHT", at)), "CreateDeviceCode")
-				err := s.DecideDeviceCode(t.Context(), tt.tenant, tt.userCode, ports.DeviceApproved, "u1", "s1", at, tt.now)
+				err := s.DecideDeviceCode(t.Context(), tt.tenant, tt.userCode, ports.DeviceApproved, "u1", "s1", at, tt.now, nil)
 				mustIs(t, err, ports.ErrNotFound, "DecideDeviceCode")
 				checkEqual(t, newDeviceCode(tenantA, "h1", "WDJBMJHT", at), getDeviceCode(t, s, tenantA, "WDJBMJHT", at))
 			})
@@ -194,7 +205,7 @@ func testDevicePolling(t *testing.T, open opener) {
 		s := open(t)
 		at := baseTime()
 		mustNil(t, s.CreateDeviceCode(t.Context(), newDeviceCode(tenantA, "h1", "WDJBMJHT", at)), "CreateDeviceCode")
-		mustNil(t, s.DecideDeviceCode(t.Context(), tenantA, "WDJBMJHT", ports.DeviceApproved, "u1", "s1", at, at), "DecideDeviceCode")
+		mustNil(t, s.DecideDeviceCode(t.Context(), tenantA, "WDJBMJHT", ports.DeviceApproved, "u1", "s1", at, at, nil), "DecideDeviceCode")
 		got, err := s.PollDeviceCode(t.Context(), tenantA, "h1", at.Add(5*time.Second))
 		mustNil(t, err, "PollDeviceCode")
 		checkEqual(t, decided(newDeviceCode(tenantA, "h1", "WDJBMJHT", at), ports.DeviceApproved, "u1", "s1", at), got)
@@ -221,7 +232,7 @@ func testDeviceRedemption(t *testing.T, open opener) {
 		at := baseTime()
 		expiry := newDeviceCode(tenantA, "h1", "WDJBMJHT", at).ExpiresAt
 		mustNil(t, s.CreateDeviceCode(t.Context(), newDeviceCode(tenantA, "h1", "WDJBMJHT", at)), "CreateDeviceCode")
-		mustNil(t, s.DecideDeviceCode(t.Context(), tenantA, "WDJBMJHT", ports.DeviceApproved, "u1", "s1", at, at), "DecideDeviceCode")
+		mustNil(t, s.DecideDeviceCode(t.Context(), tenantA, "WDJBMJHT", ports.DeviceApproved, "u1", "s1", at, at, nil), "DecideDeviceCode")
 		first := at.Add(10 * time.Second)
 		got, err := s.RedeemDeviceCode(t.Context(), tenantA, "h1", first)
 		mustNil(t, err, "RedeemDeviceCode")
@@ -261,7 +272,7 @@ func testDeviceRedemption(t *testing.T, open opener) {
 				want := newDeviceCode(tenantA, "h1", "WDJBMJHT", at)
 				mustNil(t, s.CreateDeviceCode(t.Context(), newDeviceCode(tenantA, "h1", "WDJBMJHT", at)), "CreateDeviceCode")
 				if tt.decision != "" {
-					mustNil(t, s.DecideDeviceCode(t.Context(), tenantA, "WDJBMJHT", tt.decision, "u1", "s1", at, at), "DecideDeviceCode")
+					mustNil(t, s.DecideDeviceCode(t.Context(), tenantA, "WDJBMJHT", tt.decision, "u1", "s1", at, at, nil), "DecideDeviceCode")
 					decided(want, tt.decision, "u1", "s1", at)
 				}
 				_, err := s.RedeemDeviceCode(t.Context(), tt.tenant, tt.hash, tt.now)

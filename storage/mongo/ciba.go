@@ -107,33 +107,37 @@ func (s *Store) GetCIBARequestByDecision(ctx context.Context, tenant, decisionHa
 }
 
 // DecideCIBARequest moves a pending request to status by inserting its
-// decision claim, so that of concurrent decisions exactly one lands.
-// ErrNotFound if absent or expired at now; ErrAlreadyUsed if decided
-// before.
-func (s *Store) DecideCIBARequest(ctx context.Context, tenant, decisionHash, status, sessionID string, authTime, now time.Time, evs ...ports.Event) error {
-	const op = "decide ciba request"
-	return s.withEvents(ctx, op, evs, func() error {
-		if status != ports.CIBAApproved && status != ports.CIBADenied {
-			return fmt.Errorf("mongostore: %s: status %q is not a decision", op, status)
-		}
-		_, r, err := s.findCIBARequest(ctx, liveAt(byDecisionHash(tenant, decisionHash), now))
-		if err != nil {
-			return translate(op, err)
-		}
-		if r.Status != ports.CIBAPending {
-			return alreadyUsed(op)
-		}
-		c := newClaim(tenant, claimCIBADecision, r.Hash, now, r.ExpiresAt)
-		c.Status, c.SessionID, c.AuthTime = status, sessionID, nullMicros(&authTime)
-		won, err := s.claim(ctx, c)
-		if err != nil {
-			return translate(op, err)
-		}
-		if !won {
-			return alreadyUsed(op)
-		}
-		return nil
+// decision claim, so that of concurrent decisions exactly one lands, then
+// saves consent, if any (see decided). ErrNotFound if absent or expired
+// at now; ErrAlreadyUsed if decided before.
+func (s *Store) DecideCIBARequest(ctx context.Context, tenant, decisionHash, status, sessionID string, authTime, now time.Time, consent *ports.Consent, evs ...ports.Event) error {
+	return s.withEvents(ctx, "decide ciba request", evs, func() error {
+		return s.decided(ctx, consent, s.decideCIBARequest(ctx, tenant, decisionHash, status, sessionID, authTime, now))
 	})
+}
+
+func (s *Store) decideCIBARequest(ctx context.Context, tenant, decisionHash, status, sessionID string, authTime, now time.Time) error {
+	const op = "decide ciba request"
+	if status != ports.CIBAApproved && status != ports.CIBADenied {
+		return fmt.Errorf("mongostore: %s: status %q is not a decision", op, status)
+	}
+	_, r, err := s.findCIBARequest(ctx, liveAt(byDecisionHash(tenant, decisionHash), now))
+	if err != nil {
+		return translate(op, err)
+	}
+	if r.Status != ports.CIBAPending {
+		return alreadyUsed(op)
+	}
+	c := newClaim(tenant, claimCIBADecision, r.Hash, now, r.ExpiresAt)
+	c.Status, c.SessionID, c.AuthTime = status, sessionID, nullMicros(&authTime)
+	won, err := s.claim(ctx, c)
+	if err != nil {
+		return translate(op, err)
+	}
+	if !won {
+		return alreadyUsed(op)
+	}
+	return nil
 }
 
 // PollCIBARequest records a poll at now and returns the request as it was

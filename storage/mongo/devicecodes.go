@@ -111,11 +111,11 @@ func (s *Store) GetDeviceCodeByUserCode(ctx context.Context, tenant, userCode st
 
 // DecideDeviceCode moves a pending request to status for userID by
 // inserting its decision claim, so that of concurrent decisions exactly
-// one lands. ErrNotFound if absent or expired at now; ErrAlreadyUsed if
-// decided before.
-func (s *Store) DecideDeviceCode(ctx context.Context, tenant, userCode, status, userID, sessionID string, authTime, now time.Time, evs ...ports.Event) error {
+// one lands, then saves consent, if any (see decided). ErrNotFound if
+// absent or expired at now; ErrAlreadyUsed if decided before.
+func (s *Store) DecideDeviceCode(ctx context.Context, tenant, userCode, status, userID, sessionID string, authTime, now time.Time, consent *ports.Consent, evs ...ports.Event) error {
 	return s.withEvents(ctx, "decide device code", evs, func() error {
-		return s.decideDeviceCode(ctx, tenant, userCode, status, userID, sessionID, authTime, now)
+		return s.decided(ctx, consent, s.decideDeviceCode(ctx, tenant, userCode, status, userID, sessionID, authTime, now))
 	})
 }
 

@@ -67,14 +67,15 @@ func (s *Store) GetCIBARequestByDecision(ctx context.Context, tenant, decisionHa
 }
 
 // DecideCIBARequest moves a pending request to status in one conditional
-// UPDATE, so that of concurrent decisions exactly one lands. ErrNotFound
-// if absent or expired at now; ErrAlreadyUsed if decided before.
-func (s *Store) DecideCIBARequest(ctx context.Context, tenant, decisionHash, status, sessionID string, authTime, now time.Time, evs ...ports.Event) error {
+// UPDATE, so that of concurrent decisions exactly one lands, and saves
+// consent, if any, in the same transaction. ErrNotFound if absent or
+// expired at now; ErrAlreadyUsed if decided before.
+func (s *Store) DecideCIBARequest(ctx context.Context, tenant, decisionHash, status, sessionID string, authTime, now time.Time, consent *ports.Consent, evs ...ports.Event) error {
 	const op = "decide ciba request"
 	if status != ports.CIBAApproved && status != ports.CIBADenied {
 		return fmt.Errorf("sqlstore: %s: status %q is not a decision", op, status)
 	}
-	err := s.execOne(ctx, op, evs, qDecideCIBARequest,
+	err := s.decide(ctx, op, consent, evs, qDecideCIBARequest,
 		status, sessionID, s.timeArg(authTime), tenant, decisionHash, s.timeArg(now))
 	if !errors.Is(err, ports.ErrNotFound) {
 		return err

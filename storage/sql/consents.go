@@ -34,7 +34,32 @@ func scanConsent(row scanner) (*ports.Consent, error) {
 
 // SaveConsent creates or replaces the consent of c.UserID for c.ClientID.
 func (s *Store) SaveConsent(ctx context.Context, c *ports.Consent, evs ...ports.Event) error {
-	return s.exec(ctx, "save consent", evs, qSaveConsent, c.Tenant, c.UserID, c.ClientID, c.Scope, s.timeArg(c.GrantedAt))
+	return s.exec(ctx, "save consent", evs, qSaveConsent, s.consentArgs(c)...)
+}
+
+func (s *Store) consentArgs(c *ports.Consent) []any {
+	return []any{c.Tenant, c.UserID, c.ClientID, c.Scope, s.timeArg(c.GrantedAt)}
+}
+
+// decide runs the conditional update q of a device or CIBA decision and,
+// when it matched a row and consent is not nil, saves consent in the same
+// transaction, so that a consent is kept only with the approval it came
+// with. ErrNotFound when q matched no row.
+func (s *Store) decide(ctx context.Context, op string, consent *ports.Consent, evs []ports.Event, q query, args ...any) error {
+	if err := checkEvents(evs); err != nil {
+		return fmt.Errorf("sqlstore: %s: %w", op, err)
+	}
+	return s.write(ctx, op, func(ctx context.Context, tx *sql.Tx) ([]ports.Event, error) {
+		if err := oneRow(s.txExec(ctx, tx, q, args...)); err != nil {
+			return nil, err
+		}
+		if consent != nil {
+			if _, err := s.txExec(ctx, tx, qSaveConsent, s.consentArgs(consent)...); err != nil {
+				return nil, err
+			}
+		}
+		return evs, nil
+	})
 }
 
 // GetConsent returns the consent. ErrNotFound if absent.

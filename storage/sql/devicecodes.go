@@ -68,14 +68,14 @@ func (s *Store) GetDeviceCodeByUserCode(ctx context.Context, tenant, userCode st
 }
 
 // DecideDeviceCode moves a pending request to status for userID in one
-// conditional UPDATE, so that of concurrent decisions exactly one lands.
-// ErrNotFound if absent or expired at now; ErrAlreadyUsed if decided
-// before.
-func (s *Store) DecideDeviceCode(ctx context.Context, tenant, userCode, status, userID, sessionID string, authTime, now time.Time, evs ...ports.Event) error {
+// conditional UPDATE, so that of concurrent decisions exactly one lands,
+// and saves consent, if any, in the same transaction. ErrNotFound if
+// absent or expired at now; ErrAlreadyUsed if decided before.
+func (s *Store) DecideDeviceCode(ctx context.Context, tenant, userCode, status, userID, sessionID string, authTime, now time.Time, consent *ports.Consent, evs ...ports.Event) error {
 	if status != ports.DeviceApproved && status != ports.DeviceDenied {
 		return fmt.Errorf("sqlstore: decide device code: status %q is not a decision", status)
 	}
-	err := s.execOne(ctx, "decide device code", evs, qDecideDeviceCode,
+	err := s.decide(ctx, "decide device code", consent, evs, qDecideDeviceCode,
 		status, userID, sessionID, s.timeArg(authTime), tenant, userCode, s.timeArg(now))
 	if !errors.Is(err, ports.ErrNotFound) {
 		return err
