@@ -112,13 +112,16 @@ func (p *Provider) Logout(ctx context.Context, sess *ports.Session) ([]Frontchan
 	if err := p.store.DeleteSession(ctx, p.cfg.Tenant, sess.ID, loggedOut); err != nil {
 		return nil, ErrServerError.Wrap(err)
 	}
-	return p.sessionEnded(ctx, sess.UserID, sess.ID)
+	// The page waits for nobody: each back-channel delivery waits for its
+	// turn on a goroutine of its own.
+	return p.sessionEnded(ctx, sess.UserID, sess.ID, func(uri, token string) { go p.notifier.send(uri, token) })
 }
 
 // sessionEnded tells the relying parties holding tokens from the user's
-// session, which has just ended, over the back channel, and returns their
-// front-channel logout pages.
-func (p *Provider) sessionEnded(ctx context.Context, userID, sessionID string) ([]FrontchannelLogout, error) {
+// session, which has just ended, over the back channel, handing each
+// logout token to backchannel, and returns their front-channel logout
+// pages.
+func (p *Provider) sessionEnded(ctx context.Context, userID, sessionID string, backchannel func(uri, token string)) ([]FrontchannelLogout, error) {
 	clients, err := p.store.SessionClients(ctx, p.cfg.Tenant, sessionID)
 	if err != nil {
 		return nil, ErrServerError.Wrap(err)
@@ -147,23 +150,33 @@ func (p *Provider) sessionEnded(ctx context.Context, userID, sessionID string) (
 			if err != nil {
 				return nil, err
 			}
-			go p.notifier.notify(m.BackchannelLogoutURI, tok)
+			backchannel(m.BackchannelLogoutURI, tok)
 		}
 	}
 	return front, nil
 }
 
 // sessionsEnded is sessionEnded for sessions ended away from their
-// browsers (a password change, the user's deletion): there is no page to
-// load their front-channel logouts in, so only the back channel is told.
-// The sessions are gone already, so a failure here is reported to the
-// delivery hook, with no URI, instead of failing the change.
+// browsers (a password change, the user's deletion, signing out everywhere
+// else): there is no page to load their front-channel logouts in, so only
+// the back channel is told. The sessions are gone already, so this runs
+// after the request, on one goroutine that takes the sessions in turn and
+// waits for a free delivery slot before each logout token: a user with
+// thousands of sessions costs the request nothing and the server no more
+// than maxLogoutDeliveries connections. A failure is reported to the
+// delivery hook, with no URI.
 func (p *Provider) sessionsEnded(ctx context.Context, userID string, sessionIDs []string) {
-	for _, id := range sessionIDs {
-		if _, err := p.sessionEnded(ctx, userID, id); err != nil && p.notifier.onResult != nil {
-			p.notifier.onResult("", err)
-		}
+	if len(sessionIDs) == 0 {
+		return
 	}
+	ctx = context.WithoutCancel(ctx)
+	go func() {
+		for _, id := range sessionIDs {
+			if _, err := p.sessionEnded(ctx, userID, id, p.notifier.send); err != nil && p.notifier.onResult != nil {
+				p.notifier.onResult("", err)
+			}
+		}
+	}()
 }
 
 // logoutToken builds a Back-Channel Logout token (OIDC Back-Channel Logout
@@ -182,12 +195,33 @@ func (p *Provider) logoutToken(c *ports.Client, sub, sid string) (string, error)
 	return tok, nil
 }
 
+// maxLogoutDeliveries bounds the back-channel logout deliveries in flight
+// at once.
+const maxLogoutDeliveries = 16
+
 // notifier delivers back-channel logout tokens.
 type notifier struct {
 	client   *http.Client
 	attempts int
 	backoff  time.Duration
 	onResult func(uri string, err error)
+	// slots holds one value per delivery in flight (see send).
+	slots chan struct{}
+}
+
+func newNotifier(client *http.Client, onResult func(uri string, err error)) *notifier {
+	return &notifier{client: client, attempts: 4, backoff: 500 * time.Millisecond, onResult: onResult,
+		slots: make(chan struct{}, maxLogoutDeliveries)}
+}
+
+// send waits for a free delivery slot, then notifies uri of the logout
+// in the background.
+func (n *notifier) send(uri, token string) {
+	n.slots <- struct{}{}
+	go func() {
+		defer func() { <-n.slots }()
+		n.notify(uri, token)
+	}()
 }
 
 // notify POSTs the logout token (OIDC Back-Channel Logout §2.5), retrying

@@ -294,7 +294,7 @@ func New(cfg Config, d Deps) (*Provider, error) {
 	}
 	p.jwksCache = newJWKSCache(d.HTTPClient, d.Clock)
 	p.trustedJWKS = newJWKSCache(d.TrustedIssuersClient, d.Clock)
-	p.notifier = &notifier{client: d.HTTPClient, attempts: 4, backoff: 500 * time.Millisecond, onResult: d.OnLogoutDelivery}
+	p.notifier = newNotifier(d.HTTPClient, d.OnLogoutDelivery)
 	p.grants = map[string]grantHandler{
 		GrantAuthorizationCode: authorizationCodeGrant{p},
 		GrantRefreshToken:      refreshTokenGrant{p},
