@@ -21,61 +21,62 @@ func TestFlowEventsReachRedisStreams(t *testing.T) {
 		}
 		t.Skip("OAUTH2_TEST_REDIS_URL not set: skipping the event stream test")
 	}
-	s := startServer(t, "sqlite", map[string]string{"OAUTH2_REDIS_URL": redisURL, "OAUTH2_EVENT_SINKS": "redis"})
-	w := newWebApp(t, s, webClientMetadata)
-	tok := w.exchange(t, w.authorize(t, newBrowser(t, s)))
-	revoke(t, s, w.client, tok.RefreshToken)
+	forEachBackendWith(t, map[string]string{"OAUTH2_REDIS_URL": redisURL, "OAUTH2_EVENT_SINKS": "redis"}, func(t *testing.T, s *testServer) {
+		w := newWebApp(t, s, webClientMetadata)
+		tok := w.exchange(t, w.authorize(t, newBrowser(t, s)))
+		revoke(t, s, w.client, tok.RefreshToken)
 
-	opts, err := redis.ParseURL(redisURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opts)
-	defer rdb.Close()
-	want := []string{ports.EventClientRegistered, ports.EventLoginSucceeded, ports.EventConsentGranted,
-		ports.EventCodeIssued, ports.EventCodeRedeemed, ports.EventTokenIssued, ports.EventTokenRevoked}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		msgs, err := rdb.XRevRangeN(context.Background(), "oauth2:events", "+", "-", 2000).Result()
+		opts, err := redis.ParseURL(redisURL)
 		if err != nil {
 			t.Fatal(err)
 		}
-		seen := map[string]int{}
-		ids := map[string]bool{}
-		loginUser := ""
-		for _, m := range msgs {
-			var ev ports.Event
-			if err := json.Unmarshal([]byte(m.Values["event"].(string)), &ev); err != nil {
-				t.Fatalf("stream entry is not an event: %v", m.Values)
+		rdb := redis.NewClient(opts)
+		defer rdb.Close()
+		want := []string{ports.EventClientRegistered, ports.EventLoginSucceeded, ports.EventConsentGranted,
+			ports.EventCodeIssued, ports.EventCodeRedeemed, ports.EventTokenIssued, ports.EventTokenRevoked}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			msgs, err := rdb.XRevRangeN(context.Background(), "oauth2:events", "+", "-", 2000).Result()
+			if err != nil {
+				t.Fatal(err)
 			}
-			if ev.ClientID == w.client.ID {
-				seen[ev.Type]++
-				if ids[ev.ID] {
-					t.Fatalf("event %s appears twice", ev.ID)
+			seen := map[string]int{}
+			ids := map[string]bool{}
+			loginUser := ""
+			for _, m := range msgs {
+				var ev ports.Event
+				if err := json.Unmarshal([]byte(m.Values["event"].(string)), &ev); err != nil {
+					t.Fatalf("stream entry is not an event: %v", m.Values)
 				}
-				ids[ev.ID] = true
-				if ev.Type == ports.EventCodeIssued {
-					loginUser = ev.Subject
+				if ev.ClientID == w.client.ID {
+					seen[ev.Type]++
+					if ids[ev.ID] {
+						t.Fatalf("event %s appears twice", ev.ID)
+					}
+					ids[ev.ID] = true
+					if ev.Type == ports.EventCodeIssued {
+						loginUser = ev.Subject
+					}
+				}
+				if ev.Type == ports.EventLoginSucceeded && ev.Subject == loginUser && loginUser != "" {
+					seen[ev.Type]++
 				}
 			}
-			if ev.Type == ports.EventLoginSucceeded && ev.Subject == loginUser && loginUser != "" {
-				seen[ev.Type]++
+			missing := ""
+			for _, typ := range want {
+				if seen[typ] == 0 {
+					missing = typ
+				}
 			}
-		}
-		missing := ""
-		for _, typ := range want {
-			if seen[typ] == 0 {
-				missing = typ
+			if missing == "" {
+				return
 			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no %s event for the flow in the stream; saw %v", missing, seen)
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
-		if missing == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s event for the flow in the stream; saw %v", missing, seen)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	})
 }
 
 func TestEventsSurviveASinkOutage(t *testing.T) {

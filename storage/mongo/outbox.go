@@ -30,6 +30,10 @@ type eventDoc struct {
 	Type    string        `bson:"type"`
 	Time    int64         `bson:"time"`
 	Event   string        `bson:"event"` // the ports.Event in its JSON wire format
+	// LeaseUntil is the lease the event was appended under
+	// (LeaseOnAppend), if any: claims pass the event over until then, and
+	// lease it in eventLeases, as any other, after.
+	LeaseUntil int64 `bson:"lease_until,omitempty"`
 }
 
 // eventLeaseDoc is a relay's lease on one event, in a collection unique on
@@ -91,6 +95,17 @@ func (s *Store) storeEvents(ctx context.Context, op string, evs []ports.Event) e
 // slice.
 func (s *Store) OnEvents(f func([]ports.Event)) { s.onEvents.Store(&f) }
 
+// LeaseOnAppend makes the store append events leased for lease from
+// their own time, as ClaimEvents would lease them, so that claims pass
+// them over until then. It is for a process whose relay takes the events
+// of its own commits from the OnEvents hook (events.Relay.Hand) rather than
+// claiming them: should that relay fail to deliver them, or the process
+// stop first, the lease ends and any relay claims them. The lease is a
+// field of the event's own document, written with it: appending costs no
+// more, and only the owning process, which never changes it, sets it.
+// Zero turns it off.
+func (s *Store) LeaseOnAppend(lease time.Duration) { s.appendLease.Store(int64(max(lease, 0))) }
+
 // DiscardEvents makes changes store no events, for a server with no event
 // sinks, whose outbox nothing would ever empty. Changes still report their
 // events to the OnEvents hook, which counts them.
@@ -120,6 +135,7 @@ func (s *Store) appendEvents(ctx context.Context, op string, events []ports.Even
 	}
 	docs := make([]any, len(events))
 	ids := make([]bson.ObjectID, len(events))
+	lease := time.Duration(s.appendLease.Load())
 	for i, e := range events {
 		// Stored times read back in UTC, as every other time of the store.
 		e.Time = e.Time.UTC()
@@ -128,7 +144,11 @@ func (s *Store) appendEvents(ctx context.Context, op string, events []ports.Even
 			return fmt.Errorf("mongostore: %s: event %q: %w", op, e.ID, err)
 		}
 		ids[i] = bson.NewObjectID()
-		docs[i] = &eventDoc{ID: ids[i], EventID: e.ID, Tenant: e.Tenant, Type: e.Type, Time: micros(e.Time), Event: string(body)}
+		d := &eventDoc{ID: ids[i], EventID: e.ID, Tenant: e.Tenant, Type: e.Type, Time: micros(e.Time), Event: string(body)}
+		if lease > 0 {
+			d.LeaseUntil = micros(e.Time.Add(lease))
+		}
+		docs[i] = d
 	}
 	if _, err := s.eventOutbox.InsertMany(ctx, docs); err != nil {
 		if cerr := deleteIDs(ctx, s.eventOutbox, ids); cerr != nil {
@@ -140,7 +160,8 @@ func (s *Store) appendEvents(ctx context.Context, op string, events []ports.Even
 }
 
 // ClaimEvents leases up to limit undelivered events until now+lease and
-// returns them oldest first. It walks the outbox in append order and
+// returns them oldest first. It walks the outbox in append order, past
+// events appended under a lease that has not ended (LeaseOnAppend), and
 // leases each event no unexpired lease holds with leaseEvent, whose insert
 // into a unique index decides between concurrent relays even where
 // updates are not atomic. Events lost to another relay are passed over
@@ -158,8 +179,13 @@ func (s *Store) ClaimEvents(ctx context.Context, limit int, lease time.Duration,
 	)
 	for len(won) < limit {
 		batchSize := max(limit-len(won), claimScanBatch)
-		cur, err := s.eventOutbox.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}}},
-			options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(batchSize)))
+		cur, err := s.eventOutbox.Find(ctx, bson.D{
+			{Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}},
+			{Key: "$or", Value: bson.A{
+				bson.D{{Key: "lease_until", Value: bson.D{{Key: "$exists", Value: false}}}},
+				bson.D{{Key: "lease_until", Value: bson.D{{Key: "$lte", Value: micros(now)}}}},
+			}},
+		}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(batchSize)))
 		if err != nil {
 			return nil, translate(op, err)
 		}

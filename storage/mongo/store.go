@@ -51,6 +51,9 @@ type Store struct {
 	onEvents atomic.Pointer[func([]ports.Event)]
 	// discardEvents keeps events out of the outbox (DiscardEvents).
 	discardEvents atomic.Bool
+	// appendLease, when positive, is the lease (a time.Duration) events
+	// are stored under (LeaseOnAppend).
+	appendLease atomic.Int64
 
 	closeOnce sync.Once
 	closeErr  error
