@@ -91,50 +91,54 @@ func TestEventsSurviveASinkOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := newTCPProxy(t, direct.Host)
-	viaProxy := *direct
-	viaProxy.Host = proxy.addr
-	s := startServer(t, "sqlite", map[string]string{"OAUTH2_REDIS_URL": viaProxy.String(), "OAUTH2_EVENT_SINKS": "redis"})
-	w := newWebApp(t, s, webClientMetadata)
+	for _, b := range backends(t) {
+		t.Run(b, func(t *testing.T) {
+			proxy := newTCPProxy(t, direct.Host)
+			viaProxy := *direct
+			viaProxy.Host = proxy.addr
+			s := startServer(t, b, map[string]string{"OAUTH2_REDIS_URL": viaProxy.String(), "OAUTH2_EVENT_SINKS": "redis"})
+			w := newWebApp(t, s, webClientMetadata)
 
-	// The sink goes away in the middle of the flow.
-	proxy.cut()
-	w.exchange(t, w.authorize(t, newBrowser(t, s)))
-	proxy.restore(t)
+			// The sink goes away in the middle of the flow.
+			proxy.cut()
+			w.exchange(t, w.authorize(t, newBrowser(t, s)))
+			proxy.restore(t)
 
-	opts, _ := redis.ParseURL(redisURL)
-	rdb := redis.NewClient(opts)
-	defer rdb.Close()
-	want := []string{ports.EventClientRegistered, ports.EventConsentGranted, ports.EventCodeIssued, ports.EventCodeRedeemed, ports.EventTokenIssued}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		msgs, err := rdb.XRevRangeN(context.Background(), "oauth2:events", "+", "-", 2000).Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		perID := map[string]int{}
-		seen := map[string]bool{}
-		for _, m := range msgs {
-			var ev ports.Event
-			_ = json.Unmarshal([]byte(m.Values["event"].(string)), &ev)
-			if ev.ClientID == w.client.ID {
-				perID[ev.ID]++
-				seen[ev.Type] = true
+			opts, _ := redis.ParseURL(redisURL)
+			rdb := redis.NewClient(opts)
+			defer rdb.Close()
+			want := []string{ports.EventClientRegistered, ports.EventConsentGranted, ports.EventCodeIssued, ports.EventCodeRedeemed, ports.EventTokenIssued}
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				msgs, err := rdb.XRevRangeN(context.Background(), "oauth2:events", "+", "-", 2000).Result()
+				if err != nil {
+					t.Fatal(err)
+				}
+				perID := map[string]int{}
+				seen := map[string]bool{}
+				for _, m := range msgs {
+					var ev ports.Event
+					_ = json.Unmarshal([]byte(m.Values["event"].(string)), &ev)
+					if ev.ClientID == w.client.ID {
+						perID[ev.ID]++
+						seen[ev.Type] = true
+					}
+				}
+				all := true
+				for _, typ := range want {
+					all = all && seen[typ]
+				}
+				if all {
+					// At least once: a resend after a lost reply may repeat an id,
+					// which consumers drop; nothing is missing.
+					t.Logf("%d events of the flow arrived after the outage", len(perID))
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("events lost across the sink outage: saw %v", seen)
+				}
+				time.Sleep(200 * time.Millisecond)
 			}
-		}
-		all := true
-		for _, typ := range want {
-			all = all && seen[typ]
-		}
-		if all {
-			// At least once: a resend after a lost reply may repeat an id,
-			// which consumers drop; nothing is missing.
-			t.Logf("%d events of the flow arrived after the outage", len(perID))
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("events lost across the sink outage: saw %v", seen)
-		}
-		time.Sleep(200 * time.Millisecond)
+		})
 	}
 }
