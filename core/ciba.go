@@ -269,7 +269,7 @@ func (p *Provider) AuthenticateBackchannel(ctx context.Context, cred ClientCrede
 	if notice.ClientName == "" {
 		notice.ClientName = client.ID
 	}
-	go p.notifyDevice(context.WithoutCancel(ctx), notice)
+	p.background.Go(func() { p.notifyDevice(context.WithoutCancel(ctx), notice) })
 	return &BackchannelAuthentication{
 		AuthReqID: authReqID, ExpiresIn: int64(bp.expiry / time.Second), Interval: int64(cibaPollEvery / time.Second),
 	}, nil
@@ -455,7 +455,7 @@ func (p *Provider) pingClient(ctx context.Context, r *ports.CIBARequest) {
 		return
 	}
 	body, _ := json.Marshal(map[string]string{"auth_req_id": ping.AuthReqID})
-	go func() { report(p.notifier.deliver(endpoint, "application/json", string(body), ping.Token)) }()
+	p.background.Go(func() { report(p.notifier.deliver(endpoint, "application/json", string(body), ping.Token)) })
 }
 
 // CIBAEnabled reports whether the server serves backchannel

@@ -114,7 +114,9 @@ func (p *Provider) Logout(ctx context.Context, sess *ports.Session) ([]Frontchan
 	}
 	// The page waits for nobody: each back-channel delivery waits for its
 	// turn on a goroutine of its own.
-	return p.sessionEnded(ctx, sess.UserID, sess.ID, func(uri, token string) { go p.notifier.send(uri, token) })
+	return p.sessionEnded(ctx, sess.UserID, sess.ID, func(uri, token string) {
+		p.background.Go(func() { p.notifier.send(uri, token) })
+	})
 }
 
 // sessionEnded tells the relying parties holding tokens from the user's
@@ -170,13 +172,13 @@ func (p *Provider) sessionsEnded(ctx context.Context, userID string, sessionIDs 
 		return
 	}
 	ctx = context.WithoutCancel(ctx)
-	go func() {
+	p.background.Go(func() {
 		for _, id := range sessionIDs {
 			if _, err := p.sessionEnded(ctx, userID, id, p.notifier.send); err != nil && p.notifier.onResult != nil {
 				p.notifier.onResult("", err)
 			}
 		}
-	}()
+	})
 }
 
 // logoutToken builds a Back-Channel Logout token (OIDC Back-Channel Logout
@@ -207,21 +209,23 @@ type notifier struct {
 	onResult func(uri string, err error)
 	// slots holds one value per delivery in flight (see send).
 	slots chan struct{}
+	work  *backgroundWork
 }
 
-func newNotifier(client *http.Client, onResult func(uri string, err error)) *notifier {
+func newNotifier(client *http.Client, onResult func(uri string, err error), work *backgroundWork) *notifier {
 	return &notifier{client: client, attempts: 4, backoff: 500 * time.Millisecond, onResult: onResult,
-		slots: make(chan struct{}, maxLogoutDeliveries)}
+		slots: make(chan struct{}, maxLogoutDeliveries), work: work}
 }
 
 // send waits for a free delivery slot, then notifies uri of the logout
-// in the background.
+// in the background. It runs as background work, so that the delivery
+// it starts is counted before it stops being.
 func (n *notifier) send(uri, token string) {
 	n.slots <- struct{}{}
-	go func() {
+	n.work.Go(func() {
 		defer func() { <-n.slots }()
 		n.notify(uri, token)
-	}()
+	})
 }
 
 // notify POSTs the logout token (OIDC Back-Channel Logout §2.5), retrying

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -55,34 +56,41 @@ func TestBackchannelLogoutDelivery(t *testing.T) {
 	}
 }
 
-func TestSessionsEndedAwayFromTheBrowser(t *testing.T) {
-	ctx := context.Background()
-	p, store := newTestProvider(t, Config{})
-	const sessions = 3 * maxLogoutDeliveries
-	var (
-		inFlight, most atomic.Int32
-		mu             sync.Mutex
-		told           = map[string]int{}
-	)
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n := inFlight.Add(1)
-		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
-		}
-		<-release
-		inFlight.Add(-1)
-		sid := logoutTokenSID(t, r.FormValue("logout_token"))
-		mu.Lock()
-		told[sid]++
-		mu.Unlock()
-	}))
-	defer srv.Close()
-	results := make(chan error, sessions)
-	p.notifier.client = srv.Client()
-	p.notifier.onResult = func(_ string, err error) { results <- err }
+// blockingRP is a relying party's back-channel logout endpoint that holds
+// every delivery until release is closed, then records its sid.
+type blockingRP struct {
+	srv            *httptest.Server
+	release        chan struct{}
+	inFlight, most atomic.Int32
+	mu             sync.Mutex
+	told           map[string]int
+}
 
-	rp := &ports.Client{ID: "rp", Tenant: ports.DefaultTenant, Metadata: []byte(`{"backchannel_logout_uri":"` + srv.URL + `"}`)}
-	if err := store.CreateClient(ctx, rp); err != nil {
+func newBlockingRP(t *testing.T) *blockingRP {
+	rp := &blockingRP{release: make(chan struct{}), told: map[string]int{}}
+	rp.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := rp.inFlight.Add(1)
+		for m := rp.most.Load(); n > m && !rp.most.CompareAndSwap(m, n); m = rp.most.Load() {
+		}
+		<-rp.release
+		rp.inFlight.Add(-1)
+		sid := logoutTokenSID(t, r.FormValue("logout_token"))
+		rp.mu.Lock()
+		rp.told[sid]++
+		rp.mu.Unlock()
+	}))
+	t.Cleanup(rp.srv.Close)
+	return rp
+}
+
+// signedInUser registers the relying party of rp as client "rp", adds a
+// user with sessions sessions, each holding a refresh token of "rp", and
+// returns the user's id and one logout per session's sid.
+func signedInUser(t *testing.T, p *Provider, store *memStore, rp *blockingRP, sessions int) (string, map[string]int) {
+	ctx := context.Background()
+	p.notifier.client = rp.srv.Client()
+	c := &ports.Client{ID: "rp", Tenant: ports.DefaultTenant, Metadata: []byte(`{"backchannel_logout_uri":"` + rp.srv.URL + `"}`)}
+	if err := store.CreateClient(ctx, c); err != nil {
 		t.Fatal(err)
 	}
 	u, err := p.AddUser(ctx, NewUser{Username: "ada", Password: "correct horse battery"})
@@ -97,30 +105,41 @@ func TestSessionsEndedAwayFromTheBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 		if err := store.CreateTokens(ctx, []*ports.Token{{ID: "token-" + id, Tenant: ports.DefaultTenant, Kind: ports.TokenRefresh,
-			ClientID: rp.ID, Subject: u.ID, SessionID: id, IssuedAt: testNow, ExpiresAt: testNow.Add(time.Hour)}}); err != nil {
+			ClientID: c.ID, Subject: u.ID, SessionID: id, IssuedAt: testNow, ExpiresAt: testNow.Add(time.Hour)}}); err != nil {
 			t.Fatal(err)
 		}
 		want[SessionSID(id)] = 1
 	}
+	return u.ID, want
+}
 
-	if err := p.SetPassword(ctx, u.ID, "a new long passphrase"); err != nil {
+func TestSessionsEndedAwayFromTheBrowser(t *testing.T) {
+	ctx := context.Background()
+	p, store := newTestProvider(t, Config{})
+	const sessions = 3 * maxLogoutDeliveries
+	rp := newBlockingRP(t)
+	results := make(chan error, sessions)
+	p.notifier.onResult = func(_ string, err error) { results <- err }
+	userID, want := signedInUser(t, p, store, rp, sessions)
+
+	if err := p.SetPassword(ctx, userID, "a new long passphrase"); err != nil {
 		t.Fatal(err)
 	}
 	t.Run("the relying party is told of no more sessions at once than the bound", func(t *testing.T) {
 		deadline := time.Now().Add(10 * time.Second)
-		for inFlight.Load() < maxLogoutDeliveries {
+		for rp.inFlight.Load() < maxLogoutDeliveries {
 			if time.Now().After(deadline) {
-				t.Fatalf("%d deliveries in flight after 10 s, want %d", inFlight.Load(), maxLogoutDeliveries)
+				t.Fatalf("%d deliveries in flight after 10 s, want %d", rp.inFlight.Load(), maxLogoutDeliveries)
 			}
 			time.Sleep(time.Millisecond)
 		}
 		// A delivery past the bound would start now.
 		time.Sleep(50 * time.Millisecond)
-		if got := most.Load(); got != maxLogoutDeliveries {
+		if got := rp.most.Load(); got != maxLogoutDeliveries {
 			t.Fatalf("%d deliveries in flight at once, want %d", got, maxLogoutDeliveries)
 		}
 	})
-	close(release)
+	close(rp.release)
 	t.Run("every ended session is told once", func(t *testing.T) {
 		for range sessions {
 			select {
@@ -132,10 +151,47 @@ func TestSessionsEndedAwayFromTheBrowser(t *testing.T) {
 				t.Fatal("deliveries still missing after 10 s")
 			}
 		}
-		mu.Lock()
-		defer mu.Unlock()
-		if !maps.Equal(told, want) {
-			t.Fatalf("logout tokens by sid = %v, want one for each of %d sessions", told, sessions)
+		rp.mu.Lock()
+		defer rp.mu.Unlock()
+		if !maps.Equal(rp.told, want) {
+			t.Fatalf("logout tokens by sid = %v, want one for each of %d sessions", rp.told, sessions)
+		}
+	})
+}
+
+func TestDrainWaitsForLogoutDeliveries(t *testing.T) {
+	ctx := context.Background()
+	p, store := newTestProvider(t, Config{})
+	rp := newBlockingRP(t)
+	userID, want := signedInUser(t, p, store, rp, 2)
+	if err := p.DeleteUser(ctx, userID); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("a drain that runs out of time says what is still running", func(t *testing.T) {
+		short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		defer cancel()
+		err := p.Drain(short)
+		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "still running") {
+			t.Fatalf("Drain with deliveries held = %v, want a deadline error saying what still runs", err)
+		}
+	})
+	t.Run("a drain returns once every delivery has been made", func(t *testing.T) {
+		close(rp.release)
+		if err := p.Drain(ctx); err != nil {
+			t.Fatalf("Drain: %v", err)
+		}
+		rp.mu.Lock()
+		defer rp.mu.Unlock()
+		if !maps.Equal(rp.told, want) {
+			t.Fatalf("when Drain returned the relying party had logout tokens by sid %v, want %v", rp.told, want)
+		}
+	})
+	t.Run("a drain with nothing running returns at once", func(t *testing.T) {
+		done, cancel := context.WithCancel(ctx)
+		cancel()
+		if err := p.Drain(done); err != nil {
+			t.Fatalf("Drain with nothing running: %v", err)
 		}
 	})
 }

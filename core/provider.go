@@ -170,8 +170,11 @@ type Provider struct {
 	grants    map[string]grantHandler
 	caches
 	notifier *notifier
-	events   ports.Publisher
-	traceID  func(context.Context) string
+	// background is the work requests leave running after their answer,
+	// which Drain waits for.
+	background *backgroundWork
+	events     ports.Publisher
+	traceID    func(context.Context) string
 	// jwksCache holds clients' jwks_uri documents, trustedJWKS those of
 	// the trusted issuers, each fetched with its own HTTP client.
 	jwksCache   *jwksCache
@@ -294,7 +297,8 @@ func New(cfg Config, d Deps) (*Provider, error) {
 	}
 	p.jwksCache = newJWKSCache(d.HTTPClient, d.Clock)
 	p.trustedJWKS = newJWKSCache(d.TrustedIssuersClient, d.Clock)
-	p.notifier = newNotifier(d.HTTPClient, d.OnLogoutDelivery)
+	p.background = &backgroundWork{}
+	p.notifier = newNotifier(d.HTTPClient, d.OnLogoutDelivery, p.background)
 	p.grants = map[string]grantHandler{
 		GrantAuthorizationCode: authorizationCodeGrant{p},
 		GrantRefreshToken:      refreshTokenGrant{p},
@@ -321,3 +325,46 @@ func (p *Provider) RegistrationEndpoint() string  { return p.cfg.Issuer + "/oaut
 func (p *Provider) JWKSURI() string               { return p.cfg.Issuer + "/.well-known/jwks.json" }
 func (p *Provider) IntrospectionEndpoint() string { return p.cfg.Issuer + "/oauth/introspect" }
 func (p *Provider) RevocationEndpoint() string    { return p.cfg.Issuer + "/oauth/revoke" }
+
+// backgroundWork counts the work requests leave running after their
+// answer: back-channel logout tokens, CIBA notices and pings, the second
+// revocation of a deleted client's tokens. Work is only started by
+// requests or by other background work, so once the server takes no more
+// requests every start happens while the count is above zero, as
+// sync.WaitGroup requires for Drain's wait.
+type backgroundWork struct {
+	wg      sync.WaitGroup
+	running atomic.Int64
+}
+
+// Go runs f on a goroutine of its own, counted until it returns.
+func (b *backgroundWork) Go(f func()) {
+	b.running.Add(1)
+	b.wg.Go(func() {
+		defer b.running.Add(-1)
+		f()
+	})
+}
+
+// Drain waits until the work requests left running after their answers
+// (back-channel logout deliveries, CIBA notices and pings, the delayed
+// revocation of a deleted client's tokens) is done, or ctx ends; then it
+// returns an error saying how much was still running. A server calls it
+// once it takes no more requests, before it closes the store.
+func (p *Provider) Drain(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		p.background.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		n := p.background.running.Load()
+		if n == 0 {
+			return nil
+		}
+		return fmt.Errorf("%d background deliveries or revocations still running: %w", n, context.Cause(ctx))
+	}
+}

@@ -223,13 +223,13 @@ func (p *Provider) deleteClient(ctx context.Context, clientID string) error {
 	// Another replica may still authenticate the client from its cache
 	// for up to clientCacheTTL; what it issues then is revoked once the
 	// caches have let the client go.
-	go func() {
+	p.background.Go(func() {
 		time.Sleep(2 * clientCacheTTL)
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		_, _ = p.store.RevokeClientTokens(rctx, p.cfg.Tenant, clientID, p.clock.Now())
 		p.records.clear()
-	}()
+	})
 	return nil
 }
 

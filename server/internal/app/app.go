@@ -303,9 +303,9 @@ func (a *App) Close() error {
 }
 
 // Serve answers HTTP on ln until ctx ends, then shuts down gracefully,
-// letting requests in flight finish for up to 20 seconds. With
-// OAUTH2_TLS_CERT_FILE it answers HTTPS, asking for client certificates
-// unless OAUTH2_TLS_CLIENT_CERTS is off.
+// letting requests in flight, and the deliveries they started, finish for
+// up to 20 seconds. With OAUTH2_TLS_CERT_FILE it answers HTTPS, asking for
+// client certificates unless OAUTH2_TLS_CLIENT_CERTS is off.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           a.Handler,
@@ -349,6 +349,12 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
+	}
+	// Back-channel logouts and CIBA pings the last requests started still
+	// reach their relying parties before the store closes, within the
+	// same 20 seconds.
+	if err := a.Provider.Drain(sctx); err != nil {
+		a.Log.Warn("shut down with background work unfinished", "error", err)
 	}
 	return nil
 }
