@@ -404,8 +404,8 @@ func (p *Provider) DecideCIBA(ctx context.Context, decisionID string, sess *port
 	evs := make([]ports.Event, 0, 2)
 	if approve {
 		status, decision = ports.CIBAApproved, "approved"
-		// The approval is the person's consent, remembered with it as a
-		// device's.
+		// The approval is the person's consent, saved with the decision,
+		// as a device's approval is.
 		scopes, _ := ParseScope(r.Scope)
 		var granted ports.Event
 		consent, granted = p.consentOf(ctx, sess.UserID, r.ClientID, scopes, map[string]string{"flow": "ciba"})

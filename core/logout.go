@@ -218,8 +218,9 @@ func newNotifier(client *http.Client, onResult func(uri string, err error), work
 }
 
 // send waits for a free delivery slot, then notifies uri of the logout
-// in the background. It runs as background work, so that the delivery
-// it starts is counted before it stops being.
+// in the background. Callers run it as background work, so the delivery
+// it starts is counted before send itself stops being, and Drain never
+// sees the count at zero in between.
 func (n *notifier) send(uri, token string) {
 	n.slots <- struct{}{}
 	n.work.Go(func() {
