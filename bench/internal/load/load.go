@@ -76,10 +76,6 @@ func Run(ctx context.Context, opts Options, newOp func(worker int) Op) Result {
 	if maxReq <= 0 {
 		maxReq = 1<<63 - 1
 	}
-	parent := ctx
-	ctx, cancel := context.WithTimeout(ctx, opts.Duration)
-	defer cancel()
-
 	var (
 		issued, failed atomic.Int64
 		firstErr       atomic.Pointer[string]
@@ -91,7 +87,12 @@ func Run(ctx context.Context, opts Options, newOp func(worker int) Op) Result {
 	for i := range ops {
 		ops[i] = newOp(i)
 	}
+	// The clock starts before the deadline is set, so a run the deadline
+	// ends never reports less than its duration.
+	parent := ctx
 	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, opts.Duration)
+	defer cancel()
 	for i := range c {
 		wg.Go(func() {
 			h, op := &hists[i], ops[i]
