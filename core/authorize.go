@@ -171,7 +171,10 @@ func (p *Provider) ConsentDecision(ctx context.Context, requestID string, sess *
 // rememberConsent records that the user granted the client scopes, as
 // consentOf describes.
 func (p *Provider) rememberConsent(ctx context.Context, userID, clientID string, scopes []string, data map[string]string) error {
-	c, granted := p.consentOf(ctx, userID, clientID, scopes, data)
+	c, granted, err := p.consentOf(ctx, userID, clientID, scopes, data)
+	if err != nil {
+		return err
+	}
 	if err := p.store.SaveConsent(ctx, c, granted); err != nil {
 		return ErrServerError.Wrap(err)
 	}
@@ -182,21 +185,27 @@ func (p *Provider) rememberConsent(ctx context.Context, userID, clientID string,
 // what they granted it before, with its consent.granted event, whose data
 // is data with the consent's whole scope. The account page lists the
 // consent, and withdrawing it revokes the client's tokens for the user.
-func (p *Provider) consentOf(ctx context.Context, userID, clientID string, scopes []string, data map[string]string) (*ports.Consent, ports.Event) {
+// When the consent before cannot be read it fails, rather than replace it
+// with one that forgets what it granted.
+func (p *Provider) consentOf(ctx context.Context, userID, clientID string, scopes []string, data map[string]string) (*ports.Consent, ports.Event, error) {
 	scope := slices.Clone(scopes)
-	if prev, err := p.store.GetConsent(ctx, p.cfg.Tenant, userID, clientID); err == nil {
+	prev, err := p.store.GetConsent(ctx, p.cfg.Tenant, userID, clientID)
+	switch {
+	case err == nil:
 		granted, _ := ParseScope(prev.Scope)
 		for _, s := range granted {
 			if !slices.Contains(scope, s) {
 				scope = append(scope, s)
 			}
 		}
+	case !errors.Is(err, ports.ErrNotFound):
+		return nil, ports.Event{}, ErrServerError.Wrap(err)
 	}
 	data["scope"] = JoinScope(scope)
 	return &ports.Consent{
 		Tenant: p.cfg.Tenant, UserID: userID, ClientID: clientID,
 		Scope: JoinScope(scope), GrantedAt: p.clock.Now(),
-	}, p.event(ctx, ports.EventConsentGranted, userID, clientID, data)
+	}, p.event(ctx, ports.EventConsentGranted, userID, clientID, data), nil
 }
 
 // PendingRequest loads a pending authorization request and validates it

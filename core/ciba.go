@@ -408,7 +408,9 @@ func (p *Provider) DecideCIBA(ctx context.Context, decisionID string, sess *port
 		// as a device's approval is.
 		scopes, _ := ParseScope(r.Scope)
 		var granted ports.Event
-		consent, granted = p.consentOf(ctx, sess.UserID, r.ClientID, scopes, map[string]string{"flow": "ciba"})
+		if consent, granted, err = p.consentOf(ctx, sess.UserID, r.ClientID, scopes, map[string]string{"flow": "ciba"}); err != nil {
+			return err
+		}
 		evs = append(evs, granted)
 	}
 	evs = append(evs, p.event(ctx, ports.EventCIBADecided, sess.UserID, r.ClientID, map[string]string{"decision": decision, "delivery_mode": r.DeliveryMode}))

@@ -169,7 +169,9 @@ func (p *Provider) DecideDevice(ctx context.Context, userCode string, sess *port
 		}
 		scopes, _ := ParseScope(d.Scope)
 		var granted ports.Event
-		consent, granted = p.consentOf(ctx, sess.UserID, d.ClientID, scopes, map[string]string{"flow": "device"})
+		if consent, granted, err = p.consentOf(ctx, sess.UserID, d.ClientID, scopes, map[string]string{"flow": "device"}); err != nil {
+			return err
+		}
 		evs = append(evs, granted)
 	}
 	err := p.store.DecideDeviceCode(ctx, p.cfg.Tenant, code, status, sess.UserID, sess.ID, sess.AuthTime, now, consent, evs...)
