@@ -108,15 +108,15 @@ func (s *Store) GetCIBARequestByDecision(ctx context.Context, tenant, decisionHa
 
 // DecideCIBARequest moves a pending request to status by inserting its
 // decision claim, so that of concurrent decisions exactly one lands, then
-// saves consent, if any (see decided). ErrNotFound if absent or expired
-// at now; ErrAlreadyUsed if decided before.
+// saves consent, if any (see claimDecision). ErrNotFound if absent or
+// expired at now; ErrAlreadyUsed if decided before.
 func (s *Store) DecideCIBARequest(ctx context.Context, tenant, decisionHash, status, sessionID string, authTime, now time.Time, consent *ports.Consent, evs ...ports.Event) error {
 	return s.withEvents(ctx, "decide ciba request", evs, func() error {
-		return s.decided(ctx, consent, s.decideCIBARequest(ctx, tenant, decisionHash, status, sessionID, authTime, now))
+		return s.decideCIBARequest(ctx, tenant, decisionHash, status, sessionID, authTime, now, consent)
 	})
 }
 
-func (s *Store) decideCIBARequest(ctx context.Context, tenant, decisionHash, status, sessionID string, authTime, now time.Time) error {
+func (s *Store) decideCIBARequest(ctx context.Context, tenant, decisionHash, status, sessionID string, authTime, now time.Time, consent *ports.Consent) error {
 	const op = "decide ciba request"
 	if status != ports.CIBAApproved && status != ports.CIBADenied {
 		return fmt.Errorf("mongostore: %s: status %q is not a decision", op, status)
@@ -130,14 +130,7 @@ func (s *Store) decideCIBARequest(ctx context.Context, tenant, decisionHash, sta
 	}
 	c := newClaim(tenant, claimCIBADecision, r.Hash, now, r.ExpiresAt)
 	c.Status, c.SessionID, c.AuthTime = status, sessionID, nullMicros(&authTime)
-	won, err := s.claim(ctx, c)
-	if err != nil {
-		return translate(op, err)
-	}
-	if !won {
-		return alreadyUsed(op)
-	}
-	return nil
+	return s.claimDecision(ctx, op, c, consent)
 }
 
 // PollCIBARequest records a poll at now and returns the request as it was

@@ -7,6 +7,8 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"oauth2-server.dev/ports"
 )
 
 // Claim kinds: what a claim document records about the record its key
@@ -56,6 +58,26 @@ func (s *Store) claim(ctx context.Context, c *claimDoc) (bool, error) {
 	default:
 		return false, err
 	}
+}
+
+// claimDecision lands the decision claim c of a pending device or CIBA
+// request, then saves consent, if any. Without transactions these are two
+// writes, the decision's first: a decision that loses to another leaves no
+// consent behind; a failure to save the consent after the decision landed
+// fails the call and keeps the decision. ErrAlreadyUsed if another
+// decision was there first.
+func (s *Store) claimDecision(ctx context.Context, op string, c *claimDoc, consent *ports.Consent) error {
+	won, err := s.claim(ctx, c)
+	if err != nil {
+		return translate(op, err)
+	}
+	if !won {
+		return alreadyUsed(op)
+	}
+	if consent == nil {
+		return nil
+	}
+	return s.saveConsent(ctx, consent)
 }
 
 // findClaim returns the claim of kind on key, or nil if there is none.

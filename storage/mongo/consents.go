@@ -28,18 +28,6 @@ func (s *Store) SaveConsent(ctx context.Context, c *ports.Consent, evs ...ports.
 	return s.withEvents(ctx, "save consent", evs, func() error { return s.saveConsent(ctx, c) })
 }
 
-// decided saves the consent that came with a decision once the decision
-// landed (err is nil). Without transactions these are two writes, the
-// decision's first: a decision that loses to another, or to the clock,
-// leaves no consent behind; a failure to save the consent after the
-// decision landed fails the call and keeps the decision.
-func (s *Store) decided(ctx context.Context, consent *ports.Consent, err error) error {
-	if err != nil || consent == nil {
-		return err
-	}
-	return s.saveConsent(ctx, consent)
-}
-
 func (s *Store) saveConsent(ctx context.Context, c *ports.Consent) error {
 	update := bson.D{{Key: "$set", Value: bson.D{{Key: "scope", Value: c.Scope}, {Key: "granted_at", Value: micros(c.GrantedAt)}}}}
 	var err error

@@ -111,15 +111,15 @@ func (s *Store) GetDeviceCodeByUserCode(ctx context.Context, tenant, userCode st
 
 // DecideDeviceCode moves a pending request to status for userID by
 // inserting its decision claim, so that of concurrent decisions exactly
-// one lands, then saves consent, if any (see decided). ErrNotFound if
-// absent or expired at now; ErrAlreadyUsed if decided before.
+// one lands, then saves consent, if any (see claimDecision). ErrNotFound
+// if absent or expired at now; ErrAlreadyUsed if decided before.
 func (s *Store) DecideDeviceCode(ctx context.Context, tenant, userCode, status, userID, sessionID string, authTime, now time.Time, consent *ports.Consent, evs ...ports.Event) error {
 	return s.withEvents(ctx, "decide device code", evs, func() error {
-		return s.decided(ctx, consent, s.decideDeviceCode(ctx, tenant, userCode, status, userID, sessionID, authTime, now))
+		return s.decideDeviceCode(ctx, tenant, userCode, status, userID, sessionID, authTime, now, consent)
 	})
 }
 
-func (s *Store) decideDeviceCode(ctx context.Context, tenant, userCode, status, userID, sessionID string, authTime, now time.Time) error {
+func (s *Store) decideDeviceCode(ctx context.Context, tenant, userCode, status, userID, sessionID string, authTime, now time.Time, consent *ports.Consent) error {
 	const op = "decide device code"
 	if status != ports.DeviceApproved && status != ports.DeviceDenied {
 		return fmt.Errorf("mongostore: %s: status %q is not a decision", op, status)
@@ -133,14 +133,7 @@ func (s *Store) decideDeviceCode(ctx context.Context, tenant, userCode, status, 
 	}
 	c := newClaim(tenant, claimDeviceDecision, d.Hash, now, d.ExpiresAt)
 	c.Status, c.UserID, c.SessionID, c.AuthTime = status, userID, sessionID, nullMicros(&authTime)
-	won, err := s.claim(ctx, c)
-	if err != nil {
-		return translate(op, err)
-	}
-	if !won {
-		return alreadyUsed(op)
-	}
-	return nil
+	return s.claimDecision(ctx, op, c, consent)
 }
 
 // pollAttempts bounds how often PollDeviceCode rereads after losing the
