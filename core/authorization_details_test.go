@@ -209,7 +209,7 @@ func TestAuthorizationDetailsAtTheAuthorizationEndpoint(t *testing.T) {
 	})
 	t.Run("the approved details are kept with the code", func(t *testing.T) {
 		code := f.approve(t, f.authorizeParams("web", url.Values{"authorization_details": {paymentDetails}}))
-		rec, err := f.store.RedeemAuthCode(context.Background(), f.p.cfg.Tenant, secret.Digest(code), testNow)
+		rec, err := f.store.GetAuthCode(context.Background(), f.p.cfg.Tenant, secret.Digest(code), testNow)
 		if err != nil {
 			t.Fatal(err)
 		}

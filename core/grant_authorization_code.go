@@ -24,23 +24,21 @@ func (g authorizationCodeGrant) handle(ctx context.Context, client *ports.Client
 		return nil, derr
 	}
 	bad := ErrInvalidGrant.WithDescription("the authorization code is invalid, expired or already used")
+	hash := secret.Digest(code)
 	now := p.clock.Now()
-	rec, err := p.store.RedeemAuthCode(ctx, p.cfg.Tenant, secret.Digest(code), now)
+	rec, err := p.store.GetAuthCode(ctx, p.cfg.Tenant, hash, now)
 	switch {
-	case errors.Is(err, ports.ErrAlreadyUsed):
-		// RFC 6749 §4.1.2: a code used twice revokes the tokens it
-		// issued.
-		reused := p.event(ctx, ports.EventRefreshTokenReused, rec.UserID, client.ID, map[string]string{"grant_id": rec.GrantID, "replayed": "authorization_code"})
-		rerr := p.store.RevokeGrant(ctx, p.cfg.Tenant, rec.GrantID, now, reused)
-		p.records.clear()
-		if rerr != nil {
-			return nil, ErrServerError.Wrap(rerr)
-		}
-		return nil, bad.Wrap(errors.New("authorization code replayed; grant revoked"))
 	case errors.Is(err, ports.ErrNotFound):
 		return nil, bad
 	case err != nil:
 		return nil, ErrServerError.Wrap(err)
+	}
+	// RFC 6749 §4.1.2: a code used twice revokes the tokens it issued,
+	// whoever presents it again.
+	reused := p.event(ctx, ports.EventCodeReused, rec.UserID, client.ID, map[string]string{"grant_id": rec.GrantID})
+	if rec.UsedAt != nil {
+		_, err := p.store.RedeemAuthCode(ctx, p.cfg.Tenant, hash, now, ports.Redemption{ReplayEvents: []ports.Event{reused}})
+		return nil, g.replayed(err, bad)
 	}
 	// RFC 6749 §4.1.3: the code was issued to this client, and the
 	// redirect_uri must repeat the one of the authorization request.
@@ -68,12 +66,38 @@ func (g authorizationCodeGrant) handle(ctx context.Context, client *ports.Client
 	}
 	authTime := rec.AuthTime
 	redeemed := p.event(ctx, ports.EventCodeRedeemed, rec.UserID, client.ID, map[string]string{"grant_id": rec.GrantID})
-	return p.issue(ctx, issueParams{
+	resp, err := p.issue(ctx, issueParams{
 		grantType: GrantAuthorizationCode, client: client, grantID: rec.GrantID, subject: rec.UserID, scope: rec.Scope,
 		sessionID: rec.SessionID, authTime: &authTime, nonce: rec.Nonce, code: code,
 		audiences: audiences, resources: rec.Resources, jkt: jkt,
 		details: details, grantDetails: rec.AuthorizationDetails,
 	}, func(tokens []*ports.Token, evs []ports.Event) error {
-		return p.store.CreateTokens(ctx, tokens, append([]ports.Event{redeemed}, evs...)...)
+		// The code is used and its tokens stored in one change, so that a
+		// replay racing this request finds them to revoke.
+		_, err := p.store.RedeemAuthCode(ctx, p.cfg.Tenant, hash, now, ports.Redemption{
+			Issued: tokens, Events: append([]ports.Event{redeemed}, evs...), ReplayEvents: []ports.Event{reused},
+		})
+		return err
 	})
+	if errors.Is(err, ports.ErrAlreadyUsed) || errors.Is(err, ports.ErrNotFound) {
+		return nil, g.replayed(err, bad)
+	}
+	return resp, err
+}
+
+// replayed answers a redemption that lost: to an earlier one, whose grant
+// the store has revoked, or to the code's expiry.
+func (g authorizationCodeGrant) replayed(err error, bad *Error) error {
+	switch {
+	case errors.Is(err, ports.ErrAlreadyUsed):
+		g.p.records.clear()
+		return bad.Wrap(errors.New("authorization code replayed; grant revoked"))
+	case errors.Is(err, ports.ErrNotFound):
+		return bad
+	case err == nil:
+		// A used code cannot be redeemed; a store saying otherwise is
+		// broken.
+		return ErrServerError.Wrap(errors.New("a used authorization code was redeemed again"))
+	}
+	return ErrServerError.Wrap(err)
 }

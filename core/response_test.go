@@ -228,7 +228,7 @@ func TestHybridResponses(t *testing.T) {
 		if err != nil {
 			t.Fatalf("the front-channel access token is not recorded: %v", err)
 		}
-		code, err := f.store.RedeemAuthCode(ctx, f.p.cfg.Tenant, secret.Digest(q.Get("code")), testNow)
+		code, err := f.store.GetAuthCode(ctx, f.p.cfg.Tenant, secret.Digest(q.Get("code")), testNow)
 		if err != nil {
 			t.Fatal(err)
 		}

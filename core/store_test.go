@@ -343,26 +343,49 @@ func (s *memStore) createAuthCode(c *ports.AuthorizationCode) error {
 	return nil
 }
 
-func (s *memStore) RedeemAuthCode(_ context.Context, tenant, hash string, now time.Time, evs ...ports.Event) (*ports.AuthorizationCode, error) {
-	v, err := s.redeemAuthCode(tenant, hash, now)
-	if err == nil {
-		s.record(evs)
+func (s *memStore) GetAuthCode(_ context.Context, tenant, hash string, now time.Time) (*ports.AuthorizationCode, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.codes[memKey(tenant, hash)]
+	if !ok || c.UsedAt == nil && !now.Before(c.ExpiresAt) {
+		return nil, ports.ErrNotFound
+	}
+	cc := *c
+	return &cc, nil
+}
+
+func (s *memStore) RedeemAuthCode(_ context.Context, tenant, hash string, now time.Time, r ports.Redemption) (*ports.AuthorizationCode, error) {
+	v, err := s.redeemAuthCode(tenant, hash, now, r.Issued)
+	switch {
+	case err == nil:
+		s.record(r.Events)
+	case errors.Is(err, ports.ErrAlreadyUsed):
+		s.record(r.ReplayEvents)
 	}
 	return v, err
 }
 
-func (s *memStore) redeemAuthCode(tenant, hash string, now time.Time) (*ports.AuthorizationCode, error) {
+func (s *memStore) redeemAuthCode(tenant, hash string, now time.Time, issued []*ports.Token) (*ports.AuthorizationCode, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.codes[memKey(tenant, hash)]
-	if !ok || !now.Before(c.ExpiresAt) {
+	if !ok || c.UsedAt == nil && !now.Before(c.ExpiresAt) {
 		return nil, ports.ErrNotFound
 	}
 	cc := *c
 	if c.UsedAt != nil {
+		for _, t := range s.tokens {
+			if t.Tenant == tenant && t.GrantID == c.GrantID && t.RevokedAt == nil {
+				t.RevokedAt = &now
+			}
+		}
 		return &cc, ports.ErrAlreadyUsed
 	}
 	c.UsedAt = &now
+	for _, n := range issued {
+		nn := *n
+		s.tokens[memKey(n.Tenant, n.ID)] = &nn
+	}
 	return &cc, nil
 }
 
@@ -410,7 +433,7 @@ func (s *memStore) rotateRefreshToken(tenant, oldID string, now time.Time, issue
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, ok := s.tokens[memKey(tenant, oldID)]
-	if !ok || t.Kind != ports.TokenRefresh || !t.Active(now) {
+	if !ok || t.Kind != ports.TokenRefresh || t.RevokedAt != nil || !now.Before(t.ExpiresAt) {
 		return nil, ports.ErrNotFound
 	}
 	tt := *t

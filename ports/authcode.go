@@ -37,15 +37,32 @@ type AuthorizationCode struct {
 	UsedAt              *time.Time
 }
 
+// Redemption is what RedeemAuthCode stores: the tokens the code buys and
+// the events of either outcome.
+type Redemption struct {
+	Issued []*Token
+	// Events describe a successful redemption.
+	Events []Event
+	// ReplayEvents describe the revocation of the grant that a code used
+	// again causes.
+	ReplayEvents []Event
+}
+
 // AuthCodeStore keeps authorization codes.
 type AuthCodeStore interface {
 	// CreateAuthCode stores a new code. ErrConflict if the hash exists.
 	CreateAuthCode(ctx context.Context, c *AuthorizationCode, evs ...Event) error
-	// RedeemAuthCode marks the code used at now, atomically: of any number of
-	// concurrent calls for one code exactly one succeeds. It returns the
-	// code on success. ErrNotFound if absent or expired at now. If the code
-	// was used before it returns the stored code (with UsedAt set) together
-	// with ErrAlreadyUsed, so that the caller can revoke its grant. evs are
-	// stored only with a successful redemption.
-	RedeemAuthCode(ctx context.Context, tenant, hash string, now time.Time, evs ...Event) (*AuthorizationCode, error)
+	// GetAuthCode returns the code, with UsedAt set if it was redeemed.
+	// ErrNotFound if absent, or unused and expired at now. It changes
+	// nothing: RedeemAuthCode decides who wins.
+	GetAuthCode(ctx context.Context, tenant, hash string, now time.Time) (*AuthorizationCode, error)
+	// RedeemAuthCode marks the code used at now and stores the tokens
+	// r.Issued, atomically: of any number of concurrent calls for one code
+	// exactly one succeeds, and the tokens exist exactly when the code is
+	// used. r.Events are stored with it. ErrNotFound if the code is absent
+	// or expired at now. If the code was used before, every token of its
+	// grant is revoked at now, r.ReplayEvents are stored with the
+	// revocation, and the stored code (with UsedAt set) comes back with
+	// ErrAlreadyUsed, even once expired.
+	RedeemAuthCode(ctx context.Context, tenant, hash string, now time.Time, r Redemption) (*AuthorizationCode, error)
 }

@@ -18,6 +18,7 @@ const (
 	EventRefreshTokenReused = "token.reuse_detected"
 	EventCodeIssued         = "code.issued"
 	EventCodeRedeemed       = "code.redeemed"
+	EventCodeReused         = "code.reuse_detected"
 	EventClientRegistered   = "client.registered"
 	EventClientUpdated      = "client.updated"
 	EventClientDeleted      = "client.deleted"
@@ -38,7 +39,7 @@ const (
 // route or check them all.
 var EventTypes = []string{
 	EventTokenIssued, EventTokenRefreshed, EventTokenRevoked, EventRefreshTokenReused,
-	EventCodeIssued, EventCodeRedeemed,
+	EventCodeIssued, EventCodeRedeemed, EventCodeReused,
 	EventClientRegistered, EventClientUpdated, EventClientDeleted,
 	EventLoginSucceeded, EventLoginFailed,
 	EventConsentGranted, EventConsentRevoked,

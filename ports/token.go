@@ -46,9 +46,11 @@ type Token struct {
 	RevokedAt *time.Time
 }
 
-// Active reports whether the token is neither revoked nor expired at now.
+// Active reports whether the token can still be used at now: neither
+// revoked, nor expired, nor a refresh token already rotated (RFC 7662
+// §2.2: a token that can no longer be used is inactive).
 func (t *Token) Active(now time.Time) bool {
-	return t.RevokedAt == nil && now.Before(t.ExpiresAt)
+	return t.RevokedAt == nil && t.UsedAt == nil && now.Before(t.ExpiresAt)
 }
 
 // Rotation is what RotateRefreshToken stores: the tokens issued in exchange

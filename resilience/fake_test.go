@@ -121,7 +121,11 @@ func (f *fakeStore) CreateAuthCode(ctx context.Context, _ *ports.AuthorizationCo
 	return f.hit(ctx, "CreateAuthCode")
 }
 
-func (f *fakeStore) RedeemAuthCode(ctx context.Context, _, hash string, _ time.Time, _ ...ports.Event) (*ports.AuthorizationCode, error) {
+func (f *fakeStore) GetAuthCode(ctx context.Context, _, hash string, _ time.Time) (*ports.AuthorizationCode, error) {
+	return &ports.AuthorizationCode{Hash: hash, GrantID: "g1"}, f.hit(ctx, "GetAuthCode")
+}
+
+func (f *fakeStore) RedeemAuthCode(ctx context.Context, _, hash string, _ time.Time, _ ports.Redemption) (*ports.AuthorizationCode, error) {
 	return &ports.AuthorizationCode{Hash: hash, GrantID: "g1"}, f.hit(ctx, "RedeemAuthCode")
 }
 

@@ -158,9 +158,15 @@ func (w *storeWrapper) CreateAuthCode(ctx context.Context, c *ports.Authorizatio
 	return w.do(ctx, func(ctx context.Context) error { return w.s.CreateAuthCode(ctx, c, evs...) })
 }
 
-func (w *storeWrapper) RedeemAuthCode(ctx context.Context, tenant, hash string, now time.Time, evs ...ports.Event) (*ports.AuthorizationCode, error) {
+func (w *storeWrapper) GetAuthCode(ctx context.Context, tenant, hash string, now time.Time) (*ports.AuthorizationCode, error) {
 	return call(ctx, w.b, w.timeout, func(ctx context.Context) (*ports.AuthorizationCode, error) {
-		return w.s.RedeemAuthCode(ctx, tenant, hash, now, evs...)
+		return w.s.GetAuthCode(ctx, tenant, hash, now)
+	})
+}
+
+func (w *storeWrapper) RedeemAuthCode(ctx context.Context, tenant, hash string, now time.Time, r ports.Redemption) (*ports.AuthorizationCode, error) {
+	return call(ctx, w.b, w.timeout, func(ctx context.Context) (*ports.AuthorizationCode, error) {
+		return w.s.RedeemAuthCode(ctx, tenant, hash, now, r)
 	})
 }
 

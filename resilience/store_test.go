@@ -41,7 +41,11 @@ var storeCalls = []struct {
 	{"ConsumeAuthRequest", func(s ports.Store) error { _, err := s.ConsumeAuthRequest(bgCtx, "t", "r", now); return err }},
 	{"DeleteAuthRequest", func(s ports.Store) error { return s.DeleteAuthRequest(bgCtx, "t", "r") }},
 	{"CreateAuthCode", func(s ports.Store) error { return s.CreateAuthCode(bgCtx, &ports.AuthorizationCode{}) }},
-	{"RedeemAuthCode", func(s ports.Store) error { _, err := s.RedeemAuthCode(bgCtx, "t", "h", now); return err }},
+	{"GetAuthCode", func(s ports.Store) error { _, err := s.GetAuthCode(bgCtx, "t", "h", now); return err }},
+	{"RedeemAuthCode", func(s ports.Store) error {
+		_, err := s.RedeemAuthCode(bgCtx, "t", "h", now, ports.Redemption{Issued: []*ports.Token{&ports.Token{}}})
+		return err
+	}},
 	{"CreateTokens", func(s ports.Store) error { return s.CreateTokens(bgCtx, []*ports.Token{&ports.Token{}}) }},
 	{"GetToken", func(s ports.Store) error { _, err := s.GetToken(bgCtx, "t", "id"); return err }},
 	{"RotateRefreshToken", func(s ports.Store) error {
@@ -151,7 +155,7 @@ func TestWrapStore(t *testing.T) {
 		f := &fakeStore{}
 		f.set(ports.ErrAlreadyUsed, false)
 		s := WrapStore(f, NewBreaker(BreakerSettings{Name: "store"}), time.Second)
-		code, err := s.RedeemAuthCode(bgCtx, "t", "h", now)
+		code, err := s.RedeemAuthCode(bgCtx, "t", "h", now, ports.Redemption{})
 		if !errors.Is(err, ports.ErrAlreadyUsed) {
 			t.Fatalf("err = %v, want ErrAlreadyUsed", err)
 		}

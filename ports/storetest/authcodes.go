@@ -36,7 +36,7 @@ func redeemed(c *ports.AuthorizationCode, usedAt time.Time) *ports.Authorization
 }
 
 func testAuthCodes(t *testing.T, open opener) {
-	t.Run("redeeming a fresh code returns it with every field and UsedAt set", func(t *testing.T) {
+	t.Run("a fresh code reads back with every field, and redeemed with UsedAt set", func(t *testing.T) {
 		at := baseTime()
 		tests := []struct {
 			name string
@@ -61,8 +61,14 @@ func testAuthCodes(t *testing.T, open opener) {
 				c := tt.code()
 				mustNil(t, s.CreateAuthCode(t.Context(), tt.code()), "CreateAuthCode")
 				now := at.Add(10 * time.Second)
-				got, err := s.RedeemAuthCode(t.Context(), c.Tenant, c.Hash, now)
+				got, err := s.GetAuthCode(t.Context(), c.Tenant, c.Hash, now)
+				mustNil(t, err, "GetAuthCode")
+				checkEqual(t, c, got)
+				got, err = s.RedeemAuthCode(t.Context(), c.Tenant, c.Hash, now, ports.Redemption{})
 				mustNil(t, err, "RedeemAuthCode")
+				checkEqual(t, redeemed(c, now), got)
+				got, err = s.GetAuthCode(t.Context(), c.Tenant, c.Hash, now)
+				mustNil(t, err, "GetAuthCode of the redeemed code")
 				checkEqual(t, redeemed(c, now), got)
 			})
 		}
@@ -75,15 +81,86 @@ func testAuthCodes(t *testing.T, open opener) {
 		mustIs(t, s.CreateAuthCode(t.Context(), newAuthCode(tenantA, "h1", at.Add(time.Second))), ports.ErrConflict, "CreateAuthCode again")
 	})
 
+	t.Run("redeeming stores the tokens the code buys", func(t *testing.T) {
+		s := open(t)
+		at := baseTime()
+		mustNil(t, s.CreateAuthCode(t.Context(), newAuthCode(tenantA, "h1", at)), "CreateAuthCode")
+		want := issued(tenantA, "n1", "grant-h1", "", at)
+		_, err := s.RedeemAuthCode(t.Context(), tenantA, "h1", at, ports.Redemption{Issued: want})
+		mustNil(t, err, "RedeemAuthCode")
+		for _, tok := range want {
+			checkEqual(t, tok, getToken(t, s, tenantA, tok.ID))
+		}
+	})
+
+	t.Run("a failed redemption stores none of its tokens", func(t *testing.T) {
+		s := open(t)
+		at := baseTime()
+		mustNil(t, s.CreateAuthCode(t.Context(), newAuthCode(tenantA, "h1", at)), "CreateAuthCode")
+		_, err := s.RedeemAuthCode(t.Context(), tenantA, "h1", at.Add(time.Hour), ports.Redemption{Issued: issued(tenantA, "late", "grant-h1", "", at)})
+		mustIs(t, err, ports.ErrNotFound, "RedeemAuthCode of an expired code")
+		mustNotExist(t, s, tenantA, "late-access")
+		_, err = s.RedeemAuthCode(t.Context(), tenantA, "h2", at, ports.Redemption{Issued: issued(tenantA, "absent", "grant-h2", "", at)})
+		mustIs(t, err, ports.ErrNotFound, "RedeemAuthCode of an absent code")
+		mustNotExist(t, s, tenantA, "absent-access")
+		_, err = s.RedeemAuthCode(t.Context(), tenantA, "h1", at, ports.Redemption{Issued: issued(tenantA, "first", "grant-h1", "", at)})
+		mustNil(t, err, "RedeemAuthCode")
+		_, err = s.RedeemAuthCode(t.Context(), tenantA, "h1", at, ports.Redemption{Issued: issued(tenantA, "second", "grant-h1", "", at)})
+		mustIs(t, err, ports.ErrAlreadyUsed, "RedeemAuthCode again")
+		mustNotExist(t, s, tenantA, "second-access")
+		mustNotExist(t, s, tenantA, "second-refresh")
+	})
+
+	t.Run("a used code presented again revokes every token of its grant, even once expired", func(t *testing.T) {
+		at := baseTime()
+		for _, again := range []time.Time{at.Add(2 * time.Second), at.Add(time.Hour)} {
+			s := open(t)
+			mustNil(t, s.CreateAuthCode(t.Context(), newAuthCode(tenantA, "h1", at)), "CreateAuthCode")
+			other := newToken(tenantA, "other-grant", ports.TokenAccess, "grant-h2", at)
+			mustNil(t, s.CreateTokens(t.Context(), []*ports.Token{other}), "CreateTokens")
+			_, err := s.RedeemAuthCode(t.Context(), tenantA, "h1", at.Add(time.Second), ports.Redemption{Issued: issued(tenantA, "n1", "grant-h1", "", at)})
+			mustNil(t, err, "RedeemAuthCode")
+			_, err = s.RedeemAuthCode(t.Context(), tenantA, "h1", again, ports.Redemption{})
+			mustIs(t, err, ports.ErrAlreadyUsed, "RedeemAuthCode again")
+			for _, id := range []string{"n1-access", "n1-refresh"} {
+				if tok := getToken(t, s, tenantA, id); tok.RevokedAt == nil || !tok.RevokedAt.Equal(again) {
+					t.Errorf("token %s of the replayed code: RevokedAt = %v, want %v", id, tok.RevokedAt, again)
+				}
+			}
+			if tok := getToken(t, s, tenantA, other.ID); tok.RevokedAt != nil {
+				t.Errorf("a token of another grant was revoked: %v", tok.RevokedAt)
+			}
+		}
+	})
+
+	t.Run("reading a code changes nothing", func(t *testing.T) {
+		s := open(t)
+		at := baseTime()
+		mustNil(t, s.CreateAuthCode(t.Context(), newAuthCode(tenantA, "h1", at)), "CreateAuthCode")
+		for range 2 {
+			_, err := s.GetAuthCode(t.Context(), tenantA, "h1", at)
+			mustNil(t, err, "GetAuthCode")
+		}
+		_, err := s.GetAuthCode(t.Context(), tenantA, "h1", at.Add(time.Hour))
+		mustIs(t, err, ports.ErrNotFound, "GetAuthCode of an expired code")
+		_, err = s.GetAuthCode(t.Context(), tenantB, "h1", at)
+		mustIs(t, err, ports.ErrNotFound, "GetAuthCode from tenant b")
+		_, err = s.RedeemAuthCode(t.Context(), tenantA, "h1", at, ports.Redemption{})
+		mustNil(t, err, "RedeemAuthCode after reads")
+		got, err := s.GetAuthCode(t.Context(), tenantA, "h1", at.Add(time.Hour))
+		mustNil(t, err, "GetAuthCode of a used, expired code")
+		checkEqual(t, redeemed(newAuthCode(tenantA, "h1", at), at), got)
+	})
+
 	t.Run("reused code returns the code with ErrAlreadyUsed", func(t *testing.T) {
 		s := open(t)
 		at := baseTime()
 		mustNil(t, s.CreateAuthCode(t.Context(), newAuthCode(tenantA, "h1", at)), "CreateAuthCode")
 		first := at.Add(time.Second)
-		_, err := s.RedeemAuthCode(t.Context(), tenantA, "h1", first)
+		_, err := s.RedeemAuthCode(t.Context(), tenantA, "h1", first, ports.Redemption{})
 		mustNil(t, err, "first RedeemAuthCode")
 		for _, now := range []time.Time{at.Add(2 * time.Second), at.Add(3 * time.Second)} {
-			got, err := s.RedeemAuthCode(t.Context(), tenantA, "h1", now)
+			got, err := s.RedeemAuthCode(t.Context(), tenantA, "h1", now, ports.Redemption{})
 			mustIs(t, err, ports.ErrAlreadyUsed, "RedeemAuthCode again")
 			if got == nil {
 				t.Fatal("RedeemAuthCode of a used code returned no code; the caller needs its grant id")
@@ -99,7 +176,7 @@ func testAuthCodes(t *testing.T, open opener) {
 			t.Run(tt.name, func(t *testing.T) {
 				s := open(t)
 				mustNil(t, s.CreateAuthCode(t.Context(), newAuthCode(tenantA, "h1", at)), "CreateAuthCode")
-				_, err := s.RedeemAuthCode(t.Context(), tenantA, "h1", tt.now)
+				_, err := s.RedeemAuthCode(t.Context(), tenantA, "h1", tt.now, ports.Redemption{})
 				checkExpiry(t, err, tt.live)
 			})
 		}
@@ -109,11 +186,11 @@ func testAuthCodes(t *testing.T, open opener) {
 		s := open(t)
 		at := baseTime()
 		mustNil(t, s.CreateAuthCode(t.Context(), newAuthCode(tenantA, "h1", at)), "CreateAuthCode")
-		_, err := s.RedeemAuthCode(t.Context(), tenantA, "h2", at)
+		_, err := s.RedeemAuthCode(t.Context(), tenantA, "h2", at, ports.Redemption{})
 		mustIs(t, err, ports.ErrNotFound, "RedeemAuthCode unknown hash")
-		_, err = s.RedeemAuthCode(t.Context(), tenantB, "h1", at)
+		_, err = s.RedeemAuthCode(t.Context(), tenantB, "h1", at, ports.Redemption{})
 		mustIs(t, err, ports.ErrNotFound, "RedeemAuthCode from tenant b")
-		_, err = s.RedeemAuthCode(t.Context(), tenantA, "h1", at)
+		_, err = s.RedeemAuthCode(t.Context(), tenantA, "h1", at, ports.Redemption{})
 		mustNil(t, err, "RedeemAuthCode by the owning tenant")
 	})
 
@@ -126,7 +203,7 @@ func testAuthCodes(t *testing.T, open opener) {
 		mustNil(t, s.CreateAuthCode(t.Context(), a), "CreateAuthCode a")
 		mustNil(t, s.CreateAuthCode(t.Context(), b), "CreateAuthCode b")
 		for _, want := range []*ports.AuthorizationCode{a, b} {
-			got, err := s.RedeemAuthCode(t.Context(), want.Tenant, want.Hash, at)
+			got, err := s.RedeemAuthCode(t.Context(), want.Tenant, want.Hash, at, ports.Redemption{})
 			mustNil(t, err, "RedeemAuthCode "+want.Tenant)
 			checkEqual(t, redeemed(want, at), got)
 		}

@@ -58,7 +58,9 @@ func testChangeEvents(t *testing.T, open opener) {
 		}},
 		{"RedeemAuthCode", func(s changeStore, e ports.Event) error {
 			mustNil(t, s.CreateAuthCode(t.Context(), newAuthCode(tenantA, "h1", at)), "CreateAuthCode")
-			_, err := s.RedeemAuthCode(t.Context(), tenantA, "h1", at, e)
+			_, err := s.RedeemAuthCode(t.Context(), tenantA, "h1", at, ports.Redemption{
+				Issued: issued(tenantA, "n1", "grant-h1", "", at), Events: []ports.Event{e},
+			})
 			return err
 		}},
 		{"CreateTokens", func(s changeStore, e ports.Event) error {
@@ -162,14 +164,16 @@ func testChangeEvents(t *testing.T, open opener) {
 		}},
 		{"RedeemAuthCode of a used code", ports.ErrAlreadyUsed, func(s changeStore, e ports.Event) error {
 			mustNil(t, s.CreateAuthCode(t.Context(), newAuthCode(tenantA, "h1", at)), "CreateAuthCode")
-			_, err := s.RedeemAuthCode(t.Context(), tenantA, "h1", at)
+			_, err := s.RedeemAuthCode(t.Context(), tenantA, "h1", at, ports.Redemption{})
 			mustNil(t, err, "RedeemAuthCode")
-			_, err = s.RedeemAuthCode(t.Context(), tenantA, "h1", at, e)
+			_, err = s.RedeemAuthCode(t.Context(), tenantA, "h1", at, ports.Redemption{Events: []ports.Event{e}})
 			return err
 		}},
 		{"RedeemAuthCode of an expired code", ports.ErrNotFound, func(s changeStore, e ports.Event) error {
 			mustNil(t, s.CreateAuthCode(t.Context(), newAuthCode(tenantA, "h1", at)), "CreateAuthCode")
-			_, err := s.RedeemAuthCode(t.Context(), tenantA, "h1", at.Add(time.Hour), e)
+			_, err := s.RedeemAuthCode(t.Context(), tenantA, "h1", at.Add(time.Hour), ports.Redemption{
+				Events: []ports.Event{e}, ReplayEvents: []ports.Event{e},
+			})
 			return err
 		}},
 		{"RotateRefreshToken of an absent token", ports.ErrNotFound, func(s changeStore, e ports.Event) error {
@@ -221,6 +225,22 @@ func testChangeEvents(t *testing.T, open opener) {
 		mustIs(t, err, ports.ErrAlreadyUsed, "RotateRefreshToken of a rotated token")
 		if got := claimAll(t, s, at); len(got) != 2 || got[0] != "rotated-1" || got[1] != "replay-2" {
 			t.Fatalf("outbox holds %v, want [rotated-1 replay-2]", got)
+		}
+	})
+
+	t.Run("a replayed code stores the replay events, not the redemption's", func(t *testing.T) {
+		s := openChangeStore(t, open)
+		mustNil(t, s.CreateAuthCode(t.Context(), newAuthCode(tenantA, "h1", at)), "CreateAuthCode")
+		_, err := s.RedeemAuthCode(t.Context(), tenantA, "h1", at, ports.Redemption{
+			Issued: issued(tenantA, "n1", "grant-h1", "", at), Events: []ports.Event{ev("redeemed-1")}, ReplayEvents: []ports.Event{ev("replay-1")},
+		})
+		mustNil(t, err, "RedeemAuthCode")
+		_, err = s.RedeemAuthCode(t.Context(), tenantA, "h1", at, ports.Redemption{
+			Issued: issued(tenantA, "n2", "grant-h1", "", at), Events: []ports.Event{ev("redeemed-2")}, ReplayEvents: []ports.Event{ev("replay-2")},
+		})
+		mustIs(t, err, ports.ErrAlreadyUsed, "RedeemAuthCode of a used code")
+		if got := claimAll(t, s, at); len(got) != 2 || got[0] != "redeemed-1" || got[1] != "replay-2" {
+			t.Fatalf("outbox holds %v, want [redeemed-1 replay-2]", got)
 		}
 	})
 

@@ -64,16 +64,19 @@ func tallyLosers(t *testing.T, errs []error, lost error) int {
 }
 
 func testConcurrency(t *testing.T, open opener) {
-	t.Run(fmt.Sprintf("%d concurrent redemptions of one code: one wins, the rest get ErrAlreadyUsed", racers), func(t *testing.T) {
+	t.Run(fmt.Sprintf("%d concurrent redemptions of one code: one wins, the rest get ErrAlreadyUsed and the winner's tokens end revoked", racers), func(t *testing.T) {
 		s := open(t)
 		at := baseTime()
 		for round := range rounds {
 			hash := fmt.Sprintf("code-%d", round)
 			mustNil(t, s.CreateAuthCode(t.Context(), newAuthCode(tenantA, hash, at)), "CreateAuthCode")
+			prefix := func(i int) string { return fmt.Sprintf("round%d-racer%d", round, i) }
 			codes := make([]*ports.AuthorizationCode, racers)
 			errs := race(func(i int) error {
 				var err error
-				codes[i], err = s.RedeemAuthCode(t.Context(), tenantA, hash, at.Add(time.Duration(i+1)*time.Microsecond))
+				codes[i], err = s.RedeemAuthCode(t.Context(), tenantA, hash, at.Add(time.Duration(i+1)*time.Microsecond), ports.Redemption{
+					Issued: issued(tenantA, prefix(i), "grant-"+hash, "", at),
+				})
 				return err
 			})
 			winner := tally(t, errs)
@@ -84,6 +87,17 @@ func testConcurrency(t *testing.T, open opener) {
 				}
 				if c.UsedAt == nil || !c.UsedAt.Equal(winAt) {
 					t.Errorf("goroutine %d: UsedAt = %v, want the winner's %v", i, c.UsedAt, winAt)
+				}
+			}
+			// RFC 6749 §4.1.2: the replays revoke what the winner was given.
+			for _, id := range []string{prefix(winner) + "-access", prefix(winner) + "-refresh"} {
+				if tok := getToken(t, s, tenantA, id); tok.RevokedAt == nil {
+					t.Errorf("token %s of the replayed code is not revoked", id)
+				}
+			}
+			for i := range racers {
+				if i != winner {
+					mustNotExist(t, s, tenantA, prefix(i)+"-access")
 				}
 			}
 		}

@@ -51,8 +51,8 @@ var purgeFixtures = []purgeFixture{
 			mustNil(t, s.CreateAuthCode(t.Context(), newAuthCode(tenant, id, exp.Add(-time.Minute))), "CreateAuthCode")
 		},
 		exists: func(t *testing.T, s ports.Store, tenant, id string, exp time.Time) bool {
-			_, err := s.RedeemAuthCode(t.Context(), tenant, id, exp.Add(-time.Microsecond))
-			return present(t, err, "RedeemAuthCode")
+			_, err := s.GetAuthCode(t.Context(), tenant, id, exp.Add(-time.Microsecond))
+			return present(t, err, "GetAuthCode")
 		},
 	},
 	{

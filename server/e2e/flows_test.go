@@ -73,6 +73,12 @@ func (w *webApp) authorize(t *testing.T, b *browser, extra ...oauth2.AuthCodeOpt
 // which oauth2.SetAuthURLParam cannot express.
 func (w *webApp) authorizeWith(t *testing.T, b *browser, params url.Values, extra ...oauth2.AuthCodeOption) authorization {
 	t.Helper()
+	return w.authorizeAs(t, b, testUser, testPassword, params, extra...)
+}
+
+// authorizeAs is authorizeWith signing in as another user.
+func (w *webApp) authorizeAs(t *testing.T, b *browser, username, password string, params url.Values, extra ...oauth2.AuthCodeOption) authorization {
+	t.Helper()
 	a := authorization{state: randomHex(8), nonce: randomHex(8), verifier: oauth2.GenerateVerifier()}
 	opts := append([]oauth2.AuthCodeOption{oidc.Nonce(a.nonce), oauth2.S256ChallengeOption(a.verifier)}, extra...)
 	u, _ := url.Parse(w.oauth.AuthCodeURL(a.state, opts...))
@@ -83,7 +89,7 @@ func (w *webApp) authorizeWith(t *testing.T, b *browser, params url.Values, extr
 	u.RawQuery = q.Encode()
 	p := b.get(u.String())
 	if p.isLogin() {
-		p = b.login(p, testUser, testPassword)
+		p = b.login(p, username, password)
 	}
 	if p.isConsent() {
 		p = b.decide(p, "allow")

@@ -2,6 +2,7 @@ package mongostore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -61,46 +62,95 @@ func (s *Store) createAuthCode(ctx context.Context, c *ports.AuthorizationCode) 
 	return translate("create auth code", err)
 }
 
-// RedeemAuthCode marks the code used at now by inserting its redemption
-// claim, so that of concurrent calls exactly one succeeds. ErrNotFound if
-// the code is absent or expired at now. A code used before comes back,
-// with the UsedAt of the redemption that won, together with
-// ErrAlreadyUsed, even once expired, so that the caller can revoke what it
-// issued (RFC 6749 §4.1.2).
-func (s *Store) RedeemAuthCode(ctx context.Context, tenant, hash string, now time.Time, evs ...ports.Event) (*ports.AuthorizationCode, error) {
-	if err := checkEvents(evs); err != nil {
-		return nil, fmt.Errorf("mongostore: redeem auth code: %w", err)
-	}
-	code, err := s.redeemAuthCode(ctx, tenant, hash, now)
+// GetAuthCode returns the code, with UsedAt set if it was redeemed.
+// ErrNotFound if absent, or unused and expired at now.
+func (s *Store) GetAuthCode(ctx context.Context, tenant, hash string, now time.Time) (*ports.AuthorizationCode, error) {
+	const op = "get auth code"
+	code, err := s.findAuthCode(ctx, tenant, hash)
 	if err != nil {
-		return code, err
+		return nil, translate(op, err)
 	}
-	if err := s.storeEvents(ctx, "redeem auth code", evs); err != nil {
-		return nil, err
+	if code.UsedAt != nil {
+		return code, nil
+	}
+	c, err := s.findClaim(ctx, tenant, claimAuthCode, hash)
+	if err != nil {
+		return nil, translate(op, err)
+	}
+	if c != nil {
+		usedAt := fromMicros(c.At)
+		code.UsedAt = &usedAt
+		return code, nil
+	}
+	if !now.Before(code.ExpiresAt) {
+		return nil, notFound(op, "expired")
 	}
 	return code, nil
 }
 
-func (s *Store) redeemAuthCode(ctx context.Context, tenant, hash string, now time.Time) (*ports.AuthorizationCode, error) {
-	const op = "redeem auth code"
+func (s *Store) findAuthCode(ctx context.Context, tenant, hash string) (*ports.AuthorizationCode, error) {
 	var d authCodeDoc
 	err := s.authCodes.FindOne(ctx, bson.D{{Key: "tenant", Value: tenant}, {Key: "hash", Value: hash}}).Decode(&d)
 	if err != nil {
+		return nil, err
+	}
+	return d.code(), nil
+}
+
+// RedeemAuthCode marks the code used at now by inserting its redemption
+// claim, and stores the tokens it buys. ErrNotFound if the code is absent
+// or expired at now. A code used before revokes its grant and comes back,
+// with the UsedAt of the redemption that won, together with
+// ErrAlreadyUsed, even once expired (RFC 6749 §4.1.2).
+//
+// The claim decides the race. The tokens are inserted before it, as a
+// refresh rotation's are: a loser, which revokes the grant once its claim
+// fails, then always finds the winner's tokens there to revoke. Losers
+// delete the tokens they inserted, which no one has seen.
+func (s *Store) RedeemAuthCode(ctx context.Context, tenant, hash string, now time.Time, r ports.Redemption) (*ports.AuthorizationCode, error) {
+	const op = "redeem auth code"
+	if err := checkEvents(append(r.Events, r.ReplayEvents...)); err != nil {
+		return nil, fmt.Errorf("mongostore: %s: %w", op, err)
+	}
+	code, err := s.redeemAuthCode(ctx, tenant, hash, now, r.Issued)
+	switch {
+	case err == nil:
+		if err := s.storeEvents(ctx, op, r.Events); err != nil {
+			return nil, err
+		}
+	case errors.Is(err, ports.ErrAlreadyUsed):
+		if err := s.storeEvents(ctx, op, r.ReplayEvents); err != nil {
+			return nil, err
+		}
+	}
+	return code, err
+}
+
+func (s *Store) redeemAuthCode(ctx context.Context, tenant, hash string, now time.Time, issued []*ports.Token) (*ports.AuthorizationCode, error) {
+	const op = "redeem auth code"
+	code, err := s.findAuthCode(ctx, tenant, hash)
+	if err != nil {
 		return nil, translate(op, err)
 	}
-	code := d.code()
 	if code.UsedAt != nil {
-		return code, alreadyUsed(op)
+		return s.replayAuthCode(ctx, code, now)
 	}
 	if now.Before(code.ExpiresAt) {
-		won, err := s.claim(ctx, newClaim(tenant, claimAuthCode, hash, now, code.ExpiresAt))
+		ids, err := s.insertTokens(ctx, issued)
 		if err != nil {
 			return nil, translate(op, err)
+		}
+		won, err := s.claim(ctx, newClaim(tenant, claimAuthCode, hash, now, code.ExpiresAt))
+		if err != nil {
+			return nil, translate(op, errors.Join(err, deleteIDs(ctx, s.tokens, ids)))
 		}
 		if won {
 			usedAt := fromMicros(micros(now))
 			code.UsedAt = &usedAt
 			return code, nil
+		}
+		if err := deleteIDs(ctx, s.tokens, ids); err != nil {
+			return nil, translate(op, err)
 		}
 	}
 	c, err := s.findClaim(ctx, tenant, claimAuthCode, hash)
@@ -112,5 +162,14 @@ func (s *Store) redeemAuthCode(ctx context.Context, tenant, hash string, now tim
 	}
 	usedAt := fromMicros(c.At)
 	code.UsedAt = &usedAt
-	return code, alreadyUsed(op)
+	return s.replayAuthCode(ctx, code, now)
+}
+
+// replayAuthCode handles a used code presented again: RFC 6749 §4.1.2
+// asks that the tokens it bought be revoked.
+func (s *Store) replayAuthCode(ctx context.Context, code *ports.AuthorizationCode, now time.Time) (*ports.AuthorizationCode, error) {
+	if err := s.revokeGrant(ctx, code.Tenant, code.GrantID, now); err != nil {
+		return nil, translate("redeem auth code: revoke grant", err)
+	}
+	return code, alreadyUsed("redeem auth code")
 }

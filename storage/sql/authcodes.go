@@ -25,6 +25,10 @@ var (
 	qGetAuthCode = newQuery(`SELECT ` + authCodeColumns + ` FROM auth_codes WHERE tenant = ? AND hash = ?`)
 )
 
+// errCodeExpired ends a redemption of a code that exists, unused, but
+// expired.
+var errCodeExpired = fmt.Errorf("expired: %w", ports.ErrNotFound)
+
 func scanAuthCode(row scanner) (*ports.AuthorizationCode, error) {
 	var (
 		c         ports.AuthorizationCode
@@ -56,35 +60,63 @@ func (s *Store) CreateAuthCode(ctx context.Context, c *ports.AuthorizationCode, 
 		c.AuthorizationDetails, c.DPoPJKT)
 }
 
-// RedeemAuthCode marks the code used at now in one conditional UPDATE, so
-// that of concurrent calls exactly one succeeds. ErrNotFound if the code is
-// absent or expired at now. A code used before comes back with
-// ErrAlreadyUsed, even once expired, so that the caller can revoke what
-// it issued (RFC 6749 §4.1.2).
-func (s *Store) RedeemAuthCode(ctx context.Context, tenant, hash string, now time.Time, evs ...ports.Event) (*ports.AuthorizationCode, error) {
-	if err := checkEvents(evs); err != nil {
-		return nil, fmt.Errorf("sqlstore: redeem auth code: %w", err)
+// GetAuthCode returns the code, with UsedAt set if it was redeemed.
+// ErrNotFound if absent, or unused and expired at now.
+func (s *Store) GetAuthCode(ctx context.Context, tenant, hash string, now time.Time) (*ports.AuthorizationCode, error) {
+	code, err := scanAuthCode(s.queryRow(ctx, qGetAuthCode, tenant, hash))
+	if err != nil {
+		return nil, translate("get auth code", err)
 	}
-	var code *ports.AuthorizationCode
-	err := s.write(ctx, "redeem auth code", func(ctx context.Context, tx *sql.Tx) ([]ports.Event, error) {
+	if code.UsedAt == nil && !now.Before(code.ExpiresAt) {
+		return nil, fmt.Errorf("sqlstore: get auth code: expired: %w", ports.ErrNotFound)
+	}
+	return code, nil
+}
+
+// RedeemAuthCode marks the code used at now and inserts the tokens it buys
+// in one transaction. The conditional UPDATE decides the race: of
+// concurrent calls exactly one matches the row. ErrNotFound if the code is
+// absent or expired at now. A code used before revokes its grant in the
+// same transaction and comes back with ErrAlreadyUsed, even once expired
+// (RFC 6749 §4.1.2); the tokens of the redemption that won were committed
+// with it, so the revocation reaches them.
+func (s *Store) RedeemAuthCode(ctx context.Context, tenant, hash string, now time.Time, r ports.Redemption) (*ports.AuthorizationCode, error) {
+	const op = "redeem auth code"
+	if err := checkEvents(append(r.Events, r.ReplayEvents...)); err != nil {
+		return nil, fmt.Errorf("sqlstore: %s: %w", op, err)
+	}
+	var (
+		code   *ports.AuthorizationCode
+		replay bool
+	)
+	err := s.write(ctx, op, func(ctx context.Context, tx *sql.Tx) ([]ports.Event, error) {
 		var err error
 		code, err = scanAuthCode(s.txQueryRow(ctx, tx, qRedeemAuthCode,
 			s.timeArg(now), tenant, hash, s.timeArg(now)))
-		return evs, err
+		switch {
+		case err == nil:
+			replay = false
+			return r.Events, s.insertTokens(ctx, tx, r.Issued)
+		case !errors.Is(err, sql.ErrNoRows):
+			return nil, err
+		}
+		// No row matched: tell a used code from an absent or expired one.
+		code, err = scanAuthCode(s.txQueryRow(ctx, tx, qGetAuthCode, tenant, hash))
+		if err != nil {
+			return nil, err
+		}
+		if code.UsedAt == nil {
+			return nil, errCodeExpired
+		}
+		replay = true
+		_, err = s.txExec(ctx, tx, qRevokeGrant, s.timeArg(now), tenant, code.GrantID)
+		return r.ReplayEvents, err
 	})
-	if err == nil {
-		return code, nil
-	}
-	if !errors.Is(err, ports.ErrNotFound) {
+	if err != nil {
 		return nil, err
 	}
-	// No row matched: tell a used code from an absent or expired one.
-	code, err = scanAuthCode(s.queryRow(ctx, qGetAuthCode, tenant, hash))
-	if err != nil {
-		return nil, translate("redeem auth code", err)
+	if replay {
+		return code, fmt.Errorf("sqlstore: %s: %w", op, ports.ErrAlreadyUsed)
 	}
-	if code.UsedAt == nil {
-		return nil, fmt.Errorf("sqlstore: redeem auth code: expired: %w", ports.ErrNotFound)
-	}
-	return code, fmt.Errorf("sqlstore: redeem auth code: %w", ports.ErrAlreadyUsed)
+	return code, nil
 }
