@@ -172,6 +172,11 @@ type Config struct {
 	// DebugAddr, when set, serves Go's runtime profiles (net/http/pprof)
 	// on a listener of its own, never on Addr.
 	DebugAddr string `yaml:"debug_addr"`
+	// ShutdownDrain is how long the server keeps serving after SIGTERM
+	// with /ready answering 503, so that load balancers stop sending
+	// before the listener closes. 0 closes it at once (dev mode's
+	// default).
+	ShutdownDrain time.Duration `yaml:"shutdown_drain"`
 
 	// Warnings collects what Load relaxed or guessed, for the log.
 	Warnings []string `yaml:"-"`
@@ -244,8 +249,17 @@ func Defaults() Config {
 		DBMinConns:            2,
 		DBStatementTimeout:    5 * time.Second,
 		LogLevel:              "info",
+		ShutdownDrain:         DefaultShutdownDrain,
 	}
 }
+
+// DefaultShutdownDrain is the drain outside dev mode: a readiness probe
+// every few seconds sees /ready fail within it.
+const DefaultShutdownDrain = 5 * time.Second
+
+// maxShutdownDrain bounds the drain: a longer one holds every rollout,
+// and is more likely a unit typed wrong than a wish.
+const maxShutdownDrain = 5 * time.Minute
 
 // Load builds the configuration: defaults, then the YAML file named by
 // file or OAUTH2_CONFIG (if any), then OAUTH2_* variables from getenv, then
@@ -315,6 +329,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		"OAUTH2_SESSION_TTL": &c.SessionTTL, "OAUTH2_DB_STATEMENT_TIMEOUT": &c.DBStatementTimeout,
 		"OAUTH2_KEY_ROTATION_INTERVAL": &c.KeyRotationInterval, "OAUTH2_KEY_PROPAGATION_DELAY": &c.KeyPropagationDelay,
 		"OAUTH2_KEY_GRACE_PERIOD": &c.KeyGracePeriod, "OAUTH2_JANITOR_INTERVAL": &c.JanitorInterval,
+		"OAUTH2_SHUTDOWN_DRAIN": &c.ShutdownDrain,
 	}
 	for k, p := range durs {
 		if v := getenv(k); v != "" {
@@ -396,6 +411,10 @@ func (c *Config) finish(getenv func(string) string) error {
 		}
 		if getenv("OAUTH2_ADDR") == "" && c.Addr == Defaults().Addr {
 			c.Addr = DevAddr
+		}
+		// Nothing balances load in front of a laptop: Ctrl-C stops at once.
+		if getenv("OAUTH2_SHUTDOWN_DRAIN") == "" && c.ShutdownDrain == DefaultShutdownDrain {
+			c.ShutdownDrain = 0
 		}
 		if c.SeedUsername == "" {
 			c.SeedUsername = DevSeedUsername
@@ -579,6 +598,9 @@ func (c *Config) finish(getenv func(string) string) error {
 		// RFC 6749 §4.1.2: a maximum code lifetime of 10 minutes is
 		// recommended.
 		bad("code_ttl must be at most 10m")
+	}
+	if c.ShutdownDrain < 0 || c.ShutdownDrain > maxShutdownDrain {
+		bad("shutdown_drain must be between 0 and %s", maxShutdownDrain)
 	}
 	if c.MaxBodyBytes < 1024 {
 		bad("max_body_bytes must be at least 1024")

@@ -74,6 +74,7 @@ func TestLoadDevMode(t *testing.T) {
 		{name: "dev flag is recorded", got: c.Dev, want: true},
 		{name: "key-encryption key is derived", got: len(c.KEK()), want: 32},
 		{name: "CIBA notices go to the log", got: c.CIBANotifier, want: "log"},
+		{name: "shutdown does not wait for load balancers", got: c.ShutdownDrain, want: time.Duration(0)},
 	}
 	for _, ck := range checks {
 		t.Run(ck.name, func(t *testing.T) {
@@ -128,6 +129,11 @@ func TestLoadDevMode(t *testing.T) {
 			t.Fatalf("OutboundPrivateNetworks = %q, want the configured one alone", got)
 		}
 	})
+	t.Run("dev mode drains as long as told", func(t *testing.T) {
+		if got := mustLoad(t, "", true, map[string]string{"OAUTH2_SHUTDOWN_DRAIN": "5s"}).ShutdownDrain; got != 5*time.Second {
+			t.Fatalf("ShutdownDrain = %v, want the configured 5s", got)
+		}
+	})
 	t.Run("dev mode accepts its own seed password and a plain http issuer", func(t *testing.T) {
 		mustLoad(t, "", true, map[string]string{"OAUTH2_ISSUER": "http://devbox.internal:8080", "OAUTH2_SEED_PASSWORD": "demo-password"})
 	})
@@ -167,6 +173,9 @@ func TestLoadOutsideDevMode(t *testing.T) {
 		{name: "outbound private network with a zone", env: with(prodEnv(), "OAUTH2_OUTBOUND_PRIVATE_NETWORKS", "fe80::1%eth0"), wantErr: "outbound_private_networks"},
 		{name: "code lifetime over ten minutes", env: with(prodEnv(), "OAUTH2_CODE_TTL", "11m"), wantErr: "code_ttl must be at most 10m"},
 		{name: "negative token lifetime", env: with(prodEnv(), "OAUTH2_ACCESS_TOKEN_TTL", "-1m"), wantErr: "access_token_ttl must be positive"},
+		{name: "negative shutdown drain", env: with(prodEnv(), "OAUTH2_SHUTDOWN_DRAIN", "-1s"), wantErr: "shutdown_drain must be between 0 and 5m0s"},
+		{name: "shutdown drain of an hour", env: with(prodEnv(), "OAUTH2_SHUTDOWN_DRAIN", "1h"), wantErr: "shutdown_drain"},
+		{name: "no shutdown drain is accepted", env: with(prodEnv(), "OAUTH2_SHUTDOWN_DRAIN", "0s")},
 		{name: "tiny body limit", env: with(prodEnv(), "OAUTH2_MAX_BODY_BYTES", "100"), wantErr: "max_body_bytes"},
 		{name: "debug address without a port", env: with(prodEnv(), "OAUTH2_DEBUG_ADDR", "localhost"), wantErr: "OAUTH2_DEBUG_ADDR"},
 		{name: "unknown access token algorithm", env: with(prodEnv(), "OAUTH2_ACCESS_TOKEN_ALG", "HS256"), wantErr: "access_token_alg must be ES256, EdDSA, PS256 or RS256"},
@@ -281,6 +290,11 @@ func TestLoadOutsideDevMode(t *testing.T) {
 			t.Fatal("client certificates on without TLS or a proxy header")
 		}
 	})
+	t.Run("shutdown drains for five seconds unless told otherwise", func(t *testing.T) {
+		if c := mustLoad(t, "", false, prodEnv()); c.ShutdownDrain != 5*time.Second {
+			t.Fatalf("ShutdownDrain = %v, want 5s", c.ShutdownDrain)
+		}
+	})
 	t.Run("no warnings when nothing was relaxed", func(t *testing.T) {
 		if c := mustLoad(t, "", false, prodEnv()); len(c.Warnings) != 0 {
 			t.Fatalf("warnings = %q", c.Warnings)
@@ -332,6 +346,7 @@ func settings() []setting {
 		{env: "OAUTH2_KEY_PROPAGATION_DELAY", envValue: "30m", yaml: "30m", got: func(c *config.Config) any { return c.KeyPropagationDelay }, want: 30 * time.Minute},
 		{env: "OAUTH2_KEY_GRACE_PERIOD", envValue: "48h", yaml: "48h", got: func(c *config.Config) any { return c.KeyGracePeriod }, want: 48 * time.Hour},
 		{env: "OAUTH2_JANITOR_INTERVAL", envValue: "30s", yaml: "30s", got: func(c *config.Config) any { return c.JanitorInterval }, want: 30 * time.Second},
+		{env: "OAUTH2_SHUTDOWN_DRAIN", envValue: "12s", yaml: "12s", got: func(c *config.Config) any { return c.ShutdownDrain }, want: 12 * time.Second},
 		{env: "OAUTH2_REQUIRE_PAR", envValue: "true", yaml: "true", got: func(c *config.Config) any { return c.RequirePAR }, want: true},
 		{env: "OAUTH2_DPOP_NONCE", envValue: "1", yaml: "true", got: func(c *config.Config) any { return c.DPoPNonce }, want: true},
 		{env: "OAUTH2_AUTHORIZATION_DETAILS_TYPES", envValue: "payment_initiation,account_information", yaml: "[payment_initiation, account_information]",
@@ -479,6 +494,7 @@ func TestLoadRefusesBadValues(t *testing.T) {
 		{name: "code lifetime typo", env: "OAUTH2_CODE_TTL", value: "1mn"},
 		{name: "session lifetime empty unit", env: "OAUTH2_SESSION_TTL", value: "h"},
 		{name: "statement timeout with a comma", env: "OAUTH2_DB_STATEMENT_TIMEOUT", value: "1,5s"},
+		{name: "shutdown drain without unit", env: "OAUTH2_SHUTDOWN_DRAIN", value: "5"},
 		{name: "connection count in words", env: "OAUTH2_DB_MAX_CONNS", value: "many"},
 		{name: "connection count as a decimal", env: "OAUTH2_DB_MIN_CONNS", value: "2.5"},
 		{name: "body limit with a unit", env: "OAUTH2_MAX_BODY_BYTES", value: "1MB"},

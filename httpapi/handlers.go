@@ -25,6 +25,8 @@ type handlers struct {
 	adminToken string
 	// metadata is the discovery document, encoded on first use.
 	metadata func() ([]byte, error)
+	// draining is Options.Draining.
+	draining func() bool
 }
 
 func (h *handlers) health(w http.ResponseWriter, r *http.Request) {
@@ -32,9 +34,14 @@ func (h *handlers) health(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// ready reports whether the store answers within two seconds.
+// ready reports whether the store answers within two seconds, and
+// whether the server means to go on taking requests.
 func (h *handlers) ready(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
+	if h.draining != nil && h.draining() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "draining"})
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := h.store.Ping(ctx); err != nil {

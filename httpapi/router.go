@@ -61,6 +61,9 @@ type Options struct {
 	Guard FailureGuard
 	// Tracer makes the request spans; none are recorded when nil.
 	Tracer trace.TracerProvider
+	// Draining reports that the server is shutting down: /ready answers
+	// 503 while every other route still serves. Nil: never.
+	Draining func() bool
 }
 
 // FailureGuard keeps count of failed authentications per key (client
@@ -100,7 +103,7 @@ func NewRouter(o Options) (http.Handler, error) {
 			return append(b, '\n'), err
 		}),
 		cookies: newCookieJar(o.CookieKey, o.SecureCookies), guard: o.Guard, certs: certs,
-		adminToken: o.AdminToken,
+		adminToken: o.AdminToken, draining: o.Draining,
 	}
 	group := func(name string) func(http.Handler) http.Handler {
 		if mw, ok := o.Bulkheads[name]; ok && mw != nil {

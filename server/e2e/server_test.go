@@ -42,6 +42,8 @@ type testServer struct {
 	addr string
 	// httpClient reaches a server that serves HTTPS; nil for plain HTTP.
 	httpClient *http.Client
+	// shutdown starts the server's shutdown, as SIGTERM does.
+	shutdown context.CancelFunc
 }
 
 // backends lists the stores the end-to-end suite runs against. MongoDB
@@ -113,6 +115,9 @@ func startServerWith(t *testing.T, backend string, env map[string]string, clock 
 		"OAUTH2_RATE_LIMIT_USERINFO":     "10000/s:10000",
 		"OAUTH2_RATE_LIMIT_INTERACTIVE":  "10000/s:10000",
 		"OAUTH2_RATE_LIMIT_REGISTRATION": "10000/s:10000",
+		// Nothing balances load in front of these servers; the drain has
+		// its own test.
+		"OAUTH2_SHUTDOWN_DRAIN": "0",
 	}
 	for k, v := range env {
 		vars[k] = v
@@ -139,7 +144,7 @@ func startServerWith(t *testing.T, backend string, env map[string]string, clock 
 		}
 		a.Close()
 	})
-	return &testServer{issuer: issuer, regToken: regToken, app: a, addr: ln.Addr().String()}
+	return &testServer{issuer: issuer, regToken: regToken, app: a, addr: ln.Addr().String(), shutdown: cancel}
 }
 
 // databaseURL returns a fresh database: a SQLite file, a database of its

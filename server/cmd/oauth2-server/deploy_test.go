@@ -11,10 +11,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"oauth2-server.dev/config"
+	"oauth2-server.dev/server/internal/app"
 )
 
 // The deployment files are checked here without a container engine or a
@@ -233,16 +235,17 @@ func TestKubernetesManifests(t *testing.T) {
 			t.Errorf("%s asks %v, want %s", probe, got, path)
 		}
 	}
+	env := map[string]string{}
+	for k, v := range dig(byKind["ConfigMap"], "data").(map[string]any) {
+		env[k] = v.(string)
+	}
+	// The keys README.md's "Kubernetes" section puts in the Secret.
+	for k, v := range kubernetesSecretExample {
+		env[k] = v
+	}
+	cfg, err := config.Load("", false, func(k string) string { return env[k] })
 	t.Run("the ConfigMap with the Secret's keys is a valid configuration", func(t *testing.T) {
-		env := map[string]string{}
-		for k, v := range dig(byKind["ConfigMap"], "data").(map[string]any) {
-			env[k] = v.(string)
-		}
-		// The keys README.md's "Kubernetes" section puts in the Secret.
-		for k, v := range kubernetesSecretExample {
-			env[k] = v
-		}
-		if _, err := config.Load("", false, func(k string) string { return env[k] }); err != nil {
+		if err != nil {
 			t.Fatal(err)
 		}
 		readme := readRepoFile(t, "README.md")
@@ -252,6 +255,33 @@ func TestKubernetesManifests(t *testing.T) {
 			}
 		}
 	})
+	// A pod being stopped answers /ready with 503 for the drain while it
+	// still serves, then closes its listener and has ShutdownTimeout for
+	// what is in flight: the probe must see the 503 before the listener
+	// closes, and the kubelet must not kill the pod before it is done.
+	t.Run("a stopping pod leaves the endpoints before it stops serving", func(t *testing.T) {
+		if cfg == nil {
+			t.Skip("the configuration does not load")
+		}
+		probe := dig(server, "readinessProbe")
+		noticed := time.Duration(number(dig(probe, "periodSeconds"), 10)*number(dig(probe, "failureThreshold"), 3)) * time.Second
+		if noticed > cfg.ShutdownDrain {
+			t.Errorf("the readiness probe needs up to %v to see a stopping pod, longer than OAUTH2_SHUTDOWN_DRAIN (%v)", noticed, cfg.ShutdownDrain)
+		}
+		grace := time.Duration(number(dig(dep, "spec", "template", "spec", "terminationGracePeriodSeconds"), 30)) * time.Second
+		if need := cfg.ShutdownDrain + app.ShutdownTimeout; grace <= need {
+			t.Errorf("terminationGracePeriodSeconds is %v; the drain and the shutdown take up to %v", grace, need)
+		}
+	})
+}
+
+// number reads a whole number of a manifest, with Kubernetes's default
+// when the manifest leaves it out.
+func number(v any, def int) int {
+	if n, ok := v.(int); ok {
+		return n
+	}
+	return def
 }
 
 var kubernetesSecretExample = map[string]string{

@@ -84,6 +84,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 	log := newLogger(stderr, cfg.LogLevel)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first signal starts a graceful shutdown, drain included; a
+	// second one, with the default action restored, ends the process at
+	// once for whoever does not want to wait.
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 
 	return command(ctx, cfg, log, stdout)
 }

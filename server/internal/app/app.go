@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -39,6 +40,9 @@ type App struct {
 	// tls holds the TLS files: the listener's certificate, the client
 	// CAs.
 	tls *tlsFiles
+	// draining is set from the shutdown signal until the listener closes:
+	// /ready answers 503 so that load balancers stop sending.
+	draining *atomic.Bool
 }
 
 // janitorBatch is how many expired records one purge statement deletes:
@@ -275,12 +279,14 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 	if err != nil {
 		return nil, err
 	}
+	draining := new(atomic.Bool)
 	h, err := httpapi.NewRouter(httpapi.Options{
 		Provider: p, Store: guarded, Logger: log, Registry: reg,
 		CookieKey: cookieKey, SecureCookies: strings.HasPrefix(cfg.Issuer, "https://"),
 		TrustedProxies: proxies, MaxBodyBytes: cfg.MaxBodyBytes, AdminToken: cfg.AdminToken,
 		Edge: ed.middleware, Bulkheads: ed.bulkheads, Guard: ed.guard, Tracer: tp,
 		ClientCertHeader: httpapi.ClientCertHeader{Name: cfg.ClientCertHeader, Format: cfg.ClientCertHeaderFormat},
+		Draining:         draining.Load,
 	})
 	if err != nil {
 		ed.close()
@@ -291,7 +297,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 		ed.close()
 		return nil, err
 	}
-	return &App{Config: cfg, Store: st, Provider: p, Handler: h, Log: log, edge: ed, janitor: jan, relay: evs.relay, tls: tlsFiles}, nil
+	return &App{Config: cfg, Store: st, Provider: p, Handler: h, Log: log, edge: ed, janitor: jan, relay: evs.relay, tls: tlsFiles, draining: draining}, nil
 }
 
 // Close releases the store and the edge's connections.
@@ -302,10 +308,16 @@ func (a *App) Close() error {
 	return a.Store.Close()
 }
 
-// Serve answers HTTP on ln until ctx ends, then shuts down gracefully,
-// letting requests in flight, and the deliveries they started, finish for
-// up to 20 seconds. With OAUTH2_TLS_CERT_FILE it answers HTTPS, asking for
-// client certificates unless OAUTH2_TLS_CLIENT_CERTS is off.
+// ShutdownTimeout is how long, once the listener has closed, the requests
+// in flight and the background work they started have to finish.
+const ShutdownTimeout = 20 * time.Second
+
+// Serve answers HTTP on ln until ctx ends, then shuts down gracefully:
+// for the configured drain (OAUTH2_SHUTDOWN_DRAIN) /ready answers 503
+// while every request is still served, then the listener closes and the
+// requests in flight, and the deliveries they started, have
+// ShutdownTimeout to finish. With OAUTH2_TLS_CERT_FILE it answers HTTPS,
+// asking for client certificates unless OAUTH2_TLS_CLIENT_CERTS is off.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           a.Handler,
@@ -331,18 +343,26 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		}
 		defer dbg.Close()
 	}
-	go a.maintainKeys(ctx)
-	go a.janitor.Run(ctx)
+	// Key maintenance, the janitor and the relay go on through the drain:
+	// the replica still serves, and may still rotate or relay.
+	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBackground()
+	go a.maintainKeys(bg)
+	go a.janitor.Run(bg)
 	if a.relay != nil {
-		go func() { _ = a.relay.Run(ctx) }()
+		go func() { _ = a.relay.Run(bg) }()
 	}
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
+	if err := a.drain(srv, errc); err != nil {
+		return err
+	}
+	stopBackground()
 	a.Log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	sctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
@@ -352,11 +372,34 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	// Back-channel logouts and CIBA pings the last requests started still
 	// reach their relying parties before the store closes, within the
-	// same 20 seconds.
+	// same ShutdownTimeout.
 	if err := a.Provider.Drain(sctx); err != nil {
 		a.Log.Warn("shut down with background work unfinished", "error", err)
 	}
 	return nil
+}
+
+// drain turns /ready to 503 and keeps serving for the configured drain,
+// long enough for load balancers to see it and send elsewhere before the
+// listener closes. It returns early only if the server stops by itself.
+func (a *App) drain(srv *http.Server, errc <-chan error) error {
+	d := a.Config.ShutdownDrain
+	if d <= 0 {
+		return nil
+	}
+	a.draining.Store(true)
+	// Clients on kept-alive connections reconnect, and the balancer sends
+	// their next request to a replica that stays.
+	srv.SetKeepAlivesEnabled(false)
+	a.Log.Info("draining: /ready answers 503, requests are still served", "drain", d.String())
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case err := <-errc:
+		return err
+	}
 }
 
 // serveDebug starts the profiling listener on addr.
