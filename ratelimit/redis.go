@@ -82,6 +82,9 @@ type RedisOptions struct {
 	Fallback Limiter
 	// OnError, if set, is told of every Redis failure, for logging.
 	OnError func(error)
+	// OnSuccess, if set, is told of every call Redis answered, so that
+	// whoever logs the failures can tell when an outage ended.
+	OnSuccess func()
 	// Metrics counts Redis failures; nil records nothing.
 	Metrics *Metrics
 }
@@ -133,6 +136,9 @@ func (r *Redis) AllowN(ctx context.Context, key string, limit Limit, n int) (Dec
 	})
 	if err != nil {
 		return r.failed(ctx, key, limit, n, err)
+	}
+	if r.o.OnSuccess != nil {
+		r.o.OnSuccess()
 	}
 	return Decision{
 		Allowed:    res[0] == 1,

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -78,11 +79,15 @@ func buildEdge(cfg *config.Config, reg prometheus.Registerer, rm *resilience.Met
 		}
 		client := redis.NewClient(opts)
 		e.closers = append(e.closers, client.Close)
+		// Every request asks Redis, and every request fails while it is
+		// down: the log hears of the outage, not of each request.
+		backend := newOutageLog(log, "rate limit backend", "on_failure", cfg.RateLimitRedisFailure)
 		ro := ratelimit.RedisOptions{
-			Client:  client,
-			Breaker: resilience.NewBreaker(resilience.BreakerSettings{Name: "redis_ratelimit", Metrics: rm}),
-			Metrics: lm,
-			OnError: func(err error) { log.Warn("rate limit backend unavailable", "error", err) },
+			Client:    client,
+			Breaker:   resilience.NewBreaker(resilience.BreakerSettings{Name: "redis_ratelimit", Metrics: rm}),
+			Metrics:   lm,
+			OnError:   backend.failed,
+			OnSuccess: backend.ok,
 		}
 		switch cfg.RateLimitRedisFailure {
 		case "local":
@@ -98,6 +103,11 @@ func buildEdge(cfg *config.Config, reg prometheus.Registerer, rm *resilience.Met
 	mw, err := ratelimit.Middleware(ratelimit.Options{
 		Limiter: limiter, Rules: ratelimit.DefaultRules(limits, clientIP), Metrics: lm,
 		OnError: func(r *http.Request, err error) {
+			// An unavailable backend is the Redis limiter's outage, which
+			// its own log line reports.
+			if errors.Is(err, resilience.ErrUnavailable) {
+				return
+			}
 			log.WarnContext(r.Context(), "rate limit check failed", "error", err)
 		},
 	})

@@ -126,7 +126,8 @@ func buildEvents(cfg *config.Config, st ports.Store, breaker *resilience.Breaker
 		l.LeaseOnAppend(relayLease)
 		pipeline.handOff = true
 	}
-	pipeline.publisher = &outboxPublisher{log: eventLog, relay: pipeline.relayEvents, fallback: bus, logger: log}
+	pipeline.publisher = &outboxPublisher{log: eventLog, relay: pipeline.relayEvents, fallback: bus,
+		outage: newOutageLog(log, "event outbox", "events_go_to", "in-memory bus")}
 	return pipeline, nil
 }
 
@@ -143,7 +144,7 @@ type outboxPublisher struct {
 	log      ports.EventLog
 	relay    func([]ports.Event)
 	fallback ports.Publisher
-	logger   *slog.Logger
+	outage   *outageLog
 }
 
 func (p *outboxPublisher) Publish(ctx context.Context, evs ...ports.Event) error {
@@ -152,9 +153,10 @@ func (p *outboxPublisher) Publish(ctx context.Context, evs ...ports.Event) error
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeCallLimit)
 	defer cancel()
 	if err := p.log.AppendEvents(ctx, evs...); err != nil {
-		p.logger.WarnContext(ctx, "event outbox unavailable; events go to the in-memory bus", "error", err)
+		p.outage.failed(err)
 		return p.fallback.Publish(ctx, evs...)
 	}
+	p.outage.ok()
 	p.relay(evs)
 	return nil
 }
