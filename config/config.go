@@ -27,6 +27,10 @@ type Config struct {
 	Addr string `yaml:"addr"`
 	// Issuer is the public base URL, the iss of every token.
 	Issuer string `yaml:"issuer"`
+	// AllowInsecureIssuer accepts a plain-http issuer on a host that is not
+	// loopback outside dev mode, for a closed test network: tokens, codes
+	// and cookies then cross it in clear text.
+	AllowInsecureIssuer bool `yaml:"allow_insecure_issuer"`
 	// DatabaseURL picks the store: sqlite:PATH, postgres://... or mongodb://...
 	DatabaseURL string `yaml:"database_url"`
 	// Dev turns on dev mode: defaults for a laptop, seeded demo data, and
@@ -92,6 +96,11 @@ type Config struct {
 	// private, link-local or reserved address is refused, whatever name
 	// leads to it. Loopback in dev mode when unset.
 	OutboundPrivateNetworks []string `yaml:"outbound_private_networks"`
+	// AllowLocalOutbound accepts, outside dev mode, OutboundPrivateNetworks
+	// that reach the server's own host (loopback), link-local addresses
+	// (cloud metadata services among them) or "this network": registrants
+	// could then make the server call them.
+	AllowLocalOutbound bool `yaml:"allow_local_outbound"`
 	// AuthorizationDetailsTypes are the RFC 9396 authorization details
 	// types the server accepts (payment_initiation, ...); without any,
 	// authorization_details is refused and not advertised.
@@ -383,6 +392,15 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		}
 		c.DPoPNonce = b
 	}
+	for k, p := range map[string]*bool{"OAUTH2_ALLOW_INSECURE_ISSUER": &c.AllowInsecureIssuer, "OAUTH2_ALLOW_LOCAL_OUTBOUND": &c.AllowLocalOutbound} {
+		if v := getenv(k); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("config: %s=%q: want 1 or 0", k, v)
+			}
+			*p = b
+		}
+	}
 	if v := getenv("OAUTH2_RATE_LIMIT"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -442,7 +460,16 @@ func (c *Config) finish(getenv func(string) string) error {
 		// RFC 8414 §2: an https URL with no query or fragment.
 		bad("OAUTH2_ISSUER %q must be an absolute URL without query or fragment", c.Issuer)
 	} else if u.Scheme != "https" && !(u.Scheme == "http" && isLoopbackHost(u.Hostname())) && !c.Dev {
-		bad("OAUTH2_ISSUER %q must use https unless it is a loopback address", c.Issuer)
+		// A loopback issuer is reached from this host alone; any other
+		// carries codes, tokens and session cookies across a network.
+		switch {
+		case u.Scheme != "http":
+			bad("OAUTH2_ISSUER %q must use https", c.Issuer)
+		case c.AllowInsecureIssuer:
+			c.Warnings = append(c.Warnings, fmt.Sprintf("OAUTH2_ISSUER %q is plain http (OAUTH2_ALLOW_INSECURE_ISSUER=1): codes, tokens and session cookies cross the network in clear text", c.Issuer))
+		default:
+			bad("OAUTH2_ISSUER %q must use https unless it is a loopback address: codes, tokens and session cookies would cross the network in clear text (OAUTH2_ALLOW_INSECURE_ISSUER=1 accepts it, for a closed test network)", c.Issuer)
+		}
 	}
 	if _, err := c.StoreKind(); err != nil {
 		bad("%v", err)
@@ -453,7 +480,7 @@ func (c *Config) finish(getenv func(string) string) error {
 			k, err = base64.RawURLEncoding.DecodeString(strings.TrimRight(c.KeyEncryptionKey, "="))
 		}
 		if err != nil || len(k) != 32 {
-			bad("OAUTH2_KEY_ENCRYPTION_KEY must be 32 random bytes, base64 encoded (openssl rand -base64 32)")
+			bad("OAUTH2_KEY_ENCRYPTION_KEY must be 32 random bytes, base64 encoded (openssl rand -base64 32): it seals the signing keys and keys cookie signatures")
 		} else {
 			c.kek = k
 		}
@@ -461,21 +488,16 @@ func (c *Config) finish(getenv func(string) string) error {
 		c.kek = devKey(c.DatabaseURL)
 		c.Warnings = append(c.Warnings, "OAUTH2_KEY_ENCRYPTION_KEY is not set: dev mode derived a fixed key from the database location. Anyone can derive it; never use it for real users.")
 	} else {
-		bad("OAUTH2_KEY_ENCRYPTION_KEY is required outside dev mode (32 random bytes, base64: openssl rand -base64 32)")
+		bad("OAUTH2_KEY_ENCRYPTION_KEY is required outside dev mode: it seals the signing keys and keys cookie signatures (32 random bytes, base64: openssl rand -base64 32)")
 	}
 	if (c.SeedUsername == "") != (c.SeedPassword == "") {
 		bad("OAUTH2_SEED_USERNAME and OAUTH2_SEED_PASSWORD go together")
 	}
 	if !c.Dev {
-		if c.SeedPassword != "" && (c.SeedPassword == DevSeedPassword || len(c.SeedPassword) < 12) {
-			bad("OAUTH2_SEED_PASSWORD must not be the dev default and must have at least 12 characters outside dev mode")
-		}
-		if c.RegistrationToken != "" && len(c.RegistrationToken) < 24 {
-			bad("OAUTH2_REGISTRATION_TOKEN must have at least 24 characters outside dev mode")
-		}
-		if c.AdminToken != "" && len(c.AdminToken) < 24 {
-			bad("OAUTH2_ADMIN_TOKEN must have at least 24 characters outside dev mode")
-		}
+		c.checkSecrets(bad)
+		c.checkOutboundNetworks(bad)
+	} else if c.AllowLocalOutbound || c.AllowInsecureIssuer {
+		c.Warnings = append(c.Warnings, "OAUTH2_ALLOW_INSECURE_ISSUER and OAUTH2_ALLOW_LOCAL_OUTBOUND change nothing in dev mode, which allows both")
 	}
 	for _, ti := range c.TrustedIssuers {
 		if ti.Issuer == "" || (ti.JWKS == "") == (ti.JWKSURI == "") {
@@ -518,7 +540,7 @@ func (c *Config) finish(getenv func(string) string) error {
 				bad("the webhook event sink needs an https OAUTH2_EVENT_WEBHOOK_URL")
 			}
 			if len(c.EventWebhookSecret) < 16 {
-				bad("the webhook event sink needs OAUTH2_EVENT_WEBHOOK_SECRET of at least 16 characters")
+				bad("the webhook event sink needs OAUTH2_EVENT_WEBHOOK_SECRET of at least 16 characters: the receiver tells the server's deliveries from forgeries by it")
 			}
 		default:
 			bad("event sink %q: want log, redis, nats, webhook or none", sink)
@@ -540,7 +562,7 @@ func (c *Config) finish(getenv func(string) string) error {
 			bad("OAUTH2_CIBA_WEBHOOK_URL must use https unless it is a loopback address")
 		}
 		if len(c.CIBAWebhookSecret) < 16 {
-			bad("the CIBA webhook notifier needs OAUTH2_CIBA_WEBHOOK_SECRET of at least 16 characters")
+			bad("the CIBA webhook notifier needs OAUTH2_CIBA_WEBHOOK_SECRET of at least 16 characters: the authentication device tells the server's notices from forgeries by it")
 		}
 	default:
 		bad("OAUTH2_CIBA_NOTIFIER %q: want log, webhook or none", c.CIBANotifier)
@@ -627,6 +649,84 @@ func (c *Config) finish(getenv func(string) string) error {
 		return errors.New("config: " + strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+// checkSecrets refuses, outside dev mode, secrets short enough to guess and
+// one secret used for two purposes. The key-encryption key and the webhook
+// secrets are checked where they are read, in dev mode too.
+func (c *Config) checkSecrets(bad func(format string, a ...any)) {
+	if c.SeedPassword != "" && (c.SeedPassword == DevSeedPassword || len(c.SeedPassword) < 12) {
+		bad("OAUTH2_SEED_PASSWORD must not be the dev default and must have at least 12 characters outside dev mode: it signs in a real user")
+	}
+	for _, s := range []struct{ name, value, grants string }{
+		{"OAUTH2_REGISTRATION_TOKEN", c.RegistrationToken, "registers clients"},
+		{"OAUTH2_ADMIN_TOKEN", c.AdminToken, "administers every client, user and key"},
+	} {
+		if s.value != "" && len(s.value) < minTokenLength {
+			bad("%s must have at least %d characters outside dev mode: whoever guesses it %s (openssl rand -hex 24)", s.name, minTokenLength, s.grants)
+		}
+	}
+	if c.AdminToken != "" && c.AdminToken == c.RegistrationToken {
+		bad("OAUTH2_ADMIN_TOKEN must differ from OAUTH2_REGISTRATION_TOKEN: whoever may register a client would administer the server")
+	}
+	for _, s := range []struct{ name, value string }{
+		{"OAUTH2_EVENT_WEBHOOK_SECRET", c.EventWebhookSecret},
+		{"OAUTH2_CIBA_WEBHOOK_SECRET", c.CIBAWebhookSecret},
+	} {
+		if s.value != "" && (s.value == c.AdminToken || s.value == c.RegistrationToken) {
+			bad("%s must differ from the registration and admin tokens: the receiver of a webhook would hold them", s.name)
+		}
+	}
+}
+
+// minTokenLength is the shortest bearer token accepted outside dev mode:
+// 24 characters of hex are 96 bits.
+const minTokenLength = 24
+
+// localNetworks are the addresses a client-registered URL must not reach
+// unless the operator says so: the server's own host, link-local
+// addresses (169.254.169.254 and fd00:ec2::254 serve cloud instance
+// credentials) and "this network", also as IPv4-mapped IPv6.
+var localNetworks = []struct {
+	prefix netip.Prefix
+	what   string
+}{
+	{netip.MustParsePrefix("127.0.0.0/8"), "loopback, the server's own host"},
+	{netip.MustParsePrefix("::1/128"), "loopback, the server's own host"},
+	{netip.MustParsePrefix("::ffff:127.0.0.0/104"), "loopback, the server's own host"},
+	{netip.MustParsePrefix("169.254.0.0/16"), "link-local, where cloud metadata services hand out credentials"},
+	{netip.MustParsePrefix("::ffff:169.254.0.0/112"), "link-local, where cloud metadata services hand out credentials"},
+	{netip.MustParsePrefix("fe80::/10"), "link-local"},
+	{netip.MustParsePrefix("fd00:ec2::254/128"), "a cloud metadata service"},
+	{netip.MustParsePrefix("0.0.0.0/8"), `"this network", which reaches the server's own host`},
+	{netip.MustParsePrefix("::/128"), `the unspecified address, which reaches the server's own host`},
+}
+
+// checkOutboundNetworks refuses, outside dev mode, outbound private
+// networks that reach loopback, link-local or "this network" addresses
+// without AllowLocalOutbound. Opening the private networks where relying
+// parties live is an operator's ordinary choice and stays allowed; these
+// lead to the server itself and to the cloud's credentials, which no
+// relying party needs, and a network as wide as 0.0.0.0/0 contains them.
+func (c *Config) checkOutboundNetworks(bad func(format string, a ...any)) {
+	if c.AllowLocalOutbound {
+		if len(c.OutboundPrivateNetworks) > 0 {
+			c.Warnings = append(c.Warnings, "OAUTH2_ALLOW_LOCAL_OUTBOUND=1: clients may register URLs that make the server call the loopback and link-local addresses of OAUTH2_OUTBOUND_PRIVATE_NETWORKS")
+		}
+		return
+	}
+	for _, n := range c.OutboundPrivateNetworks {
+		nets, err := ParseNetworks([]string{n})
+		if err != nil {
+			continue
+		}
+		for _, l := range localNetworks {
+			if nets[0].Overlaps(l.prefix) {
+				bad("OAUTH2_OUTBOUND_PRIVATE_NETWORKS: %s includes %s (%s): clients could register URLs that make the server call it; name narrower networks, or set OAUTH2_ALLOW_LOCAL_OUTBOUND=1 to accept it", n, l.prefix, l.what)
+				break
+			}
+		}
+	}
 }
 
 // checkTLS validates the TLS listener and the sources of client

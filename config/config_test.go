@@ -206,6 +206,25 @@ func TestLoadOutsideDevMode(t *testing.T) {
 		{name: "CIBA webhook URL with credentials", env: with(prodEnv(), "OAUTH2_CIBA_NOTIFIER", "webhook", "OAUTH2_CIBA_WEBHOOK_URL", "https://u:p@push.example.com/ciba", "OAUTH2_CIBA_WEBHOOK_SECRET", "ciba-webhook-secret-0123"), wantErr: "without credentials"},
 		{name: "CIBA webhook URL that is relative", env: with(prodEnv(), "OAUTH2_CIBA_NOTIFIER", "webhook", "OAUTH2_CIBA_WEBHOOK_URL", "/ciba", "OAUTH2_CIBA_WEBHOOK_SECRET", "ciba-webhook-secret-0123"), wantErr: "OAUTH2_CIBA_WEBHOOK_URL must be an absolute https URL"},
 		{name: "CIBA webhook notifier with a short secret", env: with(prodEnv(), "OAUTH2_CIBA_NOTIFIER", "webhook", "OAUTH2_CIBA_WEBHOOK_URL", "https://push.example.com/ciba", "OAUTH2_CIBA_WEBHOOK_SECRET", "short"), wantErr: "OAUTH2_CIBA_WEBHOOK_SECRET of at least 16"},
+		{name: "short admin token", env: with(prodEnv(), "OAUTH2_ADMIN_TOKEN", "admin"), wantErr: "OAUTH2_ADMIN_TOKEN must have at least 24 characters outside dev mode: whoever guesses it administers"},
+		{name: "admin token that is the registration token", env: with(prodEnv(), "OAUTH2_ADMIN_TOKEN", "one-token-for-everything-0123", "OAUTH2_REGISTRATION_TOKEN", "one-token-for-everything-0123"), wantErr: "OAUTH2_ADMIN_TOKEN must differ from OAUTH2_REGISTRATION_TOKEN"},
+		{name: "event webhook secret that is the admin token", env: with(prodEnv(), "OAUTH2_ADMIN_TOKEN", "admin-token-0123456789abcdef", "OAUTH2_EVENT_SINKS", "webhook",
+			"OAUTH2_EVENT_WEBHOOK_URL", "https://hooks.example/in", "OAUTH2_EVENT_WEBHOOK_SECRET", "admin-token-0123456789abcdef"), wantErr: "OAUTH2_EVENT_WEBHOOK_SECRET must differ"},
+		{name: "event webhook without a secret", env: with(prodEnv(), "OAUTH2_EVENT_SINKS", "webhook", "OAUTH2_EVENT_WEBHOOK_URL", "https://hooks.example/in"), wantErr: "OAUTH2_EVENT_WEBHOOK_SECRET of at least 16"},
+		{name: "distinct long tokens are accepted", env: with(prodEnv(), "OAUTH2_ADMIN_TOKEN", "admin-token-0123456789abcdef", "OAUTH2_REGISTRATION_TOKEN", "reg-token-0123456789abcdef")},
+		{name: "http issuer on a public host says why and how to accept it", env: with(prodEnv(), "OAUTH2_ISSUER", "http://id.example.com"), wantErr: "clear text (OAUTH2_ALLOW_INSECURE_ISSUER=1 accepts it"},
+		{name: "http issuer on a public host with the opt-in is accepted", env: with(prodEnv(), "OAUTH2_ISSUER", "http://id.internal.example", "OAUTH2_ALLOW_INSECURE_ISSUER", "1")},
+		{name: "issuer of another scheme even with the opt-in", env: with(prodEnv(), "OAUTH2_ISSUER", "ftp://id.example.com", "OAUTH2_ALLOW_INSECURE_ISSUER", "1"), wantErr: "must use https"},
+		{name: "outbound calls to a private network are accepted", env: with(prodEnv(), "OAUTH2_OUTBOUND_PRIVATE_NETWORKS", "10.0.0.0/8,192.168.1.5,fd12:3456::/32,100.64.0.0/10")},
+		{name: "outbound calls to every address", env: with(prodEnv(), "OAUTH2_OUTBOUND_PRIVATE_NETWORKS", "0.0.0.0/0"), wantErr: "OAUTH2_OUTBOUND_PRIVATE_NETWORKS: 0.0.0.0/0 includes 127.0.0.0/8"},
+		{name: "outbound calls to every IPv6 address", env: with(prodEnv(), "OAUTH2_OUTBOUND_PRIVATE_NETWORKS", "::/0"), wantErr: "OAUTH2_OUTBOUND_PRIVATE_NETWORKS: ::/0 includes"},
+		{name: "outbound calls to loopback", env: with(prodEnv(), "OAUTH2_OUTBOUND_PRIVATE_NETWORKS", "127.0.0.1"), wantErr: "the server's own host"},
+		{name: "outbound calls to IPv4-mapped loopback", env: with(prodEnv(), "OAUTH2_OUTBOUND_PRIVATE_NETWORKS", "::ffff:127.0.0.1"), wantErr: "the server's own host"},
+		{name: "outbound calls to the cloud metadata address", env: with(prodEnv(), "OAUTH2_OUTBOUND_PRIVATE_NETWORKS", "169.254.169.254"), wantErr: "cloud metadata services"},
+		{name: "outbound calls to IPv6 link-local", env: with(prodEnv(), "OAUTH2_OUTBOUND_PRIVATE_NETWORKS", "fe80::/64"), wantErr: "link-local"},
+		{name: "outbound calls to a ULA range holding a metadata service", env: with(prodEnv(), "OAUTH2_OUTBOUND_PRIVATE_NETWORKS", "fd00::/8"), wantErr: "a cloud metadata service"},
+		{name: "outbound calls to this network", env: with(prodEnv(), "OAUTH2_OUTBOUND_PRIVATE_NETWORKS", "0.0.0.0/8"), wantErr: "this network"},
+		{name: "outbound calls to loopback with the opt-in are accepted", env: with(prodEnv(), "OAUTH2_OUTBOUND_PRIVATE_NETWORKS", "127.0.0.0/8,0.0.0.0/0", "OAUTH2_ALLOW_LOCAL_OUTBOUND", "1")},
 		{name: "an authorization details type listed twice", env: with(prodEnv(), "OAUTH2_AUTHORIZATION_DETAILS_TYPES", "payment_initiation,payment_initiation"), wantErr: "listed twice"},
 		{name: "an overlong authorization details type", env: with(prodEnv(), "OAUTH2_AUTHORIZATION_DETAILS_TYPES", strings.Repeat("t", 257)), wantErr: "authorization_details_types"},
 		{name: "an authorization details type with a control character", env: with(prodEnv(), "OAUTH2_AUTHORIZATION_DETAILS_TYPES", "pay\x7fment"), wantErr: "authorization_details_types"},
@@ -242,6 +261,42 @@ func TestLoadOutsideDevMode(t *testing.T) {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("error %q does not mention %s", err, want)
 			}
+		}
+	})
+	t.Run("every insecure setting is refused at once, each named with its reason", func(t *testing.T) {
+		_, err := config.Load("", false, env(map[string]string{
+			"OAUTH2_ISSUER":                    "http://id.example.com",
+			"OAUTH2_REGISTRATION_TOKEN":        "short",
+			"OAUTH2_ADMIN_TOKEN":               "short-too",
+			"OAUTH2_SEED_USERNAME":             "admin",
+			"OAUTH2_SEED_PASSWORD":             "demo-password",
+			"OAUTH2_OUTBOUND_PRIVATE_NETWORKS": "10.0.0.0/8,169.254.0.0/16",
+		}))
+		if err == nil {
+			t.Fatal("Load accepted it")
+		}
+		for _, want := range []string{
+			"OAUTH2_ISSUER \"http://id.example.com\" must use https",
+			"OAUTH2_KEY_ENCRYPTION_KEY is required outside dev mode: it seals",
+			"OAUTH2_REGISTRATION_TOKEN must have at least 24 characters outside dev mode: whoever guesses it registers clients",
+			"OAUTH2_ADMIN_TOKEN must have at least 24",
+			"OAUTH2_SEED_PASSWORD must not be the dev default",
+			"OAUTH2_OUTBOUND_PRIVATE_NETWORKS: 169.254.0.0/16 includes",
+		} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not say %q", err, want)
+			}
+		}
+		if strings.Contains(err.Error(), "10.0.0.0/8 includes") {
+			t.Errorf("error %q refuses a private network", err)
+		}
+	})
+	t.Run("the insecure opt-ins come with warnings", func(t *testing.T) {
+		c := mustLoad(t, "", false, with(prodEnv(), "OAUTH2_ISSUER", "http://id.internal.example", "OAUTH2_ALLOW_INSECURE_ISSUER", "1",
+			"OAUTH2_OUTBOUND_PRIVATE_NETWORKS", "127.0.0.1", "OAUTH2_ALLOW_LOCAL_OUTBOUND", "1"))
+		w := strings.Join(c.Warnings, "\n")
+		if len(c.Warnings) != 2 || !strings.Contains(w, "clear text") || !strings.Contains(w, "OAUTH2_ALLOW_LOCAL_OUTBOUND=1") {
+			t.Fatalf("warnings = %q", c.Warnings)
 		}
 	})
 	t.Run("database password is not echoed in errors", func(t *testing.T) {
@@ -384,6 +439,8 @@ func settings() []setting {
 		{env: "OAUTH2_OUTBOUND_PRIVATE_NETWORKS", envValue: "10.20.0.0/16, fd00::5", yaml: "['10.20.0.0/16', 'fd00::5']",
 			got:  func(c *config.Config) any { return c.OutboundPrivateNetworks },
 			want: []string{"10.20.0.0/16", "fd00::5"}},
+		{env: "OAUTH2_ALLOW_INSECURE_ISSUER", envValue: "1", yaml: "true", got: func(c *config.Config) any { return c.AllowInsecureIssuer }, want: true},
+		{env: "OAUTH2_ALLOW_LOCAL_OUTBOUND", envValue: "1", yaml: "true", got: func(c *config.Config) any { return c.AllowLocalOutbound }, want: true},
 		{env: "OAUTH2_TRUSTED_ISSUERS", envValue: `[{"issuer":"https://p.example","jwks_uri":"https://p.example/jwks"}]`, yaml: "[{issuer: https://p.example, jwks_uri: https://p.example/jwks}]",
 			got:  func(c *config.Config) any { return c.TrustedIssuers },
 			want: []config.TrustedIssuer{{Issuer: "https://p.example", JWKSURI: "https://p.example/jwks"}}},
@@ -500,6 +557,8 @@ func TestLoadRefusesBadValues(t *testing.T) {
 		{name: "body limit with a unit", env: "OAUTH2_MAX_BODY_BYTES", value: "1MB"},
 		{name: "dev flag as yes", env: "OAUTH2_DEV", value: "yes"},
 		{name: "DPoP nonce flag as on", env: "OAUTH2_DPOP_NONCE", value: "on"},
+		{name: "insecure issuer opt-in as yes", env: "OAUTH2_ALLOW_INSECURE_ISSUER", value: "yes"},
+		{name: "local outbound opt-in as sure", env: "OAUTH2_ALLOW_LOCAL_OUTBOUND", value: "sure"},
 		{name: "TLS client certificate flag as request", env: "OAUTH2_TLS_CLIENT_CERTS", value: "request"},
 	}
 	for _, tt := range tests {

@@ -117,6 +117,7 @@ func startCIBAServer(t *testing.T, backend string) *cibaServer {
 		"OAUTH2_JANITOR_INTERVAL":    "1h",
 		// Clients' ping endpoints are on this machine.
 		"OAUTH2_OUTBOUND_PRIVATE_NETWORKS": "127.0.0.0/8",
+		"OAUTH2_ALLOW_LOCAL_OUTBOUND":      "1",
 	}, clock)
 	return &cibaServer{testServer: s, device: d, clock: clock}
 }

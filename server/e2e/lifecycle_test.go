@@ -264,7 +264,7 @@ func (lr *logoutReceiver) waitFor(t *testing.T, sid string) string {
 
 // loopbackCalls lets a server call relying parties the test runs on this
 // machine (back-channel logout, CIBA pings).
-var loopbackCalls = map[string]string{"OAUTH2_OUTBOUND_PRIVATE_NETWORKS": "127.0.0.0/8"}
+var loopbackCalls = map[string]string{"OAUTH2_OUTBOUND_PRIVATE_NETWORKS": "127.0.0.0/8", "OAUTH2_ALLOW_LOCAL_OUTBOUND": "1"}
 
 func TestLogout(t *testing.T) {
 	forEachBackendWith(t, loopbackCalls, func(t *testing.T, s *testServer) {
@@ -351,7 +351,7 @@ func TestLogout(t *testing.T) {
 
 func TestRegisteredURLsStayOutOfPrivateNetworks(t *testing.T) {
 	refusing := startServer(t, "sqlite", map[string]string{"OAUTH2_CIBA_NOTIFIER": "log"})
-	allowing := startServer(t, "sqlite", map[string]string{"OAUTH2_OUTBOUND_PRIVATE_NETWORKS": "10.20.0.0/16, 127.0.0.1"})
+	allowing := startServer(t, "sqlite", map[string]string{"OAUTH2_OUTBOUND_PRIVATE_NETWORKS": "10.20.0.0/16, 127.0.0.1", "OAUTH2_ALLOW_LOCAL_OUTBOUND": "1"})
 	tests := []struct {
 		name     string
 		s        *testServer
