@@ -55,6 +55,13 @@ func (h *handlers) logged(r *http.Request, err error) *core.Error {
 			"path", r.URL.Path, "error", causeText(err))
 		return core.ErrServerError.WithDescription(serverErrorText)
 	}
+	if e.Code == core.ErrTemporarilyUnavailable.Code {
+		// A dependency is down or its breaker open: the breaker and the
+		// dependency's own outage log say so once, not once per request.
+		h.log.DebugContext(r.Context(), "request refused",
+			"request_id", RequestIDFrom(r.Context()), "path", r.URL.Path, "error", e.Code, "cause", causeText(err))
+		return e
+	}
 	if e.Cause != nil {
 		h.log.InfoContext(r.Context(), "request refused",
 			"request_id", RequestIDFrom(r.Context()), "path", r.URL.Path, "error", e.Code, "cause", e.Cause.Error())

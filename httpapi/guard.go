@@ -29,7 +29,7 @@ func (h *handlers) blocked(r *http.Request, keys []string) (bool, time.Duration)
 	}
 	blocked, retry, err := h.guard.Blocked(r.Context(), keys...)
 	if err != nil {
-		h.log.WarnContext(r.Context(), "failure guard unavailable", "error", err)
+		h.guardUnavailable(r, err)
 		return false, 0
 	}
 	return blocked, retry
@@ -40,8 +40,16 @@ func (h *handlers) recordFailure(r *http.Request, keys []string) {
 		return
 	}
 	if err := h.guard.RecordFailure(r.Context(), keys...); err != nil {
-		h.log.WarnContext(r.Context(), "failure guard unavailable", "error", err)
+		h.guardUnavailable(r, err)
 	}
+}
+
+// guardUnavailable notes a guard that could not answer. Its backend (the
+// rate limiter's store) reports its own outages once, as they begin and
+// end; a warning per request would repeat that on every sign-in and
+// token request while it lasts.
+func (h *handlers) guardUnavailable(r *http.Request, err error) {
+	h.log.DebugContext(r.Context(), "failure guard unavailable", "error", err)
 }
 
 // setRetryAfter sets Retry-After to retry in whole seconds, rounded up,
