@@ -62,7 +62,10 @@ const (
 
 // RedisOptions configures a Redis limiter.
 type RedisOptions struct {
-	// Client is a *redis.Client, *redis.ClusterClient or *redis.Ring.
+	// Client is a *redis.Client, *redis.ClusterClient or *redis.Ring. It
+	// must honour context deadlines (ContextTimeoutEnabled): go-redis
+	// otherwise waits out its own socket timeouts, 5 seconds by default,
+	// and Timeout bounds nothing against a Redis that stops answering.
 	Client redis.Scripter
 	// Prefix namespaces the limiter's keys. Default "oauth2:ratelimit:".
 	Prefix string

@@ -33,7 +33,10 @@ const DefaultMaxLen = 100_000
 
 // Config configures a Sink.
 type Config struct {
-	// Client is the connection to use; the caller closes it.
+	// Client is the connection to use; the caller closes it. Send is
+	// bounded by its context's deadline only if the client honours it
+	// (ContextTimeoutEnabled); go-redis otherwise waits out its own socket
+	// timeouts, 5 seconds by default, when Redis stops answering.
 	Client redis.UniversalClient
 	// Stream is the key (default "oauth2:events").
 	Stream string

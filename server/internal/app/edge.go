@@ -2,14 +2,12 @@ package app
 
 import (
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
 
 	"oauth2-server.dev/config"
 	"oauth2-server.dev/httpapi"
@@ -73,11 +71,10 @@ func buildEdge(cfg *config.Config, reg prometheus.Registerer, rm *resilience.Met
 	}
 	var limiter ratelimit.Limiter = ratelimit.NewMemory(ratelimit.MemoryOptions{})
 	if cfg.RedisURL != "" {
-		opts, err := redis.ParseURL(cfg.RedisURL)
+		client, err := newRedisClient(cfg.RedisURL, redisRateLimitTimeout)
 		if err != nil {
-			return nil, fmt.Errorf("OAUTH2_REDIS_URL: %w", err)
+			return nil, err
 		}
-		client := redis.NewClient(opts)
 		e.closers = append(e.closers, client.Close)
 		// Every request asks Redis, and every request fails while it is
 		// down: the log hears of the outage, not of each request.

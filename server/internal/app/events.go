@@ -9,7 +9,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
 
 	"oauth2-server.dev/config"
 	"oauth2-server.dev/events"
@@ -178,12 +177,11 @@ func eventSinks(cfg *config.Config, log *slog.Logger) ([]events.Sink, func(), er
 		case "log":
 			sinks = append(sinks, events.NewLogSink(log.With("component", "events")))
 		case "redis":
-			opts, err := redis.ParseURL(cfg.RedisURL)
+			client, err := newRedisClient(cfg.RedisURL, redisSinkTimeout)
 			if err != nil {
 				closeAll()
-				return nil, nil, fmt.Errorf("OAUTH2_REDIS_URL: %w", err)
+				return nil, nil, err
 			}
-			client := redis.NewClient(opts)
 			closers = append(closers, func() { _ = client.Close() })
 			s, err := redisstream.New(redisstream.Config{Client: client})
 			if err != nil {

@@ -1,0 +1,42 @@
+package app
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Deadlines of the server's Redis clients. A Redis that accepts
+// connections and answers nothing must cost each call no more than these.
+const (
+	// redisRateLimitTimeout is the rate limiter's bound on a check: a
+	// limiter that waits longer costs more than it protects.
+	redisRateLimitTimeout = 100 * time.Millisecond
+	// redisSinkTimeout is the event sink's bound on a batch: the relay's
+	// send deadline, half its lease, so a send never outlives the lease.
+	redisSinkTimeout = relayLease / 2
+)
+
+// newRedisClient connects to the Redis at url (OAUTH2_REDIS_URL) for calls
+// that must end within bound.
+//
+// go-redis ignores a call's context deadline unless told otherwise and
+// waits out its own socket timeouts, 5 seconds by default, so a Redis that
+// stops answering would hold every caller that long whatever deadline it
+// set. Here the context's deadline bounds every call, and the dial, read,
+// write and pool timeouts the URL leaves unset are bound, for calls made
+// without a deadline.
+func newRedisClient(url string, bound time.Duration) (*redis.Client, error) {
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("OAUTH2_REDIS_URL: %w", err)
+	}
+	opts.ContextTimeoutEnabled = true
+	for _, d := range []*time.Duration{&opts.DialTimeout, &opts.ReadTimeout, &opts.WriteTimeout, &opts.PoolTimeout} {
+		if *d == 0 {
+			*d = bound
+		}
+	}
+	return redis.NewClient(opts), nil
+}

@@ -1,0 +1,143 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"oauth2-server.dev/config"
+	"oauth2-server.dev/ports"
+	"oauth2-server.dev/ports/faultproxy"
+	"oauth2-server.dev/resilience"
+)
+
+// testService returns the address in the environment variable name, or
+// skips the test (fails it when OAUTH2_TEST_REQUIRE_SERVICES=1).
+func testService(t *testing.T, name string) string {
+	t.Helper()
+	if u := os.Getenv(name); u != "" {
+		return u
+	}
+	if os.Getenv("OAUTH2_TEST_REQUIRE_SERVICES") == "1" {
+		t.Fatalf("%s not set but OAUTH2_TEST_REQUIRE_SERVICES=1", name)
+	}
+	t.Skipf("%s not set", name)
+	return ""
+}
+
+// proxied returns the service URL raw with its host replaced by a fault
+// proxy to it, and the proxy.
+func proxied(t *testing.T, raw string) (string, *faultproxy.Proxy) {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatalf("parse %q: %v", raw, err)
+	}
+	p := faultproxy.New(t, u.Host)
+	u.Host = p.Addr()
+	return u.String(), p
+}
+
+// stalled is far below the 5 seconds go-redis waits by default, far above
+// the bounds the server sets (100 ms for the rate limiter).
+const stalled = time.Second
+
+func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func TestRateLimitOnBlackHoledRedis(t *testing.T) {
+	redisURL, proxy := proxied(t, testService(t, "OAUTH2_TEST_REDIS_URL"))
+	cfg := config.Defaults()
+	cfg.RateLimit = true
+	cfg.RedisURL = redisURL
+	cfg.RateLimitRedisFailure = "local"
+	cfg.RateLimitToken = "1/m:1"
+	reg := prometheus.NewRegistry()
+	rm, err := resilience.NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := buildEdge(&cfg, reg, rm, quietLog())
+	if err != nil {
+		t.Fatalf("buildEdge: %v", err)
+	}
+	t.Cleanup(e.close)
+	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	for i := len(e.middleware) - 1; i >= 0; i-- {
+		h = e.middleware[i](h)
+	}
+	// A client of its own per run: the Redis budget outlives the test.
+	client := rand.Text()
+	post := func() (int, time.Duration) {
+		req := httptest.NewRequest(http.MethodPost, "/oauth/token", strings.NewReader(url.Values{"client_id": {client}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		rec := httptest.NewRecorder()
+		start := time.Now()
+		h.ServeHTTP(rec, req)
+		return rec.Code, time.Since(start)
+	}
+
+	// A first request opens a connection to Redis, which the black hole
+	// then stalls; later ones may dial new connections, which it accepts
+	// and never answers.
+	if _, took := post(); took > stalled {
+		t.Fatalf("a request with Redis answering took %v", took)
+	}
+	proxy.SetMode(faultproxy.BlackHole)
+	t.Run("requests are answered within the limiter's bound", func(t *testing.T) {
+		for i, want := range []int{http.StatusOK, http.StatusTooManyRequests} {
+			code, took := post()
+			if took > stalled {
+				t.Fatalf("request %d took %v with Redis black-holed, want the 100 ms bound", i+1, took)
+			}
+			// OAUTH2_RATE_LIMIT_REDIS_FAILURE=local: the replica's own
+			// budget of one request applies.
+			if code != want {
+				t.Errorf("request %d answered %d with Redis black-holed, want %d from the local budget", i+1, code, want)
+			}
+		}
+	})
+}
+
+func TestRedisEventSinkOnBlackHoledRedis(t *testing.T) {
+	redisURL, proxy := proxied(t, testService(t, "OAUTH2_TEST_REDIS_URL"))
+	cfg := config.Defaults()
+	cfg.RedisURL = redisURL
+	cfg.EventSinks = []string{"redis"}
+	sinks, closeSinks, err := eventSinks(&cfg, quietLog())
+	if err != nil {
+		t.Fatalf("eventSinks: %v", err)
+	}
+	t.Cleanup(closeSinks)
+	if len(sinks) != 1 {
+		t.Fatalf("eventSinks built %d sinks, want the redis one", len(sinks))
+	}
+	send := func() (time.Duration, error) {
+		ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+		defer cancel()
+		ev := ports.Event{ID: ports.NewEventID(), Time: time.Now(), Type: ports.EventTokenRevoked, Tenant: ports.DefaultTenant}
+		start := time.Now()
+		err := sinks[0].Send(ctx, []ports.Event{ev})
+		return time.Since(start), err
+	}
+	if _, err := send(); err != nil {
+		t.Fatalf("Send with Redis answering: %v", err)
+	}
+	proxy.SetMode(faultproxy.BlackHole)
+	took, err := send()
+	if err == nil {
+		t.Fatal("Send to a black-holed Redis succeeded")
+	}
+	if took > stalled {
+		t.Fatalf("Send to a black-holed Redis with a 200 ms deadline took %v", took)
+	}
+}
