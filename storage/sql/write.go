@@ -38,6 +38,7 @@ func (s *Store) insert(ctx context.Context, op string, rows *insertRows) error {
 }
 
 func (s *Store) submit(ctx context.Context, op string, j *writeJob) error {
+	j.report = true
 	evs, err := s.w.do(ctx, j)
 	if err != nil {
 		return translate(op, err)
@@ -101,7 +102,10 @@ const (
 	maxBatch = 128
 	// batchTimeout bounds one PostgreSQL transaction. Changes do not run
 	// under their callers' contexts: a caller hanging up must not abort a
-	// transaction that other callers' changes share.
+	// transaction that other callers' changes share. Callers do not wait
+	// for it either: each stops waiting when its own context ends (see
+	// writer.do), and this bound only cleans up after a database that
+	// stopped answering.
 	batchTimeout = 10 * time.Second
 )
 
@@ -165,10 +169,13 @@ type writeJob struct {
 	evs  []ports.Event
 	err  error
 	done chan struct{}
-	// abandoned is set by a caller that stopped waiting before the job
-	// started; the writer then skips it.
+	// abandoned is set by a caller that stopped waiting; the writer skips
+	// the job if it has not started it yet.
 	abandoned atomic.Bool
 	started   atomic.Bool
+	// report says the job's events go to the store's OnEvents hook once
+	// committed, also when its caller has stopped waiting by then.
+	report bool
 }
 
 func newWriter(s *Store, db *sql.DB, workers int) *writer {
@@ -200,10 +207,25 @@ func (w *writer) do(ctx context.Context, j *writeJob) ([]ports.Event, error) {
 		if !j.started.Load() {
 			return nil, ctx.Err()
 		}
-		// The change is running and may commit; its outcome is what the
-		// caller must learn, so wait for it. batchTimeout bounds the wait.
-		<-j.done
-		return j.evs, j.err
+		select {
+		case <-j.done:
+			return j.evs, j.err
+		default:
+		}
+		// The change is running in a transaction that may be stuck on a
+		// database that stopped answering, for up to batchTimeout. The
+		// caller's deadline is the one it answers its own caller by, so it
+		// gets its error now, not knowing whether the change commits; the
+		// events of a change that does commit still reach the hook.
+		if j.report {
+			go func() {
+				<-j.done
+				if j.err == nil && len(j.evs) > 0 {
+					w.store.eventsStored(j.evs)
+				}
+			}()
+		}
+		return nil, fmt.Errorf("%w (the change had started and may still commit)", ctx.Err())
 	}
 }
 

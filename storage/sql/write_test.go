@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"oauth2-server.dev/ports"
+	"oauth2-server.dev/ports/faultproxy"
 )
 
 // writerDialects opens an unmigrated store of each dialect; PostgreSQL is
@@ -241,6 +243,60 @@ func TestOutboxAppendModes(t *testing.T) {
 					t.Fatalf("OnEvents heard of %v, want the change's event", notified)
 				}
 			})
+		})
+	}
+}
+
+// TestCallersDeadlineBoundsAStuckDatabase: PostgreSQL stops answering (a
+// black hole: connections accepted, nothing returned). A write already in
+// its batch's transaction, and a read, return when their caller's context
+// ends, not after the batch's own 10 s bound.
+func TestCallersDeadlineBoundsAStuckDatabase(t *testing.T) {
+	u, err := url.Parse(postgresSchema(t, postgresURL(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := faultproxy.New(t, u.Host)
+	u.Host = proxy.Addr()
+	s, err := Open(t.Context(), u.String(), Options{})
+	if err != nil {
+		t.Fatalf("Open through the proxy: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	// Runs before Close: the stuck transactions then finish at once.
+	t.Cleanup(func() { proxy.SetMode(faultproxy.Pass) })
+	migrated(t, s)
+	now := time.Now()
+	token := func(id string) []*ports.Token {
+		return []*ports.Token{{ID: id, Tenant: "a", Kind: ports.TokenAccess, IssuedAt: now, ExpiresAt: now.Add(time.Hour)}}
+	}
+	if err := s.CreateTokens(t.Context(), token("before")); err != nil {
+		t.Fatalf("CreateTokens with PostgreSQL answering: %v", err)
+	}
+	proxy.SetMode(faultproxy.BlackHole)
+
+	// Far above the deadline, far below batchTimeout.
+	const deadline, bound = 300 * time.Millisecond, 3 * time.Second
+	for _, c := range []struct {
+		name string
+		call func(ctx context.Context) error
+	}{
+		{"new tokens", func(ctx context.Context) error { return s.CreateTokens(ctx, token("during")) }},
+		{"a change", func(ctx context.Context) error { return s.UseJTI(ctx, "a", "jti-during", now.Add(time.Hour), now) }},
+		{"a read", func(ctx context.Context) error { _, err := s.GetToken(ctx, "a", "before"); return err }},
+	} {
+		t.Run(c.name+" returns at the caller's deadline", func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), deadline)
+			defer cancel()
+			start := time.Now()
+			err := c.call(ctx)
+			took := time.Since(start)
+			if took > bound {
+				t.Fatalf("took %v with PostgreSQL black-holed and a %v deadline", took, deadline)
+			}
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("error = %v, want one matching context.DeadlineExceeded", err)
+			}
 		})
 	}
 }
