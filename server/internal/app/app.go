@@ -136,7 +136,16 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 	if err != nil {
 		return nil, err
 	}
-	keys, err := keyset.Load(ctx, st, ports.DefaultTenant, cfg.KEK(), clock)
+	reg := prometheus.NewRegistry()
+	rm, err := resilience.NewMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	guarded, storeBreaker := guardStore(st, storeCallLimit, rm, log)
+	// The signing keys are read through the breaker too: while the store
+	// is down, the keys in memory keep signing and a re-read fails at
+	// once or at the store deadline, never hangs.
+	keys, err := keyset.Load(ctx, guarded, ports.DefaultTenant, cfg.KEK(), clock)
 	if err != nil {
 		return nil, err
 	}
@@ -166,16 +175,6 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 	if err != nil {
 		return nil, err
 	}
-	reg := prometheus.NewRegistry()
-	rm, err := resilience.NewMetrics(reg)
-	if err != nil {
-		return nil, err
-	}
-	// Every store call the engine and the handlers make goes through a
-	// circuit breaker with a deadline: an unreachable store answers 503 at
-	// once instead of hanging requests.
-	storeBreaker := resilience.NewBreaker(resilience.BreakerSettings{Name: "store", Metrics: rm})
-	guarded := resilience.WrapStore(st, storeBreaker, storeCallLimit)
 	ed, err := buildEdge(cfg, reg, rm, log)
 	if err != nil {
 		return nil, err
@@ -431,16 +430,39 @@ const keyMaintenanceInterval = 2 * time.Second
 
 // maintainKeys keeps the signing keys current until ctx ends.
 func (a *App) maintainKeys(ctx context.Context) {
-	t := time.NewTicker(keyMaintenanceInterval)
+	runKeyMaintenance(ctx, keyMaintenanceInterval, a.Provider.MaintainKeys, a.Log)
+}
+
+// runKeyMaintenance calls maintain every interval until ctx ends. Failures
+// are logged when they begin and when they end, not at every attempt: the
+// keys in memory keep signing through a store outage, and the same line
+// every 2 seconds would bury the outage's first report. A store that is
+// unavailable is a warning (its breaker says more); any other failure, a
+// key that does not decrypt, is an error.
+func runKeyMaintenance(ctx context.Context, interval time.Duration, maintain func(context.Context) error, log *slog.Logger) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
+	var failingSince time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := a.Provider.MaintainKeys(ctx); err != nil && ctx.Err() == nil {
-				a.Log.Error("signing key maintenance failed", "error", err)
+		}
+		err := maintain(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil && failingSince.IsZero():
+			failingSince = time.Now()
+			level := slog.LevelError
+			if errors.Is(err, ports.ErrUnavailable) {
+				level = slog.LevelWarn
 			}
+			log.Log(ctx, level, "signing keys cannot be re-read or rotated; the keys in memory keep signing", "error", err)
+		case err == nil && !failingSince.IsZero():
+			log.Info("signing keys re-read again", "failing_for", time.Since(failingSince).Round(time.Millisecond))
+			failingSince = time.Time{}
 		}
 	}
 }

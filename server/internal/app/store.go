@@ -2,9 +2,11 @@ package app
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"oauth2-server.dev/ports"
+	"oauth2-server.dev/resilience"
 	mongostore "oauth2-server.dev/storage/mongo"
 	sqlstore "oauth2-server.dev/storage/sql"
 )
@@ -66,4 +68,27 @@ func convertStates[S ~struct {
 		out[i] = MigrationState(m)
 	}
 	return out, nil
+}
+
+// guardStore puts every call to st, the engine's, the handlers' and the
+// signing keys', behind one circuit breaker, each call with its own
+// deadline of limit: a store that fails or stops answering costs a
+// request at most limit, and once the breaker has opened, nothing, 503 at
+// once. The breaker's opening and closing are logged, once each per
+// outage.
+func guardStore(st ports.Store, limit time.Duration, rm *resilience.Metrics, log *slog.Logger) (ports.Store, *resilience.Breaker) {
+	b := resilience.NewBreaker(resilience.BreakerSettings{
+		Name: "store", Metrics: rm,
+		OnStateChange: func(name string, from, to resilience.State) {
+			// A failed probe takes a half-open breaker back to open: the
+			// same outage, not worth another line.
+			switch {
+			case from == resilience.StateClosed && to == resilience.StateOpen:
+				log.Warn("store unavailable: its calls fail at once until it answers again", "breaker", name)
+			case to == resilience.StateClosed:
+				log.Info("store answering again", "breaker", name)
+			}
+		},
+	})
+	return resilience.WrapStore(st, b, limit), b
 }
