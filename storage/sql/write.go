@@ -191,6 +191,11 @@ func (w *writer) do(ctx context.Context, j *writeJob) ([]ports.Event, error) {
 	if w.closed.Load() {
 		return nil, errWriterClosed
 	}
+	// A select with both cases ready picks either: a caller already gone
+	// must not have its change queued, and perhaps started, by chance.
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	j.done = make(chan struct{})
 	select {
 	case w.jobs <- j:
