@@ -10,8 +10,9 @@ import (
 // Deadlines of the server's Redis clients. A Redis that accepts
 // connections and answers nothing must cost each call no more than these.
 const (
-	// redisRateLimitTimeout is the rate limiter's bound on a check: a
-	// limiter that waits longer costs more than it protects.
+	// redisRateLimitTimeout is the rate limiter's bound on a check, the
+	// default of ratelimit.RedisOptions.Timeout: a limiter that waits
+	// longer costs more than it protects.
 	redisRateLimitTimeout = 100 * time.Millisecond
 	// redisSinkTimeout is the event sink's bound on a batch: the relay's
 	// send deadline, half its lease, so a send never outlives the lease.
