@@ -27,7 +27,8 @@ type changeFunc func(ctx context.Context, tx *sql.Tx) ([]ports.Event, error)
 // concurrent callers together (group commit): one transaction, one sync to
 // disk, however many requests wrote. write returns once the transaction
 // holding the change has committed, so what it wrote is durable before the
-// caller answers anybody.
+// caller answers anybody; or once ctx ends, with ctx's error, and then the
+// change may commit or not.
 func (s *Store) write(ctx context.Context, op string, fn changeFunc) error {
 	return s.submit(ctx, op, &writeJob{fn: fn})
 }
@@ -186,7 +187,8 @@ func newWriter(s *Store, db *sql.DB, workers int) *writer {
 	return w
 }
 
-// do runs j through the writer and returns its events once committed.
+// do runs j through the writer and returns its events once committed, or
+// ctx's error once ctx ends, whether or not the change has started.
 func (w *writer) do(ctx context.Context, j *writeJob) ([]ports.Event, error) {
 	if w.closed.Load() {
 		return nil, errWriterClosed
