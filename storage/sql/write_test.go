@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -258,7 +259,9 @@ func TestCallersDeadlineBoundsAStuckDatabase(t *testing.T) {
 	}
 	proxy := faultproxy.New(t, u.Host)
 	u.Host = proxy.Addr()
-	s, err := Open(t.Context(), u.String(), Options{})
+	// Enough connections for a writer of eight workers: each change below
+	// holds one, stuck, and the last must still find a worker free.
+	s, err := Open(t.Context(), u.String(), Options{MaxOpenConns: 16})
 	if err != nil {
 		t.Fatalf("Open through the proxy: %v", err)
 	}
@@ -299,4 +302,30 @@ func TestCallersDeadlineBoundsAStuckDatabase(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("a change that commits after its caller left still reports its events", func(t *testing.T) {
+		reported := make(chan []ports.Event, 16)
+		s.OnEvents(func(evs []ports.Event) { reported <- evs })
+		ev := ports.Event{ID: ports.NewEventID(), Type: ports.EventTokenIssued, Tenant: "a", Time: now}
+		ctx, cancel := context.WithTimeout(t.Context(), deadline)
+		defer cancel()
+		if err := s.CreateTokens(ctx, token("late"), ev); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("CreateTokens: %v, want one matching context.DeadlineExceeded", err)
+		}
+		proxy.SetMode(faultproxy.Pass)
+		timeout := time.After(2 * batchTimeout)
+		for {
+			select {
+			case evs := <-reported:
+				if slices.ContainsFunc(evs, func(e ports.Event) bool { return e.ID == ev.ID }) {
+					if _, err := s.GetToken(t.Context(), "a", "late"); err != nil {
+						t.Fatalf("the change reported its events but its token reads %v", err)
+					}
+					return
+				}
+			case <-timeout:
+				t.Fatal("the change's events never reached the OnEvents hook")
+			}
+		}
+	})
 }
