@@ -71,7 +71,7 @@ func buildEdge(cfg *config.Config, reg prometheus.Registerer, rm *resilience.Met
 	}
 	var limiter ratelimit.Limiter = ratelimit.NewMemory(ratelimit.MemoryOptions{})
 	if cfg.RedisURL != "" {
-		client, err := newRedisClient(cfg.RedisURL, redisRateLimitTimeout)
+		client, err := newRedisClient(cfg.RedisURL, redisRateLimitTimeout, log)
 		if err != nil {
 			return nil, err
 		}

@@ -177,7 +177,7 @@ func eventSinks(cfg *config.Config, log *slog.Logger) ([]events.Sink, func(), er
 		case "log":
 			sinks = append(sinks, events.NewLogSink(log.With("component", "events")))
 		case "redis":
-			client, err := newRedisClient(cfg.RedisURL, redisSinkTimeout)
+			client, err := newRedisClient(cfg.RedisURL, redisSinkTimeout, log)
 			if err != nil {
 				closeAll()
 				return nil, nil, err

@@ -1,7 +1,9 @@
 package app
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -28,7 +30,12 @@ const (
 // set. Here the context's deadline bounds every call, and the dial, read,
 // write and pool timeouts the URL leaves unset are bound, for calls made
 // without a deadline.
-func newRedisClient(url string, bound time.Duration) (*redis.Client, error) {
+//
+// go-redis writes its own lines to stderr, one per failed dial, outside the
+// server's JSON log: those go to log at debug level, since the breakers
+// and outage logs report an outage once.
+func newRedisClient(url string, bound time.Duration, log *slog.Logger) (*redis.Client, error) {
+	redis.SetLogger(redisLog{log})
 	opts, err := redis.ParseURL(url)
 	if err != nil {
 		return nil, fmt.Errorf("OAUTH2_REDIS_URL: %w", err)
@@ -40,4 +47,11 @@ func newRedisClient(url string, bound time.Duration) (*redis.Client, error) {
 		}
 	}
 	return redis.NewClient(opts), nil
+}
+
+// redisLog hands go-redis's log lines to the server's log at debug level.
+type redisLog struct{ log *slog.Logger }
+
+func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, "redis client", "message", fmt.Sprintf(format, v...))
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -139,5 +140,30 @@ func TestRedisEventSinkOnBlackHoledRedis(t *testing.T) {
 	}
 	if took > stalled {
 		t.Fatalf("Send to a black-holed Redis with a 200 ms deadline took %v", took)
+	}
+}
+
+// TestRedisClientLogsThroughTheServerLog: go-redis reports every failed
+// dial itself; those lines belong in the server's JSON log, at debug
+// level, not on stderr once per request during an outage.
+func TestRedisClientLogsThroughTheServerLog(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nobody := ln.Addr().String()
+	ln.Close()
+	var buf strings.Builder
+	log := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	client, err := newRedisClient("redis://"+nobody+"/0", 100*time.Millisecond, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	if err := client.Ping(t.Context()).Err(); err == nil {
+		t.Fatal("a ping to an address nobody listens on succeeded")
+	}
+	if !strings.Contains(buf.String(), `"level":"DEBUG","msg":"redis client"`) || !strings.Contains(buf.String(), "failed to dial") {
+		t.Fatalf("the server log has no debug line of the client's failed dial:\n%s", buf.String())
 	}
 }
