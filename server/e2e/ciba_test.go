@@ -329,8 +329,9 @@ func cibaDeliveries(t *testing.T, s *testServer, kind, outcome string) float64 {
 	return counterValue(t, s, "oauth2_ciba_deliveries_total", map[string]string{"kind": kind, "outcome": outcome})
 }
 
-// counterValue reads the counter name with the labels want from /metrics,
-// 0 when no series has them.
+// counterValue reads the metric name with the labels want from /metrics
+// (a counter's or a gauge's value, a histogram's count), 0 when no series
+// has them.
 func counterValue(t *testing.T, s *testServer, name string, want map[string]string) float64 {
 	t.Helper()
 	f := scrapeMetrics(t, s)[name]
@@ -347,6 +348,12 @@ next:
 			if labels[k] != v {
 				continue next
 			}
+		}
+		switch {
+		case m.Gauge != nil:
+			return m.GetGauge().GetValue()
+		case m.Histogram != nil:
+			return float64(m.GetHistogram().GetSampleCount())
 		}
 		return m.GetCounter().GetValue()
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"oauth2-server.dev/ports"
+	"oauth2-server.dev/ports/faultproxy"
 )
 
 func TestFlowEventsReachRedisStreams(t *testing.T) {
@@ -93,16 +94,19 @@ func TestEventsSurviveASinkOutage(t *testing.T) {
 	}
 	for _, b := range backends(t) {
 		t.Run(b, func(t *testing.T) {
-			proxy := newTCPProxy(t, direct.Host)
+			proxy := faultproxy.New(t, direct.Host)
 			viaProxy := *direct
-			viaProxy.Host = proxy.addr
+			viaProxy.Host = proxy.Addr()
 			s := startServer(t, b, map[string]string{"OAUTH2_REDIS_URL": viaProxy.String(), "OAUTH2_EVENT_SINKS": "redis"})
 			w := newWebApp(t, s, webClientMetadata)
 
-			// The sink goes away in the middle of the flow.
-			proxy.cut()
-			w.exchange(t, w.authorize(t, newBrowser(t, s)))
-			proxy.restore(t)
+			// The sink goes away in the middle of the flow: first it
+			// refuses connections, then it takes them and answers nothing.
+			proxy.SetMode(faultproxy.Refuse)
+			a := w.authorize(t, newBrowser(t, s))
+			proxy.SetMode(faultproxy.BlackHole)
+			w.exchange(t, a)
+			proxy.SetMode(faultproxy.Pass)
 
 			opts, _ := redis.ParseURL(redisURL)
 			rdb := redis.NewClient(opts)
