@@ -15,6 +15,13 @@ func TestParseHeader(t *testing.T) {
 	b64 := base64.StdEncoding.EncodeToString
 	sf := func(c *x509.Certificate) string { return ":" + b64(c.Raw) + ":" }
 	escaped := url.QueryEscape(pemOf(leaf))
+	// A certificate whose standard base64 has a + or a /, so that its
+	// URL-safe form differs: about one random certificate in four hundred
+	// has neither, and its URL-safe form is valid standard base64.
+	urlSafe := leaf
+	for !strings.ContainsAny(b64(urlSafe.Raw), "+/") {
+		urlSafe = newCert(t, nil)
+	}
 	// nginx's $ssl_client_escaped_cert escapes what QueryEscape does, but
 	// spaces as %20.
 	nginx := strings.ReplaceAll(escaped, "+", "%20")
@@ -53,7 +60,7 @@ func TestParseHeader(t *testing.T) {
 		{name: "a 9440 list that is too long", format: FormatRFC9440, cert: sf(leaf), chain: strings.TrimSuffix(strings.Repeat(sf(ca)+",", MaxChainLength), ","), wantMalformed: true},
 		{name: "RFC 9440 without colons", format: FormatRFC9440, cert: b64(leaf.Raw), wantMalformed: true},
 		{name: "RFC 9440 with wrong padding", format: FormatRFC9440, cert: ":" + b64(leaf.Raw) + "==:", wantMalformed: true},
-		{name: "RFC 9440 in URL-safe base64", format: FormatRFC9440, cert: ":" + base64.URLEncoding.EncodeToString(leaf.Raw) + ":", wantMalformed: true},
+		{name: "RFC 9440 in URL-safe base64", format: FormatRFC9440, cert: ":" + base64.URLEncoding.EncodeToString(urlSafe.Raw) + ":", wantMalformed: true},
 		{name: "RFC 9440 with two values", format: FormatRFC9440, cert: sf(leaf) + ", " + sf(ca), wantMalformed: true},
 		{name: "RFC 9440 chain with parameters", format: FormatRFC9440, cert: sf(leaf), chain: sf(ca) + ";a=1", wantMalformed: true},
 		{name: "RFC 9440 chain with an empty member", format: FormatRFC9440, cert: sf(leaf), chain: sf(ca) + ",,", wantMalformed: true},
