@@ -77,6 +77,14 @@ func noEventSinks(cfg *config.Config) bool {
 // retried within seconds once the sink is back.
 const relayLease = 10 * time.Second
 
+// relaySendTimeout bounds the sends of one batch, half the lease so that
+// a send never outlives it; sinkSendTimeout, each sink's own bound, ends
+// first, so that a sink that stops answering counts against its breaker.
+const (
+	relaySendTimeout = relayLease / 2
+	sinkSendTimeout  = relaySendTimeout - time.Second
+)
+
 // buildEvents composes the pipeline. With an outbox, an event is durable
 // in the store as soon as Publish returns and the relay delivers it to
 // every sink at least once, across sink outages and restarts; consumers
@@ -87,7 +95,7 @@ func buildEvents(cfg *config.Config, st ports.Store, breaker *resilience.Breaker
 		return nil, err
 	}
 	for i, s := range sinks {
-		sinks[i] = breakerSink{Sink: s, b: resilience.NewBreaker(resilience.BreakerSettings{Name: "sink_" + s.Name(), Metrics: rm})}
+		sinks[i] = breakerSink{Sink: s, b: resilience.NewBreaker(resilience.BreakerSettings{Name: "sink_" + s.Name(), Metrics: rm}), timeout: sinkSendTimeout}
 	}
 	if len(sinks) == 0 {
 		closeSinks()
@@ -112,7 +120,7 @@ func buildEvents(cfg *config.Config, st ports.Store, breaker *resilience.Breaker
 	}
 	relay, err := events.NewRelay(events.RelayConfig{
 		Outbox: resilience.WrapOutbox(outbox, breaker, storeCallLimit), Sinks: sinks, Registerer: reg, Logger: log,
-		Lease: relayLease,
+		Lease: relayLease, SendTimeout: relaySendTimeout,
 	})
 	if err != nil {
 		closeAll()

@@ -189,11 +189,17 @@ var refuseNonPublic = refuseUnless(core.PublicAddr, "is not a public address")
 // breakerSink puts an event sink behind a circuit breaker, so a dead sink
 // fails its batches at once and the relay or bus retries later instead of
 // waiting out a timeout each time.
+//
+// timeout bounds each send and must end before the caller's deadline: a
+// send cut short by the caller's deadline says nothing to the breaker, so
+// a sink that stops answering would never open it and would hold every
+// batch for the whole deadline.
 type breakerSink struct {
 	events.Sink
-	b *resilience.Breaker
+	b       *resilience.Breaker
+	timeout time.Duration
 }
 
 func (s breakerSink) Send(ctx context.Context, evs []ports.Event) error {
-	return s.b.Do(ctx, 0, func(ctx context.Context) error { return s.Sink.Send(ctx, evs) })
+	return s.b.Do(ctx, s.timeout, func(ctx context.Context) error { return s.Sink.Send(ctx, evs) })
 }

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"crypto/x509"
 	"errors"
 	"net/http"
@@ -10,8 +11,10 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"oauth2-server.dev/ports"
+	"oauth2-server.dev/resilience"
 )
 
 func TestOutboundBreaker(t *testing.T) {
@@ -130,4 +133,44 @@ func TestRequestURIClient(t *testing.T) {
 			t.Fatal("a self-signed certificate was trusted")
 		}
 	})
+}
+
+// hungSink takes a batch and never answers, as a sink behind a black hole.
+type hungSink struct{ sends atomic.Int32 }
+
+func (*hungSink) Name() string { return "hung" }
+
+func (s *hungSink) Send(ctx context.Context, _ []ports.Event) error {
+	s.sends.Add(1)
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// TestSinkBreakerOpensOnAHungSink: a sink that stops answering is cut off
+// by its own send bound, which counts against its breaker, so after five
+// batches the relay's sends fail at once instead of each waiting out the
+// relay's deadline.
+func TestSinkBreakerOpensOnAHungSink(t *testing.T) {
+	hung := &hungSink{}
+	s := breakerSink{Sink: hung, b: resilience.NewBreaker(resilience.BreakerSettings{Name: "sink_hung"}), timeout: 20 * time.Millisecond}
+	for range 5 {
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+		err := s.Send(ctx, nil)
+		cancel()
+		if !errors.Is(err, resilience.ErrUnavailable) {
+			t.Fatalf("a hung send: %v, want ErrUnavailable", err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := s.Send(ctx, nil); !errors.Is(err, resilience.ErrUnavailable) {
+		t.Fatalf("after five hung sends: %v, want ErrUnavailable", err)
+	}
+	if hung.sends.Load() != 5 {
+		t.Fatalf("the sink got %d sends; the open breaker should have kept the sixth from it", hung.sends.Load())
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("the sixth send took %v; an open breaker answers at once", d)
+	}
 }

@@ -16,9 +16,9 @@ const (
 	// default of ratelimit.RedisOptions.Timeout: a limiter that waits
 	// longer costs more than it protects.
 	redisRateLimitTimeout = 100 * time.Millisecond
-	// redisSinkTimeout is the event sink's bound on a batch: the relay's
-	// send deadline, half its lease, so a send never outlives the lease.
-	redisSinkTimeout = relayLease / 2
+	// redisSinkTimeout is the event sink's bound on a batch, its sends'
+	// own bound.
+	redisSinkTimeout = sinkSendTimeout
 )
 
 // newRedisClient connects to the Redis at url (OAUTH2_REDIS_URL) for calls
