@@ -846,7 +846,7 @@ func (c *Config) StoreKind() (string, error) {
 	case strings.HasPrefix(c.DatabaseURL, "mongodb://"), strings.HasPrefix(c.DatabaseURL, "mongodb+srv://"):
 		return StoreMongo, nil
 	}
-	return "", fmt.Errorf("OAUTH2_DATABASE_URL %q: want sqlite:PATH, postgres://... or mongodb://...", redactURL(c.DatabaseURL))
+	return "", fmt.Errorf("OAUTH2_DATABASE_URL %q: want sqlite:PATH, postgres://HOST/DB or mongodb://HOST/DB", redactURL(c.DatabaseURL))
 }
 
 // Rate is a rate-limit budget: Count requests per Per, with bursts up to

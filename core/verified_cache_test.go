@@ -33,7 +33,7 @@ func TestIntrospectionOfRememberedTokens(t *testing.T) {
 
 	t.Run("a revoked token reads inactive though it was verified before", func(t *testing.T) {
 		tok := issue(t)
-		if !active(t, tok) || !active(t, tok) {
+		if first, second := active(t, tok), active(t, tok); !first || !second {
 			t.Fatal("a fresh token reads inactive")
 		}
 		if err := p.Revoke(ctx, cred, tok, DPoPProof{}); err != nil {

@@ -183,7 +183,11 @@ func TestParse(t *testing.T) {
 	const accessToken = "at-0123456789"
 	resource := Request{Method: "GET", URL: "https://id.example.com/oauth/userinfo", AccessToken: accessToken, Now: testNow}
 	resourceClaims := with(validClaims(), "htm", "GET", "htu", resource.URL, "ath", AccessTokenHash(accessToken))
-	privateJWK := with(es.jwk, "d", enc.EncodeToString(es.priv.(*ecdsa.PrivateKey).D.Bytes()))
+	d, err := es.priv.(*ecdsa.PrivateKey).Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	privateJWK := with(es.jwk, "d", enc.EncodeToString(d))
 	seg := func(s string) string { return enc.EncodeToString([]byte(s)) }
 	valid := es.proof(t, es.header(), validClaims())
 	parts := strings.Split(valid, ".")

@@ -203,7 +203,7 @@ func testAuthorizationDetails(t *testing.T, s *testServer) {
 			t.Fatalf("the first request did not ask for consent: %d %s", p.status, p.url)
 		}
 		w.exchange(t, w.allowOn(t, b, a, p))
-		a, p = w.beginAuthorization(t, b)
+		_, p = w.beginAuthorization(t, b)
 		if p.location == nil || p.location.Query().Get("code") == "" {
 			t.Fatalf("the remembered consent was not used for the same scopes: %d %s", p.status, p.url)
 		}
