@@ -39,12 +39,30 @@ var migrations = []migration{
 	}},
 }
 
-func unique(name string, keys ...string) mongo.IndexModel {
-	return mongo.IndexModel{Keys: keyDoc(keys), Options: options.Index().SetName(name).SetUnique(true)}
+// indexSpec describes an index. The driver's IndexModel is built afresh
+// for each creation: the driver writes to a model's options while it
+// creates the index, so a model shared by migrations running at once in
+// one process would be a data race.
+type indexSpec struct {
+	name   string
+	keys   []string
+	unique bool
 }
 
-func index(name string, keys ...string) mongo.IndexModel {
-	return mongo.IndexModel{Keys: keyDoc(keys), Options: options.Index().SetName(name)}
+func unique(name string, keys ...string) indexSpec {
+	return indexSpec{name: name, keys: keys, unique: true}
+}
+
+func index(name string, keys ...string) indexSpec {
+	return indexSpec{name: name, keys: keys}
+}
+
+func (s indexSpec) model() mongo.IndexModel {
+	opts := options.Index().SetName(s.name)
+	if s.unique {
+		opts.SetUnique(true)
+	}
+	return mongo.IndexModel{Keys: keyDoc(s.keys), Options: opts}
 }
 
 func keyDoc(keys []string) bson.D {
@@ -58,7 +76,7 @@ func keyDoc(keys []string) bson.D {
 // initIndexes are the first schema's indexes, by collection. Unique keys
 // start with the tenant so that tenants never collide; expires_at indexes
 // serve PurgeExpired across tenants.
-var initIndexes = map[string][]mongo.IndexModel{
+var initIndexes = map[string][]indexSpec{
 	collClients: {unique("tenant_id", "tenant", "id")},
 	collUsers: {
 		unique("tenant_id", "tenant", "id"),
@@ -90,28 +108,28 @@ var initIndexes = map[string][]mongo.IndexModel{
 // other key they do not start with the tenant: event ids are random and
 // global, and AckEvents names events by id alone. Append order is the _id
 // order, which the _id index serves.
-var outboxIndexes = map[string][]mongo.IndexModel{
+var outboxIndexes = map[string][]indexSpec{
 	collEventOutbox: {unique("id", "id")},
 	collEventLeases: {unique("id", "id")},
 }
 
 // userDeletionIndexes serve DeleteUser: every token issued for the user,
 // and the user's sessions, are found by the user.
-var userDeletionIndexes = map[string][]mongo.IndexModel{
+var userDeletionIndexes = map[string][]indexSpec{
 	collTokens:   {index("tenant_subject", "tenant", "subject")},
 	collSessions: {index("tenant_user", "tenant", "user_id")},
 }
 
 // clientTokenIndexes serve RevokeClientTokens: RFC 7592 §2.3, deleting a
 // client registration revokes every token issued to the client.
-var clientTokenIndexes = map[string][]mongo.IndexModel{
+var clientTokenIndexes = map[string][]indexSpec{
 	collTokens: {index("tenant_client", "tenant", "client_id")},
 }
 
 // cibaIndexes serve backchannel authentication requests (OpenID Connect
 // CIBA): the client finds a request by the hash of its auth_req_id, the
 // person's device by the hash of its decision id, and both are unique.
-var cibaIndexes = map[string][]mongo.IndexModel{
+var cibaIndexes = map[string][]indexSpec{
 	collCIBARequests: {
 		unique("tenant_hash", "tenant", "hash"),
 		unique("tenant_decision_hash", "tenant", "decision_hash"),
@@ -123,11 +141,11 @@ var cibaIndexes = map[string][]mongo.IndexModel{
 // Creating an index that exists with the same name and keys is a no-op.
 // Each index is its own command: FerretDB v1 fails a createIndexes that
 // names several existing indexes at once, which a second migrator does.
-func createIndexes(ctx context.Context, db *mongo.Database, byColl map[string][]mongo.IndexModel) error {
+func createIndexes(ctx context.Context, db *mongo.Database, byColl map[string][]indexSpec) error {
 	for coll, models := range byColl {
-		for _, m := range models {
-			if _, err := db.Collection(coll).Indexes().CreateOne(ctx, m); err != nil {
-				return fmt.Errorf("index %v of %s: %w", m.Keys, coll, err)
+		for _, spec := range models {
+			if _, err := db.Collection(coll).Indexes().CreateOne(ctx, spec.model()); err != nil {
+				return fmt.Errorf("index %s %v of %s: %w", spec.name, spec.keys, coll, err)
 			}
 		}
 	}
