@@ -108,5 +108,8 @@ func (s *Store) RevokeConsent(ctx context.Context, tenant, userID, clientID stri
 		n, err = res.RowsAffected()
 		return evs, err
 	})
-	return int(n), err
+	if err != nil {
+		return 0, err
+	}
+	return int(n), nil
 }

@@ -73,7 +73,10 @@ func (s *Store) execCount(ctx context.Context, op string, q query, args ...any) 
 		n, err = res.RowsAffected()
 		return nil, err
 	})
-	return n, err
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
 }
 
 // checkEvents validates events before a change starts, so that an invalid
@@ -188,7 +191,9 @@ func newWriter(s *Store, db *sql.DB, workers int) *writer {
 }
 
 // do runs j through the writer and returns its events once committed, or
-// ctx's error once ctx ends, whether or not the change has started.
+// ctx's error once ctx ends, whether or not the change has started. After
+// an error the change may still be running: its caller must not read
+// what the change's function writes.
 func (w *writer) do(ctx context.Context, j *writeJob) ([]ports.Event, error) {
 	if w.closed.Load() {
 		return nil, errWriterClosed
