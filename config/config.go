@@ -735,7 +735,7 @@ func (c *Config) checkTLS(bad func(format string, a ...any)) {
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		bad("OAUTH2_TLS_CERT_FILE and OAUTH2_TLS_KEY_FILE go together")
 	}
-	if c.TLSCertFile != "" && strings.HasPrefix(c.Issuer, "http://") {
+	if c.TLSCertFile != "" && c.issuerScheme() == "http" {
 		bad("OAUTH2_ISSUER %q must use https when the server serves TLS (OAUTH2_TLS_CERT_FILE)", c.Issuer)
 	}
 	if c.ClientCertHeader != "" {
@@ -768,6 +768,22 @@ func (c *Config) checkTLS(bad func(format string, a ...any)) {
 	if c.TLSClientCAFile != "" && !c.ClientCertificates() {
 		bad("OAUTH2_TLS_CLIENT_CA_FILE needs a source of client certificates: OAUTH2_TLS_CERT_FILE with OAUTH2_TLS_CLIENT_CERTS, or OAUTH2_CLIENT_CERT_HEADER")
 	}
+}
+
+// HTTPSIssuer reports whether the issuer is an https URL, which makes
+// cookies Secure and sends HSTS. The scheme is compared without regard to
+// case (RFC 3986 §3.1), as browsers compare it: an issuer written
+// HTTPS://... is served over TLS all the same.
+func (c *Config) HTTPSIssuer() bool { return c.issuerScheme() == "https" }
+
+// issuerScheme is the issuer's scheme in lower case, or "" if it does not
+// parse.
+func (c *Config) issuerScheme() string {
+	u, err := url.Parse(c.Issuer)
+	if err != nil {
+		return ""
+	}
+	return u.Scheme
 }
 
 // ClientCertificates reports whether TLS client certificates reach the

@@ -185,6 +185,7 @@ func TestLoadOutsideDevMode(t *testing.T) {
 		{name: "a TLS certificate without its key", env: with(prodEnv(), "OAUTH2_TLS_CERT_FILE", "tls.crt"), wantErr: "OAUTH2_TLS_CERT_FILE and OAUTH2_TLS_KEY_FILE go together"},
 		{name: "a TLS key without its certificate", env: with(prodEnv(), "OAUTH2_TLS_KEY_FILE", "tls.key"), wantErr: "go together"},
 		{name: "TLS with an http issuer", env: with(prodEnv(), "OAUTH2_ISSUER", "http://127.0.0.1:8443", "OAUTH2_TLS_CERT_FILE", "tls.crt", "OAUTH2_TLS_KEY_FILE", "tls.key"), wantErr: "must use https when the server serves TLS"},
+		{name: "TLS with an http issuer whose scheme is in capitals", env: with(prodEnv(), "OAUTH2_ISSUER", "HTTP://127.0.0.1:8443", "OAUTH2_TLS_CERT_FILE", "tls.crt", "OAUTH2_TLS_KEY_FILE", "tls.key"), wantErr: "must use https when the server serves TLS"},
 		{name: "a certificate header without trusted proxies", env: with(prodEnv(), "OAUTH2_CLIENT_CERT_HEADER", "X-Client-Cert"), wantErr: "OAUTH2_CLIENT_CERT_HEADER needs OAUTH2_TRUSTED_PROXIES"},
 		{name: "a certificate header that is no header name", env: with(prodEnv(), "OAUTH2_CLIENT_CERT_HEADER", "X Client Cert", "OAUTH2_TRUSTED_PROXIES", "10.0.0.1"), wantErr: "must be an HTTP header name"},
 		{name: "the Authorization header as certificate header", env: with(prodEnv(), "OAUTH2_CLIENT_CERT_HEADER", "authorization", "OAUTH2_TRUSTED_PROXIES", "10.0.0.1"), wantErr: "not one the server reads"},

@@ -468,3 +468,43 @@ func scrapeMetrics(t *testing.T, s *testServer) map[string]*dto.MetricFamily {
 	}
 	return families
 }
+
+func TestCookiesAndHSTSFollowTheIssuerScheme(t *testing.T) {
+	tests := []struct {
+		name       string
+		issuer     string // "" for the plain-http loopback issuer of the test server
+		wantSecure bool
+	}{
+		{name: "a loopback http issuer sets plain cookies and no HSTS"},
+		{name: "an https issuer sets Secure cookies and HSTS", issuer: "https://id.example.com", wantSecure: true},
+		// RFC 3986 §3.1: the scheme is case-insensitive, and browsers
+		// treat such an issuer as https.
+		{name: "an issuer whose scheme is in capitals sets Secure cookies and HSTS", issuer: "HTTPS://id.example.com", wantSecure: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var env map[string]string
+			if tt.issuer != "" {
+				env = map[string]string{"OAUTH2_ISSUER": tt.issuer}
+			}
+			s := startServer(t, "sqlite", env)
+			resp, err := http.Get("http://" + s.addr + "/login")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			cookies := resp.Cookies()
+			if resp.StatusCode != http.StatusOK || len(cookies) == 0 {
+				t.Fatalf("GET /login: status %d, %d cookies; want 200 with the CSRF cookie", resp.StatusCode, len(cookies))
+			}
+			for _, c := range cookies {
+				if c.Secure != tt.wantSecure {
+					t.Errorf("cookie %s: Secure = %v, want %v", c.Name, c.Secure, tt.wantSecure)
+				}
+			}
+			if hsts := resp.Header.Get("Strict-Transport-Security") != ""; hsts != tt.wantSecure {
+				t.Errorf("Strict-Transport-Security sent = %v, want %v", hsts, tt.wantSecure)
+			}
+		})
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -281,7 +280,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 	draining := new(atomic.Bool)
 	h, err := httpapi.NewRouter(httpapi.Options{
 		Provider: p, Store: guarded, Logger: log, Registry: reg,
-		CookieKey: cookieKey, SecureCookies: strings.HasPrefix(cfg.Issuer, "https://"),
+		CookieKey: cookieKey, SecureCookies: cfg.HTTPSIssuer(),
 		TrustedProxies: proxies, MaxBodyBytes: cfg.MaxBodyBytes, AdminToken: cfg.AdminToken,
 		Edge: ed.middleware, Bulkheads: ed.bulkheads, Guard: ed.guard, Tracer: tp,
 		ClientCertHeader: httpapi.ClientCertHeader{Name: cfg.ClientCertHeader, Format: cfg.ClientCertHeaderFormat},
