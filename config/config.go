@@ -279,7 +279,7 @@ func Load(file string, dev bool, getenv func(string) string) (*Config, error) {
 		file = getenv("OAUTH2_CONFIG")
 	}
 	if file != "" {
-		b, err := os.ReadFile(file)
+		b, err := os.ReadFile(file) // #nosec G304 -- the operator names the configuration file (--config, OAUTH2_CONFIG)
 		if err != nil {
 			return nil, fmt.Errorf("config: %w", err)
 		}

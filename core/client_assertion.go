@@ -26,7 +26,7 @@ import (
 
 // Client assertion constants (RFC 7523 §2.2, OIDC Core §9).
 const (
-	AssertionTypeJWTBearer  = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+	AssertionTypeJWTBearer  = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" // #nosec G101 -- an RFC 7523 identifier, not a credential
 	AuthMethodPrivateKeyJWT = "private_key_jwt"
 	AuthMethodSecretJWT     = "client_secret_jwt"
 )

@@ -13,7 +13,7 @@ import (
 )
 
 // GrantJWTBearer is the JWT bearer authorization grant (RFC 7523 §2.1).
-const GrantJWTBearer = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+const GrantJWTBearer = "urn:ietf:params:oauth:grant-type:jwt-bearer" // #nosec G101 -- an RFC 7523 identifier, not a credential
 
 // TrustedIssuer is an issuer whose JWTs the operator accepts as
 // authorization grants: its keys (an inline JWK set or an https jwks_uri),

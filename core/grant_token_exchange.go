@@ -13,8 +13,8 @@ import (
 
 // Token exchange identifiers (RFC 8693 §2.1, §3).
 const (
-	GrantTokenExchange   = "urn:ietf:params:oauth:grant-type:token-exchange"
-	TokenTypeAccessToken = "urn:ietf:params:oauth:token-type:access_token"
+	GrantTokenExchange   = "urn:ietf:params:oauth:grant-type:token-exchange" // #nosec G101 -- an RFC 8693 identifier, not a credential
+	TokenTypeAccessToken = "urn:ietf:params:oauth:token-type:access_token"   // #nosec G101 -- an RFC 8693 identifier, not a credential
 )
 
 // tokenExchangePolicy is a client's registered token exchange policy

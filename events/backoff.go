@@ -22,7 +22,7 @@ func ExponentialBackoff(initial, max time.Duration) Backoff {
 		if limit <= 0 {
 			return 0
 		}
-		return rand.N(limit + 1)
+		return rand.N(limit + 1) // #nosec G404 -- a jitter between retries, not a secret
 	}
 }
 

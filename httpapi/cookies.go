@@ -37,7 +37,11 @@ func (j *cookieJar) sign(name, value string) string {
 // set writes a signed, HttpOnly, SameSite=Lax cookie. maxAge 0 makes a
 // browser-session cookie.
 func (j *cookieJar) set(w http.ResponseWriter, name, value string, maxAge time.Duration) {
-	http.SetCookie(w, &http.Cookie{
+	// Secure is set whenever the issuer is https (Options.SecureCookies,
+	// from config.HTTPSIssuer). A plain-http issuer (loopback, or with
+	// OAUTH2_ALLOW_INSECURE_ISSUER) gets plain cookies: browsers do not keep
+	// Secure cookies from plain-http pages, and sign-in would fail.
+	http.SetCookie(w, &http.Cookie{ // #nosec G124 -- Secure on every https issuer, see above
 		Name: name, Value: value + "." + j.sign(name, value), Path: "/",
 		MaxAge: int(maxAge / time.Second), HttpOnly: true, Secure: j.secure,
 		SameSite: http.SameSiteLaxMode,
@@ -62,7 +66,9 @@ func (j *cookieJar) get(r *http.Request, name string) (string, bool) {
 }
 
 func (j *cookieJar) clear(w http.ResponseWriter, name string) {
-	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: j.secure, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{ // #nosec G124 -- Secure on every https issuer, as in set
+		Name: name, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: j.secure, SameSite: http.SameSiteLaxMode,
+	})
 }
 
 // csrfToken returns the form token for this browser, setting the CSRF

@@ -61,7 +61,7 @@ func (h *handlers) logout(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
 			status = http.StatusSeeOther
 		}
-		http.Redirect(w, r, redirect, status)
+		http.Redirect(w, r, redirect, status) // #nosec G710 -- core.ParseLogout matched post_logout_redirect_uri exactly against the client's registered URIs
 		return
 	}
 	if len(frames) > 0 {

@@ -115,7 +115,7 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 	}
 	s := newStore(client, name)
 	if err := s.Ping(ctx); err != nil {
-		s.Close()
+		_ = s.Close() // the ping's error is the one to report
 		return nil, err
 	}
 	return s, nil

@@ -82,7 +82,9 @@ func (c *stmtCache) close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, st := range c.stmts {
-		st.Close()
+		// The store closes its pools right after; their connections take
+		// the statements with them.
+		_ = st.Close()
 	}
 	c.stmts = nil
 }

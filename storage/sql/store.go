@@ -115,7 +115,7 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 		return nil, err
 	}
 	if err := s.Ping(ctx); err != nil {
-		s.Close()
+		_ = s.Close() // the ping's error is the one to report
 		return nil, err
 	}
 	return s, nil
@@ -173,7 +173,7 @@ func openSQLite(path string, opts Options) (*Store, error) {
 	params.Add("_pragma", "query_only(1)")
 	db, err := sql.Open("sqlite", path+"?"+params.Encode())
 	if err != nil {
-		wdb.Close()
+		_ = wdb.Close() // nothing was written through it yet
 		return nil, fmt.Errorf("sqlstore: open: sqlite: %w", err)
 	}
 	conns := opts.MaxOpenConns

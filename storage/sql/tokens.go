@@ -11,7 +11,7 @@ import (
 )
 
 const tokenColumns = `tenant, id, kind, grant_id, client_id, subject, scope, audience, session_id,
-	auth_time, parent_id, issued_at, expires_at, used_at, revoked_at, cnf_jkt, cnf_x5t, authorization_details`
+	auth_time, parent_id, issued_at, expires_at, used_at, revoked_at, cnf_jkt, cnf_x5t, authorization_details` // #nosec G101 -- column names, not a credential
 
 var (
 	qCreateToken = newQuery(`INSERT INTO tokens (` + tokenColumns + `)

@@ -77,10 +77,11 @@ func Run(ctx context.Context, opts Options, newOp func(worker int) Op) Result {
 		maxReq = 1<<63 - 1
 	}
 	var (
-		issued, failed atomic.Int64
-		firstErr       atomic.Pointer[string]
-		budgetSpent    atomic.Bool
-		wg             sync.WaitGroup
+		issued      atomic.Int64
+		failed      atomic.Uint64
+		firstErr    atomic.Pointer[string]
+		budgetSpent atomic.Bool
+		wg          sync.WaitGroup
 	)
 	hists := make([]histogram.Histogram, c)
 	ops := make([]Op, c)
@@ -159,7 +160,7 @@ func Run(ctx context.Context, opts Options, newOp func(worker int) Op) Result {
 	close(done)
 	progressDone.Wait()
 
-	res := Result{Name: opts.Name, Elapsed: elapsed, Errors: uint64(failed.Load()), Latencies: &histogram.Histogram{}}
+	res := Result{Name: opts.Name, Elapsed: elapsed, Errors: failed.Load(), Latencies: &histogram.Histogram{}}
 	for i := range hists {
 		res.Latencies.Merge(&hists[i])
 	}

@@ -19,7 +19,7 @@ const (
 	PathDiscovery  = "/.well-known/openid-configuration"
 	PathJWKS       = "/.well-known/jwks.json"
 	PathAuthorize  = "/oauth/authorize"
-	PathToken      = "/oauth/token"
+	PathToken      = "/oauth/token" // #nosec G101 -- an endpoint path, not a credential
 	PathIntrospect = "/oauth/introspect"
 	PathUserinfo   = "/oauth/userinfo"
 	PathRegister   = "/oauth/register"

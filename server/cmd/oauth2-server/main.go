@@ -135,7 +135,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 		cfg.AdminToken = app.DevRegistrationToken()
 	}
 	for _, w := range cfg.Warnings {
-		log.Warn(w)
+		log.Warn(w) // #nosec G706 -- the JSON handler escapes the text, which is the operator's own settings
 	}
 	a, err := app.New(ctx, cfg, log, nil)
 	if err != nil {

@@ -87,7 +87,7 @@ func OpenStore(ctx context.Context, cfg *config.Config, migrate bool) (Store, er
 	}
 	if migrate {
 		if err := st.Migrate(ctx); err != nil {
-			st.Close()
+			_ = st.Close() // the migration's error is the one to report
 			return nil, err
 		}
 	}
@@ -124,7 +124,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock ports.
 	}
 	a, err := build(ctx, cfg, log, clock, st, o)
 	if err != nil {
-		st.Close()
+		_ = st.Close() // build's error is the one to report
 		return nil, err
 	}
 	return a, nil
