@@ -49,7 +49,7 @@ func TestConcurrentCodeRedemption(t *testing.T) {
 			close(start)
 			wg.Wait()
 			if len(won) != 1 {
-				t.Fatalf("round %d: %d exchanges of one code succeeded, want exactly 1", round, len(won))
+				t.Fatalf("round %d: %d exchanges of one code succeeded, want exactly 1; the others answered %v", round, len(won), others)
 			}
 			for _, code := range others {
 				if code != "invalid_grant" {
