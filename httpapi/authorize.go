@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
-	"strings"
 
 	"oauth2-server.dev/core"
 	"oauth2-server.dev/core/secret"
@@ -126,12 +125,22 @@ type loginPageData struct {
 
 // localNext accepts the pages a sign-in may return to that are not an
 // authorization request: only the device and CIBA decision pages and the
-// account page, never another host.
+// account page, with their query, never another host or another path
+// ("/account/../consent" included).
 func localNext(next string) string {
-	if (strings.HasPrefix(next, "/device") || strings.HasPrefix(next, "/ciba") || strings.HasPrefix(next, accountURL)) && !strings.HasPrefix(next, "//") {
-		return next
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || u.RawPath != "" {
+		return ""
 	}
-	return ""
+	switch u.Path {
+	case "/device", "/ciba", accountURL:
+	default:
+		return ""
+	}
+	if u.RawQuery == "" {
+		return u.Path
+	}
+	return u.Path + "?" + u.RawQuery
 }
 
 func (h *handlers) loginPage(w http.ResponseWriter, r *http.Request) {

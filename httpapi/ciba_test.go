@@ -15,6 +15,12 @@ func TestLocalNext(t *testing.T) {
 		{"another host", "https://evil.example/ciba", ""},
 		{"protocol-relative URL", "//evil.example/ciba", ""},
 		{"a page that is not a return target", "/consent?request_id=x", ""},
+		{"a return target's prefix on another page", "/devices", ""},
+		{"a dot segment out of the account page", "/account/../consent", ""},
+		{"an escaped dot segment", "/account/%2e%2e/consent", ""},
+		{"a path below a return target", "/account/password", ""},
+		{"a backslash", "/device\\evil.example", ""},
+		{"a fragment is dropped", "/account#x", "/account"},
 		{"empty", "", ""},
 	}
 	for _, tt := range tests {
