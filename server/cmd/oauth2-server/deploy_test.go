@@ -134,6 +134,19 @@ func TestComposeFile(t *testing.T) {
 			t.Errorf("oauth2-server depends on %s, which the compose file does not define", dep)
 		}
 	}
+	// docker compose stop sends SIGTERM and kills after stop_grace_period,
+	// 10s unless set.
+	grace := 10 * time.Second
+	if s, ok := dig(docs[0], "services", "oauth2-server", "stop_grace_period").(string); ok {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			t.Fatalf("stop_grace_period %q: %v", s, err)
+		}
+		grace = d
+	}
+	if need := config.DefaultShutdownDrain + app.ShutdownTimeout; grace <= need {
+		t.Errorf("stop_grace_period is %v; the drain and the shutdown take up to %v", grace, need)
+	}
 }
 
 func TestKubernetesManifests(t *testing.T) {
