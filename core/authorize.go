@@ -508,7 +508,10 @@ func (p *Provider) parseAuthorize(ctx context.Context, params url.Values) (req *
 
 // redirectURIMatches compares a requested redirect URI with the client's
 // registered ones: exactly (RFC 9700 §4.1.3), except that native clients
-// may use any port on a loopback IP literal (RFC 8252 §7.3).
+// may use any port on a loopback IP literal (RFC 8252 §7.3). Only the port
+// may differ: the rest is compared as text, so a URI that differs in the
+// case of its scheme, the encoding of its path, an empty query or fragment
+// or user info does not match.
 func redirectURIMatches(c *ports.Client, requested string) bool {
 	if slices.Contains(c.RedirectURIs, requested) {
 		return true
@@ -516,20 +519,64 @@ func redirectURIMatches(c *ports.Client, requested string) bool {
 	if c.ApplicationType != "native" {
 		return false
 	}
-	ru, err := url.Parse(requested)
-	if err != nil || ru.Scheme != "http" || !isLoopbackIP(ru.Hostname()) {
+	host, port, rest, ok := splitLoopback(requested)
+	if !ok || !validPort(port) || strings.Contains(rest, "#") {
+		return false
+	}
+	if _, err := url.Parse(requested); err != nil {
 		return false
 	}
 	for _, reg := range c.RedirectURIs {
-		gu, err := url.Parse(reg)
-		if err != nil || gu.Scheme != "http" || !isLoopbackIP(gu.Hostname()) {
-			continue
-		}
-		if gu.Hostname() == ru.Hostname() && gu.Path == ru.Path && gu.RawQuery == ru.RawQuery && ru.Fragment == "" && ru.User == nil {
+		if h, p, r, ok := splitLoopback(reg); ok && validPort(p) && h == host && r == rest {
 			return true
 		}
 	}
 	return false
+}
+
+// splitLoopback splits an http URI on a loopback IP literal into the host
+// as written (an IPv6 one in brackets), the port with its colon ("" when
+// the URI has none) and the rest after the authority. ok is false for any
+// other URI, and for one with user info.
+func splitLoopback(raw string) (host, port, rest string, ok bool) {
+	after, found := strings.CutPrefix(raw, "http://")
+	if !found {
+		return "", "", "", false
+	}
+	end := strings.IndexAny(after, "/?#")
+	if end < 0 {
+		end = len(after)
+	}
+	authority, rest := after[:end], after[end:]
+	host, ip := authority, authority
+	if i := strings.LastIndexByte(authority, ':'); i >= 0 && i > strings.LastIndexByte(authority, ']') {
+		host, port = authority[:i], authority[i:]
+		ip = host
+	}
+	if strings.HasPrefix(ip, "[") && strings.HasSuffix(ip, "]") {
+		ip = ip[1 : len(ip)-1]
+	} else if strings.Contains(ip, ":") {
+		return "", "", "", false
+	}
+	if !isLoopbackIP(ip) {
+		return "", "", "", false
+	}
+	return host, port, rest, true
+}
+
+// validPort reports whether the port part of an authority, colon
+// included, is absent or names a port a browser can connect to, written in
+// plain decimal: not empty, not 0, no sign, no leading zero.
+func validPort(port string) bool {
+	if port == "" {
+		return true
+	}
+	digits, _ := strings.CutPrefix(port, ":")
+	if digits == "" || len(digits) > 5 || digits[0] == '0' || strings.Trim(digits, "0123456789") != "" {
+		return false
+	}
+	n, _ := strconv.Atoi(digits)
+	return n <= 65535
 }
 
 func isLoopbackIP(host string) bool {

@@ -543,9 +543,19 @@ func checkRedirectURI(raw, appType string) string {
 	if u.Fragment != "" || strings.Contains(raw, "#") {
 		return "redirect URI " + raw + " must not contain a fragment"
 	}
+	// User info has no use in a redirect URI, and makes one read as
+	// another host: https://app.example@evil.example/.
+	if u.User != nil {
+		return "redirect URI " + raw + " must not contain user info"
+	}
+	if u.Scheme == "http" || u.Scheme == "https" {
+		if p := u.Port(); (p != "" || strings.HasSuffix(u.Host, ":")) && !validPort(":"+p) {
+			return "redirect URI " + raw + " has an invalid port"
+		}
+	}
 	switch u.Scheme {
 	case "https":
-		if u.Host == "" {
+		if u.Hostname() == "" {
 			return "redirect URI " + raw + " has no host"
 		}
 		return ""
