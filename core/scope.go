@@ -17,10 +17,16 @@ const (
 var StandardScopes = []string{ScopeOpenID, ScopeProfile, ScopeEmail, ScopeOfflineAccess}
 
 // ParseScope splits a scope parameter into its tokens, dropping duplicates.
-// It reports false if a token breaks RFC 6749 §3.3 syntax.
+// It reports false if a token breaks RFC 6749 §3.3 syntax. Its time grows
+// linearly with the input: a scope of a megabyte, which a form may carry,
+// costs milliseconds, not minutes.
 func ParseScope(s string) ([]string, bool) {
 	var out []string
-	for _, tok := range strings.Split(s, " ") {
+	// Few tokens are checked for duplicates by a scan; past that a set
+	// keeps the check from growing with the square of their number.
+	const scanned = 16
+	var seen map[string]struct{}
+	for tok := range strings.SplitSeq(s, " ") {
 		if tok == "" {
 			continue
 		}
@@ -31,9 +37,22 @@ func ParseScope(s string) ([]string, bool) {
 				return nil, false
 			}
 		}
-		if !slices.Contains(out, tok) {
-			out = append(out, tok)
+		switch {
+		case seen != nil:
+			if _, dup := seen[tok]; dup {
+				continue
+			}
+			seen[tok] = struct{}{}
+		case slices.Contains(out, tok):
+			continue
+		case len(out) == scanned:
+			seen = make(map[string]struct{}, 2*scanned)
+			for _, o := range out {
+				seen[o] = struct{}{}
+			}
+			seen[tok] = struct{}{}
 		}
+		out = append(out, tok)
 	}
 	return out, true
 }

@@ -2,7 +2,10 @@ package core
 
 import (
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseScope(t *testing.T) {
@@ -44,6 +47,23 @@ func TestParseScope(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a megabyte of distinct tokens is parsed in a moment", func(t *testing.T) {
+		// A form body may carry this much; parsing it must not tie up a
+		// core for the time a request is allowed to take.
+		var b strings.Builder
+		n := 0
+		for ; b.Len() < 1<<20; n++ {
+			b.WriteString("s" + strconv.Itoa(n) + " s0 ")
+		}
+		start := time.Now()
+		got, ok := ParseScope(b.String())
+		if took := time.Since(start); took > 5*time.Second {
+			t.Fatalf("ParseScope of %d bytes took %v", b.Len(), took)
+		}
+		if !ok || len(got) != n || got[0] != "s0" || got[n-1] != "s"+strconv.Itoa(n-1) {
+			t.Fatalf("ParseScope returned %d tokens, ok %v; want %d distinct tokens in order", len(got), ok, n)
+		}
+	})
 	t.Run("joining parsed scopes gives the canonical form", func(t *testing.T) {
 		got, _ := ParseScope("email  openid email")
 		if s := JoinScope(got); s != "email openid" {
