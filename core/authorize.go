@@ -99,6 +99,12 @@ var authorizeParams = []string{
 // in). An error return is one that must not be redirected to the client (an
 // unknown client or an unregistered redirect URI): show it to the user.
 func (p *Provider) StartAuthorization(ctx context.Context, params url.Values, sess *ports.Session) (*AuthorizeResult, error) {
+	// RFC 6749 §3.1: a pushed request or a request object must agree with
+	// the client_id beside it, so that one is checked before either is
+	// resolved (and a pushed one used up).
+	if len(params["client_id"]) > 1 {
+		return nil, ErrInvalidRequest.WithDescription("client_id is repeated")
+	}
 	uri := params.Get("request_uri")
 	pushed := strings.HasPrefix(uri, requestURIPrefix)
 	if uri != "" {
