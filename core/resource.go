@@ -71,3 +71,16 @@ func narrowResources(granted, requested []string) ([]string, *Error) {
 // repeatableParams may appear more than once in a request (RFC 8707 §2,
 // RFC 8693 §2.1).
 var repeatableParams = []string{"resource", "audience"}
+
+// RefuseRepeated returns invalid_request when form repeats a parameter
+// other than resource and audience: RFC 6749 §3.2 says a parameter must
+// not be included more than once, and the endpoints that authenticate
+// clients neither pick one copy nor ignore the rest.
+func RefuseRepeated(form url.Values) error {
+	for name, v := range form {
+		if len(v) > 1 && !slices.Contains(repeatableParams, name) {
+			return ErrInvalidRequest.WithDescription(name + " is repeated")
+		}
+	}
+	return nil
+}

@@ -62,11 +62,8 @@ func (p *Provider) GrantTypes() []string {
 
 // Token serves the token endpoint.
 func (p *Provider) Token(ctx context.Context, req TokenRequest) (*TokenResponse, error) {
-	// RFC 6749 §3.2: parameters must not be included more than once.
-	for name, v := range req.Form {
-		if len(v) > 1 && !slices.Contains(repeatableParams, name) {
-			return nil, ErrInvalidRequest.WithDescription(name + " is repeated")
-		}
+	if err := RefuseRepeated(req.Form); err != nil {
+		return nil, err
 	}
 	gt := req.Form.Get("grant_type")
 	if gt == "" {

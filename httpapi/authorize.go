@@ -30,7 +30,14 @@ func (h *handlers) authorize(w http.ResponseWriter, r *http.Request) {
 // submits by form POST, and the browser's session. It shows errors itself;
 // ok is false then.
 func (h *handlers) browserRequest(w http.ResponseWriter, r *http.Request) (url.Values, *ports.Session, bool) {
-	params := r.URL.Query()
+	// URL.Query would drop a malformed pair and keep the rest: of a
+	// parameter given twice, one malformed, the other would pass as given
+	// once.
+	params, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil && r.Method != http.MethodPost {
+		h.authorizeErrorPage(w, r, core.ErrInvalidRequest.WithDescription("the query string is not valid"))
+		return nil, nil, false
+	}
 	if r.Method == http.MethodPost {
 		if err := r.ParseForm(); err != nil {
 			h.authorizeErrorPage(w, r, formError(err))

@@ -42,6 +42,12 @@ func (h *handlers) clientRequest(w http.ResponseWriter, r *http.Request) (form u
 		h.oauthError(w, r, err)
 		return nil, cred, nil, false
 	}
+	// Before the credentials are read: a repeated client_id or
+	// client_secret is refused, not read from its first copy.
+	if err := core.RefuseRepeated(form); err != nil {
+		h.oauthError(w, r, err)
+		return nil, cred, nil, false
+	}
 	if cred, err = clientCredentials(r, form); err != nil {
 		h.oauthError(w, r, err)
 		return nil, cred, nil, false

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/base64"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -162,6 +163,43 @@ func TestPostForm(t *testing.T) {
 			}
 			if again, err := postForm(r); err != nil || again.Get("grant_type") != "client_credentials" {
 				t.Fatalf("postForm asked again = %v, %v; want the same form", again, err)
+			}
+		})
+	}
+}
+
+func TestClientRequestRefusesRepeatedParameters(t *testing.T) {
+	tests := []struct {
+		name   string
+		body   string
+		auth   string
+		wantOK bool
+	}{
+		{name: "repeated token is refused", body: "token=a&token=b", auth: basic("rs", "pw")},
+		{name: "repeated client_id is refused", body: "client_id=a&client_id=b&client_secret=s"},
+		{name: "repeated client_id with the same value is refused", body: "client_id=a&client_id=a&client_secret=s"},
+		{name: "repeated client_secret is refused", body: "client_id=a&client_secret=s&client_secret=t"},
+		{name: "repeated scope is refused", body: "scope=a&scope=b&client_id=pub"},
+		{name: "a repeat spelled with an escaped name is refused", body: "client%5Fid=a&client_id=a"},
+		{name: "repeated resource is accepted", body: "resource=https%3A%2F%2Fa.example&resource=https%3A%2F%2Fb.example&client_id=pub", wantOK: true},
+		{name: "repeated audience is accepted", body: "audience=a&audience=b", auth: basic("client-1", "s3cret"), wantOK: true},
+		{name: "parameters given once are accepted", body: "token=a&token_type_hint=access_token", auth: basic("rs", "pw"), wantOK: true},
+	}
+	h := &handlers{log: slog.New(slog.DiscardHandler)}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodPost, "/oauth/introspect", strings.NewReader(tt.body))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			if tt.auth != "" {
+				r.Header.Set("Authorization", tt.auth)
+			}
+			rec := httptest.NewRecorder()
+			_, _, _, ok := h.clientRequest(rec, r)
+			if ok != tt.wantOK {
+				t.Fatalf("clientRequest ok = %v, want %v: %d %s", ok, tt.wantOK, rec.Code, rec.Body)
+			}
+			if !ok && (rec.Code != http.StatusBadRequest || errorCode(rec) != "invalid_request") {
+				t.Fatalf("refused with %d %s, want 400 invalid_request", rec.Code, rec.Body)
 			}
 		})
 	}
