@@ -30,8 +30,11 @@ func (r drillResult) median() time.Duration {
 	return l[len(l)/2]
 }
 
-// drillLoad sends client_credentials requests from four clients, each
-// pausing 25 ms between requests, until stop closes.
+// drillLoad sends client_credentials requests from eight clients, each
+// pausing 25 ms between requests, until stop closes. Eight, more than the
+// five failures in a row that open the store breaker: with fewer, the
+// first wave of requests waiting out the store deadline would not open it,
+// and the drill would measure the deadline instead of the breaker.
 func drillLoad(t *testing.T, s *testServer, c registered, stop <-chan struct{}) drillResult {
 	t.Helper()
 	// A hang fails the request instead of stalling the drill.
@@ -41,7 +44,7 @@ func drillLoad(t *testing.T, s *testServer, c registered, stop <-chan struct{}) 
 		mu sync.Mutex
 		wg sync.WaitGroup
 	)
-	for range 4 {
+	for range 8 {
 		wg.Go(func() {
 			for {
 				select {
