@@ -16,6 +16,7 @@ COPY ports/go.mod ports/
 COPY ratelimit/go.mod ratelimit/go.sum ratelimit/
 COPY resilience/go.mod resilience/go.sum resilience/
 COPY server/go.mod server/go.sum server/
+COPY storage/memory/go.mod storage/memory/
 COPY storage/mongo/go.mod storage/mongo/go.sum storage/mongo/
 COPY storage/sql/go.mod storage/sql/go.sum storage/sql/
 COPY templates/go.mod templates/
