@@ -218,10 +218,8 @@ func TestAuthorizationDetailsAtTheAuthorizationEndpoint(t *testing.T) {
 		}
 	})
 	t.Run("the consent event names the types and no values", func(t *testing.T) {
-		f.store.mu.Lock()
-		defer f.store.mu.Unlock()
 		var last ports.Event
-		for _, e := range f.store.events {
+		for _, e := range f.store.committed() {
 			if e.Type == ports.EventConsentGranted {
 				last = e
 			}
@@ -561,7 +559,7 @@ func TestAuthorizationDetailsDiscoveryAndRegistration(t *testing.T) {
 	t.Run("an empty configured type is refused at start", func(t *testing.T) {
 		keys, _ := testKeys()
 		if _, err := New(Config{Issuer: "https://id.example.com", AuthorizationDetailsTypes: []string{"payment_initiation", ""}},
-			Deps{Store: newMemStore(), Keys: keys, Secrets: plain.secrets}); err == nil {
+			Deps{Store: newTestStore(), Keys: keys, Secrets: plain.secrets}); err == nil {
 			t.Fatal("New accepted an empty type")
 		}
 	})

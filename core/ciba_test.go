@@ -50,7 +50,7 @@ func (b noticeBox) NotifyCIBA(_ context.Context, n ports.CIBANotice) error {
 // kind the tests need.
 type cibaFixture struct {
 	p        *Provider
-	store    *memStore
+	store    *testStore
 	clock    *stepClock
 	notices  chan ports.CIBANotice
 	outcomes chan string // "kind: error or ok" of each delivery
@@ -72,7 +72,7 @@ func newCIBAFixture(t testing.TB, pingEndpoint string) *cibaFixture {
 	secrets, _ := secret.NewKeyed(bytes.Repeat([]byte{0x33}, 32))
 	sealer, _ := secret.NewSealer(bytes.Repeat([]byte{0x44}, 32))
 	f := &cibaFixture{
-		store: newMemStore(), clock: &stepClock{now: testNow},
+		store: newTestStore(), clock: &stepClock{now: testNow},
 		notices: make(chan ports.CIBANotice, 16), outcomes: make(chan string, 16),
 	}
 	// The test's ping receiver listens on loopback.
@@ -285,7 +285,7 @@ func TestBackchannelAuthenticationAcknowledgement(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before := len(f.store.events)
+			before := len(f.store.committed())
 			ack, n := f.start(t, f.kiosk, tt.params)
 			if len(ack.AuthReqID) < 40 || ack.ExpiresIn != tt.wantExpiry || ack.Interval != 5 {
 				t.Fatalf("acknowledgement = %+v", ack)
@@ -305,7 +305,7 @@ func TestBackchannelAuthenticationAcknowledgement(t *testing.T) {
 			if _, err := f.store.PollCIBARequest(context.Background(), ports.DefaultTenant, ack.AuthReqID, testNow); !errors.Is(err, ports.ErrNotFound) {
 				t.Fatal("the auth_req_id is stored in clear")
 			}
-			evs := f.store.events[before:]
+			evs := f.store.committed()[before:]
 			if len(evs) != 1 || evs[0].Type != ports.EventCIBARequested || evs[0].Subject != tt.wantUser.ID ||
 				evs[0].ClientID != "poll-client" || evs[0].Data["delivery_mode"] != ports.CIBAModePoll {
 				t.Fatalf("events = %+v", evs)
@@ -358,12 +358,12 @@ func TestCIBAPollMode(t *testing.T) {
 		}
 	})
 	sess := f.session(t, f.alice)
-	before := len(f.store.events)
+	before := len(f.store.committed())
 	if err := f.p.DecideCIBA(ctx, id, sess, true); err != nil {
 		t.Fatalf("DecideCIBA: %v", err)
 	}
 	// The approval's consent is stored with the decision, in one change.
-	if evs := f.store.events[before:]; len(evs) != 2 ||
+	if evs := f.store.committed()[before:]; len(evs) != 2 ||
 		evs[0].Type != ports.EventConsentGranted || evs[0].Data["flow"] != "ciba" || evs[0].ClientID != f.kiosk.ID ||
 		evs[1].Type != ports.EventCIBADecided || evs[1].Data["decision"] != "approved" || evs[1].Subject != f.alice.ID {
 		t.Fatalf("decision events = %+v", evs)
@@ -386,7 +386,7 @@ func TestCIBAPollMode(t *testing.T) {
 		}
 	})
 	f.clock.advance(5 * time.Second)
-	before = len(f.store.events)
+	before = len(f.store.committed())
 	tok, err := f.poll(f.kiosk, ack.AuthReqID)
 	if err != nil {
 		t.Fatalf("token request: %v", err)
@@ -410,7 +410,7 @@ func TestCIBAPollMode(t *testing.T) {
 				t.Fatalf("the ID token carries %s", k)
 			}
 		}
-		evs := f.store.events[before:]
+		evs := f.store.committed()[before:]
 		if len(evs) != 1 || evs[0].Type != ports.EventTokenIssued || evs[0].Data["grant_type"] != GrantCIBA {
 			t.Fatalf("token events = %+v", evs)
 		}

@@ -10,7 +10,7 @@ import (
 
 func TestClientCache(t *testing.T) {
 	ctx := context.Background()
-	newProvider := func(t *testing.T) (*Provider, *memStore, *stepClock) {
+	newProvider := func(t *testing.T) (*Provider, *testStore, *stepClock) {
 		p, store := newTestProvider(t, Config{})
 		clock := &stepClock{now: testNow}
 		p.clock = clock

@@ -109,7 +109,7 @@ func certificateJWKS(t *testing.T, c *x509.Certificate, withX5C bool) string {
 // certificates.
 type mtlsFixture struct {
 	p            *Provider
-	store        *memStore
+	store        *testStore
 	root, issuer *testCA
 	// leaf is the certificate of the tls_client_auth clients, chain its
 	// chain without the root.

@@ -8,14 +8,6 @@ import (
 	"oauth2-server.dev/ports"
 )
 
-// consentReadsFail is a store whose consent reads fail as an unreachable
-// database's would.
-type consentReadsFail struct{ *memStore }
-
-func (consentReadsFail) GetConsent(context.Context, string, string, string) (*ports.Consent, error) {
-	return nil, errors.New("connection refused")
-}
-
 func TestRememberedConsentKeepsWhatWasGranted(t *testing.T) {
 	ctx := context.Background()
 	p, store := newTestProvider(t, Config{})
@@ -40,9 +32,10 @@ func TestRememberedConsentKeepsWhatWasGranted(t *testing.T) {
 		}
 	})
 	t.Run("when the consent before cannot be read, nothing is replaced", func(t *testing.T) {
-		p.store = consentReadsFail{store}
-		defer func() { p.store = store }()
+		// Consent reads fail as an unreachable database's would.
+		store.fail("GetConsent", errors.New("connection refused"))
 		err := p.rememberConsent(ctx, "u1", "c1", []string{"address"}, map[string]string{})
+		store.fail("GetConsent", nil)
 		if errCode(err) != "server_error" {
 			t.Fatalf("rememberConsent with failing reads = %v, want server_error", err)
 		}

@@ -94,7 +94,7 @@ func wantCode(t *testing.T, err error, code string) {
 // client, a public native client and a user.
 type dpopFixture struct {
 	p                  *Provider
-	store              *memStore
+	store              *testStore
 	svc, web, public   ClientCredentials
 	strict             ClientCredentials
 	user               *ports.User
@@ -423,7 +423,7 @@ func TestDPoPNonces(t *testing.T) {
 	t.Run("nonces need a key", func(t *testing.T) {
 		keys, _ := testKeys()
 		secrets, _ := secret.NewKeyed(bytes.Repeat([]byte{1}, 32))
-		_, err := New(Config{Issuer: "https://id.example.com", DPoPNonce: true}, Deps{Store: newMemStore(), Keys: keys, Secrets: secrets, Clock: fixedClock{testNow}})
+		_, err := New(Config{Issuer: "https://id.example.com", DPoPNonce: true}, Deps{Store: newTestStore(), Keys: keys, Secrets: secrets, Clock: fixedClock{testNow}})
 		if err == nil {
 			t.Fatal("New accepted DPoP nonces without a nonce key")
 		}

@@ -33,7 +33,8 @@ func TestTokenEventsGoWithTheirChanges(t *testing.T) {
 		if !slices.Equal(got, []string{ports.EventTokenIssued}) {
 			t.Fatalf("events = %v, want [token.issued]", got)
 		}
-		e := store.events[len(store.events)-1]
+		evs := store.committed()
+		e := evs[len(evs)-1]
 		if e.ClientID != "svc" || e.Subject != "svc" || e.Data["grant_type"] != GrantClientCredentials || e.Data["grant_id"] == "" {
 			t.Fatalf("event = %+v", e)
 		}
@@ -81,7 +82,7 @@ func TestRevokeConsentEvent(t *testing.T) {
 	if got := store.eventTypes(); !slices.Equal(got, []string{ports.EventConsentRevoked}) {
 		t.Fatalf("events = %v, want [consent.revoked]", got)
 	}
-	if e := store.events[0]; e.Subject != "user" || e.ClientID != "web" {
+	if e := store.committed()[0]; e.Subject != "user" || e.ClientID != "web" {
 		t.Fatalf("event = %+v", e)
 	}
 	if left, err := p.UserConsents(ctx, "user"); err != nil || len(left) != 0 {

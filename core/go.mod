@@ -6,6 +6,7 @@ require (
 	github.com/lestrrat-go/jwx/v3 v3.3.0
 	golang.org/x/crypto v0.58.0
 	oauth2-server.dev/ports v0.0.0
+	oauth2-server.dev/storage/memory v0.0.0
 )
 
 require (
@@ -22,4 +23,7 @@ require (
 	golang.org/x/sys v0.49.0 // indirect
 )
 
-replace oauth2-server.dev/ports => ../ports
+replace (
+	oauth2-server.dev/ports => ../ports
+	oauth2-server.dev/storage/memory => ../storage/memory
+)

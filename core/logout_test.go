@@ -86,7 +86,7 @@ func newBlockingRP(t *testing.T) *blockingRP {
 // signedInUser registers the relying party of rp as client "rp", adds a
 // user with sessions sessions, each holding a refresh token of "rp", and
 // returns the user's id and one logout per session's sid.
-func signedInUser(t *testing.T, p *Provider, store *memStore, rp *blockingRP, sessions int) (string, map[string]int) {
+func signedInUser(t *testing.T, p *Provider, store *testStore, rp *blockingRP, sessions int) (string, map[string]int) {
 	ctx := context.Background()
 	p.notifier.client = rp.srv.Client()
 	c := &ports.Client{ID: "rp", Tenant: ports.DefaultTenant, Metadata: []byte(`{"backchannel_logout_uri":"` + rp.srv.URL + `"}`)}

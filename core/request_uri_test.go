@@ -219,7 +219,7 @@ func TestRemoteRequestURI(t *testing.T) {
 	})
 	t.Run("a provider with hosts but no client to fetch with is refused", func(t *testing.T) {
 		keys, _ := testKeys()
-		_, err := New(Config{Issuer: "https://id.example.com", RequestURIHosts: []string{"rp.example.com"}}, Deps{Store: newMemStore(), Keys: keys, Secrets: p.secrets})
+		_, err := New(Config{Issuer: "https://id.example.com", RequestURIHosts: []string{"rp.example.com"}}, Deps{Store: newTestStore(), Keys: keys, Secrets: p.secrets})
 		if err == nil {
 			t.Fatal("New accepted RequestURIHosts without a RequestURIClient")
 		}

@@ -77,7 +77,7 @@ func TestResolveResponseMode(t *testing.T) {
 // hybrid client.
 type authzFixture struct {
 	p     *Provider
-	store *memStore
+	store *testStore
 	sess  *ports.Session
 }
 
@@ -235,7 +235,7 @@ func TestHybridResponses(t *testing.T) {
 		if tok.GrantID != code.GrantID {
 			t.Fatalf("access token grant %q, code grant %q", tok.GrantID, code.GrantID)
 		}
-		for _, r := range f.store.tokens {
+		for _, r := range f.store.Tokens(f.p.cfg.Tenant) {
 			if r.GrantID == code.GrantID && r.Kind == ports.TokenRefresh {
 				t.Fatal("a refresh token was issued from the authorization endpoint")
 			}
