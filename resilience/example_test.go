@@ -12,6 +12,7 @@ import (
 
 	"oauth2-server.dev/ports"
 	"oauth2-server.dev/resilience"
+	"oauth2-server.dev/storage/memory"
 )
 
 func ExampleNewBreaker() {
@@ -29,23 +30,15 @@ func ExampleNewBreaker() {
 	// Output: open true
 }
 
-// clientStore knows one client; the embedded nil Store stands in for the
-// methods this example never calls.
-type clientStore struct{ ports.Store }
-
-func (clientStore) GetClient(_ context.Context, _, id string) (*ports.Client, error) {
-	if id == "demo" {
-		return &ports.Client{ID: id}, nil
-	}
-	return nil, ports.ErrNotFound
-}
-
 func ExampleWrapStore() {
+	ctx := context.Background()
+	db := memory.New(memory.Options{}) // a SQL or MongoDB store in production
+	_ = db.CreateClient(ctx, &ports.Client{ID: "demo", Tenant: ports.DefaultTenant})
 	b := resilience.NewBreaker(resilience.BreakerSettings{Name: "store"})
-	store := resilience.WrapStore(clientStore{}, b, 2*time.Second)
+	store := resilience.WrapStore(db, b, 2*time.Second)
 
-	c, _ := store.GetClient(context.Background(), ports.DefaultTenant, "demo")
-	_, err := store.GetClient(context.Background(), ports.DefaultTenant, "nobody")
+	c, _ := store.GetClient(ctx, ports.DefaultTenant, "demo")
+	_, err := store.GetClient(ctx, ports.DefaultTenant, "nobody")
 	// A missing client is an answer: it passes through and the breaker
 	// stays closed.
 	fmt.Println(c.ID, errors.Is(err, ports.ErrNotFound), b.State())

@@ -6,6 +6,7 @@ require (
 	github.com/prometheus/client_golang v1.25.0
 	github.com/sony/gobreaker/v2 v2.4.0
 	oauth2-server.dev/ports v0.0.0
+	oauth2-server.dev/storage/memory v0.0.0
 )
 
 require (
@@ -20,4 +21,7 @@ require (
 	google.golang.org/protobuf v1.36.12 // indirect
 )
 
-replace oauth2-server.dev/ports => ../ports
+replace (
+	oauth2-server.dev/ports => ../ports
+	oauth2-server.dev/storage/memory => ../storage/memory
+)

@@ -233,10 +233,10 @@ func TestDeadline(t *testing.T) {
 	})
 
 	t.Run("a hung store call ends with the request deadline", func(t *testing.T) {
-		f := &fakeStore{}
+		db, f := newStore(t)
 		f.set(nil, true)
 		b := NewBreaker(BreakerSettings{Name: "store", Failures: 1})
-		store := WrapStore(f, b, 0)
+		store := WrapStore(db, b, 0)
 		var err error
 		h := Deadline(time.Millisecond)(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 			_, err = store.GetClient(r.Context(), "t", "c")

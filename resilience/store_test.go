@@ -17,8 +17,9 @@ var (
 )
 
 // storeCalls invokes every method of ports.Store but Close, by the name the
-// fake records. A method added to ports.Store and missing here fails
-// "every method is listed" below.
+// fault hook hears, each on a record the store of newStore holds. A method
+// added to ports.Store and missing here fails "every method is listed"
+// below.
 var storeCalls = []struct {
 	name string
 	call func(ports.Store) error
@@ -26,7 +27,7 @@ var storeCalls = []struct {
 	{"Ping", func(s ports.Store) error { return s.Ping(bgCtx) }},
 	{"CreateClient", func(s ports.Store) error { return s.CreateClient(bgCtx, &ports.Client{}) }},
 	{"GetClient", func(s ports.Store) error { _, err := s.GetClient(bgCtx, "t", "c"); return err }},
-	{"UpdateClient", func(s ports.Store) error { return s.UpdateClient(bgCtx, &ports.Client{}) }},
+	{"UpdateClient", func(s ports.Store) error { return s.UpdateClient(bgCtx, &ports.Client{Tenant: "t", ID: "c"}) }},
 	{"DeleteClient", func(s ports.Store) error { return s.DeleteClient(bgCtx, "t", "c") }},
 	{"ListClients", func(s ports.Store) error { _, err := s.ListClients(bgCtx, "t", ports.Page{}); return err }},
 	{"CreateUser", func(s ports.Store) error { return s.CreateUser(bgCtx, &ports.User{}) }},
@@ -66,7 +67,7 @@ var storeCalls = []struct {
 	{"ListConsents", func(s ports.Store) error { _, err := s.ListConsents(bgCtx, "t", "u"); return err }},
 	{"RevokeConsent", func(s ports.Store) error { _, err := s.RevokeConsent(bgCtx, "t", "u", "c", now); return err }},
 	{"CreateKey", func(s ports.Store) error { return s.CreateKey(bgCtx, &ports.SigningKey{}) }},
-	{"UpdateKey", func(s ports.Store) error { return s.UpdateKey(bgCtx, &ports.SigningKey{}) }},
+	{"UpdateKey", func(s ports.Store) error { return s.UpdateKey(bgCtx, &ports.SigningKey{Tenant: "t", ID: "k"}) }},
 	{"ListKeys", func(s ports.Store) error { _, err := s.ListKeys(bgCtx, "t"); return err }},
 	{"UseJTI", func(s ports.Store) error { return s.UseJTI(bgCtx, "t", "k", now.Add(time.Minute), now) }},
 	{"CreateDeviceCode", func(s ports.Store) error { return s.CreateDeviceCode(bgCtx, &ports.DeviceCode{}) }},
@@ -108,8 +109,8 @@ func TestWrapStore(t *testing.T) {
 
 	for _, c := range storeCalls {
 		t.Run(c.name+" passes through a closed breaker", func(t *testing.T) {
-			f := &fakeStore{}
-			s := WrapStore(f, NewBreaker(BreakerSettings{Name: "store"}), time.Second)
+			store, f := newStore(t)
+			s := WrapStore(store, NewBreaker(BreakerSettings{Name: "store"}), time.Second)
 			if err := c.call(s); err != nil {
 				t.Fatalf("err = %v", err)
 			}
@@ -118,12 +119,12 @@ func TestWrapStore(t *testing.T) {
 			}
 		})
 		t.Run(c.name+" fails fast on an open breaker without calling the store", func(t *testing.T) {
-			f := &fakeStore{}
+			store, f := newStore(t)
 			b := openBreaker(t)
 			// A call that reached the store would block forever: the test
 			// only finishes because the breaker refuses it.
 			f.set(nil, true)
-			s := WrapStore(f, b, 0)
+			s := WrapStore(store, b, 0)
 			if err := c.call(s); !errors.Is(err, ErrUnavailable) {
 				t.Fatalf("err = %v, want ErrUnavailable", err)
 			}
@@ -135,10 +136,10 @@ func TestWrapStore(t *testing.T) {
 
 	t.Run("protocol sentinels are answers, not failures", func(t *testing.T) {
 		for _, sentinel := range []error{ports.ErrNotFound, ports.ErrConflict, ports.ErrAlreadyUsed} {
-			f := &fakeStore{}
+			store, f := newStore(t)
 			f.set(sentinel, false)
 			b := NewBreaker(BreakerSettings{Name: "store", Failures: 1})
-			s := WrapStore(f, b, time.Second)
+			s := WrapStore(store, b, time.Second)
 			for range 5 {
 				_, err := s.GetClient(bgCtx, "t", "c")
 				if !errors.Is(err, sentinel) || errors.Is(err, ErrUnavailable) {
@@ -152,9 +153,11 @@ func TestWrapStore(t *testing.T) {
 	})
 
 	t.Run("a used code comes back with ErrAlreadyUsed", func(t *testing.T) {
-		f := &fakeStore{}
-		f.set(ports.ErrAlreadyUsed, false)
-		s := WrapStore(f, NewBreaker(BreakerSettings{Name: "store"}), time.Second)
+		store, _ := newStore(t)
+		if _, err := store.RedeemAuthCode(bgCtx, "t", "h", now, ports.Redemption{}); err != nil {
+			t.Fatalf("first redemption: %v", err)
+		}
+		s := WrapStore(store, NewBreaker(BreakerSettings{Name: "store"}), time.Second)
 		code, err := s.RedeemAuthCode(bgCtx, "t", "h", now, ports.Redemption{})
 		if !errors.Is(err, ports.ErrAlreadyUsed) {
 			t.Fatalf("err = %v, want ErrAlreadyUsed", err)
@@ -165,10 +168,10 @@ func TestWrapStore(t *testing.T) {
 	})
 
 	t.Run("an outage opens the breaker", func(t *testing.T) {
-		f := &fakeStore{}
+		store, f := newStore(t)
 		f.set(errDown, false)
 		b := NewBreaker(BreakerSettings{Name: "store", Failures: 3})
-		s := WrapStore(f, b, time.Second)
+		s := WrapStore(store, b, time.Second)
 		for i := range 3 {
 			_, err := s.GetToken(bgCtx, "t", "id")
 			if !errors.Is(err, ErrUnavailable) || !errors.Is(err, errDown) {
@@ -184,10 +187,10 @@ func TestWrapStore(t *testing.T) {
 	})
 
 	t.Run("a hung store is cut off by the per-call deadline", func(t *testing.T) {
-		f := &fakeStore{}
+		store, f := newStore(t)
 		f.set(nil, true)
 		b := NewBreaker(BreakerSettings{Name: "store", Failures: 1})
-		s := WrapStore(f, b, time.Millisecond)
+		s := WrapStore(store, b, time.Millisecond)
 		_, err := s.GetSession(bgCtx, "t", "s", now)
 		if !errors.Is(err, ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("err = %v, want ErrUnavailable after the deadline", err)
@@ -198,13 +201,13 @@ func TestWrapStore(t *testing.T) {
 	})
 
 	t.Run("Close releases the store even when the breaker is open", func(t *testing.T) {
-		f := &fakeStore{}
-		s := WrapStore(f, openBreaker(t), time.Second)
+		store, _ := newStore(t)
+		s := WrapStore(store, openBreaker(t), time.Second)
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
-		if !f.closed {
-			t.Fatal("store was not closed")
+		if err := store.Ping(bgCtx); err == nil {
+			t.Fatal("store was not closed: it still answers Ping")
 		}
 	})
 }
@@ -219,8 +222,8 @@ func TestWrapOutbox(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+" passes through a closed breaker", func(t *testing.T) {
-			f := &fakeStore{}
-			if err := tt.call(WrapOutbox(f, NewBreaker(BreakerSettings{Name: "store"}), time.Second)); err != nil {
+			store, f := newStore(t)
+			if err := tt.call(WrapOutbox(store, NewBreaker(BreakerSettings{Name: "store"}), time.Second)); err != nil {
 				t.Fatal(err)
 			}
 			if got := f.called(); !slices.Equal(got, []string{tt.name}) {
@@ -228,9 +231,9 @@ func TestWrapOutbox(t *testing.T) {
 			}
 		})
 		t.Run(tt.name+" fails fast on an open breaker", func(t *testing.T) {
-			f := &fakeStore{}
+			store, f := newStore(t)
 			f.set(nil, true)
-			if err := tt.call(WrapOutbox(f, openBreaker(t), 0)); !errors.Is(err, ErrUnavailable) {
+			if err := tt.call(WrapOutbox(store, openBreaker(t), 0)); !errors.Is(err, ErrUnavailable) {
 				t.Fatalf("err = %v, want ErrUnavailable", err)
 			}
 			if got := f.called(); len(got) != 0 {
