@@ -95,20 +95,12 @@ func ExampleNewMetrics() {
 	// oauth2_shed_total
 }
 
-// outbox has nothing to relay.
-type outbox struct{}
-
-func (outbox) ClaimEvents(context.Context, int, time.Duration, time.Time) ([]ports.Event, error) {
-	return nil, nil
-}
-
-func (outbox) AckEvents(context.Context, []string) error { return nil }
-
 func ExampleWrapOutbox() {
 	// The relay shares the store's breaker: the outbox lives in the same
 	// database, so both are down together.
 	b := resilience.NewBreaker(resilience.BreakerSettings{Name: "store"})
-	o := resilience.WrapOutbox(outbox{}, b, time.Second)
+	store := memory.New(memory.Options{}) // nothing to relay yet
+	o := resilience.WrapOutbox(store, b, time.Second)
 
 	events, err := o.ClaimEvents(context.Background(), 100, 30*time.Second, time.Now())
 	fmt.Println(len(events), err)
