@@ -1,6 +1,7 @@
 // Package memory is the in-memory room of the storage wing: a ports.Store
-// that keeps everything in maps behind one mutex, for tests and for trying
-// the server. Nothing survives a restart.
+// that keeps everything in maps behind one mutex, for tests of the engine
+// and of what wraps a store. The server does not offer it as a store:
+// nothing in it survives a restart.
 //
 // It is held to the same contract as the SQL and MongoDB stores (it runs
 // the ports/storetest suite): tenants are isolated, records expire at their
