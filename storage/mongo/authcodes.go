@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -109,7 +110,7 @@ func (s *Store) findAuthCode(ctx context.Context, tenant, hash string) (*ports.A
 // delete the tokens they inserted, which no one has seen.
 func (s *Store) RedeemAuthCode(ctx context.Context, tenant, hash string, now time.Time, r ports.Redemption) (*ports.AuthorizationCode, error) {
 	const op = "redeem auth code"
-	if err := checkEvents(append(r.Events, r.ReplayEvents...)); err != nil {
+	if err := checkEvents(slices.Concat(r.Events, r.ReplayEvents)); err != nil {
 		return nil, fmt.Errorf("mongostore: %s: %w", op, err)
 	}
 	code, err := s.redeemAuthCode(ctx, tenant, hash, now, r.Issued)

@@ -130,7 +130,7 @@ func (s *Store) getToken(ctx context.Context, tenant, id string) (*ports.Token, 
 // delete the tokens they inserted, which no one has seen.
 func (s *Store) RotateRefreshToken(ctx context.Context, tenant, oldID string, now time.Time, r ports.Rotation) (*ports.Token, error) {
 	const op = "rotate refresh token"
-	if err := checkEvents(append(r.Events, r.ReplayEvents...)); err != nil {
+	if err := checkEvents(slices.Concat(r.Events, r.ReplayEvents)); err != nil {
 		return nil, fmt.Errorf("mongostore: %s: %w", op, err)
 	}
 	old, err := s.rotate(ctx, tenant, oldID, now, r.Issued)

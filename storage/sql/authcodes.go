@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"oauth2-server.dev/ports"
@@ -82,7 +83,7 @@ func (s *Store) GetAuthCode(ctx context.Context, tenant, hash string, now time.T
 // with it, so the revocation reaches them.
 func (s *Store) RedeemAuthCode(ctx context.Context, tenant, hash string, now time.Time, r ports.Redemption) (*ports.AuthorizationCode, error) {
 	const op = "redeem auth code"
-	if err := checkEvents(append(r.Events, r.ReplayEvents...)); err != nil {
+	if err := checkEvents(slices.Concat(r.Events, r.ReplayEvents)); err != nil {
 		return nil, fmt.Errorf("sqlstore: %s: %w", op, err)
 	}
 	var (

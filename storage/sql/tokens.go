@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"oauth2-server.dev/ports"
@@ -88,7 +89,7 @@ var errNotRotatable = fmt.Errorf("not rotatable: %w", ports.ErrNotFound)
 // an earlier replay already revoked it.
 func (s *Store) RotateRefreshToken(ctx context.Context, tenant, oldID string, now time.Time, r ports.Rotation) (*ports.Token, error) {
 	const op = "rotate refresh token"
-	if err := checkEvents(append(r.Events, r.ReplayEvents...)); err != nil {
+	if err := checkEvents(slices.Concat(r.Events, r.ReplayEvents)); err != nil {
 		return nil, fmt.Errorf("sqlstore: %s: %w", op, err)
 	}
 	var (
