@@ -3,7 +3,9 @@ package config_test
 import (
 	"bytes"
 	"encoding/base64"
+	"log/slog"
 	"maps"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -41,6 +43,14 @@ func with(base map[string]string, kv ...string) map[string]string {
 	return m
 }
 
+func prefixes(list ...string) []netip.Prefix {
+	out := make([]netip.Prefix, len(list))
+	for i, p := range list {
+		out[i] = netip.MustParsePrefix(p)
+	}
+	return out
+}
+
 func writeFile(t *testing.T, content string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "oauth2.yaml")
@@ -66,15 +76,15 @@ func TestLoadDevMode(t *testing.T) {
 		got  any
 		want any
 	}{
-		{name: "issuer is localhost:8080", got: c.Issuer, want: "http://localhost:8080"},
-		{name: "database is the local sqlite file", got: c.DatabaseURL, want: "sqlite:./data/oauth2.db"},
-		{name: "demo user is seeded", got: c.SeedUsername, want: "demo"},
-		{name: "demo password is set", got: c.SeedPassword, want: "demo-password"},
-		{name: "listens on localhost only", got: c.Addr, want: "localhost:8080"},
+		{name: "issuer is localhost:8080", got: c.Server.Issuer, want: "http://localhost:8080"},
+		{name: "database is the local sqlite file", got: c.Store.URL, want: "sqlite:./data/oauth2.db"},
+		{name: "demo user is seeded", got: c.Seed.Username, want: "demo"},
+		{name: "demo password is set", got: c.Seed.Password, want: "demo-password"},
+		{name: "listens on localhost only", got: c.Server.Addr, want: "localhost:8080"},
 		{name: "dev flag is recorded", got: c.Dev, want: true},
-		{name: "key-encryption key is derived", got: len(c.KEK()), want: 32},
-		{name: "CIBA notices go to the log", got: c.CIBANotifier, want: "log"},
-		{name: "shutdown does not wait for load balancers", got: c.ShutdownDrain, want: time.Duration(0)},
+		{name: "key-encryption key is derived", got: len(c.Keys.EncryptionKey), want: 32},
+		{name: "CIBA notices go to the log", got: c.CIBA.Notifier, want: "log"},
+		{name: "shutdown does not wait for load balancers", got: c.Server.ShutdownDrain, want: time.Duration(0)},
 	}
 	for _, ck := range checks {
 		t.Run(ck.name, func(t *testing.T) {
@@ -90,19 +100,19 @@ func TestLoadDevMode(t *testing.T) {
 	})
 	t.Run("derived key is the same on every start", func(t *testing.T) {
 		again := mustLoad(t, "", true, map[string]string{})
-		if !bytes.Equal(c.KEK(), again.KEK()) {
+		if !bytes.Equal(c.Keys.EncryptionKey, again.Keys.EncryptionKey) {
 			t.Fatal("two dev starts derived different keys; stored signing keys would no longer open")
 		}
 	})
 	t.Run("another database gets another derived key", func(t *testing.T) {
 		other := mustLoad(t, "", true, map[string]string{"OAUTH2_DATABASE_URL": "sqlite:./other.db"})
-		if bytes.Equal(c.KEK(), other.KEK()) {
+		if bytes.Equal(c.Keys.EncryptionKey, other.Keys.EncryptionKey) {
 			t.Fatal("two databases share a derived key")
 		}
 	})
 	t.Run("a given key is used and nothing is derived", func(t *testing.T) {
 		given := mustLoad(t, "", true, map[string]string{"OAUTH2_KEY_ENCRYPTION_KEY": kekB64})
-		if !bytes.Equal(given.KEK(), kekBytes) {
+		if !bytes.Equal(given.Keys.EncryptionKey, kekBytes) {
 			t.Fatal("dev mode ignored the configured key")
 		}
 		if len(given.Warnings) != 0 {
@@ -111,26 +121,31 @@ func TestLoadDevMode(t *testing.T) {
 	})
 	t.Run("OAUTH2_DEV turns dev mode on", func(t *testing.T) {
 		viaEnv := mustLoad(t, "", false, map[string]string{"OAUTH2_DEV": "1"})
-		if !viaEnv.Dev || viaEnv.Issuer != config.DevIssuer {
-			t.Fatalf("Dev = %v, Issuer = %q", viaEnv.Dev, viaEnv.Issuer)
+		if !viaEnv.Dev || viaEnv.Server.Issuer != config.DevIssuer {
+			t.Fatalf("Dev = %v, Issuer = %q", viaEnv.Dev, viaEnv.Server.Issuer)
 		}
 	})
 	t.Run("dev mode with TLS defaults to an https issuer", func(t *testing.T) {
 		c := mustLoad(t, "", true, map[string]string{"OAUTH2_TLS_CERT_FILE": "tls.crt", "OAUTH2_TLS_KEY_FILE": "tls.key"})
-		if c.Issuer != config.DevTLSIssuer {
-			t.Fatalf("Issuer = %q, want %s", c.Issuer, config.DevTLSIssuer)
+		if c.Server.Issuer != config.DevTLSIssuer {
+			t.Fatalf("Issuer = %q, want %s", c.Server.Issuer, config.DevTLSIssuer)
 		}
 	})
 	t.Run("dev mode calls relying parties on loopback unless told otherwise", func(t *testing.T) {
-		if got := mustLoad(t, "", true, nil).OutboundPrivateNetworks; !slices.Equal(got, config.DevOutboundPrivateNetworks) {
-			t.Fatalf("OutboundPrivateNetworks = %q, want %q", got, config.DevOutboundPrivateNetworks)
+		if got := mustLoad(t, "", true, nil).Outbound.PrivateNetworks; !slices.Equal(got, config.DevOutboundPrivateNetworks) {
+			t.Fatalf("OutboundPrivateNetworks = %v, want %v", got, config.DevOutboundPrivateNetworks)
 		}
-		if got := mustLoad(t, "", true, map[string]string{"OAUTH2_OUTBOUND_PRIVATE_NETWORKS": "10.0.0.0/8"}).OutboundPrivateNetworks; !slices.Equal(got, []string{"10.0.0.0/8"}) {
-			t.Fatalf("OutboundPrivateNetworks = %q, want the configured one alone", got)
+		if got := mustLoad(t, "", true, map[string]string{"OAUTH2_OUTBOUND_PRIVATE_NETWORKS": "10.0.0.0/8"}).Outbound.PrivateNetworks; !slices.Equal(got, prefixes("10.0.0.0/8")) {
+			t.Fatalf("OutboundPrivateNetworks = %v, want the configured one alone", got)
+		}
+	})
+	t.Run("dev mode keeps what the environment sets, even the default", func(t *testing.T) {
+		if got := mustLoad(t, "", true, map[string]string{"OAUTH2_ADDR": ":8080"}).Server.Addr; got != ":8080" {
+			t.Fatalf("Addr = %q, want the configured :8080", got)
 		}
 	})
 	t.Run("dev mode drains as long as told", func(t *testing.T) {
-		if got := mustLoad(t, "", true, map[string]string{"OAUTH2_SHUTDOWN_DRAIN": "5s"}).ShutdownDrain; got != 5*time.Second {
+		if got := mustLoad(t, "", true, map[string]string{"OAUTH2_SHUTDOWN_DRAIN": "5s"}).Server.ShutdownDrain; got != 5*time.Second {
 			t.Fatalf("ShutdownDrain = %v, want the configured 5s", got)
 		}
 	})
@@ -237,8 +252,8 @@ func TestLoadOutsideDevMode(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Load refused: %v", err)
 				}
-				if c.Dev || len(c.KEK()) != 32 {
-					t.Errorf("Dev = %v, KEK length %d", c.Dev, len(c.KEK()))
+				if c.Dev || len(c.Keys.EncryptionKey) != 32 {
+					t.Errorf("Dev = %v, KEK length %d", c.Dev, len(c.Keys.EncryptionKey))
 				}
 				return
 			}
@@ -311,13 +326,13 @@ func TestLoadOutsideDevMode(t *testing.T) {
 	})
 	t.Run("trailing slash of the issuer is dropped", func(t *testing.T) {
 		c := mustLoad(t, "", false, with(prodEnv(), "OAUTH2_ISSUER", "https://id.example.com/"))
-		if c.Issuer != "https://id.example.com" {
-			t.Fatalf("Issuer = %q", c.Issuer)
+		if c.Server.Issuer != "https://id.example.com" {
+			t.Fatalf("Issuer = %q", c.Server.Issuer)
 		}
 	})
 	t.Run("CIBA is off unless a notifier is configured", func(t *testing.T) {
-		if c := mustLoad(t, "", false, prodEnv()); c.CIBANotifier != "none" {
-			t.Fatalf("CIBANotifier = %q, want none", c.CIBANotifier)
+		if c := mustLoad(t, "", false, prodEnv()); c.CIBA.Notifier != "none" {
+			t.Fatalf("CIBANotifier = %q, want none", c.CIBA.Notifier)
 		}
 	})
 	t.Run("CIBA webhook settings without the webhook notifier come with a warning", func(t *testing.T) {
@@ -329,26 +344,26 @@ func TestLoadOutsideDevMode(t *testing.T) {
 	t.Run("the certificate header format follows the header name", func(t *testing.T) {
 		for header, format := range map[string]string{"Client-Cert": "rfc9440", "x-forwarded-client-cert": "xfcc", "X-SSL-Client-Cert": "pem"} {
 			c := mustLoad(t, "", false, with(prodEnv(), "OAUTH2_CLIENT_CERT_HEADER", header, "OAUTH2_TRUSTED_PROXIES", "10.0.0.1"))
-			if c.ClientCertHeaderFormat != format || !c.ClientCertificates() {
-				t.Errorf("%s: format %q, certificates %v; want %s", header, c.ClientCertHeaderFormat, c.ClientCertificates(), format)
+			if c.TLS.ClientCertHeaderFormat != format || !c.TLS.ClientCertificates() {
+				t.Errorf("%s: format %q, certificates %v; want %s", header, c.TLS.ClientCertHeaderFormat, c.TLS.ClientCertificates(), format)
 			}
 		}
 	})
 	t.Run("TLS asks for client certificates unless told not to", func(t *testing.T) {
 		tls := with(prodEnv(), "OAUTH2_TLS_CERT_FILE", "tls.crt", "OAUTH2_TLS_KEY_FILE", "tls.key")
-		if c := mustLoad(t, "", false, tls); !c.TLSClientCerts || !c.ClientCertificates() {
-			t.Fatalf("TLSClientCerts %v, ClientCertificates %v", c.TLSClientCerts, c.ClientCertificates())
+		if c := mustLoad(t, "", false, tls); !c.TLS.ClientCerts || !c.TLS.ClientCertificates() {
+			t.Fatalf("TLSClientCerts %v, ClientCertificates %v", c.TLS.ClientCerts, c.TLS.ClientCertificates())
 		}
-		if c := mustLoad(t, "", false, with(tls, "OAUTH2_TLS_CLIENT_CERTS", "0")); c.ClientCertificates() {
+		if c := mustLoad(t, "", false, with(tls, "OAUTH2_TLS_CLIENT_CERTS", "0")); c.TLS.ClientCertificates() {
 			t.Fatal("client certificates on with OAUTH2_TLS_CLIENT_CERTS=0")
 		}
-		if c := mustLoad(t, "", false, prodEnv()); c.ClientCertificates() {
+		if c := mustLoad(t, "", false, prodEnv()); c.TLS.ClientCertificates() {
 			t.Fatal("client certificates on without TLS or a proxy header")
 		}
 	})
 	t.Run("shutdown drains for five seconds unless told otherwise", func(t *testing.T) {
-		if c := mustLoad(t, "", false, prodEnv()); c.ShutdownDrain != 5*time.Second {
-			t.Fatalf("ShutdownDrain = %v, want 5s", c.ShutdownDrain)
+		if c := mustLoad(t, "", false, prodEnv()); c.Server.ShutdownDrain != 5*time.Second {
+			t.Fatalf("ShutdownDrain = %v, want 5s", c.Server.ShutdownDrain)
 		}
 	})
 	t.Run("no warnings when nothing was relaxed", func(t *testing.T) {
@@ -374,76 +389,76 @@ type setting struct {
 func settings() []setting {
 	otherKEK := bytes.Repeat([]byte{0x17}, 32)
 	return []setting{
-		{env: "OAUTH2_ADDR", envValue: ":9443", yaml: `":9443"`, got: func(c *config.Config) any { return c.Addr }, want: ":9443"},
-		{env: "OAUTH2_ISSUER", envValue: "https://login.example.org", yaml: "https://login.example.org", got: func(c *config.Config) any { return c.Issuer }, want: "https://login.example.org"},
-		{env: "OAUTH2_DATABASE_URL", envValue: "postgres://app@db:5432/oauth2", yaml: "postgres://app@db:5432/oauth2", got: func(c *config.Config) any { return c.DatabaseURL }, want: "postgres://app@db:5432/oauth2"},
-		{env: "OAUTH2_SEED_USERNAME", envValue: "root-admin", yaml: "root-admin", got: func(c *config.Config) any { return c.SeedUsername }, want: "root-admin"},
-		{env: "OAUTH2_SEED_PASSWORD", envValue: "another-long-password", yaml: "another-long-password", got: func(c *config.Config) any { return c.SeedPassword }, want: "another-long-password"},
-		{env: "OAUTH2_REGISTRATION_TOKEN", envValue: "reg-token-0123456789abcdef", yaml: "reg-token-0123456789abcdef", got: func(c *config.Config) any { return c.RegistrationToken }, want: "reg-token-0123456789abcdef"},
-		{env: "OAUTH2_REDIS_URL", envValue: "redis://cache:6379/0", yaml: "redis://cache:6379/0", got: func(c *config.Config) any { return c.RedisURL }, want: "redis://cache:6379/0"},
-		{env: "OAUTH2_KEY_ENCRYPTION_KEY", envValue: base64.StdEncoding.EncodeToString(otherKEK), yaml: base64.StdEncoding.EncodeToString(otherKEK), got: func(c *config.Config) any { return c.KEK() }, want: otherKEK},
-		{env: "OAUTH2_DEBUG_ADDR", envValue: "127.0.0.1:6060", yaml: `"127.0.0.1:6060"`, got: func(c *config.Config) any { return c.DebugAddr }, want: "127.0.0.1:6060"},
-		{env: "OAUTH2_LOG_LEVEL", envValue: "debug", yaml: "debug", got: func(c *config.Config) any { return c.LogLevel }, want: "debug"},
-		{env: "OAUTH2_TRUSTED_PROXIES", envValue: "10.0.0.0/8, 192.168.1.1", yaml: "[10.0.0.0/8, 192.168.1.1]", got: func(c *config.Config) any { return c.TrustedProxies }, want: []string{"10.0.0.0/8", "192.168.1.1"}},
-		{env: "OAUTH2_SCOPE_ALLOWLIST", envValue: "openid,profile api:read", yaml: "[openid, profile, 'api:read']", got: func(c *config.Config) any { return c.ScopeAllowList }, want: []string{"openid", "profile", "api:read"}},
-		{env: "OAUTH2_ACCESS_TOKEN_ALG", envValue: "EdDSA", yaml: "EdDSA", got: func(c *config.Config) any { return c.AccessTokenAlg }, want: "EdDSA"},
-		{env: "OAUTH2_ACCESS_TOKEN_TTL", envValue: "15m", yaml: "15m", got: func(c *config.Config) any { return c.AccessTokenTTL }, want: 15 * time.Minute},
-		{env: "OAUTH2_REFRESH_TOKEN_TTL", envValue: "720h", yaml: "720h", got: func(c *config.Config) any { return c.RefreshTokenTTL }, want: 720 * time.Hour},
-		{env: "OAUTH2_ID_TOKEN_TTL", envValue: "30m", yaml: "30m", got: func(c *config.Config) any { return c.IDTokenTTL }, want: 30 * time.Minute},
-		{env: "OAUTH2_CODE_TTL", envValue: "2m", yaml: "2m", got: func(c *config.Config) any { return c.CodeTTL }, want: 2 * time.Minute},
-		{env: "OAUTH2_SESSION_TTL", envValue: "8h", yaml: "8h", got: func(c *config.Config) any { return c.SessionTTL }, want: 8 * time.Hour},
-		{env: "OAUTH2_DB_STATEMENT_TIMEOUT", envValue: "2500ms", yaml: "2500ms", got: func(c *config.Config) any { return c.DBStatementTimeout }, want: 2500 * time.Millisecond},
-		{env: "OAUTH2_DB_MAX_CONNS", envValue: "50", yaml: "50", got: func(c *config.Config) any { return c.DBMaxConns }, want: 50},
-		{env: "OAUTH2_DB_MIN_CONNS", envValue: "5", yaml: "5", got: func(c *config.Config) any { return c.DBMinConns }, want: 5},
-		{env: "OAUTH2_MAX_BODY_BYTES", envValue: "65536", yaml: "65536", got: func(c *config.Config) any { return c.MaxBodyBytes }, want: int64(65536)},
+		{env: "OAUTH2_ADDR", envValue: ":9443", yaml: `":9443"`, got: func(c *config.Config) any { return c.Server.Addr }, want: ":9443"},
+		{env: "OAUTH2_ISSUER", envValue: "https://login.example.org", yaml: "https://login.example.org", got: func(c *config.Config) any { return c.Server.Issuer }, want: "https://login.example.org"},
+		{env: "OAUTH2_DATABASE_URL", envValue: "postgres://app@db:5432/oauth2", yaml: "postgres://app@db:5432/oauth2", got: func(c *config.Config) any { return c.Store.URL }, want: "postgres://app@db:5432/oauth2"},
+		{env: "OAUTH2_SEED_USERNAME", envValue: "root-admin", yaml: "root-admin", got: func(c *config.Config) any { return c.Seed.Username }, want: "root-admin"},
+		{env: "OAUTH2_SEED_PASSWORD", envValue: "another-long-password", yaml: "another-long-password", got: func(c *config.Config) any { return c.Seed.Password }, want: "another-long-password"},
+		{env: "OAUTH2_REGISTRATION_TOKEN", envValue: "reg-token-0123456789abcdef", yaml: "reg-token-0123456789abcdef", got: func(c *config.Config) any { return c.Registration.Token }, want: "reg-token-0123456789abcdef"},
+		{env: "OAUTH2_REDIS_URL", envValue: "redis://cache:6379/0", yaml: "redis://cache:6379/0", got: func(c *config.Config) any { return c.Redis.URL }, want: "redis://cache:6379/0"},
+		{env: "OAUTH2_KEY_ENCRYPTION_KEY", envValue: base64.StdEncoding.EncodeToString(otherKEK), yaml: base64.StdEncoding.EncodeToString(otherKEK), got: func(c *config.Config) any { return c.Keys.EncryptionKey }, want: otherKEK},
+		{env: "OAUTH2_DEBUG_ADDR", envValue: "127.0.0.1:6060", yaml: `"127.0.0.1:6060"`, got: func(c *config.Config) any { return c.Telemetry.DebugAddr }, want: "127.0.0.1:6060"},
+		{env: "OAUTH2_LOG_LEVEL", envValue: "debug", yaml: "debug", got: func(c *config.Config) any { return c.Telemetry.LogLevel }, want: slog.LevelDebug},
+		{env: "OAUTH2_TRUSTED_PROXIES", envValue: "10.0.0.0/8, 192.168.1.1", yaml: "[10.0.0.0/8, 192.168.1.1]", got: func(c *config.Config) any { return c.Server.TrustedProxies }, want: prefixes("10.0.0.0/8", "192.168.1.1/32")},
+		{env: "OAUTH2_SCOPE_ALLOWLIST", envValue: "openid,profile api:read", yaml: "[openid, profile, 'api:read']", got: func(c *config.Config) any { return c.Registration.ScopeAllowList }, want: []string{"openid", "profile", "api:read"}},
+		{env: "OAUTH2_ACCESS_TOKEN_ALG", envValue: "EdDSA", yaml: "EdDSA", got: func(c *config.Config) any { return c.Tokens.AccessTokenAlg }, want: "EdDSA"},
+		{env: "OAUTH2_ACCESS_TOKEN_TTL", envValue: "15m", yaml: "15m", got: func(c *config.Config) any { return c.Tokens.AccessTokenTTL }, want: 15 * time.Minute},
+		{env: "OAUTH2_REFRESH_TOKEN_TTL", envValue: "720h", yaml: "720h", got: func(c *config.Config) any { return c.Tokens.RefreshTokenTTL }, want: 720 * time.Hour},
+		{env: "OAUTH2_ID_TOKEN_TTL", envValue: "30m", yaml: "30m", got: func(c *config.Config) any { return c.Tokens.IDTokenTTL }, want: 30 * time.Minute},
+		{env: "OAUTH2_CODE_TTL", envValue: "2m", yaml: "2m", got: func(c *config.Config) any { return c.Tokens.CodeTTL }, want: 2 * time.Minute},
+		{env: "OAUTH2_SESSION_TTL", envValue: "8h", yaml: "8h", got: func(c *config.Config) any { return c.Tokens.SessionTTL }, want: 8 * time.Hour},
+		{env: "OAUTH2_DB_STATEMENT_TIMEOUT", envValue: "2500ms", yaml: "2500ms", got: func(c *config.Config) any { return c.Store.StatementTimeout }, want: 2500 * time.Millisecond},
+		{env: "OAUTH2_DB_MAX_CONNS", envValue: "50", yaml: "50", got: func(c *config.Config) any { return c.Store.MaxConns }, want: 50},
+		{env: "OAUTH2_DB_MIN_CONNS", envValue: "5", yaml: "5", got: func(c *config.Config) any { return c.Store.MinConns }, want: 5},
+		{env: "OAUTH2_MAX_BODY_BYTES", envValue: "65536", yaml: "65536", got: func(c *config.Config) any { return c.Server.MaxBodyBytes }, want: int64(65536)},
 		{env: "OAUTH2_DEV", envValue: "true", yaml: "true", got: func(c *config.Config) any { return c.Dev }, want: true},
-		{env: "OAUTH2_ADMIN_TOKEN", envValue: "admin-token-0123456789abcdef", yaml: "admin-token-0123456789abcdef", got: func(c *config.Config) any { return c.AdminToken }, want: "admin-token-0123456789abcdef"},
-		{env: "OAUTH2_KEY_ROTATION_INTERVAL", envValue: "720h", yaml: "720h", got: func(c *config.Config) any { return c.KeyRotationInterval }, want: 720 * time.Hour},
-		{env: "OAUTH2_KEY_PROPAGATION_DELAY", envValue: "30m", yaml: "30m", got: func(c *config.Config) any { return c.KeyPropagationDelay }, want: 30 * time.Minute},
-		{env: "OAUTH2_KEY_GRACE_PERIOD", envValue: "48h", yaml: "48h", got: func(c *config.Config) any { return c.KeyGracePeriod }, want: 48 * time.Hour},
-		{env: "OAUTH2_JANITOR_INTERVAL", envValue: "30s", yaml: "30s", got: func(c *config.Config) any { return c.JanitorInterval }, want: 30 * time.Second},
-		{env: "OAUTH2_SHUTDOWN_DRAIN", envValue: "12s", yaml: "12s", got: func(c *config.Config) any { return c.ShutdownDrain }, want: 12 * time.Second},
-		{env: "OAUTH2_REQUIRE_PAR", envValue: "true", yaml: "true", got: func(c *config.Config) any { return c.RequirePAR }, want: true},
-		{env: "OAUTH2_DPOP_NONCE", envValue: "1", yaml: "true", got: func(c *config.Config) any { return c.DPoPNonce }, want: true},
+		{env: "OAUTH2_ADMIN_TOKEN", envValue: "admin-token-0123456789abcdef", yaml: "admin-token-0123456789abcdef", got: func(c *config.Config) any { return c.Admin.Token }, want: "admin-token-0123456789abcdef"},
+		{env: "OAUTH2_KEY_ROTATION_INTERVAL", envValue: "720h", yaml: "720h", got: func(c *config.Config) any { return c.Keys.RotationInterval }, want: 720 * time.Hour},
+		{env: "OAUTH2_KEY_PROPAGATION_DELAY", envValue: "30m", yaml: "30m", got: func(c *config.Config) any { return c.Keys.PropagationDelay }, want: 30 * time.Minute},
+		{env: "OAUTH2_KEY_GRACE_PERIOD", envValue: "48h", yaml: "48h", got: func(c *config.Config) any { return c.Keys.GracePeriod }, want: 48 * time.Hour},
+		{env: "OAUTH2_JANITOR_INTERVAL", envValue: "30s", yaml: "30s", got: func(c *config.Config) any { return c.Store.JanitorInterval }, want: 30 * time.Second},
+		{env: "OAUTH2_SHUTDOWN_DRAIN", envValue: "12s", yaml: "12s", got: func(c *config.Config) any { return c.Server.ShutdownDrain }, want: 12 * time.Second},
+		{env: "OAUTH2_REQUIRE_PAR", envValue: "true", yaml: "true", got: func(c *config.Config) any { return c.Protocol.RequirePAR }, want: true},
+		{env: "OAUTH2_DPOP_NONCE", envValue: "1", yaml: "true", got: func(c *config.Config) any { return c.Protocol.DPoPNonce }, want: true},
 		{env: "OAUTH2_AUTHORIZATION_DETAILS_TYPES", envValue: "payment_initiation,account_information", yaml: "[payment_initiation, account_information]",
-			got:  func(c *config.Config) any { return c.AuthorizationDetailsTypes },
+			got:  func(c *config.Config) any { return c.Protocol.AuthorizationDetailsTypes },
 			want: []string{"payment_initiation", "account_information"}},
-		{env: "OAUTH2_RATE_LIMIT", envValue: "false", yaml: "false", got: func(c *config.Config) any { return c.RateLimit }, want: false},
-		{env: "OAUTH2_RATE_LIMIT_TOKEN", envValue: "20/s:40", yaml: `"20/s:40"`, got: func(c *config.Config) any { return c.RateLimitToken }, want: "20/s:40"},
-		{env: "OAUTH2_RATE_LIMIT_USERINFO", envValue: "30/s:60", yaml: `"30/s:60"`, got: func(c *config.Config) any { return c.RateLimitUserinfo }, want: "30/s:60"},
-		{env: "OAUTH2_RATE_LIMIT_INTERACTIVE", envValue: "5/s:10", yaml: `"5/s:10"`, got: func(c *config.Config) any { return c.RateLimitInteractive }, want: "5/s:10"},
-		{env: "OAUTH2_RATE_LIMIT_REGISTRATION", envValue: "2/s:4", yaml: `"2/s:4"`, got: func(c *config.Config) any { return c.RateLimitRegistration }, want: "2/s:4"},
-		{env: "OAUTH2_RATE_LIMIT_FAILURES", envValue: "3/m:6", yaml: `"3/m:6"`, got: func(c *config.Config) any { return c.RateLimitFailures }, want: "3/m:6"},
-		{env: "OAUTH2_RATE_LIMIT_REDIS_FAILURE", envValue: "closed", yaml: "closed", got: func(c *config.Config) any { return c.RateLimitRedisFailure }, want: "closed"},
-		{env: "OAUTH2_EVENT_SINKS", envValue: "log,none", yaml: "[log, none]", got: func(c *config.Config) any { return c.EventSinks }, want: []string{"log", "none"}},
-		{env: "OAUTH2_NATS_URL", envValue: "nats://bus:4222", yaml: "nats://bus:4222", got: func(c *config.Config) any { return c.NATSURL }, want: "nats://bus:4222"},
-		{env: "OAUTH2_EVENT_WEBHOOK_URL", envValue: "https://hooks.example/in", yaml: "https://hooks.example/in", got: func(c *config.Config) any { return c.EventWebhookURL }, want: "https://hooks.example/in"},
-		{env: "OAUTH2_EVENT_WEBHOOK_SECRET", envValue: "webhook-secret-0123456789", yaml: "webhook-secret-0123456789", got: func(c *config.Config) any { return c.EventWebhookSecret }, want: "webhook-secret-0123456789"},
-		{env: "OAUTH2_CIBA_NOTIFIER", envValue: "log", yaml: "log", got: func(c *config.Config) any { return c.CIBANotifier }, want: "log"},
-		{env: "OAUTH2_CIBA_WEBHOOK_URL", envValue: "https://push.example/ciba", yaml: "https://push.example/ciba", got: func(c *config.Config) any { return c.CIBAWebhookURL }, want: "https://push.example/ciba"},
-		{env: "OAUTH2_CIBA_WEBHOOK_SECRET", envValue: "ciba-secret-0123456789", yaml: "ciba-secret-0123456789", got: func(c *config.Config) any { return c.CIBAWebhookSecret }, want: "ciba-secret-0123456789"},
-		{env: "OAUTH2_TLS_CERT_FILE", envValue: "/etc/oauth2/tls.crt", yaml: "/etc/oauth2/tls.crt", got: func(c *config.Config) any { return c.TLSCertFile }, want: "/etc/oauth2/tls.crt",
+		{env: "OAUTH2_RATE_LIMIT", envValue: "false", yaml: "false", got: func(c *config.Config) any { return c.RateLimit.Enabled }, want: false},
+		{env: "OAUTH2_RATE_LIMIT_TOKEN", envValue: "20/s:40", yaml: `"20/s:40"`, got: func(c *config.Config) any { return c.RateLimit.Token }, want: config.Rate{Count: 20, Per: time.Second, Burst: 40}},
+		{env: "OAUTH2_RATE_LIMIT_USERINFO", envValue: "30/s:60", yaml: `"30/s:60"`, got: func(c *config.Config) any { return c.RateLimit.UserInfo }, want: config.Rate{Count: 30, Per: time.Second, Burst: 60}},
+		{env: "OAUTH2_RATE_LIMIT_INTERACTIVE", envValue: "5/s:10", yaml: `"5/s:10"`, got: func(c *config.Config) any { return c.RateLimit.Interactive }, want: config.Rate{Count: 5, Per: time.Second, Burst: 10}},
+		{env: "OAUTH2_RATE_LIMIT_REGISTRATION", envValue: "2/s:4", yaml: `"2/s:4"`, got: func(c *config.Config) any { return c.RateLimit.Registration }, want: config.Rate{Count: 2, Per: time.Second, Burst: 4}},
+		{env: "OAUTH2_RATE_LIMIT_FAILURES", envValue: "3/m:6", yaml: `"3/m:6"`, got: func(c *config.Config) any { return c.RateLimit.Failures }, want: config.Rate{Count: 3, Per: time.Minute, Burst: 6}},
+		{env: "OAUTH2_RATE_LIMIT_REDIS_FAILURE", envValue: "closed", yaml: "closed", got: func(c *config.Config) any { return c.RateLimit.RedisFailure }, want: "closed"},
+		{env: "OAUTH2_EVENT_SINKS", envValue: "log,none", yaml: "[log, none]", got: func(c *config.Config) any { return c.Events.Sinks }, want: []string{"log", "none"}},
+		{env: "OAUTH2_NATS_URL", envValue: "nats://bus:4222", yaml: "nats://bus:4222", got: func(c *config.Config) any { return c.Events.NATSURL }, want: "nats://bus:4222"},
+		{env: "OAUTH2_EVENT_WEBHOOK_URL", envValue: "https://hooks.example/in", yaml: "https://hooks.example/in", got: func(c *config.Config) any { return c.Events.WebhookURL }, want: "https://hooks.example/in"},
+		{env: "OAUTH2_EVENT_WEBHOOK_SECRET", envValue: "webhook-secret-0123456789", yaml: "webhook-secret-0123456789", got: func(c *config.Config) any { return c.Events.WebhookSecret }, want: "webhook-secret-0123456789"},
+		{env: "OAUTH2_CIBA_NOTIFIER", envValue: "log", yaml: "log", got: func(c *config.Config) any { return c.CIBA.Notifier }, want: "log"},
+		{env: "OAUTH2_CIBA_WEBHOOK_URL", envValue: "https://push.example/ciba", yaml: "https://push.example/ciba", got: func(c *config.Config) any { return c.CIBA.WebhookURL }, want: "https://push.example/ciba"},
+		{env: "OAUTH2_CIBA_WEBHOOK_SECRET", envValue: "ciba-secret-0123456789", yaml: "ciba-secret-0123456789", got: func(c *config.Config) any { return c.CIBA.WebhookSecret }, want: "ciba-secret-0123456789"},
+		{env: "OAUTH2_TLS_CERT_FILE", envValue: "/etc/oauth2/tls.crt", yaml: "/etc/oauth2/tls.crt", got: func(c *config.Config) any { return c.TLS.CertFile }, want: "/etc/oauth2/tls.crt",
 			needs: []string{"OAUTH2_TLS_KEY_FILE", "/etc/oauth2/tls.key"}},
-		{env: "OAUTH2_TLS_KEY_FILE", envValue: "/etc/oauth2/tls.key", yaml: "/etc/oauth2/tls.key", got: func(c *config.Config) any { return c.TLSKeyFile }, want: "/etc/oauth2/tls.key",
+		{env: "OAUTH2_TLS_KEY_FILE", envValue: "/etc/oauth2/tls.key", yaml: "/etc/oauth2/tls.key", got: func(c *config.Config) any { return c.TLS.KeyFile }, want: "/etc/oauth2/tls.key",
 			needs: []string{"OAUTH2_TLS_CERT_FILE", "/etc/oauth2/tls.crt"}},
-		{env: "OAUTH2_TLS_CLIENT_CERTS", envValue: "0", yaml: "false", got: func(c *config.Config) any { return c.TLSClientCerts }, want: false},
-		{env: "OAUTH2_TLS_CLIENT_CA_FILE", envValue: "/etc/oauth2/client-ca.pem", yaml: "/etc/oauth2/client-ca.pem", got: func(c *config.Config) any { return c.TLSClientCAFile }, want: "/etc/oauth2/client-ca.pem",
+		{env: "OAUTH2_TLS_CLIENT_CERTS", envValue: "0", yaml: "false", got: func(c *config.Config) any { return c.TLS.ClientCerts }, want: false},
+		{env: "OAUTH2_TLS_CLIENT_CA_FILE", envValue: "/etc/oauth2/client-ca.pem", yaml: "/etc/oauth2/client-ca.pem", got: func(c *config.Config) any { return c.TLS.ClientCAFile }, want: "/etc/oauth2/client-ca.pem",
 			needs: []string{"OAUTH2_TLS_CERT_FILE", "/etc/oauth2/tls.crt", "OAUTH2_TLS_KEY_FILE", "/etc/oauth2/tls.key"}},
-		{env: "OAUTH2_CLIENT_CERT_HEADER", envValue: "X-Client-Cert", yaml: "X-Client-Cert", got: func(c *config.Config) any { return c.ClientCertHeader }, want: "X-Client-Cert",
+		{env: "OAUTH2_CLIENT_CERT_HEADER", envValue: "X-Client-Cert", yaml: "X-Client-Cert", got: func(c *config.Config) any { return c.TLS.ClientCertHeader }, want: "X-Client-Cert",
 			needs: []string{"OAUTH2_TRUSTED_PROXIES", "10.0.0.0/8"}},
-		{env: "OAUTH2_CLIENT_CERT_HEADER_FORMAT", envValue: "rfc9440", yaml: "rfc9440", got: func(c *config.Config) any { return c.ClientCertHeaderFormat }, want: "rfc9440",
+		{env: "OAUTH2_CLIENT_CERT_HEADER_FORMAT", envValue: "rfc9440", yaml: "rfc9440", got: func(c *config.Config) any { return c.TLS.ClientCertHeaderFormat }, want: "rfc9440",
 			needs: []string{"OAUTH2_CLIENT_CERT_HEADER", "X-SSL-Cert", "OAUTH2_TRUSTED_PROXIES", "10.0.0.0/8"}},
-		{env: "OAUTH2_OTLP_ENDPOINT", envValue: "http://collector:4318", yaml: "http://collector:4318", got: func(c *config.Config) any { return c.OTLPEndpoint }, want: "http://collector:4318"},
+		{env: "OAUTH2_OTLP_ENDPOINT", envValue: "http://collector:4318", yaml: "http://collector:4318", got: func(c *config.Config) any { return c.Telemetry.OTLPEndpoint }, want: "http://collector:4318"},
 		{env: "OAUTH2_REQUEST_URI_HOSTS", envValue: "rp.example.com, RP2.example.org:8443,[2001:db8::1]:9443", yaml: "[rp.example.com, 'RP2.example.org:8443', '[2001:db8::1]:9443']",
-			got:  func(c *config.Config) any { return c.RequestURIHosts },
+			got:  func(c *config.Config) any { return c.Protocol.RequestURIHosts },
 			want: []string{"rp.example.com", "rp2.example.org:8443", "[2001:db8::1]:9443"}},
 		{env: "OAUTH2_OUTBOUND_PRIVATE_NETWORKS", envValue: "10.20.0.0/16, fd00::5", yaml: "['10.20.0.0/16', 'fd00::5']",
-			got:  func(c *config.Config) any { return c.OutboundPrivateNetworks },
-			want: []string{"10.20.0.0/16", "fd00::5"}},
-		{env: "OAUTH2_ALLOW_INSECURE_ISSUER", envValue: "1", yaml: "true", got: func(c *config.Config) any { return c.AllowInsecureIssuer }, want: true},
-		{env: "OAUTH2_ALLOW_LOCAL_OUTBOUND", envValue: "1", yaml: "true", got: func(c *config.Config) any { return c.AllowLocalOutbound }, want: true},
+			got:  func(c *config.Config) any { return c.Outbound.PrivateNetworks },
+			want: prefixes("10.20.0.0/16", "fd00::5/128")},
+		{env: "OAUTH2_ALLOW_INSECURE_ISSUER", envValue: "1", yaml: "true", got: func(c *config.Config) any { return c.Server.AllowInsecureIssuer }, want: true},
+		{env: "OAUTH2_ALLOW_LOCAL_OUTBOUND", envValue: "1", yaml: "true", got: func(c *config.Config) any { return c.Outbound.AllowLocal }, want: true},
 		{env: "OAUTH2_TRUSTED_ISSUERS", envValue: `[{"issuer":"https://p.example","jwks_uri":"https://p.example/jwks"}]`, yaml: "[{issuer: https://p.example, jwks_uri: https://p.example/jwks}]",
-			got:  func(c *config.Config) any { return c.TrustedIssuers },
+			got:  func(c *config.Config) any { return c.Protocol.TrustedIssuers },
 			want: []config.TrustedIssuer{{Issuer: "https://p.example", JWKSURI: "https://p.example/jwks"}}},
 	}
 }
@@ -476,25 +491,25 @@ func TestLoadSettings(t *testing.T) {
 	t.Run("environment wins over the file", func(t *testing.T) {
 		file := writeFile(t, "issuer: https://from-file.example.com\nlog_level: warn\n")
 		c := mustLoad(t, file, false, with(prodEnv(), "OAUTH2_ISSUER", "https://from-env.example.com"))
-		if c.Issuer != "https://from-env.example.com" {
-			t.Errorf("Issuer = %q, want the environment's", c.Issuer)
+		if c.Server.Issuer != "https://from-env.example.com" {
+			t.Errorf("Issuer = %q, want the environment's", c.Server.Issuer)
 		}
-		if c.LogLevel != "warn" {
-			t.Errorf("LogLevel = %q, want the file's", c.LogLevel)
+		if c.Telemetry.LogLevel != slog.LevelWarn {
+			t.Errorf("LogLevel = %v, want the file's", c.Telemetry.LogLevel)
 		}
 	})
 	t.Run("OAUTH2_CONFIG names the file", func(t *testing.T) {
 		file := writeFile(t, "log_level: error\n")
 		c := mustLoad(t, "", false, with(prodEnv(), "OAUTH2_CONFIG", file))
-		if c.LogLevel != "error" {
-			t.Fatalf("LogLevel = %q; OAUTH2_CONFIG was not read", c.LogLevel)
+		if c.Telemetry.LogLevel != slog.LevelError {
+			t.Fatalf("LogLevel = %v; OAUTH2_CONFIG was not read", c.Telemetry.LogLevel)
 		}
 	})
 	t.Run("file argument wins over OAUTH2_CONFIG", func(t *testing.T) {
 		file := writeFile(t, "log_level: error\n")
 		c := mustLoad(t, file, false, with(prodEnv(), "OAUTH2_CONFIG", filepath.Join(t.TempDir(), "missing.yaml")))
-		if c.LogLevel != "error" {
-			t.Fatalf("LogLevel = %q", c.LogLevel)
+		if c.Telemetry.LogLevel != slog.LevelError {
+			t.Fatalf("LogLevel = %v", c.Telemetry.LogLevel)
 		}
 	})
 	t.Run("missing file is an error naming it", func(t *testing.T) {
@@ -508,8 +523,8 @@ func TestLoadSettings(t *testing.T) {
 		t.Setenv("OAUTH2_LOG_LEVEL", "debug")
 		t.Setenv("OAUTH2_ISSUER", "http://not-loopback.example.com")
 		c := mustLoad(t, "", false, prodEnv())
-		if c.LogLevel != "info" || c.Issuer != "https://id.example.com" {
-			t.Fatalf("Load read the process environment: LogLevel %q, Issuer %q", c.LogLevel, c.Issuer)
+		if c.Telemetry.LogLevel != slog.LevelInfo || c.Server.Issuer != "https://id.example.com" {
+			t.Fatalf("Load read the process environment: LogLevel %v, Issuer %q", c.Telemetry.LogLevel, c.Server.Issuer)
 		}
 	})
 }
@@ -525,6 +540,8 @@ func TestLoadRefusesUnknownFileKeys(t *testing.T) {
 		{name: "field name instead of key", yaml: "KeyEncryptionKey: abc\n", key: "KeyEncryptionKey"},
 		{name: "warnings are not settable", yaml: "warnings: [x]\n", key: "warnings"},
 		{name: "unknown key after known ones", yaml: "log_level: debug\nscope_allow_list: [openid]\n", key: "scope_allow_list"},
+		{name: "key given twice", yaml: "log_level: debug\nlog_level: warn\n", key: "log_level"},
+		{name: "unknown field of a trusted issuer", yaml: "trusted_issuers: [{issuer: https://p.example, jwks_url: https://p.example/jwks}]\n", key: "jwks_url"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -573,6 +590,24 @@ func TestLoadRefusesBadValues(t *testing.T) {
 			}
 		})
 	}
+	t.Run("every unreadable value is named at once", func(t *testing.T) {
+		_, err := config.Load("", false, env(with(prodEnv(), "OAUTH2_CODE_TTL", "1mn", "OAUTH2_DB_MAX_CONNS", "many", "OAUTH2_RATE_LIMIT", "sometimes")))
+		if err == nil {
+			t.Fatal("Load accepted them")
+		}
+		for _, want := range []string{`OAUTH2_CODE_TTL="1mn"`, `OAUTH2_DB_MAX_CONNS="many"`, `OAUTH2_RATE_LIMIT="sometimes"`} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not name %s", err, want)
+			}
+		}
+	})
+	t.Run("a refused key-encryption key is not echoed", func(t *testing.T) {
+		const leaked = "c2hvcnQtYnV0LXNlY3JldA=="
+		_, err := config.Load("", false, env(with(prodEnv(), "OAUTH2_KEY_ENCRYPTION_KEY", leaked)))
+		if err == nil || strings.Contains(err.Error(), leaked) {
+			t.Fatalf("Load = %v, want a refusal that does not show the key", err)
+		}
+	})
 	t.Run("bad duration in the file names the file and line", func(t *testing.T) {
 		file := writeFile(t, "log_level: info\naccess_token_ttl: forever\n")
 		_, err := config.Load(file, false, env(prodEnv()))

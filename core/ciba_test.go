@@ -76,7 +76,7 @@ func newCIBAFixture(t testing.TB, pingEndpoint string) *cibaFixture {
 		notices: make(chan ports.CIBANotice, 16), outcomes: make(chan string, 16),
 	}
 	// The test's ping receiver listens on loopback.
-	f.p, err = New(Config{Issuer: "https://id.example.com", OutboundPrivateNetworks: loopbackNetworks}, Deps{
+	f.p, err = New(withTestSettings(Config{Issuer: "https://id.example.com", OutboundPrivateNetworks: loopbackNetworks}), Deps{
 		Store: f.store, Keys: keys, Clock: f.clock, Secrets: secrets, Sealer: sealer,
 		Passwords:    secret.Argon2id{Memory: 64, Time: 1, Threads: 1},
 		CIBANotifier: noticeBox{f.notices},

@@ -19,8 +19,11 @@ import (
 	"oauth2-server.dev/ports"
 )
 
-// Config is the protocol engine's settings. Zero durations take the
-// defaults of DefaultConfig.
+// Config is the protocol engine's settings. The server's configuration
+// (package config) holds their defaults and fills in every one; New
+// refuses the lifetimes, key schedule and access token algorithm when they
+// are missing. Only what no operator sets has a default here: Tenant,
+// AuthRequestTTL, IDTokenAlg and AccessTokenAudience.
 type Config struct {
 	// Issuer is the issuer identifier (RFC 8414 §2); endpoint URLs are
 	// built from it.
@@ -94,55 +97,52 @@ type Config struct {
 	AuthorizationDetailsTypes []string
 }
 
-// DefaultConfig returns the defaults used for zero fields.
-func DefaultConfig() Config {
-	return Config{
-		Tenant:              ports.DefaultTenant,
-		AccessTokenTTL:      time.Hour,
-		RefreshTokenTTL:     30 * 24 * time.Hour,
-		IDTokenTTL:          time.Hour,
-		CodeTTL:             time.Minute,
-		AuthRequestTTL:      15 * time.Minute,
-		SessionTTL:          24 * time.Hour,
-		KeyPropagationDelay: time.Hour,
-		KeyGracePeriod:      24 * time.Hour,
-		AccessTokenAlg:      keyset.ES256,
-		IDTokenAlg:          keyset.RS256,
-	}
-}
+// defaultAuthRequestTTL is how long a stored authorization request waits
+// for its sign-in and consent.
+const defaultAuthRequestTTL = 15 * time.Minute
 
+// withDefaults fills in the settings no operator sets.
 func (c Config) withDefaults() Config {
-	d := DefaultConfig()
 	c.Issuer = strings.TrimRight(c.Issuer, "/")
 	if c.Tenant == "" {
-		c.Tenant = d.Tenant
+		c.Tenant = ports.DefaultTenant
 	}
-	for _, f := range []struct {
-		v *time.Duration
-		d time.Duration
-	}{
-		{&c.AccessTokenTTL, d.AccessTokenTTL}, {&c.RefreshTokenTTL, d.RefreshTokenTTL},
-		{&c.IDTokenTTL, d.IDTokenTTL}, {&c.CodeTTL, d.CodeTTL},
-		{&c.AuthRequestTTL, d.AuthRequestTTL}, {&c.SessionTTL, d.SessionTTL},
-		{&c.KeyGracePeriod, d.KeyGracePeriod},
-	} {
-		if *f.v <= 0 {
-			*f.v = f.d
-		}
+	if c.AuthRequestTTL <= 0 {
+		c.AuthRequestTTL = defaultAuthRequestTTL
 	}
-	if c.KeyPropagationDelay < 0 {
-		c.KeyPropagationDelay = 0
-	}
-	if c.AccessTokenAlg == "" {
-		c.AccessTokenAlg = d.AccessTokenAlg
-	}
+	// OpenID Connect Registration §2: RS256 unless the client registers
+	// another algorithm.
 	if c.IDTokenAlg == "" {
-		c.IDTokenAlg = d.IDTokenAlg
+		c.IDTokenAlg = keyset.RS256
 	}
 	if c.AccessTokenAudience == "" {
 		c.AccessTokenAudience = c.Issuer
 	}
 	return c
+}
+
+// checkSettings refuses the operator's settings that are missing or that
+// the engine cannot work with.
+func (c Config) checkSettings() error {
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"AccessTokenTTL", c.AccessTokenTTL}, {"RefreshTokenTTL", c.RefreshTokenTTL},
+		{"IDTokenTTL", c.IDTokenTTL}, {"CodeTTL", c.CodeTTL}, {"SessionTTL", c.SessionTTL},
+		{"KeyGracePeriod", c.KeyGracePeriod},
+	} {
+		if d.v <= 0 {
+			return fmt.Errorf("core: %s must be positive", d.name)
+		}
+	}
+	if c.KeyRotationInterval < 0 || c.KeyPropagationDelay < 0 {
+		return errors.New("core: KeyRotationInterval and KeyPropagationDelay must not be negative")
+	}
+	if c.AccessTokenAlg == "" {
+		return errors.New("core: AccessTokenAlg is required")
+	}
+	return nil
 }
 
 // Store is what the engine needs from storage.
@@ -307,6 +307,9 @@ func New(cfg Config, d Deps) (*Provider, error) {
 		GrantJWTBearer:         jwtBearerGrant{p},
 		GrantDeviceCode:        deviceCodeGrant{p},
 		GrantCIBA:              cibaGrant{p},
+	}
+	if err := cfg.checkSettings(); err != nil {
+		return nil, err
 	}
 	return p, nil
 }

@@ -28,6 +28,7 @@ func TestNewRefusesUnknownSigningAlgorithms(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.cfg.Issuer = "https://id.example.com"
+			tt.cfg = withTestSettings(tt.cfg)
 			_, err := New(tt.cfg, Deps{Store: newTestStore(), Keys: keys, Secrets: secrets})
 			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
 				t.Fatalf("New: %v, want error %q", err, tt.wantErr)

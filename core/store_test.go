@@ -109,6 +109,7 @@ func newTestProvider(t testing.TB, cfg Config) (*Provider, *testStore) {
 	if cfg.Issuer == "" {
 		cfg.Issuer = "https://id.example.com"
 	}
+	cfg = withTestSettings(cfg)
 	store := newTestStore()
 	p, err := New(cfg, Deps{
 		Store: store, Keys: keys, Clock: fixedClock{testNow},

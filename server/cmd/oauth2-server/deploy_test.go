@@ -278,11 +278,11 @@ func TestKubernetesManifests(t *testing.T) {
 		}
 		probe := dig(server, "readinessProbe")
 		noticed := time.Duration(number(dig(probe, "periodSeconds"), 10)*number(dig(probe, "failureThreshold"), 3)) * time.Second
-		if noticed > cfg.ShutdownDrain {
-			t.Errorf("the readiness probe needs up to %v to see a stopping pod, longer than OAUTH2_SHUTDOWN_DRAIN (%v)", noticed, cfg.ShutdownDrain)
+		if noticed > cfg.Server.ShutdownDrain {
+			t.Errorf("the readiness probe needs up to %v to see a stopping pod, longer than OAUTH2_SHUTDOWN_DRAIN (%v)", noticed, cfg.Server.ShutdownDrain)
 		}
 		grace := time.Duration(number(dig(dep, "spec", "template", "spec", "terminationGracePeriodSeconds"), 30)) * time.Second
-		if need := cfg.ShutdownDrain + app.ShutdownTimeout; grace <= need {
+		if need := cfg.Server.ShutdownDrain + app.ShutdownTimeout; grace <= need {
 			t.Errorf("terminationGracePeriodSeconds is %v; the drain and the shutdown take up to %v", grace, need)
 		}
 	})

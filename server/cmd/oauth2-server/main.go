@@ -81,7 +81,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(stderr, cfg.LogLevel)
+	log := newLogger(stderr, cfg.Telemetry.LogLevel)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// The first signal starts a graceful shutdown, drain included; a
@@ -121,18 +121,16 @@ var commands = map[string]func(ctx context.Context, cfg *config.Config, log *slo
 	},
 }
 
-func newLogger(w io.Writer, level string) *slog.Logger {
-	var l slog.Level
-	_ = l.UnmarshalText([]byte(level))
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
 }
 
 func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.Writer) error {
-	if cfg.Dev && cfg.RegistrationToken == "" {
-		cfg.RegistrationToken = app.DevRegistrationToken()
+	if cfg.Dev && cfg.Registration.Token == "" {
+		cfg.Registration.Token = app.DevRegistrationToken()
 	}
-	if cfg.Dev && cfg.AdminToken == "" {
-		cfg.AdminToken = app.DevRegistrationToken()
+	if cfg.Dev && cfg.Admin.Token == "" {
+		cfg.Admin.Token = app.DevRegistrationToken()
 	}
 	for _, w := range cfg.Warnings {
 		log.Warn(w) // #nosec G706 -- the JSON handler escapes the text, which is the operator's own settings
@@ -149,13 +147,13 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.
 	// garbage the size of several requests' worth of memory; hand it back
 	// before serving rather than at the collector's leisure.
 	debug.FreeOSMemory()
-	ln, err := net.Listen("tcp", cfg.Addr)
+	ln, err := net.Listen("tcp", cfg.Server.Addr)
 	if err != nil {
 		return err
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "store", cfg.RedactedDatabaseURL(),
+	log.Info("listening", "addr", ln.Addr().String(), "issuer", cfg.Server.Issuer, "store", cfg.Store.RedactedURL(),
 		"startup", time.Since(processStart).Round(time.Millisecond).String(),
-		"tls", cfg.TLSCertFile != "", "client_certificates", cfg.ClientCertificates())
+		"tls", cfg.TLS.CertFile != "", "client_certificates", cfg.TLS.ClientCertificates())
 	if a.HasTLSFiles() {
 		reloadOnHangup(ctx, a, log)
 	}
@@ -196,7 +194,7 @@ func migrate(ctx context.Context, cfg *config.Config, stdout io.Writer, statusOn
 		if err := st.Migrate(ctx); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "migrations applied to %s in %s\n", cfg.RedactedDatabaseURL(), time.Since(start).Round(time.Millisecond))
+		fmt.Fprintf(stdout, "migrations applied to %s in %s\n", cfg.Store.RedactedURL(), time.Since(start).Round(time.Millisecond))
 	}
 	states, err := st.MigrationStatus(ctx)
 	if err != nil {
@@ -256,7 +254,7 @@ func rotateKeys(ctx context.Context, cfg *config.Config, stdout io.Writer) error
 		return err
 	}
 	defer st.Close()
-	keys, err := keyset.Load(ctx, st, ports.DefaultTenant, cfg.KEK(), ports.SystemClock{})
+	keys, err := keyset.Load(ctx, st, ports.DefaultTenant, cfg.Keys.EncryptionKey, ports.SystemClock{})
 	if err != nil {
 		return err
 	}
@@ -269,7 +267,7 @@ func rotateKeys(ctx context.Context, cfg *config.Config, stdout io.Writer) error
 			Data: core.KeyRotatedData(k),
 		}}
 	}
-	created, err := keys.Rotate(ctx, cfg.KeyPropagationDelay, cfg.KeyGracePeriod, rotated, keyset.Algorithms...)
+	created, err := keys.Rotate(ctx, cfg.Keys.PropagationDelay, cfg.Keys.GracePeriod, rotated, keyset.Algorithms...)
 	if err != nil {
 		return err
 	}
@@ -281,7 +279,7 @@ func rotateKeys(ctx context.Context, cfg *config.Config, stdout io.Writer) error
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "replaced keys stay published until %s after that; running servers pick the change up within seconds\n", cfg.KeyGracePeriod)
+	fmt.Fprintf(stdout, "replaced keys stay published until %s after that; running servers pick the change up within seconds\n", cfg.Keys.GracePeriod)
 	return nil
 }
 

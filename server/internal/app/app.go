@@ -52,17 +52,17 @@ const janitorBatch = 1000
 // names (sqlite:, postgres:// or postgresql://, mongodb:// or
 // mongodb+srv://) and, if migrate is set, migrates it.
 func OpenStore(ctx context.Context, cfg *config.Config, migrate bool) (Store, error) {
-	kind, err := cfg.StoreKind()
+	kind, err := cfg.Store.Kind()
 	if err != nil {
 		return nil, err
 	}
 	var st Store
 	switch kind {
 	case config.StoreMongo:
-		s, err := mongostore.Open(ctx, cfg.DatabaseURL, mongostore.Options{
-			MaxConns:         cfg.DBMaxConns,
-			MinConns:         cfg.DBMinConns,
-			OperationTimeout: cfg.DBStatementTimeout,
+		s, err := mongostore.Open(ctx, cfg.Store.URL, mongostore.Options{
+			MaxConns:         cfg.Store.MaxConns,
+			MinConns:         cfg.Store.MinConns,
+			OperationTimeout: cfg.Store.StatementTimeout,
 		})
 		if err != nil {
 			return nil, err
@@ -74,12 +74,12 @@ func OpenStore(ctx context.Context, cfg *config.Config, migrate bool) (Store, er
 			// SQLite keeps its own connection cap: it has one writer at a
 			// time whatever the pool size.
 			opts = sqlstore.Options{
-				MaxOpenConns:     cfg.DBMaxConns,
-				MinConns:         cfg.DBMinConns,
-				StatementTimeout: cfg.DBStatementTimeout,
+				MaxOpenConns:     cfg.Store.MaxConns,
+				MinConns:         cfg.Store.MinConns,
+				StatementTimeout: cfg.Store.StatementTimeout,
 			}
 		}
-		s, err := sqlstore.Open(ctx, cfg.DatabaseURL, opts)
+		s, err := sqlstore.Open(ctx, cfg.Store.URL, opts)
 		if err != nil {
 			return nil, err
 		}
@@ -144,15 +144,15 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 	// The signing keys are read through the breaker too: while the store
 	// is down, the keys in memory keep signing and a re-read fails at
 	// once or at the store deadline, never hangs.
-	keys, err := keyset.Load(ctx, guarded, ports.DefaultTenant, cfg.KEK(), clock)
+	keys, err := keyset.Load(ctx, guarded, ports.DefaultTenant, cfg.Keys.EncryptionKey, clock)
 	if err != nil {
 		return nil, err
 	}
-	secretKey, err := secret.Derive(cfg.KEK(), "client secret hash")
+	secretKey, err := secret.Derive(cfg.Keys.EncryptionKey, "client secret hash")
 	if err != nil {
 		return nil, err
 	}
-	cookieKey, err := secret.Derive(cfg.KEK(), "cookie signature")
+	cookieKey, err := secret.Derive(cfg.Keys.EncryptionKey, "cookie signature")
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +160,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 	if err != nil {
 		return nil, err
 	}
-	sealKey, err := secret.Derive(cfg.KEK(), "client secret seal")
+	sealKey, err := secret.Derive(cfg.Keys.EncryptionKey, "client secret seal")
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +170,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 	}
 	// Derived from the key-encryption key, so every replica accepts the
 	// DPoP nonces of every other.
-	nonceKey, err := secret.Derive(cfg.KEK(), "dpop nonce")
+	nonceKey, err := secret.Derive(cfg.Keys.EncryptionKey, "dpop nonce")
 	if err != nil {
 		return nil, err
 	}
@@ -209,14 +209,9 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 		})
 	}
 	out := newOutbound(o.outboundRoots)
-	privateNets, err := config.ParseNetworks(cfg.OutboundPrivateNetworks)
-	if err != nil {
-		ed.close()
-		return nil, err
-	}
 	var requestURIClient *http.Client
-	if len(cfg.RequestURIHosts) > 0 {
-		requestURIClient = out.requestURIClient(cfg.RequestURIHosts)
+	if len(cfg.Protocol.RequestURIHosts) > 0 {
+		requestURIClient = out.requestURIClient(cfg.Protocol.RequestURIHosts)
 	}
 	notifier, err := cibaNotifier(cfg, out.client(), log)
 	if err != nil {
@@ -233,31 +228,9 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 		ed.close()
 		return nil, err
 	}
-	p, err := core.New(core.Config{
-		Issuer:                  cfg.Issuer,
-		AccessTokenTTL:          cfg.AccessTokenTTL,
-		AccessTokenAlg:          cfg.AccessTokenAlg,
-		RefreshTokenTTL:         cfg.RefreshTokenTTL,
-		IDTokenTTL:              cfg.IDTokenTTL,
-		CodeTTL:                 cfg.CodeTTL,
-		SessionTTL:              cfg.SessionTTL,
-		RegistrationToken:       cfg.RegistrationToken,
-		ScopeAllowList:          cfg.ScopeAllowList,
-		KeyRotationInterval:     cfg.KeyRotationInterval,
-		KeyPropagationDelay:     cfg.KeyPropagationDelay,
-		KeyGracePeriod:          cfg.KeyGracePeriod,
-		TrustedIssuers:          trustedIssuers(cfg.TrustedIssuers),
-		RequirePAR:              cfg.RequirePAR,
-		DPoPNonce:               cfg.DPoPNonce,
-		RequestURIHosts:         cfg.RequestURIHosts,
-		OutboundPrivateNetworks: privateNets,
-		ClientCertificates:      cfg.ClientCertificates(),
-		ClientCAs:               tlsFiles.clientCAs,
-		// RFC 9396: the authorization details types the server accepts.
-		AuthorizationDetailsTypes: cfg.AuthorizationDetailsTypes,
-	}, core.Deps{
+	p, err := core.New(engineConfig(cfg, tlsFiles.clientCAs), core.Deps{
 		Store: guarded, Keys: keys, Clock: clock, Secrets: hasher, Sealer: sealer,
-		HTTPClient: out.calledClient(privateNets), TrustedIssuersClient: out.client(), RequestURIClient: requestURIClient,
+		HTTPClient: out.calledClient(cfg.Outbound.PrivateNetworks), TrustedIssuersClient: out.client(), RequestURIClient: requestURIClient,
 		Events: counted, TraceID: traceID, DPoPNonceKey: nonceKey,
 		CIBANotifier: notifier, OnCIBADelivery: deliveries.record, OnLogoutDelivery: logouts.record,
 	})
@@ -273,24 +246,20 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 		ed.close()
 		return nil, err
 	}
-	proxies, err := config.ParseNetworks(cfg.TrustedProxies)
-	if err != nil {
-		return nil, err
-	}
 	draining := new(atomic.Bool)
 	h, err := httpapi.NewRouter(httpapi.Options{
 		Provider: p, Store: guarded, Logger: log, Registry: reg,
-		CookieKey: cookieKey, SecureCookies: cfg.HTTPSIssuer(),
-		TrustedProxies: proxies, MaxBodyBytes: cfg.MaxBodyBytes, AdminToken: cfg.AdminToken,
+		CookieKey: cookieKey, SecureCookies: cfg.Server.HTTPSIssuer(),
+		TrustedProxies: cfg.Server.TrustedProxies, MaxBodyBytes: cfg.Server.MaxBodyBytes, AdminToken: cfg.Admin.Token,
 		Edge: ed.middleware, Bulkheads: ed.bulkheads, Guard: ed.guard, Tracer: tp,
-		ClientCertHeader: httpapi.ClientCertHeader{Name: cfg.ClientCertHeader, Format: cfg.ClientCertHeaderFormat},
+		ClientCertHeader: httpapi.ClientCertHeader{Name: cfg.TLS.ClientCertHeader, Format: cfg.TLS.ClientCertHeaderFormat},
 		Draining:         draining.Load,
 	})
 	if err != nil {
 		ed.close()
 		return nil, err
 	}
-	jan, err := janitor.New(guarded, cfg.JanitorInterval, janitorBatch, reg, log, clock)
+	jan, err := janitor.New(guarded, cfg.Store.JanitorInterval, janitorBatch, reg, log, clock)
 	if err != nil {
 		ed.close()
 		return nil, err
@@ -328,13 +297,13 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	if a.tls != nil && a.tls.serves() {
-		srv.TLSConfig = a.tls.serverConfig(a.Config.TLSClientCerts)
+		srv.TLSConfig = a.tls.serverConfig(a.Config.TLS.ClientCerts)
 		go func() { errc <- srv.ServeTLS(ln, "", "") }()
 	} else {
 		go func() { errc <- srv.Serve(ln) }()
 	}
-	if a.Config.DebugAddr != "" {
-		dbg, err := a.serveDebug(a.Config.DebugAddr)
+	if a.Config.Telemetry.DebugAddr != "" {
+		dbg, err := a.serveDebug(a.Config.Telemetry.DebugAddr)
 		if err != nil {
 			_ = srv.Close()
 			return err
@@ -381,7 +350,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 // long enough for load balancers to see it and send elsewhere before the
 // listener closes. It returns early only if the server stops by itself.
 func (a *App) drain(srv *http.Server, errc <-chan error) error {
-	d := a.Config.ShutdownDrain
+	d := a.Config.Server.ShutdownDrain
 	if d <= 0 {
 		return nil
 	}
@@ -464,12 +433,4 @@ func runKeyMaintenance(ctx context.Context, interval time.Duration, maintain fun
 			failingSince = time.Time{}
 		}
 	}
-}
-
-func trustedIssuers(list []config.TrustedIssuer) []core.TrustedIssuer {
-	out := make([]core.TrustedIssuer, 0, len(list))
-	for _, t := range list {
-		out = append(out, core.TrustedIssuer{Issuer: t.Issuer, JWKS: t.JWKS, JWKSURI: t.JWKSURI, Clients: t.Clients})
-	}
-	return out
 }

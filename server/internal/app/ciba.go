@@ -15,12 +15,12 @@ import (
 // cibaNotifier builds the configured way to reach users' authentication
 // devices; nil when CIBA is off (OAUTH2_CIBA_NOTIFIER=none).
 func cibaNotifier(cfg *config.Config, outbound *http.Client, log *slog.Logger) (ports.CIBANotifier, error) {
-	switch cfg.CIBANotifier {
+	switch cfg.CIBA.Notifier {
 	case "log":
 		return cibanotify.NewLog(log.With("component", "ciba")), nil
 	case "webhook":
 		return cibanotify.NewWebhook(cibanotify.WebhookConfig{
-			URL: cfg.CIBAWebhookURL, Secret: []byte(cfg.CIBAWebhookSecret), Client: outbound,
+			URL: cfg.CIBA.WebhookURL, Secret: []byte(cfg.CIBA.WebhookSecret), Client: outbound,
 		})
 	}
 	return nil, nil

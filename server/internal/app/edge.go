@@ -56,29 +56,26 @@ func buildEdge(cfg *config.Config, reg prometheus.Registerer, rm *resilience.Met
 		"registration": resilience.Bulkhead(resilience.BulkheadOptions{Group: "registration", MaxConcurrent: 8, QueueTimeout: queueTimeout, RetryAfter: time.Second, Metrics: rm}),
 		"admin":        resilience.Bulkhead(resilience.BulkheadOptions{Group: "admin", MaxConcurrent: 8, QueueTimeout: queueTimeout, RetryAfter: time.Second, Metrics: rm}),
 	}
-	if !cfg.RateLimit {
+	if !cfg.RateLimit.Enabled {
 		log.Warn("rate limiting is off (OAUTH2_RATE_LIMIT=0)")
 		return e, nil
 	}
 
-	limits, err := rateLimits(cfg)
-	if err != nil {
-		return nil, err
-	}
+	limits := rateLimits(cfg.RateLimit)
 	lm, err := ratelimit.NewMetrics(reg)
 	if err != nil {
 		return nil, err
 	}
 	var limiter ratelimit.Limiter = ratelimit.NewMemory(ratelimit.MemoryOptions{})
-	if cfg.RedisURL != "" {
-		client, err := newRedisClient(cfg.RedisURL, redisRateLimitTimeout, log)
+	if cfg.Redis.URL != "" {
+		client, err := newRedisClient(cfg.Redis.URL, redisRateLimitTimeout, log)
 		if err != nil {
 			return nil, err
 		}
 		e.closers = append(e.closers, client.Close)
 		// Every request asks Redis, and every request fails while it is
 		// down: the log hears of the outage, not of each request.
-		backend := newOutageLog(log, "rate limit backend", "on_failure", cfg.RateLimitRedisFailure)
+		backend := newOutageLog(log, "rate limit backend", "on_failure", cfg.RateLimit.RedisFailure)
 		ro := ratelimit.RedisOptions{
 			Client:    client,
 			Breaker:   resilience.NewBreaker(resilience.BreakerSettings{Name: "redis_ratelimit", Metrics: rm}),
@@ -86,7 +83,7 @@ func buildEdge(cfg *config.Config, reg prometheus.Registerer, rm *resilience.Met
 			OnError:   backend.failed,
 			OnSuccess: backend.ok,
 		}
-		switch cfg.RateLimitRedisFailure {
+		switch cfg.RateLimit.RedisFailure {
 		case "local":
 			ro.Fallback = limiter
 		case "closed":
@@ -120,27 +117,18 @@ func buildEdge(cfg *config.Config, reg prometheus.Registerer, rm *resilience.Met
 	return e, nil
 }
 
-// rateLimits applies the configured budgets over the defaults.
-func rateLimits(cfg *config.Config) (ratelimit.Limits, error) {
-	l := ratelimit.DefaultLimits()
-	for _, f := range []struct {
-		text string
-		dst  *ratelimit.Limit
-	}{
-		{cfg.RateLimitToken, &l.Token}, {cfg.RateLimitUserinfo, &l.UserInfo},
-		{cfg.RateLimitInteractive, &l.Interactive}, {cfg.RateLimitRegistration, &l.Registration},
-		{cfg.RateLimitFailures, &l.Failures},
-	} {
-		if f.text == "" {
-			continue
-		}
-		r, err := config.ParseRate(f.text)
-		if err != nil {
-			return l, err
-		}
-		*f.dst = ratelimit.Limit{Rate: r.Count, Per: r.Per, Burst: r.Burst}
+// rateLimits are the configured budgets, defaults included.
+func rateLimits(rl config.RateLimit) ratelimit.Limits {
+	limit := func(r config.Rate) ratelimit.Limit {
+		return ratelimit.Limit{Rate: r.Count, Per: r.Per, Burst: r.Burst}
 	}
-	return l, nil
+	return ratelimit.Limits{
+		Token:        limit(rl.Token),
+		UserInfo:     limit(rl.UserInfo),
+		Interactive:  limit(rl.Interactive),
+		Registration: limit(rl.Registration),
+		Failures:     limit(rl.Failures),
+	}
 }
 
 func (e *edge) close() {

@@ -69,7 +69,7 @@ func DiscardUnrelayedEvents(cfg *config.Config, st ports.Store) {
 // noEventSinks reports whether cfg sends events nowhere: it names no sink,
 // or "none" among them.
 func noEventSinks(cfg *config.Config) bool {
-	return len(cfg.EventSinks) == 0 || slices.Contains(cfg.EventSinks, "none")
+	return len(cfg.Events.Sinks) == 0 || slices.Contains(cfg.Events.Sinks, "none")
 }
 
 // relayLease is how long a batch the relay claims, or a handed batch, is
@@ -180,12 +180,12 @@ func eventSinks(cfg *config.Config, log *slog.Logger) ([]events.Sink, func(), er
 			c()
 		}
 	}
-	for _, name := range cfg.EventSinks {
+	for _, name := range cfg.Events.Sinks {
 		switch name {
 		case "log":
 			sinks = append(sinks, events.NewLogSink(log.With("component", "events")))
 		case "redis":
-			client, err := newRedisClient(cfg.RedisURL, redisSinkTimeout, log)
+			client, err := newRedisClient(cfg.Redis.URL, redisSinkTimeout, log)
 			if err != nil {
 				closeAll()
 				return nil, nil, err
@@ -200,7 +200,7 @@ func eventSinks(cfg *config.Config, log *slog.Logger) ([]events.Sink, func(), er
 		case "nats":
 			// A NATS server that is down at start must not keep the
 			// server from starting: the connection keeps retrying.
-			nc, err := nats.Connect(cfg.NATSURL, nats.RetryOnFailedConnect(true), nats.MaxReconnects(-1), nats.ReconnectWait(time.Second))
+			nc, err := nats.Connect(cfg.Events.NATSURL, nats.RetryOnFailedConnect(true), nats.MaxReconnects(-1), nats.ReconnectWait(time.Second))
 			if err != nil {
 				closeAll()
 				return nil, nil, fmt.Errorf("OAUTH2_NATS_URL: %w", err)
@@ -213,7 +213,7 @@ func eventSinks(cfg *config.Config, log *slog.Logger) ([]events.Sink, func(), er
 			}
 			sinks = append(sinks, s)
 		case "webhook":
-			s, err := webhook.New(webhook.Config{URL: cfg.EventWebhookURL, Secret: []byte(cfg.EventWebhookSecret)})
+			s, err := webhook.New(webhook.Config{URL: cfg.Events.WebhookURL, Secret: []byte(cfg.Events.WebhookSecret)})
 			if err != nil {
 				closeAll()
 				return nil, nil, err

@@ -145,13 +145,14 @@ func serveEdge(t *testing.T, e *edge, n int) {
 func edgeWithRedis(t *testing.T, redisURL, onFailure string) (*edge, *logLines) {
 	t.Helper()
 	lines, log := newLogLines()
-	cfg := &config.Config{RateLimit: true, RedisURL: redisURL, RateLimitRedisFailure: onFailure}
+	cfg := config.Defaults()
+	cfg.Redis.URL, cfg.RateLimit.RedisFailure = redisURL, onFailure
 	reg := prometheus.NewRegistry()
 	rm, err := resilience.NewMetrics(reg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := buildEdge(cfg, reg, rm, log)
+	e, err := buildEdge(&cfg, reg, rm, log)
 	if err != nil {
 		t.Fatal(err)
 	}

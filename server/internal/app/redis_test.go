@@ -58,10 +58,10 @@ func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, n
 func TestRateLimitOnBlackHoledRedis(t *testing.T) {
 	redisURL, proxy := proxied(t, testService(t, "OAUTH2_TEST_REDIS_URL"))
 	cfg := config.Defaults()
-	cfg.RateLimit = true
-	cfg.RedisURL = redisURL
-	cfg.RateLimitRedisFailure = "local"
-	cfg.RateLimitToken = "1/m:1"
+	cfg.RateLimit.Enabled = true
+	cfg.Redis.URL = redisURL
+	cfg.RateLimit.RedisFailure = "local"
+	cfg.RateLimit.Token = config.Rate{Count: 1, Per: time.Minute, Burst: 1}
 	reg := prometheus.NewRegistry()
 	rm, err := resilience.NewMetrics(reg)
 	if err != nil {
@@ -112,8 +112,8 @@ func TestRateLimitOnBlackHoledRedis(t *testing.T) {
 func TestRedisEventSinkOnBlackHoledRedis(t *testing.T) {
 	redisURL, proxy := proxied(t, testService(t, "OAUTH2_TEST_REDIS_URL"))
 	cfg := config.Defaults()
-	cfg.RedisURL = redisURL
-	cfg.EventSinks = []string{"redis"}
+	cfg.Redis.URL = redisURL
+	cfg.Events.Sinks = []string{"redis"}
 	sinks, closeSinks, err := eventSinks(&cfg, quietLog())
 	if err != nil {
 		t.Fatalf("eventSinks: %v", err)

@@ -55,15 +55,15 @@ var DemoCIBAClient = DemoClient{
 // demo clients, and prints what a new user needs to sign in to out.
 func (a *App) Seed(ctx context.Context, out io.Writer) error {
 	cfg := a.Config
-	if cfg.SeedUsername != "" {
+	if cfg.Seed.Username != "" {
 		// A user that exists is left as it is, and no password is hashed
 		// for it: hashing would cost every start the time of a sign-in.
-		_, err := a.Store.GetUserByUsername(ctx, ports.DefaultTenant, cfg.SeedUsername)
+		_, err := a.Store.GetUserByUsername(ctx, ports.DefaultTenant, cfg.Seed.Username)
 		if errors.Is(err, ports.ErrNotFound) {
 			err = a.Provider.CreateUser(ctx, &ports.User{
-				Username: cfg.SeedUsername, Name: "Demo User", GivenName: "Demo", FamilyName: "User",
-				Email: cfg.SeedUsername + "@example.com", EmailVerified: true,
-			}, cfg.SeedPassword)
+				Username: cfg.Seed.Username, Name: "Demo User", GivenName: "Demo", FamilyName: "User",
+				Email: cfg.Seed.Username + "@example.com", EmailVerified: true,
+			}, cfg.Seed.Password)
 		}
 		if err != nil && !errors.Is(err, ports.ErrConflict) {
 			return fmt.Errorf("seed user: %w", err)
@@ -83,11 +83,11 @@ func (a *App) Seed(ctx context.Context, out io.Writer) error {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n  oauth2-server dev mode: not for real users\n\n")
-	fmt.Fprintf(&b, "  issuer      %s\n", cfg.Issuer)
-	fmt.Fprintf(&b, "  discovery   %s/.well-known/openid-configuration\n", cfg.Issuer)
-	fmt.Fprintf(&b, "  database    %s\n", cfg.RedactedDatabaseURL())
-	fmt.Fprintf(&b, "  user        %s / %s\n", cfg.SeedUsername, cfg.SeedPassword)
-	fmt.Fprintf(&b, "  account     %s/account (the applications the user allowed)\n", cfg.Issuer)
+	fmt.Fprintf(&b, "  issuer      %s\n", cfg.Server.Issuer)
+	fmt.Fprintf(&b, "  discovery   %s/.well-known/openid-configuration\n", cfg.Server.Issuer)
+	fmt.Fprintf(&b, "  database    %s\n", cfg.Store.RedactedURL())
+	fmt.Fprintf(&b, "  user        %s / %s\n", cfg.Seed.Username, cfg.Seed.Password)
+	fmt.Fprintf(&b, "  account     %s/account (the applications the user allowed)\n", cfg.Server.Issuer)
 	for _, c := range demos {
 		if c.Secret != "" {
 			fmt.Fprintf(&b, "  client      %s / %s  (%s)\n", c.ID, c.Secret, c.Description)
@@ -95,12 +95,12 @@ func (a *App) Seed(ctx context.Context, out io.Writer) error {
 			fmt.Fprintf(&b, "  client      %s  (%s)\n", c.ID, c.Description)
 		}
 	}
-	if cfg.RegistrationToken != "" {
-		fmt.Fprintf(&b, "  register    POST %s/oauth/register with Authorization: Bearer %s\n", cfg.Issuer, cfg.RegistrationToken)
+	if cfg.Registration.Token != "" {
+		fmt.Fprintf(&b, "  register    POST %s/oauth/register with Authorization: Bearer %s\n", cfg.Server.Issuer, cfg.Registration.Token)
 	}
-	if cfg.AdminToken != "" {
-		fmt.Fprintf(&b, "  admin UI    %s/admin (sign in with the admin token)\n", cfg.Issuer)
-		fmt.Fprintf(&b, "  admin API   %s/admin/api/keys with Authorization: Bearer %s\n", cfg.Issuer, cfg.AdminToken)
+	if cfg.Admin.Token != "" {
+		fmt.Fprintf(&b, "  admin UI    %s/admin (sign in with the admin token)\n", cfg.Server.Issuer)
+		fmt.Fprintf(&b, "  admin API   %s/admin/api/keys with Authorization: Bearer %s\n", cfg.Server.Issuer, cfg.Admin.Token)
 	}
 	for _, w := range cfg.Warnings {
 		fmt.Fprintf(&b, "\n  WARNING: %s\n", w)

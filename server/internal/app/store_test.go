@@ -63,7 +63,7 @@ func postgresSchema(t *testing.T, base string) string {
 func TestStoreBreakerOnABlackHoledDatabase(t *testing.T) {
 	dbURL, proxy := proxied(t, postgresSchema(t, testService(t, "OAUTH2_TEST_POSTGRES_URL")))
 	cfg := config.Defaults()
-	cfg.DatabaseURL = dbURL
+	cfg.Store.URL = dbURL
 	st, err := OpenStore(t.Context(), &cfg, true)
 	if err != nil {
 		t.Fatalf("OpenStore: %v", err)

@@ -26,7 +26,7 @@ type tlsFiles struct {
 
 // loadTLSFiles reads the files cfg names, refusing what cannot serve.
 func loadTLSFiles(cfg *config.Config) (*tlsFiles, error) {
-	t := &tlsFiles{certFile: cfg.TLSCertFile, keyFile: cfg.TLSKeyFile, caFile: cfg.TLSClientCAFile}
+	t := &tlsFiles{certFile: cfg.TLS.CertFile, keyFile: cfg.TLS.KeyFile, caFile: cfg.TLS.ClientCAFile}
 	if t.certFile != "" {
 		cert, err := loadServerCert(t.certFile, t.keyFile)
 		if err != nil {

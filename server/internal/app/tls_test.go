@@ -76,14 +76,14 @@ func TestLoadTLSFiles(t *testing.T) {
 		cfg     config.Config
 		wantErr string
 	}{
-		{name: "a certificate, its key and a CA file", cfg: config.Config{TLSCertFile: cert, TLSKeyFile: key, TLSClientCAFile: ca}},
-		{name: "a CA file alone, for a proxy's certificates", cfg: config.Config{TLSClientCAFile: ca}},
-		{name: "a missing certificate file", cfg: config.Config{TLSCertFile: filepath.Join(dir, "missing.crt"), TLSKeyFile: key}, wantErr: "OAUTH2_TLS_CERT_FILE"},
-		{name: "a key that is not the certificate's", cfg: config.Config{TLSCertFile: cert, TLSKeyFile: otherKey}, wantErr: "OAUTH2_TLS_KEY_FILE"},
-		{name: "a missing CA file", cfg: config.Config{TLSClientCAFile: filepath.Join(dir, "missing.pem")}, wantErr: "OAUTH2_TLS_CLIENT_CA_FILE"},
-		{name: "a CA file holding a key", cfg: config.Config{TLSClientCAFile: keyAsCA}, wantErr: "PRIVATE KEY block"},
-		{name: "a CA file without PEM", cfg: config.Config{TLSClientCAFile: empty}, wantErr: "holds no PEM certificates"},
-		{name: "a CA file with a broken certificate", cfg: config.Config{TLSClientCAFile: broken}, wantErr: "certificate 1"},
+		{name: "a certificate, its key and a CA file", cfg: config.Config{TLS: config.TLS{CertFile: cert, KeyFile: key, ClientCAFile: ca}}},
+		{name: "a CA file alone, for a proxy's certificates", cfg: config.Config{TLS: config.TLS{ClientCAFile: ca}}},
+		{name: "a missing certificate file", cfg: config.Config{TLS: config.TLS{CertFile: filepath.Join(dir, "missing.crt"), KeyFile: key}}, wantErr: "OAUTH2_TLS_CERT_FILE"},
+		{name: "a key that is not the certificate's", cfg: config.Config{TLS: config.TLS{CertFile: cert, KeyFile: otherKey}}, wantErr: "OAUTH2_TLS_KEY_FILE"},
+		{name: "a missing CA file", cfg: config.Config{TLS: config.TLS{ClientCAFile: filepath.Join(dir, "missing.pem")}}, wantErr: "OAUTH2_TLS_CLIENT_CA_FILE"},
+		{name: "a CA file holding a key", cfg: config.Config{TLS: config.TLS{ClientCAFile: keyAsCA}}, wantErr: "PRIVATE KEY block"},
+		{name: "a CA file without PEM", cfg: config.Config{TLS: config.TLS{ClientCAFile: empty}}, wantErr: "holds no PEM certificates"},
+		{name: "a CA file with a broken certificate", cfg: config.Config{TLS: config.TLS{ClientCAFile: broken}}, wantErr: "certificate 1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -97,7 +97,7 @@ func TestLoadTLSFiles(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if files.serves() != (tt.cfg.TLSCertFile != "") || (files.clientCAs != nil) != (tt.cfg.TLSClientCAFile != "") {
+			if files.serves() != (tt.cfg.TLS.CertFile != "") || (files.clientCAs != nil) != (tt.cfg.TLS.ClientCAFile != "") {
 				t.Fatalf("serves %v, CAs %v", files.serves(), files.clientCAs != nil)
 			}
 		})
@@ -130,7 +130,7 @@ func TestTLSListener(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
 	first := writeKeyPair(t, certFile, keyFile, "first")
-	files, err := loadTLSFiles(&config.Config{TLSCertFile: certFile, TLSKeyFile: keyFile})
+	files, err := loadTLSFiles(&config.Config{TLS: config.TLS{CertFile: certFile, KeyFile: keyFile}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,13 +19,13 @@ import (
 // traceparent, that logs and events carry.
 func tracerProvider(ctx context.Context, cfg *config.Config) (*sdktrace.TracerProvider, error) {
 	res := resource.NewSchemaless(semconv.ServiceName("oauth2-server"))
-	if cfg.OTLPEndpoint == "" {
+	if cfg.Telemetry.OTLPEndpoint == "" {
 		return sdktrace.NewTracerProvider(
 			sdktrace.WithResource(res),
 			sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.NeverSample())),
 		), nil
 	}
-	exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(cfg.OTLPEndpoint))
+	exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(cfg.Telemetry.OTLPEndpoint))
 	if err != nil {
 		return nil, fmt.Errorf("OAUTH2_OTLP_ENDPOINT: %w", err)
 	}
