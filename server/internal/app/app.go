@@ -33,9 +33,10 @@ type App struct {
 	Provider *core.Provider
 	Handler  http.Handler
 	Log      *slog.Logger
-	edge     *edge
 	janitor  *janitor.Janitor
 	relay    *events.Relay
+	// res holds what the start opened, which Close releases.
+	res *resources
 	// tls holds the TLS files: the listener's certificate, the client
 	// CAs.
 	tls *tlsFiles
@@ -110,7 +111,8 @@ func WithOutboundRoots(pool *x509.CertPool) Option {
 }
 
 // New builds the server from cfg: store (migrated), keys, engine, router.
-func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock ports.Clock, opts ...Option) (*App, error) {
+// A start that fails releases whatever it had opened.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock ports.Clock, opts ...Option) (_ *App, err error) {
 	if clock == nil {
 		clock = ports.SystemClock{}
 	}
@@ -118,19 +120,23 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock ports.
 	for _, opt := range opts {
 		opt(&o)
 	}
+	res := &resources{}
+	defer func() {
+		if err != nil {
+			_ = res.release() // the start's error is the one to report
+		}
+	}()
 	st, err := OpenStore(ctx, cfg, true)
 	if err != nil {
 		return nil, err
 	}
-	a, err := build(ctx, cfg, log, clock, st, o)
-	if err != nil {
-		_ = st.Close() // build's error is the one to report
-		return nil, err
-	}
-	return a, nil
+	res.push("store", st.Close)
+	return build(ctx, cfg, log, clock, st, o, res)
 }
 
-func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock ports.Clock, st Store, o options) (*App, error) {
+// build composes the server on st, pushing every resource it opens onto
+// res as soon as it exists.
+func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock ports.Clock, st Store, o options, res *resources) (*App, error) {
 	tlsFiles, err := loadTLSFiles(cfg)
 	if err != nil {
 		return nil, err
@@ -174,29 +180,25 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 	if err != nil {
 		return nil, err
 	}
-	ed, err := buildEdge(cfg, reg, rm, log)
+	ed, err := buildEdge(cfg, reg, rm, log, res)
 	if err != nil {
 		return nil, err
 	}
 	tp, err := tracerProvider(ctx, cfg)
 	if err != nil {
-		ed.close()
 		return nil, err
 	}
-	ed.closers = append(ed.closers, func() error {
+	res.push("tracer provider", func() error {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		return tp.Shutdown(sctx)
 	})
-	evs, err := buildEvents(cfg, st, storeBreaker, rm, reg, log)
+	evs, err := buildEvents(cfg, st, storeBreaker, rm, reg, log, res)
 	if err != nil {
-		ed.close()
 		return nil, err
 	}
-	ed.closers = append(ed.closers, func() error { evs.close(); return nil })
 	counter, err := newEventCounter(reg)
 	if err != nil {
-		ed.close()
 		return nil, err
 	}
 	counted := &countingPublisher{next: evs.publisher, counter: counter}
@@ -209,23 +211,21 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 		})
 	}
 	out := newOutbound(o.outboundRoots)
+	res.pushFunc("outbound connections", out.closeIdle)
 	var requestURIClient *http.Client
 	if len(cfg.Protocol.RequestURIHosts) > 0 {
 		requestURIClient = out.requestURIClient(cfg.Protocol.RequestURIHosts)
 	}
 	notifier, err := cibaNotifier(cfg, out.client(), log)
 	if err != nil {
-		ed.close()
 		return nil, err
 	}
 	deliveries, err := newCIBADeliveries(reg, log)
 	if err != nil {
-		ed.close()
 		return nil, err
 	}
 	logouts, err := newLogoutDeliveries(reg, log)
 	if err != nil {
-		ed.close()
 		return nil, err
 	}
 	p, err := core.New(engineConfig(cfg, tlsFiles.clientCAs), core.Deps{
@@ -235,15 +235,12 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 		CIBANotifier: notifier, OnCIBADelivery: deliveries.record, OnLogoutDelivery: logouts.record,
 	})
 	if err != nil {
-		ed.close()
 		return nil, err
 	}
 	if err := reg.Register(newKeyAgeCollector(p)); err != nil {
-		ed.close()
 		return nil, err
 	}
 	if err := reg.Register(newSessionCollector(guarded, ports.DefaultTenant, clock)); err != nil {
-		ed.close()
 		return nil, err
 	}
 	draining := new(atomic.Bool)
@@ -256,23 +253,23 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 		Draining:         draining.Load,
 	})
 	if err != nil {
-		ed.close()
 		return nil, err
 	}
 	jan, err := janitor.New(guarded, cfg.Store.JanitorInterval, janitorBatch, reg, log, clock)
 	if err != nil {
-		ed.close()
 		return nil, err
 	}
-	return &App{Config: cfg, Store: st, Provider: p, Handler: h, Log: log, edge: ed, janitor: jan, relay: evs.relay, tls: tlsFiles, draining: draining}, nil
+	return &App{Config: cfg, Store: st, Provider: p, Handler: h, Log: log, janitor: jan, relay: evs.relay,
+		res: res, tls: tlsFiles, draining: draining}, nil
 }
 
-// Close releases the store and the edge's connections.
+// Close releases what the start opened, the last opened first: the
+// outbound connections close, the event bus
+// sends what it holds and its sinks' connections close, the tracer
+// exports its last spans, the Redis clients close, and the store last.
+// A server that served closes once Serve has returned.
 func (a *App) Close() error {
-	if a.edge != nil {
-		a.edge.close()
-	}
-	return a.Store.Close()
+	return a.res.release()
 }
 
 // ShutdownTimeout is how long, once the listener has closed, the requests

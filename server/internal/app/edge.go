@@ -31,10 +31,11 @@ type edge struct {
 	middleware []func(http.Handler) http.Handler
 	bulkheads  map[string]func(http.Handler) http.Handler
 	guard      httpapi.FailureGuard
-	closers    []func() error
 }
 
-func buildEdge(cfg *config.Config, reg prometheus.Registerer, rm *resilience.Metrics, log *slog.Logger) (*edge, error) {
+// buildEdge builds the edge, pushing the Redis client of the rate limits,
+// if any, onto res.
+func buildEdge(cfg *config.Config, reg prometheus.Registerer, rm *resilience.Metrics, log *slog.Logger, res *resources) (*edge, error) {
 	e := &edge{}
 	e.middleware = append(e.middleware,
 		resilience.Deadline(requestDeadline),
@@ -72,7 +73,7 @@ func buildEdge(cfg *config.Config, reg prometheus.Registerer, rm *resilience.Met
 		if err != nil {
 			return nil, err
 		}
-		e.closers = append(e.closers, client.Close)
+		res.push("rate limit Redis client", client.Close)
 		// Every request asks Redis, and every request fails while it is
 		// down: the log hears of the outage, not of each request.
 		backend := newOutageLog(log, "rate limit backend", "on_failure", cfg.RateLimit.RedisFailure)
@@ -128,11 +129,5 @@ func rateLimits(rl config.RateLimit) ratelimit.Limits {
 		Interactive:  limit(rl.Interactive),
 		Registration: limit(rl.Registration),
 		Failures:     limit(rl.Failures),
-	}
-}
-
-func (e *edge) close() {
-	for _, c := range e.closers {
-		_ = c()
 	}
 }

@@ -24,7 +24,6 @@ import (
 type eventPipeline struct {
 	publisher ports.Publisher
 	relay     *events.Relay
-	close     func()
 	// handOff is set when the store appends events leased to this
 	// process, whose relay then takes them from memory (relayEvents).
 	handOff bool
@@ -88,9 +87,10 @@ const (
 // buildEvents composes the pipeline. With an outbox, an event is durable
 // in the store as soon as Publish returns and the relay delivers it to
 // every sink at least once, across sink outages and restarts; consumers
-// deduplicate by event id.
-func buildEvents(cfg *config.Config, st ports.Store, breaker *resilience.Breaker, rm *resilience.Metrics, reg prometheus.Registerer, log *slog.Logger) (*eventPipeline, error) {
-	sinks, closeSinks, err := eventSinks(cfg, log)
+// deduplicate by event id. The sinks' connections and the bus are pushed
+// onto res.
+func buildEvents(cfg *config.Config, st ports.Store, breaker *resilience.Breaker, rm *resilience.Metrics, reg prometheus.Registerer, log *slog.Logger, res *resources) (*eventPipeline, error) {
+	sinks, err := eventSinks(cfg, log, res)
 	if err != nil {
 		return nil, err
 	}
@@ -98,37 +98,34 @@ func buildEvents(cfg *config.Config, st ports.Store, breaker *resilience.Breaker
 		sinks[i] = breakerSink{Sink: s, b: resilience.NewBreaker(resilience.BreakerSettings{Name: "sink_" + s.Name(), Metrics: rm}), timeout: sinkSendTimeout}
 	}
 	if len(sinks) == 0 {
-		closeSinks()
 		DiscardUnrelayedEvents(cfg, st)
-		return &eventPipeline{publisher: events.Discard{}, close: func() {}}, nil
+		return &eventPipeline{publisher: events.Discard{}}, nil
 	}
 	bus, err := events.NewBus(events.BusConfig{Sinks: sinks, Registerer: reg, Logger: log})
 	if err != nil {
-		closeSinks()
 		return nil, err
 	}
-	closeAll := func() {
+	// The bus sends what it holds before the sinks' connections close.
+	res.push("event bus", func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_ = bus.Close(ctx)
-		closeSinks()
-	}
+		return bus.Close(ctx)
+	})
 	eventLog, hasLog := st.(ports.EventLog)
 	outbox, hasOutbox := st.(ports.Outbox)
 	if !hasLog || !hasOutbox {
-		return &eventPipeline{publisher: bus, close: closeAll}, nil
+		return &eventPipeline{publisher: bus}, nil
 	}
 	relay, err := events.NewRelay(events.RelayConfig{
 		Outbox: resilience.WrapOutbox(outbox, breaker, storeCallLimit), Sinks: sinks, Registerer: reg, Logger: log,
 		Lease: relayLease, SendTimeout: relaySendTimeout,
 	})
 	if err != nil {
-		closeAll()
 		return nil, err
 	}
 	// Events of this process's commits go to its relay from memory: no
 	// claim is needed to lease them, only the acknowledgement is written.
-	pipeline := &eventPipeline{relay: relay, close: closeAll}
+	pipeline := &eventPipeline{relay: relay}
 	if l, ok := st.(eventLeaser); ok {
 		l.LeaseOnAppend(relayLease)
 		pipeline.handOff = true
@@ -168,18 +165,13 @@ func (p *outboxPublisher) Publish(ctx context.Context, evs ...ports.Event) error
 	return nil
 }
 
-// eventSinks builds the configured sinks.
-func eventSinks(cfg *config.Config, log *slog.Logger) ([]events.Sink, func(), error) {
+// eventSinks builds the configured sinks, pushing their connections onto
+// res.
+func eventSinks(cfg *config.Config, log *slog.Logger, res *resources) ([]events.Sink, error) {
 	if noEventSinks(cfg) {
-		return nil, func() {}, nil
+		return nil, nil
 	}
 	var sinks []events.Sink
-	var closers []func()
-	closeAll := func() {
-		for _, c := range closers {
-			c()
-		}
-	}
 	for _, name := range cfg.Events.Sinks {
 		switch name {
 		case "log":
@@ -187,14 +179,12 @@ func eventSinks(cfg *config.Config, log *slog.Logger) ([]events.Sink, func(), er
 		case "redis":
 			client, err := newRedisClient(cfg.Redis.URL, redisSinkTimeout, log)
 			if err != nil {
-				closeAll()
-				return nil, nil, err
+				return nil, err
 			}
-			closers = append(closers, func() { _ = client.Close() })
+			res.push("event sink Redis client", client.Close)
 			s, err := redisstream.New(redisstream.Config{Client: client})
 			if err != nil {
-				closeAll()
-				return nil, nil, err
+				return nil, err
 			}
 			sinks = append(sinks, s)
 		case "nats":
@@ -202,24 +192,21 @@ func eventSinks(cfg *config.Config, log *slog.Logger) ([]events.Sink, func(), er
 			// server from starting: the connection keeps retrying.
 			nc, err := nats.Connect(cfg.Events.NATSURL, nats.RetryOnFailedConnect(true), nats.MaxReconnects(-1), nats.ReconnectWait(time.Second))
 			if err != nil {
-				closeAll()
-				return nil, nil, fmt.Errorf("OAUTH2_NATS_URL: %w", err)
+				return nil, fmt.Errorf("OAUTH2_NATS_URL: %w", err)
 			}
-			closers = append(closers, nc.Close)
+			res.pushFunc("NATS connection", nc.Close)
 			s, err := natsjs.New(natsjs.Config{Conn: nc})
 			if err != nil {
-				closeAll()
-				return nil, nil, err
+				return nil, err
 			}
 			sinks = append(sinks, s)
 		case "webhook":
 			s, err := webhook.New(webhook.Config{URL: cfg.Events.WebhookURL, Secret: []byte(cfg.Events.WebhookSecret)})
 			if err != nil {
-				closeAll()
-				return nil, nil, err
+				return nil, err
 			}
 			sinks = append(sinks, s)
 		}
 	}
-	return sinks, closeAll, nil
+	return sinks, nil
 }

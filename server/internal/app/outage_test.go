@@ -152,11 +152,10 @@ func edgeWithRedis(t *testing.T, redisURL, onFailure string) (*edge, *logLines) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := buildEdge(&cfg, reg, rm, log)
+	e, err := buildEdge(&cfg, reg, rm, log, testResources(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(e.close)
 	return e, lines
 }
 

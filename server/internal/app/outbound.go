@@ -28,6 +28,10 @@ type outbound struct {
 	breakers *hostBreakers
 	// roots replaces the system's trusted roots when set (WithOutboundRoots).
 	roots *x509.CertPool
+	// transports are those of the clients made, whose kept-alive
+	// connections closeIdle closes.
+	mu         sync.Mutex
+	transports []*http.Transport
 }
 
 func newOutbound(roots *x509.CertPool) *outbound {
@@ -42,7 +46,25 @@ func (o *outbound) client() *http.Client {
 	if o.roots != nil {
 		tr.TLSClientConfig = &tls.Config{RootCAs: o.roots}
 	}
-	return o.wrap(tr)
+	return o.wrap(o.keep(tr))
+}
+
+// keep records tr for closeIdle.
+func (o *outbound) keep(tr *http.Transport) *http.Transport {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.transports = append(o.transports, tr)
+	return tr
+}
+
+// closeIdle closes the connections the clients keep alive between calls;
+// a call made afterwards opens a new one.
+func (o *outbound) closeIdle() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, tr := range o.transports {
+		tr.CloseIdleConnections()
+	}
 }
 
 // calledClient is for the URLs clients register: jwks_uri documents,
@@ -72,7 +94,7 @@ func (o *outbound) directTransport(dial func(ctx context.Context, network, addr 
 	if o.roots != nil {
 		tr.TLSClientConfig = &tls.Config{RootCAs: o.roots}
 	}
-	return tr
+	return o.keep(tr)
 }
 
 // requestURIClient fetches request objects by reference (RFC 9101 §5.2)

@@ -67,11 +67,10 @@ func TestRateLimitOnBlackHoledRedis(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := buildEdge(&cfg, reg, rm, quietLog())
+	e, err := buildEdge(&cfg, reg, rm, quietLog(), testResources(t))
 	if err != nil {
 		t.Fatalf("buildEdge: %v", err)
 	}
-	t.Cleanup(e.close)
 	var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
 	for i := len(e.middleware) - 1; i >= 0; i-- {
 		h = e.middleware[i](h)
@@ -114,11 +113,10 @@ func TestRedisEventSinkOnBlackHoledRedis(t *testing.T) {
 	cfg := config.Defaults()
 	cfg.Redis.URL = redisURL
 	cfg.Events.Sinks = []string{"redis"}
-	sinks, closeSinks, err := eventSinks(&cfg, quietLog())
+	sinks, err := eventSinks(&cfg, quietLog(), testResources(t))
 	if err != nil {
 		t.Fatalf("eventSinks: %v", err)
 	}
-	t.Cleanup(closeSinks)
 	if len(sinks) != 1 {
 		t.Fatalf("eventSinks built %d sinks, want the redis one", len(sinks))
 	}

@@ -151,17 +151,17 @@ func TestSigningKeysAreReadThroughTheStoreBreaker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	res := testResources(t)
 	st, err := OpenStore(t.Context(), cfg, true)
 	if err != nil {
 		t.Fatal(err)
 	}
+	res.push("store", st.Close)
 	ks := &keyStore{Store: st}
-	a, err := build(t.Context(), cfg, quietLog(), ports.SystemClock{}, ks, options{})
+	a, err := build(t.Context(), cfg, quietLog(), ports.SystemClock{}, ks, options{}, res)
 	if err != nil {
-		st.Close()
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { a.Close() })
 	// Cancelled when the test ends, so that a read the breaker does not
 	// bound cannot outlive it.
 	ctx, cancel := context.WithCancel(t.Context())
