@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -210,11 +211,14 @@ type notifier struct {
 	// slots holds one value per delivery in flight (see send).
 	slots chan struct{}
 	work  *backgroundWork
+	// shutdown ends the pauses between attempts, and the retries with
+	// them; nil: never.
+	shutdown <-chan struct{}
 }
 
 func newNotifier(client *http.Client, onResult func(uri string, err error), work *backgroundWork) *notifier {
 	return &notifier{client: client, attempts: 4, backoff: 500 * time.Millisecond, onResult: onResult,
-		slots: make(chan struct{}, maxLogoutDeliveries), work: work}
+		slots: make(chan struct{}, maxLogoutDeliveries), work: work, shutdown: work.shutdown}
 }
 
 // send waits for a free delivery slot, then notifies uri of the logout
@@ -241,11 +245,14 @@ func (n *notifier) notify(uri, token string) {
 
 // deliver POSTs body to uri until it answers 2xx, at most n.attempts
 // times with doubling pauses, with bearer as the Authorization when set.
+// Once the server is shutting down it makes no further attempt: the
+// shutdown has a budget, which a relying party that is down would
+// otherwise spend on pauses.
 func (n *notifier) deliver(uri, contentType, body, bearer string) error {
 	var err error
 	for attempt := 0; attempt < n.attempts; attempt++ {
-		if attempt > 0 {
-			time.Sleep(n.backoff << (attempt - 1))
+		if attempt > 0 && !pause(n.backoff<<(attempt-1), n.shutdown) {
+			return fmt.Errorf("%w (not retried: the server is shutting down)", err)
 		}
 		if err = n.post(uri, contentType, body, bearer); err == nil {
 			break

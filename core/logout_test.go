@@ -56,6 +56,84 @@ func TestBackchannelLogoutDelivery(t *testing.T) {
 	}
 }
 
+// TestDeliveriesStopRetryingAtShutdown: once the server begins to shut
+// down, a delivery to a relying party that is down is reported instead of
+// retried, so that its pauses (an hour here) do not hold the shutdown;
+// one the last requests started is still made once.
+func TestDeliveriesStopRetryingAtShutdown(t *testing.T) {
+	tests := []struct {
+		name string
+		// early closes the shutdown before the delivery starts, instead
+		// of after its first attempt.
+		early bool
+	}{
+		{name: "a delivery waiting to retry when the server shuts down is not retried"},
+		{name: "a delivery started while the server shuts down is made once", early: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var calls atomic.Int32
+			seen := make(chan struct{}, 4)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				calls.Add(1)
+				seen <- struct{}{}
+				w.WriteHeader(http.StatusServiceUnavailable)
+			}))
+			defer srv.Close()
+			shutdown := make(chan struct{})
+			result := make(chan error, 1)
+			n := &notifier{client: srv.Client(), attempts: 4, backoff: time.Hour, shutdown: shutdown,
+				onResult: func(_ string, err error) { result <- err }}
+			if tc.early {
+				close(shutdown)
+			}
+			go n.notify(srv.URL, "tok")
+			<-seen
+			if !tc.early {
+				close(shutdown)
+			}
+			select {
+			case err := <-result:
+				if err == nil || !strings.Contains(err.Error(), "shutting down") {
+					t.Fatalf("delivery result = %v, want a failure saying the server is shutting down", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("the delivery still waits to retry 10 s after the shutdown began")
+			}
+			if got := calls.Load(); got != 1 {
+				t.Fatalf("%d requests, want 1", got)
+			}
+		})
+	}
+	t.Run("a deleted client's tokens are revoked the second time at once", func(t *testing.T) {
+		ctx := context.Background()
+		p, store := newTestProvider(t, Config{})
+		shutdown := make(chan struct{})
+		p.background.shutdown = shutdown
+		if err := store.CreateClient(ctx, &ports.Client{ID: "gone", Tenant: ports.DefaultTenant}); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.DeleteClient(ctx, "gone"); err != nil {
+			t.Fatal(err)
+		}
+		// Issued meanwhile by a replica that still had the client cached.
+		late := &ports.Token{ID: "late", Tenant: ports.DefaultTenant, Kind: ports.TokenAccess, ClientID: "gone",
+			IssuedAt: testNow, ExpiresAt: testNow.Add(time.Hour)}
+		if err := store.CreateTokens(ctx, []*ports.Token{late}); err != nil {
+			t.Fatal(err)
+		}
+		close(shutdown)
+		budget, cancel := context.WithTimeout(ctx, clientCacheTTL/2)
+		defer cancel()
+		if err := p.Drain(budget); err != nil {
+			t.Fatalf("Drain within %v of the shutdown: %v", clientCacheTTL/2, err)
+		}
+		if tok, err := store.GetToken(ctx, ports.DefaultTenant, "late"); err != nil || tok.RevokedAt == nil {
+			t.Fatalf("the token issued after the deletion: %+v, %v; want it revoked", tok, err)
+		}
+	})
+}
+
 // blockingRP is a relying party's back-channel logout endpoint that holds
 // every delivery until release is closed, then records its sid.
 type blockingRP struct {

@@ -239,6 +239,11 @@ type Deps struct {
 	// after its retries: CIBADeliveryDevice for a notice to a user's
 	// device, CIBADeliveryPing for a ping to a client.
 	OnCIBADelivery func(kind string, err error)
+	// Shutdown is closed when the server begins to shut down. Background
+	// work then stops waiting: a delivery that fails is reported instead
+	// of retried, and the delayed second revocation of a deleted client's
+	// tokens runs at once. Nil: never.
+	Shutdown <-chan struct{}
 }
 
 // New returns a Provider.
@@ -297,7 +302,7 @@ func New(cfg Config, d Deps) (*Provider, error) {
 	}
 	p.jwksCache = newJWKSCache(d.HTTPClient, d.Clock)
 	p.trustedJWKS = newJWKSCache(d.TrustedIssuersClient, d.Clock)
-	p.background = &backgroundWork{}
+	p.background = &backgroundWork{shutdown: d.Shutdown}
 	p.notifier = newNotifier(d.HTTPClient, d.OnLogoutDelivery, p.background)
 	p.grants = map[string]grantHandler{
 		GrantAuthorizationCode: authorizationCodeGrant{p},
@@ -338,6 +343,8 @@ func (p *Provider) RevocationEndpoint() string    { return p.cfg.Issuer + "/oaut
 type backgroundWork struct {
 	wg      sync.WaitGroup
 	running atomic.Int64
+	// shutdown is Deps.Shutdown: the work's pauses end when it closes.
+	shutdown <-chan struct{}
 }
 
 // Go runs f on a goroutine of its own, counted until it returns.
@@ -349,11 +356,30 @@ func (b *backgroundWork) Go(f func()) {
 	})
 }
 
+// pause waits d, or less if shutdown closes first, and reports whether it
+// waited the whole d.
+func pause(d time.Duration, shutdown <-chan struct{}) bool {
+	select {
+	case <-shutdown:
+		return false
+	default:
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-shutdown:
+		return false
+	}
+}
+
 // Drain waits until the work requests left running after their answers
 // (back-channel logout deliveries, CIBA notices and pings, the delayed
 // revocation of a deleted client's tokens) is done, or ctx ends; then it
 // returns an error saying how much was still running. A server calls it
-// once it takes no more requests, before it closes the store.
+// once it takes no more requests, before it closes the store, and closes
+// Deps.Shutdown first, so that no retry waits out its pause meanwhile.
 func (p *Provider) Drain(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {

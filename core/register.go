@@ -222,9 +222,10 @@ func (p *Provider) deleteClient(ctx context.Context, clientID string) error {
 	}
 	// Another replica may still authenticate the client from its cache
 	// for up to clientCacheTTL; what it issues then is revoked once the
-	// caches have let the client go.
+	// caches have let the client go, or at once if this server shuts
+	// down first.
 	p.background.Go(func() {
-		time.Sleep(2 * clientCacheTTL)
+		pause(2*clientCacheTTL, p.background.shutdown)
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		_, _ = p.store.RevokeClientTokens(rctx, p.cfg.Tenant, clientID, p.clock.Now())

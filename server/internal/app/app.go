@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -37,6 +38,11 @@ type App struct {
 	relay    *events.Relay
 	// res holds what the start opened, which Close releases.
 	res *resources
+	// background ends when the server begins to shut down (Serve calls
+	// stopBackground): key maintenance, the janitor and the relay stop,
+	// and deliveries to other servers make no further retry.
+	background     context.Context
+	stopBackground context.CancelFunc
 	// tls holds the TLS files: the listener's certificate, the client
 	// CAs.
 	tls *tlsFiles
@@ -210,13 +216,15 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 			evs.relayEvents(committed)
 		})
 	}
+	background, stopBackground := context.WithCancel(context.Background())
+	res.pushFunc("background work", stopBackground)
 	out := newOutbound(o.outboundRoots)
 	res.pushFunc("outbound connections", out.closeIdle)
 	var requestURIClient *http.Client
 	if len(cfg.Protocol.RequestURIHosts) > 0 {
 		requestURIClient = out.requestURIClient(cfg.Protocol.RequestURIHosts)
 	}
-	notifier, err := cibaNotifier(cfg, out.client(), log)
+	notifier, err := cibaNotifier(cfg, out.client(), background.Done(), log)
 	if err != nil {
 		return nil, err
 	}
@@ -233,6 +241,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 		HTTPClient: out.calledClient(cfg.Outbound.PrivateNetworks), TrustedIssuersClient: out.client(), RequestURIClient: requestURIClient,
 		Events: counted, TraceID: traceID, DPoPNonceKey: nonceKey,
 		CIBANotifier: notifier, OnCIBADelivery: deliveries.record, OnLogoutDelivery: logouts.record,
+		Shutdown: background.Done(),
 	})
 	if err != nil {
 		return nil, err
@@ -260,11 +269,11 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 		return nil, err
 	}
 	return &App{Config: cfg, Store: st, Provider: p, Handler: h, Log: log, janitor: jan, relay: evs.relay,
-		res: res, tls: tlsFiles, draining: draining}, nil
+		res: res, background: background, stopBackground: stopBackground, tls: tlsFiles, draining: draining}, nil
 }
 
 // Close releases what the start opened, the last opened first: the
-// outbound connections close, the event bus
+// background work stops, the outbound connections close, the event bus
 // sends what it holds and its sinks' connections close, the tracer
 // exports its last spans, the Redis clients close, and the store last.
 // A server that served closes once Serve has returned.
@@ -278,10 +287,11 @@ const ShutdownTimeout = 20 * time.Second
 
 // Serve answers HTTP on ln until ctx ends, then shuts down gracefully:
 // for the configured drain (OAUTH2_SHUTDOWN_DRAIN) /ready answers 503
-// while every request is still served, then the listener closes and the
-// requests in flight, and the deliveries they started, have
-// ShutdownTimeout to finish. With OAUTH2_TLS_CERT_FILE it answers HTTPS,
-// asking for client certificates unless OAUTH2_TLS_CLIENT_CERTS is off.
+// while every request is still served, then the listener closes, the
+// background work stops, and the requests in flight, and the deliveries
+// they started (from then on without retries), have ShutdownTimeout to
+// finish. With OAUTH2_TLS_CERT_FILE it answers HTTPS, asking for client
+// certificates unless OAUTH2_TLS_CLIENT_CERTS is off.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           a.Handler,
@@ -308,13 +318,18 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		defer dbg.Close()
 	}
 	// Key maintenance, the janitor and the relay go on through the drain:
-	// the replica still serves, and may still rotate or relay.
-	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopBackground()
-	go a.maintainKeys(bg)
-	go a.janitor.Run(bg)
+	// the replica still serves, and may still rotate or relay. Serve
+	// returns once they have stopped, so that nothing of theirs runs on
+	// when the store closes.
+	var background sync.WaitGroup
+	defer func() {
+		a.stopBackground()
+		background.Wait()
+	}()
+	background.Go(func() { a.maintainKeys(a.background) })
+	background.Go(func() { a.janitor.Run(a.background) })
 	if a.relay != nil {
-		go func() { _ = a.relay.Run(bg) }()
+		background.Go(func() { _ = a.relay.Run(a.background) })
 	}
 	select {
 	case err := <-errc:
@@ -324,7 +339,11 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	if err := a.drain(srv, errc); err != nil {
 		return err
 	}
-	stopBackground()
+	// The background work stops as the listener closes, and so do the
+	// retries of deliveries to other servers: a delivery that fails from
+	// now on is reported, not retried, so that none of them holds the
+	// shutdown for its pauses.
+	a.stopBackground()
 	a.Log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
 	defer cancel()
@@ -336,7 +355,8 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	// Back-channel logouts and CIBA pings the last requests started still
 	// reach their relying parties before the store closes, within the
-	// same ShutdownTimeout.
+	// same ShutdownTimeout, each with the one attempt it has in flight or
+	// has yet to make.
 	if err := a.Provider.Drain(sctx); err != nil {
 		a.Log.Warn("shut down with background work unfinished", "error", err)
 	}

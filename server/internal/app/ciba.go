@@ -13,14 +13,15 @@ import (
 )
 
 // cibaNotifier builds the configured way to reach users' authentication
-// devices; nil when CIBA is off (OAUTH2_CIBA_NOTIFIER=none).
-func cibaNotifier(cfg *config.Config, outbound *http.Client, log *slog.Logger) (ports.CIBANotifier, error) {
+// devices; nil when CIBA is off (OAUTH2_CIBA_NOTIFIER=none). A webhook
+// makes no further retry once shutdown is closed.
+func cibaNotifier(cfg *config.Config, outbound *http.Client, shutdown <-chan struct{}, log *slog.Logger) (ports.CIBANotifier, error) {
 	switch cfg.CIBA.Notifier {
 	case "log":
 		return cibanotify.NewLog(log.With("component", "ciba")), nil
 	case "webhook":
 		return cibanotify.NewWebhook(cibanotify.WebhookConfig{
-			URL: cfg.CIBA.WebhookURL, Secret: []byte(cfg.CIBA.WebhookSecret), Client: outbound,
+			URL: cfg.CIBA.WebhookURL, Secret: []byte(cfg.CIBA.WebhookSecret), Client: outbound, Shutdown: shutdown,
 		})
 	}
 	return nil, nil

@@ -3,6 +3,6 @@
 // engine and the HTTP router, seeds dev-mode data, and serves until told to
 // stop. It is the only package that knows every module. Whatever it opens
 // (store, Redis and NATS connections, tracer, event bus, outbound
-// connections) goes onto one stack, released in reverse
+// connections, background work) goes onto one stack, released in reverse
 // when a later step of the start fails and when the server closes.
 package app

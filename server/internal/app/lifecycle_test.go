@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,6 +20,8 @@ import (
 	"go.uber.org/goleak"
 
 	"oauth2-server.dev/config"
+	"oauth2-server.dev/core"
+	"oauth2-server.dev/ports"
 )
 
 // testResources is a stack of resources released when the test ends.
@@ -288,4 +291,133 @@ func serveBriefly(t *testing.T, a *App) {
 		t.Errorf("serve: %v", err)
 	}
 	http.DefaultClient.CloseIdleConnections()
+}
+
+// TestShutdownEndsLogoutRetries: a relying party goes down while the
+// server shuts down. Its back-channel logout delivery, whose attempt in
+// flight fails, is reported as failed at once instead of retried, and the
+// server stops without waiting out the pauses and timeouts of the
+// retries (about 18 s here, nearly the whole shutdown budget).
+func TestShutdownEndsLogoutRetries(t *testing.T) {
+	var calls atomic.Int32
+	first, release, down := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	rp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			close(first)
+			<-release
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		// Down for good: a retry waits out the server's client timeout.
+		select {
+		case <-down:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(rp.Close)
+	t.Cleanup(func() { close(down) })
+
+	vars := map[string]string{
+		"OAUTH2_ISSUER":                    "http://127.0.0.1:8080",
+		"OAUTH2_DATABASE_URL":              "sqlite:" + filepath.Join(t.TempDir(), "oauth2.db"),
+		"OAUTH2_KEY_ENCRYPTION_KEY":        base64.StdEncoding.EncodeToString(make([]byte, 32)),
+		"OAUTH2_EVENT_SINKS":               "none",
+		"OAUTH2_SHUTDOWN_DRAIN":            "0",
+		"OAUTH2_OUTBOUND_PRIVATE_NETWORKS": "127.0.0.0/8",
+		"OAUTH2_ALLOW_LOCAL_OUTBOUND":      "1",
+	}
+	cfg, err := config.Load("", false, func(k string) string { return vars[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	a, err := New(ctx, cfg, quietLog(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Close() })
+	sess := signedInAt(t, a, rp.URL)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	serveCtx, shutdown := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(serveCtx, ln) }()
+	if _, err := a.Provider.Logout(ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-first:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the relying party was not told of the logout within 10 s")
+	}
+	shutdown()
+	// The relying party fails its first delivery once the listener has
+	// closed: the shutdown has begun.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			break
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("the listener is still open 10 s after the shutdown began")
+		}
+	}
+	close(release)
+	failed := time.Now()
+
+	const bound = 5 * time.Second
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve: %v", err)
+		}
+	case <-time.After(ShutdownTimeout + 5*time.Second):
+		t.Fatal("the server did not stop within its shutdown budget")
+	}
+	t.Run("the server stops without retrying the delivery", func(t *testing.T) {
+		if took := time.Since(failed); took > bound {
+			t.Errorf("the server stopped %v after the delivery failed, want within %v", took, bound)
+		}
+		if n := calls.Load(); n != 1 {
+			t.Errorf("the relying party was asked %d times, want once", n)
+		}
+	})
+	t.Run("the failed delivery is counted", func(t *testing.T) {
+		rec := httptest.NewRecorder()
+		a.Handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		want := `oauth2_backchannel_logout_deliveries_total{outcome="failure"} 1`
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	})
+}
+
+// signedInAt registers a relying party whose back-channel logout endpoint
+// is uri, and returns a session of a new user in which it holds a refresh
+// token.
+func signedInAt(t *testing.T, a *App, uri string) *ports.Session {
+	t.Helper()
+	ctx := t.Context()
+	c := &ports.Client{ID: "rp", Tenant: ports.DefaultTenant, Metadata: []byte(`{"backchannel_logout_uri":"` + uri + `"}`)}
+	if err := a.Store.CreateClient(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	u, err := a.Provider.AddUser(ctx, core.NewUser{Username: "ada", Password: "correct horse battery staple"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	sess := &ports.Session{ID: "session-1", Tenant: ports.DefaultTenant, UserID: u.ID, AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if err := a.Store.CreateSession(ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Store.CreateTokens(ctx, []*ports.Token{{ID: "token-1", Tenant: ports.DefaultTenant, Kind: ports.TokenRefresh,
+		ClientID: c.ID, Subject: u.ID, SessionID: sess.ID, IssuedAt: now, ExpiresAt: now.Add(time.Hour)}}); err != nil {
+		t.Fatal(err)
+	}
+	return sess
 }

@@ -67,6 +67,10 @@ type WebhookConfig struct {
 	// is the first pause between two, doubled after each (default 500 ms).
 	Attempts int
 	Backoff  time.Duration
+	// Shutdown is closed when the server begins to shut down: a notice
+	// that fails from then on is not retried, so that its pauses do not
+	// hold the shutdown. Nil: never.
+	Shutdown <-chan struct{}
 }
 
 // Webhook POSTs every notice as JSON, signed as the event webhook signs
@@ -107,8 +111,8 @@ type errPermanent struct{ error }
 
 // NotifyCIBA POSTs the notice until the receiver answers 2xx, retrying
 // network errors, 5xx, 408 and 429 with doubling pauses, until the
-// attempts are spent or ctx ends. Every attempt is signed afresh, so a
-// late retry is not refused as stale.
+// attempts are spent, ctx ends or the server shuts down. Every attempt is
+// signed afresh, so a late retry is not refused as stale.
 func (w *Webhook) NotifyCIBA(ctx context.Context, n ports.CIBANotice) error {
 	body, err := json.Marshal(Payload{
 		ID: n.ID, Tenant: n.Tenant, UserID: n.UserID, Username: n.Username, ClientID: n.ClientID,
@@ -125,12 +129,30 @@ func (w *Webhook) NotifyCIBA(ctx context.Context, n ports.CIBANotice) error {
 		if err == nil || errors.As(err, &perm) || attempt >= w.cfg.Attempts {
 			return err
 		}
-		select {
-		case <-ctx.Done():
+		if !wait(ctx, w.cfg.Shutdown, pause) {
 			return fmt.Errorf("cibanotify: gave up after %d attempts: %w", attempt, err)
-		case <-time.After(pause):
 		}
 		pause *= 2
+	}
+}
+
+// wait pauses for d and reports whether it did: it returns false at once
+// when ctx ends or shutdown closes first.
+func wait(ctx context.Context, shutdown <-chan struct{}, d time.Duration) bool {
+	select {
+	case <-shutdown:
+		return false
+	default:
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-shutdown:
+		return false
+	case <-t.C:
+		return true
 	}
 }
 

@@ -133,20 +133,37 @@ func TestWebhookDelivery(t *testing.T) {
 			}
 		})
 	}
-	t.Run("a cancelled delivery stops retrying", func(t *testing.T) {
-		rc := &receiver{statuses: []int{503, 503, 503, 503}, seen: make(chan struct{}, 4)}
-		srv := httptest.NewServer(rc)
-		defer srv.Close()
-		w, _ := NewWebhook(WebhookConfig{URL: srv.URL, Secret: secret, Client: srv.Client(), Backoff: time.Hour})
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- w.NotifyCIBA(ctx, testNotice) }()
-		<-rc.seen
-		cancel()
-		if err := <-done; err == nil || !strings.Contains(err.Error(), "gave up after 1 attempts") {
-			t.Fatalf("NotifyCIBA = %v", err)
-		}
-	})
+	// Pauses of an hour: a delivery that returns has stopped waiting.
+	stops := []struct {
+		name string
+		stop func(cancel context.CancelFunc, shutdown chan struct{})
+	}{
+		{"a cancelled delivery stops retrying", func(cancel context.CancelFunc, _ chan struct{}) { cancel() }},
+		{"a delivery stops retrying when the server shuts down", func(_ context.CancelFunc, shutdown chan struct{}) { close(shutdown) }},
+	}
+	for _, tt := range stops {
+		t.Run(tt.name, func(t *testing.T) {
+			rc := &receiver{statuses: []int{503, 503, 503, 503}, seen: make(chan struct{}, 4)}
+			srv := httptest.NewServer(rc)
+			defer srv.Close()
+			shutdown := make(chan struct{})
+			w, _ := NewWebhook(WebhookConfig{URL: srv.URL, Secret: secret, Client: srv.Client(), Backoff: time.Hour, Shutdown: shutdown})
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { done <- w.NotifyCIBA(ctx, testNotice) }()
+			<-rc.seen
+			tt.stop(cancel, shutdown)
+			select {
+			case err := <-done:
+				if err == nil || !strings.Contains(err.Error(), "gave up after 1 attempts") {
+					t.Fatalf("NotifyCIBA = %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("NotifyCIBA still waiting to retry 10 s after it was stopped")
+			}
+		})
+	}
 }
 
 func TestNewWebhookRefusesBadSettings(t *testing.T) {
