@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -193,10 +194,11 @@ func (p *Provider) DeleteClientRegistration(ctx context.Context, clientID, regTo
 
 // DeleteClient deletes a client for the operator, as an RFC 7592 delete
 // does: its credentials stop working and every token issued to it is
-// revoked. ErrNotFound when there is no such client.
+// revoked. A 404 invalid_request "no such client" when there is no such
+// client.
 func (p *Provider) DeleteClient(ctx context.Context, clientID string) error {
 	if _, err := p.store.GetClient(ctx, p.cfg.Tenant, clientID); err != nil {
-		return err
+		return clientLookupError(err)
 	}
 	return p.deleteClient(ctx, clientID)
 }
@@ -204,7 +206,11 @@ func (p *Provider) DeleteClient(ctx context.Context, clientID string) error {
 // Clients returns the registered clients ordered by id, the part of them
 // page selects.
 func (p *Provider) Clients(ctx context.Context, page ports.Page) ([]*ports.Client, error) {
-	return p.store.ListClients(ctx, p.cfg.Tenant, page)
+	clients, err := p.store.ListClients(ctx, p.cfg.Tenant, page)
+	if err != nil {
+		return nil, ErrServerError.Wrap(err)
+	}
+	return clients, nil
 }
 
 func (p *Provider) deleteClient(ctx context.Context, clientID string) error {
@@ -276,9 +282,26 @@ func (p *Provider) EnsureClient(ctx context.Context, id, clientSecret string, me
 	return c, p.store.UpdateClient(ctx, c)
 }
 
-// Client returns a registered client.
+// Client returns a registered client for the operator; a 404
+// invalid_request "no such client" when there is none.
 func (p *Provider) Client(ctx context.Context, id string) (*ports.Client, error) {
-	return p.store.GetClient(ctx, p.cfg.Tenant, id)
+	c, err := p.store.GetClient(ctx, p.cfg.Tenant, id)
+	if err != nil {
+		return nil, clientLookupError(err)
+	}
+	return c, nil
+}
+
+// errNoSuchClient answers the operator naming a client that does not exist.
+var errNoSuchClient = &Error{Code: "invalid_request", Description: "no such client", Status: http.StatusNotFound}
+
+// clientLookupError is the protocol error of a failed lookup of a client
+// the operator named.
+func clientLookupError(err error) *Error {
+	if errors.Is(err, ports.ErrNotFound) {
+		return errNoSuchClient.Wrap(err)
+	}
+	return ErrServerError.Wrap(err)
 }
 
 // buildClient validates registration metadata and returns the client it

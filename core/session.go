@@ -109,7 +109,12 @@ func (p *Provider) CreateUser(ctx context.Context, u *ports.User, password strin
 	return p.store.CreateUser(ctx, u)
 }
 
-// User returns a user by id.
+// User returns a user by id; a protocol error (see userError) wrapping
+// ports.ErrNotFound when there is none.
 func (p *Provider) User(ctx context.Context, id string) (*ports.User, error) {
-	return p.store.GetUser(ctx, p.cfg.Tenant, id)
+	u, err := p.store.GetUser(ctx, p.cfg.Tenant, id)
+	if err != nil {
+		return nil, userError(err)
+	}
+	return u, nil
 }

@@ -2,7 +2,9 @@ package core
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -44,10 +46,42 @@ func checkPassword(password string) error {
 	return nil
 }
 
+// Errors a person sees about a user the operator changes.
+var (
+	errUsernameTaken = &Error{Code: "invalid_request", Description: "the username is taken", Status: http.StatusConflict}
+	errNoSuchUser    = &Error{Code: "invalid_request", Description: "no such user", Status: http.StatusNotFound}
+)
+
+// userError is the protocol error of a refused change to a user: an
+// invalid_request carrying the problem with the input (400), a taken
+// username (409) or an unknown user (404); anything else is the server's
+// (server_error, or temporarily_unavailable while the store is down, as
+// AsError tells). The cause stays wrapped for errors.Is and errors.As.
+func userError(err error) error {
+	var invalid *InvalidUserError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &invalid):
+		return ErrInvalidRequest.WithDescription(invalid.Problem).Wrap(err)
+	case errors.Is(err, ports.ErrConflict):
+		return errUsernameTaken.Wrap(err)
+	case errors.Is(err, ports.ErrNotFound):
+		return errNoSuchUser.Wrap(err)
+	}
+	return ErrServerError.Wrap(err)
+}
+
 // AddUser creates a user who signs in with the username and password.
-// an *InvalidUserError for a bad username, password or email; ports.ErrConflict
-// when the username is taken.
+// Errors are protocol errors (see userError) wrapping an *InvalidUserError
+// for a bad username, password or email, or ports.ErrConflict when the
+// username is taken.
 func (p *Provider) AddUser(ctx context.Context, n NewUser) (*ports.User, error) {
+	u, err := p.addUser(ctx, n)
+	return u, userError(err)
+}
+
+func (p *Provider) addUser(ctx context.Context, n NewUser) (*ports.User, error) {
 	n.Username = strings.TrimSpace(n.Username)
 	switch {
 	case n.Username == "":
@@ -75,16 +109,20 @@ func (p *Provider) AddUser(ctx context.Context, n NewUser) (*ports.User, error) 
 // Users returns the users ordered by username, the part of them page
 // selects.
 func (p *Provider) Users(ctx context.Context, page ports.Page) ([]*ports.User, error) {
-	return p.store.ListUsers(ctx, p.cfg.Tenant, page)
+	users, err := p.store.ListUsers(ctx, p.cfg.Tenant, page)
+	if err != nil {
+		return nil, ErrServerError.Wrap(err)
+	}
+	return users, nil
 }
 
 // SetPassword gives the user a new password for the operator; the old one
 // stops working at once and every session of the user ends, the relying
-// parties holding tokens from them told over the back channel. an
-// *InvalidUserError for a password too short, ports.ErrNotFound for an
-// unknown user.
+// parties holding tokens from them told over the back channel. Errors are
+// protocol errors (see userError) wrapping an *InvalidUserError for a
+// password too short, or ports.ErrNotFound for an unknown user.
 func (p *Provider) SetPassword(ctx context.Context, userID, password string) error {
-	return p.setPassword(ctx, userID, password, "")
+	return userError(p.setPassword(ctx, userID, password, ""))
 }
 
 // setPassword replaces the password and ends the user's sessions but keep.
@@ -109,12 +147,13 @@ func (p *Provider) setPassword(ctx context.Context, userID, password, keep strin
 // DeleteUser deletes a user for the operator: the user can no longer sign
 // in, their sessions end (the relying parties holding tokens from them are
 // told over the back channel), their consents go, and every token issued
-// for them is revoked at once. ports.ErrNotFound for an unknown user.
+// for them is revoked at once. A protocol error (see userError) wrapping
+// ports.ErrNotFound for an unknown user.
 func (p *Provider) DeleteUser(ctx context.Context, userID string) error {
 	deleted := p.event(ctx, ports.EventUserDeleted, userID, "", nil)
 	_, ended, err := p.store.DeleteUser(ctx, p.cfg.Tenant, userID, p.clock.Now(), deleted)
 	if err != nil {
-		return err
+		return userError(err)
 	}
 	p.users.forget(userID)
 	p.records.clear()

@@ -68,7 +68,8 @@ func (h *handlers) accountSession(w http.ResponseWriter, r *http.Request) (*port
 func (h *handlers) renderAccount(w http.ResponseWriter, r *http.Request, sess *ports.Session, status int, notice, problem string) {
 	user, err := h.p.User(r.Context(), sess.UserID)
 	if err != nil {
-		h.authorizeErrorPage(w, r, err)
+		// A signed-in person whose user is gone is the server's failure.
+		h.authorizeErrorPage(w, r, core.ErrServerError.Wrap(err))
 		return
 	}
 	consents, err := h.p.UserConsents(r.Context(), sess.UserID)
@@ -104,7 +105,8 @@ func (h *handlers) accountPassword(w http.ResponseWriter, r *http.Request) {
 	}
 	user, err := h.p.User(r.Context(), sess.UserID)
 	if err != nil {
-		h.authorizeErrorPage(w, r, err)
+		// A signed-in person whose user is gone is the server's failure.
+		h.authorizeErrorPage(w, r, core.ErrServerError.Wrap(err))
 		return
 	}
 	keys := failureKeys(r, userAccount(user.Username))

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"crypto/subtle"
-	"errors"
 	"net/http"
 	"time"
 
@@ -110,7 +109,7 @@ func (h *handlers) adminListClients(w http.ResponseWriter, r *http.Request) {
 	}
 	clients, err := h.p.Clients(r.Context(), oneMore(page))
 	if err != nil {
-		h.oauthError(w, r, core.ErrServerError.Wrap(err))
+		h.oauthError(w, r, err)
 		return
 	}
 	clients, next := cut(clients, page, func(c *ports.Client) string { return c.ID })
@@ -134,12 +133,8 @@ func listAnswer[T any](name string, entries []T, next string) map[string]any {
 
 func (h *handlers) adminGetClient(w http.ResponseWriter, r *http.Request) {
 	c, err := h.p.Client(r.Context(), chi.URLParam(r, "client_id"))
-	if errors.Is(err, ports.ErrNotFound) {
-		writeJSONError(w, http.StatusNotFound, "invalid_request", "no such client")
-		return
-	}
 	if err != nil {
-		h.oauthError(w, r, core.ErrServerError.Wrap(err))
+		h.adminError(w, r, err)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -149,16 +144,23 @@ func (h *handlers) adminGetClient(w http.ResponseWriter, r *http.Request) {
 // adminDeleteClient deletes a client as its own RFC 7592 delete would:
 // its credentials end and every token issued to it is revoked.
 func (h *handlers) adminDeleteClient(w http.ResponseWriter, r *http.Request) {
-	err := h.deleteClient(r, chi.URLParam(r, "client_id"))
-	if errors.Is(err, ports.ErrNotFound) {
-		writeJSONError(w, http.StatusNotFound, "invalid_request", "no such client")
-		return
-	}
-	if err != nil {
-		h.oauthError(w, r, err)
+	if err := h.deleteClient(r, chi.URLParam(r, "client_id")); err != nil {
+		h.adminError(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// adminError answers a refused admin API request. What the operator asked
+// wrongly (an unknown client or user, a taken username, bad input) is told
+// in the answer alone; the server's own failures are logged as oauthError
+// logs them.
+func (h *handlers) adminError(w http.ResponseWriter, r *http.Request, err error) {
+	if e := core.AsError(err); e.Status < http.StatusInternalServerError {
+		writeJSONError(w, e.Status, e.Code, e.Description)
+		return
+	}
+	h.oauthError(w, r, err)
 }
 
 // rotateKeys starts a key rotation for the operator, from the API or the

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"crypto/subtle"
-	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -122,7 +121,7 @@ func (h *handlers) renderAdmin(w http.ResponseWriter, r *http.Request, status in
 		users, err = h.p.Users(r.Context(), oneMore(userPage))
 	}
 	if err != nil {
-		h.logged(r, core.ErrServerError.Wrap(err))
+		h.logged(r, err)
 		h.errorPage(w, r, http.StatusServiceUnavailable, "Administration unavailable", "The store did not answer. Try again in a moment.", "")
 		return
 	}
@@ -297,7 +296,7 @@ func (h *handlers) adminUIDeleteUser(w http.ResponseWriter, r *http.Request) {
 // adminDeleted answers a deletion the UI asked for: back to the dashboard
 // when err is nil, an error page otherwise.
 func (h *handlers) adminDeleted(w http.ResponseWriter, r *http.Request, id string, err error) {
-	if errors.Is(err, ports.ErrNotFound) {
+	if err != nil && core.AsError(err).Status == http.StatusNotFound {
 		h.errorPage(w, r, http.StatusNotFound, "No such client", "There is no client "+id+"; it may have been deleted already.", "")
 		return
 	}

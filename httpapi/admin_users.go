@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"time"
 
@@ -29,28 +28,13 @@ func describeUser(u *ports.User) adminUser {
 		Email: u.Email, EmailVerified: u.EmailVerified, CreatedAt: u.CreatedAt}
 }
 
-// userError answers a refused user change: 400 for bad input, 409 for a
-// taken username, 404 for an unknown user.
-func (h *handlers) userError(w http.ResponseWriter, r *http.Request, err error) {
-	status, problem := userProblem(err)
-	if status == http.StatusServiceUnavailable {
-		h.oauthError(w, r, core.ErrServerError.Wrap(err))
-		return
-	}
-	writeJSONError(w, status, "invalid_request", problem)
-}
-
-// userProblem is the status of an answer about a refused user change, and
-// what a person is told about it.
+// userProblem is the status of a page about a refused user change, and
+// what a person is told about it: the refusal core gives for bad input, a
+// taken username or an unknown user; for a failure of the server, that the
+// store did not answer.
 func userProblem(err error) (int, string) {
-	var invalid *core.InvalidUserError
-	switch {
-	case errors.As(err, &invalid):
-		return http.StatusBadRequest, invalid.Problem
-	case errors.Is(err, ports.ErrConflict):
-		return http.StatusConflict, "the username is taken"
-	case errors.Is(err, ports.ErrNotFound):
-		return http.StatusNotFound, "no such user"
+	if e := core.AsError(err); e.Status < http.StatusInternalServerError {
+		return e.Status, e.Description
 	}
 	return http.StatusServiceUnavailable, "the store did not answer; try again in a moment"
 }
@@ -63,7 +47,7 @@ func (h *handlers) adminListUsers(w http.ResponseWriter, r *http.Request) {
 	}
 	users, err := h.p.Users(r.Context(), oneMore(page))
 	if err != nil {
-		h.userError(w, r, err)
+		h.adminError(w, r, err)
 		return
 	}
 	users, next := cut(users, page, func(u *ports.User) string { return u.Username })
@@ -98,7 +82,7 @@ func (h *handlers) adminCreateUser(w http.ResponseWriter, r *http.Request) {
 	u, err := h.addUser(r, core.NewUser{Username: req.Username, Password: req.Password, Name: req.Name,
 		GivenName: req.GivenName, FamilyName: req.FamilyName, Email: req.Email, EmailVerified: req.EmailVerified})
 	if err != nil {
-		h.userError(w, r, err)
+		h.adminError(w, r, err)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -118,7 +102,7 @@ func (h *handlers) adminSetPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.setPassword(r, chi.URLParam(r, "user_id"), req.Password); err != nil {
-		h.userError(w, r, err)
+		h.adminError(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -126,7 +110,7 @@ func (h *handlers) adminSetPassword(w http.ResponseWriter, r *http.Request) {
 
 func (h *handlers) adminDeleteUser(w http.ResponseWriter, r *http.Request) {
 	if err := h.deleteUser(r, chi.URLParam(r, "user_id")); err != nil {
-		h.userError(w, r, err)
+		h.adminError(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
