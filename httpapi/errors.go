@@ -8,25 +8,23 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"oauth2-server.dev/core"
+	"oauth2-server.dev/ports/oautherr"
 )
 
 // serverErrorText is the only description a server_error ever carries.
 const serverErrorText = "the server could not complete the request"
 
-type errorBody struct {
-	Error       string `json:"error"`
-	Description string `json:"error_description,omitempty"`
-}
+// unavailableRetryAfter is what a 503 from a handler advertises: a store
+// or breaker outage passes in seconds.
+const unavailableRetryAfter = 5 * time.Second
 
-// writeJSONError writes an RFC 6749 §5.2 error response.
+// writeJSONError writes an RFC 6749 §5.2 error response with the server's
+// one writer of them.
 func writeJSONError(w http.ResponseWriter, status int, code, description string) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Pragma", "no-cache")
-	encodeJSON(w, status, errorBody{Error: code, Description: description})
+	oautherr.Write(w, oautherr.Response{Status: status, Code: code, Description: description})
 }
 
 // oauthError writes err as a protocol error. Errors that are not protocol
@@ -34,10 +32,11 @@ func writeJSONError(w http.ResponseWriter, status int, code, description string)
 // goes to the log only.
 func (h *handlers) oauthError(w http.ResponseWriter, r *http.Request, err error) {
 	e := h.logged(r, err)
+	res := oautherr.Response{Status: e.Status, Code: e.Code, Description: e.Description}
 	if e.Status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", "5")
+		res.RetryAfter = unavailableRetryAfter
 	}
-	writeJSONError(w, e.Status, e.Code, e.Description)
+	oautherr.Write(w, res)
 }
 
 // logged converts err to a protocol error and logs server-side causes.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"oauth2-server.dev/core"
+	"oauth2-server.dev/ports/oautherr"
 )
 
 // failureKeys names the budgets a failed authentication spends: the
@@ -55,7 +56,7 @@ func (h *handlers) guardUnavailable(r *http.Request, err error) {
 // setRetryAfter sets Retry-After to retry in whole seconds, rounded up,
 // at least one, and returns the figure.
 func setRetryAfter(w http.ResponseWriter, retry time.Duration) string {
-	secs := strconv.Itoa(max(1, int((retry+time.Second-1)/time.Second)))
+	secs := strconv.Itoa(oautherr.Seconds(retry))
 	w.Header().Set("Retry-After", secs)
 	return secs
 }

@@ -112,7 +112,7 @@ func TestUserinfoChallenge(t *testing.T) {
 				t.Fatalf("status = %d, want %d", rec.Code, tt.wantStatus)
 			}
 			if tt.wantBody != "" {
-				var body errorBody
+				var body struct{ Error string }
 				if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Error != tt.wantBody {
 					t.Errorf("body = %s, want error %s", rec.Body.Bytes(), tt.wantBody)
 				}

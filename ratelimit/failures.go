@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"time"
+
+	"oauth2-server.dev/ports/oautherr"
 )
 
 // FailureOptions configures a FailureGuard.
@@ -20,6 +22,9 @@ type FailureOptions struct {
 	Name string
 	// Metrics counts requests the guard refuses; nil records nothing.
 	Metrics *Metrics
+	// WriteError writes Middleware's refusals; nil means oautherr.Write,
+	// the server's one writer of RFC 6749 error bodies.
+	WriteError oautherr.Writer
 }
 
 // FailureGuard is the stricter budget of failed authentications, which
@@ -90,6 +95,10 @@ func (g *FailureGuard) Blocked(ctx context.Context, keys ...string) (bool, time.
 // handler still checks the keys it learns later (client id, username) with
 // Blocked. A limiter failure is answered with 503.
 func (g *FailureGuard) Middleware(key KeyFunc) func(http.Handler) http.Handler {
+	write := g.o.WriteError
+	if write == nil {
+		write = oautherr.Write
+	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			k := key(r)
@@ -99,12 +108,13 @@ func (g *FailureGuard) Middleware(key KeyFunc) func(http.Handler) http.Handler {
 			}
 			d, err := g.o.Limiter.AllowN(r.Context(), g.o.Name+":"+k, g.o.Limit, 0)
 			if err != nil {
-				writeError(w, http.StatusServiceUnavailable, time.Second, "the rate limiter is unavailable, retry later")
+				writeLimiterDown(w, write)
 				return
 			}
 			if !d.Allowed {
 				g.o.Metrics.rejected(g.o.Name)
-				writeError(w, http.StatusTooManyRequests, d.RetryAfter, "too many failed authentication attempts, retry later")
+				write(w, oautherr.Response{Status: http.StatusTooManyRequests, Code: oautherr.TemporarilyUnavailable,
+					Description: "too many failed authentication attempts, retry later", RetryAfter: d.RetryAfter})
 				return
 			}
 			next.ServeHTTP(w, r)

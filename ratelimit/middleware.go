@@ -1,7 +1,6 @@
 package ratelimit
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"mime"
@@ -12,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"oauth2-server.dev/ports/oautherr"
 )
 
 // KeyFunc names the budget a request draws on: a client address, a
@@ -45,6 +46,9 @@ type Options struct {
 	// OnError, if set, is told when the limiter fails (a fail-closed Redis
 	// outage), for logging.
 	OnError func(*http.Request, error)
+	// WriteError writes the refusals; nil means oautherr.Write, the
+	// server's one writer of RFC 6749 error bodies.
+	WriteError oautherr.Writer
 }
 
 // Middleware enforces the rules. A request over a budget gets 429 Too Many
@@ -79,6 +83,9 @@ func Middleware(o Options) (func(http.Handler) http.Handler, error) {
 		o.Metrics.forRules(r.Name)
 	}
 	rules := append([]Rule(nil), o.Rules...)
+	if o.WriteError == nil {
+		o.WriteError = oautherr.Write
+	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			var tightest Decision
@@ -97,12 +104,12 @@ func Middleware(o Options) (func(http.Handler) http.Handler, error) {
 					if o.OnError != nil {
 						o.OnError(r, err)
 					}
-					writeError(w, http.StatusServiceUnavailable, time.Second, "the rate limiter is unavailable, retry later")
+					writeLimiterDown(w, o.WriteError)
 					return
 				}
 				if !d.Allowed {
 					o.Metrics.rejected(rule.Name)
-					writeLimited(w, d)
+					writeLimited(w, d, o.WriteError)
 					return
 				}
 				if !covered || d.Remaining < tightest.Remaining {
@@ -165,27 +172,20 @@ func fixedHeadersOf(l Limit) limitHeaders {
 	return v
 }
 
-// writeLimited answers a refused request.
-func writeLimited(w http.ResponseWriter, d Decision) {
+// writeLimited answers a refused request with 429 and
+// temporarily_unavailable.
+func writeLimited(w http.ResponseWriter, d Decision, write oautherr.Writer) {
 	setHeaders(w.Header(), d)
 	wait := max(d.RetryAfter, time.Second)
-	writeError(w, http.StatusTooManyRequests, wait,
-		fmt.Sprintf("too many requests, retry after %d seconds", ceilSeconds(wait)))
+	write(w, oautherr.Response{Status: http.StatusTooManyRequests, Code: oautherr.TemporarilyUnavailable,
+		Description: fmt.Sprintf("too many requests, retry after %d seconds", oautherr.Seconds(wait)), RetryAfter: wait})
 }
 
-// writeError writes an RFC 6749 §5.2 error body with
-// temporarily_unavailable and Retry-After.
-func writeError(w http.ResponseWriter, status int, retryAfter time.Duration, description string) {
-	h := w.Header()
-	h.Set("Retry-After", strconv.Itoa(max(1, ceilSeconds(retryAfter))))
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Pragma", "no-cache")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(struct {
-		Error       string `json:"error"`
-		Description string `json:"error_description"`
-	}{"temporarily_unavailable", description})
+// writeLimiterDown answers a request the limiter could not decide on: it
+// fails closed only when configured to.
+func writeLimiterDown(w http.ResponseWriter, write oautherr.Writer) {
+	write(w, oautherr.Response{Status: http.StatusServiceUnavailable, Code: oautherr.TemporarilyUnavailable,
+		Description: "the rate limiter is unavailable, retry later", RetryAfter: time.Second})
 }
 
 // ceilSeconds rounds up: a client told to wait 0 seconds when 300ms remain

@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -89,4 +90,65 @@ func post(t *testing.T, url, ip string) (int, http.Header, string) {
 		t.Fatal(err)
 	}
 	return res.StatusCode, res.Header, string(body)
+}
+
+// TestGuardRefusalsOnTheWire pins the failure guard's refusals as a client
+// receives them.
+func TestGuardRefusalsOnTheWire(t *testing.T) {
+	tests := []struct {
+		name       string
+		limiter    Limiter
+		failures   int
+		wantStatus int
+		wantHeader http.Header
+		wantBody   string
+	}{
+		{
+			name:       "a blocked address",
+			limiter:    NewMemory(MemoryOptions{}),
+			failures:   1,
+			wantStatus: http.StatusTooManyRequests,
+			wantHeader: http.Header{
+				"Cache-Control":  {"no-store"},
+				"Content-Length": {"111"},
+				"Content-Type":   {"application/json"},
+				"Pragma":         {"no-cache"},
+				"Retry-After":    {"60"},
+			},
+			wantBody: `{"error":"temporarily_unavailable","error_description":"too many failed authentication attempts, retry later"}` + "\n",
+		},
+		{
+			name:       "a failing limiter",
+			limiter:    failingLimiter{},
+			wantStatus: http.StatusServiceUnavailable,
+			wantHeader: http.Header{
+				"Cache-Control":  {"no-store"},
+				"Content-Length": {"103"},
+				"Content-Type":   {"application/json"},
+				"Pragma":         {"no-cache"},
+				"Retry-After":    {"1"},
+			},
+			wantBody: `{"error":"temporarily_unavailable","error_description":"the rate limiter is unavailable, retry later"}` + "\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+" is answered as before", func(t *testing.T) {
+			g, err := NewFailureGuard(FailureOptions{Limiter: tt.limiter, Limit: PerMinute(1, 1)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range tt.failures {
+				if err := g.RecordFailure(context.Background(), "192.0.2.1"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			srv := httptest.NewServer(g.Middleware(byHeader)(&recorder{}))
+			defer srv.Close()
+			status, header, body := post(t, srv.URL+"/oauth/token", "192.0.2.1")
+			header.Del("Date")
+			if status != tt.wantStatus || !reflect.DeepEqual(header, tt.wantHeader) || body != tt.wantBody {
+				t.Fatalf("got %d %v %q,\nwant %d %v %q", status, header, body, tt.wantStatus, tt.wantHeader, tt.wantBody)
+			}
+		})
+	}
 }

@@ -2,11 +2,11 @@ package resilience
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
-	"strconv"
 	"sync/atomic"
 	"time"
+
+	"oauth2-server.dev/ports/oautherr"
 )
 
 // defaultRetryAfter is what refusals advertise when no RetryAfter is
@@ -29,6 +29,9 @@ type BulkheadOptions struct {
 	RetryAfter time.Duration
 	// Metrics counts refusals; nil records nothing.
 	Metrics *Metrics
+	// WriteError writes the refusals; nil means oautherr.Write, the
+	// server's one writer of RFC 6749 error bodies.
+	WriteError oautherr.Writer
 }
 
 // Bulkhead bounds how many requests of one route group run at once, so that
@@ -50,7 +53,7 @@ func Bulkhead(o BulkheadOptions) func(http.Handler) http.Handler {
 				if r.Context().Err() == nil {
 					o.Metrics.bulkheadRejected(o.Group)
 				}
-				writeUnavailable(w, o.RetryAfter, "the server is busy, retry later")
+				writeUnavailable(w, o.WriteError, o.RetryAfter, "the server is busy, retry later")
 				return
 			}
 			defer func() { <-slots }()
@@ -95,6 +98,9 @@ type ShedOptions struct {
 	Skip func(*http.Request) bool
 	// Metrics counts refusals; nil records nothing.
 	Metrics *Metrics
+	// WriteError writes the refusals; nil means oautherr.Write, the
+	// server's one writer of RFC 6749 error bodies.
+	WriteError oautherr.Writer
 }
 
 // Shed refuses requests with 503 temporarily_unavailable and Retry-After
@@ -121,7 +127,7 @@ func Shed(o ShedOptions) func(http.Handler) http.Handler {
 			if inFlight.Add(1) > limit {
 				inFlight.Add(-1)
 				o.Metrics.shedOne()
-				writeUnavailable(w, o.RetryAfter, "the server is overloaded, retry later")
+				writeUnavailable(w, o.WriteError, o.RetryAfter, "the server is overloaded, retry later")
 				return
 			}
 			defer inFlight.Add(-1)
@@ -145,28 +151,13 @@ func Deadline(d time.Duration) func(http.Handler) http.Handler {
 	}
 }
 
-// writeUnavailable answers 503 with an RFC 6749 §5.2 error body.
-// temporarily_unavailable is the code RFC 6749 §4.1.2.1 defines for an
-// overloaded server.
-func writeUnavailable(w http.ResponseWriter, retryAfter time.Duration, description string) {
-	h := w.Header()
-	h.Set("Retry-After", strconv.Itoa(seconds(retryAfter)))
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Pragma", "no-cache")
-	w.WriteHeader(http.StatusServiceUnavailable)
-	_ = json.NewEncoder(w).Encode(struct {
-		Error       string `json:"error"`
-		Description string `json:"error_description"`
-	}{"temporarily_unavailable", description})
-}
-
-// seconds rounds d up to whole seconds, at least one: Retry-After has
-// one-second resolution and zero would invite an immediate retry.
-func seconds(d time.Duration) int {
-	s := int((d + time.Second - 1) / time.Second)
-	if s < 1 {
-		return 1
+// writeUnavailable answers 503 temporarily_unavailable, the code RFC 6749
+// §4.1.2.1 defines for an overloaded server, with write or, when it is
+// nil, oautherr.Write.
+func writeUnavailable(w http.ResponseWriter, write oautherr.Writer, retryAfter time.Duration, description string) {
+	if write == nil {
+		write = oautherr.Write
 	}
-	return s
+	write(w, oautherr.Response{Status: http.StatusServiceUnavailable, Code: oautherr.TemporarilyUnavailable,
+		Description: description, RetryAfter: retryAfter})
 }
