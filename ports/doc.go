@@ -8,5 +8,7 @@
 // Each port method documents its error contract: which sentinel error of this
 // package it returns for a missing record, a conflict or a single-use record
 // that was already used. Adapters translate driver errors into those
-// sentinels at their edge.
+// sentinels at their edge; core maps them to the protocol errors a client
+// sees. Package oautherr below writes those errors on the wire, for httpapi
+// and for the edge middlewares that answer before any handler runs.
 package ports

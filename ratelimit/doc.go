@@ -18,7 +18,8 @@
 // # Responses
 //
 // A refused request gets HTTP 429 with Retry-After and a JSON body in the
-// shape of RFC 6749 §5.2:
+// shape of RFC 6749 §5.2, written by the server's one writer of them,
+// ports/oautherr, unless the options inject another:
 //
 //	{"error":"temporarily_unavailable","error_description":"too many requests, retry after 2 seconds"}
 //

@@ -12,9 +12,10 @@
 //
 // It imports ports and nothing of core or httpapi: refusals on the wire are
 // RFC 6749 JSON bodies with the error code temporarily_unavailable (RFC 6749
-// §4.1.2.1, §5.2), written here so the middleware can answer before any
-// handler runs. Callers turn ErrUnavailable from a wrapped store into the same
-// code (HTTP 503) with one errors.Is.
+// §4.1.2.1, §5.2), written by the server's one writer of them,
+// ports/oautherr (or the WriteError a caller injects), so the middleware can
+// answer before any handler runs. ErrUnavailable from a wrapped store is
+// ports.ErrUnavailable, which core turns into the same code (HTTP 503).
 //
 // Metrics, when a Metrics is given, are:
 //
