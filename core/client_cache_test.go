@@ -57,8 +57,7 @@ func TestClientCache(t *testing.T) {
 		if _, err := p.AuthenticateClient(ctx, late); !errors.Is(err, ErrInvalidClient) {
 			t.Fatalf("unknown client: %v", err)
 		}
-		other, _ := newTestProvider(t, Config{})
-		other.store = store
+		other := newReplica(t, Config{}, store)
 		if _, err := other.EnsureClient(ctx, "late", "late-secret-0123456789", []byte(`{"grant_types":["client_credentials"],"scope":"api"}`)); err != nil {
 			t.Fatal(err)
 		}

@@ -38,12 +38,8 @@ func (p *Provider) UserConsents(ctx context.Context, userID string) ([]UserConse
 // the user never gave is not an error.
 func (p *Provider) RevokeConsent(ctx context.Context, userID, clientID string) error {
 	revoked := p.event(ctx, ports.EventConsentRevoked, userID, clientID, nil)
-	n, err := p.store.RevokeConsent(ctx, p.cfg.Tenant, userID, clientID, p.clock.Now(), revoked)
-	if err != nil {
+	if _, err := p.store.RevokeConsent(ctx, p.cfg.Tenant, userID, clientID, p.clock.Now(), revoked); err != nil {
 		return ErrServerError.Wrap(err)
-	}
-	if n > 0 {
-		p.records.clear()
 	}
 	return nil
 }

@@ -90,7 +90,6 @@ func (g authorizationCodeGrant) handle(ctx context.Context, client *ports.Client
 func (g authorizationCodeGrant) replayed(err error, bad *Error) error {
 	switch {
 	case errors.Is(err, ports.ErrAlreadyUsed):
-		g.p.records.clear()
 		return bad.Wrap(errors.New("authorization code replayed; grant revoked"))
 	case errors.Is(err, ports.ErrNotFound):
 		return bad

@@ -84,7 +84,6 @@ func (g refreshTokenGrant) handle(ctx context.Context, client *ports.Client, for
 	}, rotate)
 	switch {
 	case errors.Is(err, ports.ErrAlreadyUsed):
-		p.records.clear()
 		return nil, bad.Wrap(errors.New("refresh token reused; grant revoked"))
 	case errors.Is(err, ports.ErrNotFound):
 		return nil, bad

@@ -206,7 +206,6 @@ func (p *Provider) Revoke(ctx context.Context, cred ClientCredentials, token str
 	} else {
 		err = p.store.RevokeToken(ctx, p.cfg.Tenant, rec.ID, now, revoked)
 	}
-	p.records.clear()
 	if err != nil {
 		return ErrServerError.Wrap(err)
 	}

@@ -272,10 +272,11 @@ func New(cfg Config, d Deps) (*Provider, error) {
 		d.Passwords = secret.DefaultArgon2id
 	}
 	p := &Provider{
-		cfg: cfg.withDefaults(), store: d.Store, keys: d.Keys, clock: d.Clock,
+		cfg: cfg.withDefaults(), keys: d.Keys, clock: d.Clock,
 		passwords: d.Passwords, secrets: d.Secrets,
 	}
 	p.caches = newCaches()
+	p.store = invalidatingStore{Store: d.Store, caches: p.caches}
 	// Hashed on first need, not at start: hashing costs the start-up time
 	// and the memory of one password check.
 	p.dummyHash = sync.OnceValues(func() (string, error) { return p.passwords.Hash(secret.Random(16)) })

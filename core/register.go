@@ -166,9 +166,7 @@ func (p *Provider) UpdateClientRegistration(ctx context.Context, clientID, regTo
 			return nil, err
 		}
 	}
-	err = p.store.UpdateClient(ctx, c, p.event(ctx, ports.EventClientUpdated, "", c.ID, nil))
-	p.clients.forget(c.ID)
-	if err != nil {
+	if err := p.store.UpdateClient(ctx, c, p.event(ctx, ports.EventClientUpdated, "", c.ID, nil)); err != nil {
 		return nil, ErrServerError.Wrap(err)
 	}
 	resp, err := p.registrationResponse(c)
@@ -216,14 +214,11 @@ func (p *Provider) Clients(ctx context.Context, page ports.Page) ([]*ports.Clien
 func (p *Provider) deleteClient(ctx context.Context, clientID string) error {
 	deleted := p.event(ctx, ports.EventClientDeleted, "", clientID, nil)
 	err := p.store.DeleteClient(ctx, p.cfg.Tenant, clientID, deleted)
-	p.clients.forget(clientID)
 	if err != nil && !errors.Is(err, ports.ErrNotFound) {
 		return ErrServerError.Wrap(err)
 	}
 	// RFC 7592 §2.3: the client's grants and tokens end with it.
-	_, err = p.store.RevokeClientTokens(ctx, p.cfg.Tenant, clientID, p.clock.Now())
-	p.records.clear()
-	if err != nil {
+	if _, err := p.store.RevokeClientTokens(ctx, p.cfg.Tenant, clientID, p.clock.Now()); err != nil {
 		return ErrServerError.Wrap(err)
 	}
 	// Another replica may still authenticate the client from its cache
@@ -235,7 +230,6 @@ func (p *Provider) deleteClient(ctx context.Context, clientID string) error {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		_, _ = p.store.RevokeClientTokens(rctx, p.cfg.Tenant, clientID, p.clock.Now())
-		p.records.clear()
 	})
 	return nil
 }
@@ -278,7 +272,6 @@ func (p *Provider) EnsureClient(ctx context.Context, id, clientSecret string, me
 	}
 	c.CreatedAt = existing.CreatedAt
 	c.RegistrationTokenHash = existing.RegistrationTokenHash
-	defer p.clients.forget(c.ID)
 	return c, p.store.UpdateClient(ctx, c)
 }
 

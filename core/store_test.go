@@ -95,6 +95,16 @@ var testKeys = sync.OnceValues(func() (*keyset.Set, error) {
 		bytes.Repeat([]byte{0x5A}, 32), fixedClock{testNow})
 })
 
+// newReplica returns a provider that shares store with others, as a
+// replica shares the server's database: writing to store directly is a
+// change another replica made.
+func newReplica(t testing.TB, cfg Config, store Store) *Provider {
+	t.Helper()
+	p, _ := newTestProvider(t, cfg)
+	p.store = invalidatingStore{Store: store, caches: p.caches}
+	return p
+}
+
 // newTestProvider returns a Provider over a fresh testStore.
 func newTestProvider(t testing.TB, cfg Config) (*Provider, *testStore) {
 	t.Helper()

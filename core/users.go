@@ -139,7 +139,6 @@ func (p *Provider) setPassword(ctx context.Context, userID, password, keep strin
 	if err != nil {
 		return err
 	}
-	p.users.forget(userID)
 	p.sessionsEnded(ctx, userID, ended)
 	return nil
 }
@@ -155,8 +154,6 @@ func (p *Provider) DeleteUser(ctx context.Context, userID string) error {
 	if err != nil {
 		return userError(err)
 	}
-	p.users.forget(userID)
-	p.records.clear()
 	p.sessionsEnded(ctx, userID, ended)
 	return nil
 }

@@ -61,8 +61,8 @@ func TestRevocationOnAnotherReplica(t *testing.T) {
 	a, store := newTestProvider(t, Config{})
 	clock := &stepClock{now: testNow}
 	a.clock = clock
-	b, _ := newTestProvider(t, Config{})
-	b.store, b.clock = store, clock
+	b := newReplica(t, Config{}, store)
+	b.clock = clock
 	if _, err := a.EnsureClient(ctx, "svc", "svc-secret-0123456789", []byte(`{"grant_types":["client_credentials"],"scope":"api"}`)); err != nil {
 		t.Fatal(err)
 	}
