@@ -9,9 +9,9 @@ import (
 )
 
 // The engine keeps what the hot endpoints read on every request, for a
-// short time, in the process. A change made on this replica updates or
-// clears its cache at once; one made on another replica is seen when the
-// entry expires.
+// short time, in the process. A change made on this replica invalidates
+// what it touched at once, through invalidatingStore; one made on another
+// replica is seen when the entry expires.
 const (
 	// clientCacheTTL: a client's rotated secret, update or deletion
 	// elsewhere.
