@@ -119,29 +119,3 @@ type Publisher interface {
 	// Callers on a request path log the error; they do not fail the request.
 	Publish(ctx context.Context, events ...Event) error
 }
-
-// Outbox is the store side of at-least-once delivery: stores append events
-// in the same transaction as the change they describe, and a relay drains
-// them. Appending is each store's own business and not part of this port.
-type Outbox interface {
-	// ClaimEvents leases up to limit undelivered events until now+lease and
-	// returns them oldest first. An event under an unexpired lease is not
-	// returned, so concurrent relays do not send the same batch at once; an
-	// event whose lease expired without an ack is returned again. Nothing
-	// to claim is an empty result and a nil error. A limit below 1 is an
-	// error.
-	ClaimEvents(ctx context.Context, limit int, lease time.Duration, now time.Time) ([]Event, error)
-	// AckEvents marks events delivered so they are never claimed again.
-	// Acknowledging an unknown or already acknowledged id is not an error: a
-	// relay whose lease expired may ack after another relay did.
-	AckEvents(ctx context.Context, ids []string) error
-}
-
-// EventLog appends domain events to a store's outbox, from which a relay
-// delivers them at least once.
-type EventLog interface {
-	// AppendEvents stores events for delivery, all or none. ErrConflict if
-	// an event id exists. ErrInvalidEvent (wrapped) if an event lacks an ID
-	// or a Type.
-	AppendEvents(ctx context.Context, events ...Event) error
-}

@@ -4,8 +4,8 @@
 //   - Breaker, a circuit breaker (github.com/sony/gobreaker/v2) that turns a
 //     failing dependency into a fast ErrUnavailable instead of a pile of
 //     requests waiting on timeouts;
-//   - WrapStore, which runs every ports.Store method through a Breaker with a
-//     per-call deadline;
+//   - WrapStore, which runs every ports.Store call, the event outbox's
+//     included, through a Breaker with a per-call deadline;
 //   - Bulkhead, Shed and Deadline, HTTP middleware that bound concurrency per
 //     route group, refuse work before queues grow, and give every request a
 //     deadline.

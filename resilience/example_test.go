@@ -94,15 +94,3 @@ func ExampleNewMetrics() {
 	// oauth2_breaker_trips_total
 	// oauth2_shed_total
 }
-
-func ExampleWrapOutbox() {
-	// The relay shares the store's breaker: the outbox lives in the same
-	// database, so both are down together.
-	b := resilience.NewBreaker(resilience.BreakerSettings{Name: "store"})
-	store := memory.New(memory.Options{}) // nothing to relay yet
-	o := resilience.WrapOutbox(store, b, time.Second)
-
-	events, err := o.ClaimEvents(context.Background(), 100, 30*time.Second, time.Now())
-	fmt.Println(len(events), err)
-	// Output: 0 <nil>
-}

@@ -9,8 +9,12 @@ import (
 
 // WrapStore returns a Store that runs every call to s through b, each with
 // its own deadline of timeout (none when timeout <= 0). While b is open every
-// method but Close returns an error matching ErrUnavailable without touching
-// s, so a dead database costs a request microseconds instead of a timeout.
+// method that takes a context returns an error matching ErrUnavailable
+// without touching s, so a dead database costs a request microseconds
+// instead of a timeout. That includes the outbox a relay claims from, which
+// lives in the same database and fails with it. Close and the EventStore
+// settings (OnEvents, DiscardEvents, LeaseOnAppend) reach no database and
+// go straight to s.
 //
 // The ports sentinels (ErrNotFound, ErrConflict, ErrAlreadyUsed) are answers
 // and pass through unchanged, together with any record the method returns
@@ -348,28 +352,30 @@ func (w *storeWrapper) PurgeExpired(ctx context.Context, kind string, before tim
 	})
 }
 
-// WrapOutbox does for an event outbox what WrapStore does for a store. A
-// store that also implements ports.Outbox loses that method behind
-// WrapStore, so a relay gets its outbox wrapped separately, usually with the
-// store's own breaker: both fail together.
-func WrapOutbox(o ports.Outbox, b *Breaker, timeout time.Duration) ports.Outbox {
-	return &outboxWrapper{o: o, b: b, timeout: timeout}
+// EventStore. The outbox's calls reach the database, so they go through
+// the breaker as every other call does: a relay claiming from a store that
+// is down fails at once, together with the requests.
+
+func (w *storeWrapper) AppendEvents(ctx context.Context, events ...ports.Event) error {
+	return w.do(ctx, func(ctx context.Context) error { return w.s.AppendEvents(ctx, events...) })
 }
 
-var _ ports.Outbox = (*outboxWrapper)(nil)
-
-type outboxWrapper struct {
-	o       ports.Outbox
-	b       *Breaker
-	timeout time.Duration
-}
-
-func (w *outboxWrapper) ClaimEvents(ctx context.Context, limit int, lease time.Duration, now time.Time) ([]ports.Event, error) {
+func (w *storeWrapper) ClaimEvents(ctx context.Context, limit int, lease time.Duration, now time.Time) ([]ports.Event, error) {
 	return call(ctx, w.b, w.timeout, func(ctx context.Context) ([]ports.Event, error) {
-		return w.o.ClaimEvents(ctx, limit, lease, now)
+		return w.s.ClaimEvents(ctx, limit, lease, now)
 	})
 }
 
-func (w *outboxWrapper) AckEvents(ctx context.Context, ids []string) error {
-	return w.b.Do(ctx, w.timeout, func(ctx context.Context) error { return w.o.AckEvents(ctx, ids) })
+func (w *storeWrapper) AckEvents(ctx context.Context, ids []string) error {
+	return w.do(ctx, func(ctx context.Context) error { return w.s.AckEvents(ctx, ids) })
 }
+
+// OnEvents, DiscardEvents and LeaseOnAppend bypass the breaker: they
+// tune the wrapped store and reach no database, so they take effect even
+// while the breaker is open, as Close does.
+
+func (w *storeWrapper) OnEvents(f func([]ports.Event)) { w.s.OnEvents(f) }
+
+func (w *storeWrapper) DiscardEvents() { w.s.DiscardEvents() }
+
+func (w *storeWrapper) LeaseOnAppend(lease time.Duration) { w.s.LeaseOnAppend(lease) }

@@ -16,10 +16,10 @@ var (
 	errDown = errors.New("dial tcp 127.0.0.1:5432: connection refused")
 )
 
-// storeCalls invokes every method of ports.Store but Close, by the name the
-// fault hook hears, each on a record the store of newStore holds. A method
-// added to ports.Store and missing here fails "every method is listed"
-// below.
+// storeCalls invokes every method of ports.Store that takes a context, by
+// the name the fault hook hears, each on a record the store of newStore
+// holds. A method added to ports.Store and missing here fails "every
+// method is listed" below.
 var storeCalls = []struct {
 	name string
 	call func(ports.Store) error
@@ -91,11 +91,16 @@ var storeCalls = []struct {
 	{"PollCIBARequest", func(s ports.Store) error { _, err := s.PollCIBARequest(bgCtx, "t", "h", now); return err }},
 	{"RedeemCIBARequest", func(s ports.Store) error { _, err := s.RedeemCIBARequest(bgCtx, "t", "h", now); return err }},
 	{"PurgeExpired", func(s ports.Store) error { _, err := s.PurgeExpired(bgCtx, ports.PurgeTokens, now, 10); return err }},
+	{"AppendEvents", func(s ports.Store) error {
+		return s.AppendEvents(bgCtx, ports.Event{ID: "e-appended", Type: ports.EventTokenIssued, Time: now})
+	}},
+	{"ClaimEvents", func(s ports.Store) error { _, err := s.ClaimEvents(bgCtx, 10, time.Minute, now); return err }},
+	{"AckEvents", func(s ports.Store) error { return s.AckEvents(bgCtx, []string{"e1"}) }},
 }
 
 func TestWrapStore(t *testing.T) {
 	t.Run("every method is listed", func(t *testing.T) {
-		// ports.Store's methods, less Close, must all be exercised below.
+		// ports.Store's calls must all be exercised below.
 		want := storeMethodNames()
 		var got []string
 		for _, c := range storeCalls {
@@ -212,32 +217,60 @@ func TestWrapStore(t *testing.T) {
 	})
 }
 
-func TestWrapOutbox(t *testing.T) {
+func TestWrapStoreEventSettings(t *testing.T) {
+	ev := func(id string) ports.Event { return ports.Event{ID: id, Type: ports.EventTokenIssued, Time: now} }
+	token := []*ports.Token{{Tenant: "t", ID: "fresh", Kind: ports.TokenAccess, GrantID: "g", ExpiresAt: now.Add(time.Hour)}}
+	// Each setting is made through a wrapper whose breaker is open; its
+	// effect is then seen on the store itself.
 	tests := []struct {
-		name string
-		call func(ports.Outbox) error
+		name  string
+		set   func(w ports.Store, heard *[]string)
+		heard []string // what the hook hears of the change
+		claim []string // what the outbox holds afterwards
 	}{
-		{"ClaimEvents", func(o ports.Outbox) error { _, err := o.ClaimEvents(bgCtx, 10, time.Minute, now); return err }},
-		{"AckEvents", func(o ports.Outbox) error { return o.AckEvents(bgCtx, []string{"e1"}) }},
+		{
+			name: "OnEvents reaches the store while the breaker is open",
+			set: func(w ports.Store, heard *[]string) {
+				w.OnEvents(func(evs []ports.Event) { *heard = append(*heard, evs[0].ID) })
+			},
+			heard: []string{"with-token"},
+			claim: []string{"with-token"},
+		},
+		{
+			name:  "DiscardEvents reaches the store while the breaker is open",
+			set:   func(w ports.Store, _ *[]string) { w.DiscardEvents() },
+			claim: nil,
+		},
+		{
+			name:  "LeaseOnAppend reaches the store while the breaker is open",
+			set:   func(w ports.Store, _ *[]string) { w.LeaseOnAppend(time.Hour) },
+			claim: nil,
+		},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name+" passes through a closed breaker", func(t *testing.T) {
+		t.Run(tt.name, func(t *testing.T) {
 			store, f := newStore(t)
-			if err := tt.call(WrapOutbox(store, NewBreaker(BreakerSettings{Name: "store"}), time.Second)); err != nil {
+			var heard []string
+			tt.set(WrapStore(store, openBreaker(t), time.Second), &heard)
+			if got := f.called(); len(got) != 0 {
+				t.Fatalf("the setting made the calls %v, want none", got)
+			}
+			if err := store.CreateTokens(bgCtx, token, ev("with-token")); err != nil {
 				t.Fatal(err)
 			}
-			if got := f.called(); !slices.Equal(got, []string{tt.name}) {
-				t.Fatalf("outbox saw %v", got)
+			if !slices.Equal(heard, tt.heard) {
+				t.Fatalf("the hook heard %v, want %v", heard, tt.heard)
 			}
-		})
-		t.Run(tt.name+" fails fast on an open breaker", func(t *testing.T) {
-			store, f := newStore(t)
-			f.set(nil, true)
-			if err := tt.call(WrapOutbox(store, openBreaker(t), 0)); !errors.Is(err, ErrUnavailable) {
-				t.Fatalf("err = %v, want ErrUnavailable", err)
+			evs, err := store.ClaimEvents(bgCtx, 10, time.Minute, now)
+			if err != nil {
+				t.Fatal(err)
 			}
-			if got := f.called(); len(got) != 0 {
-				t.Fatalf("outbox saw %v", got)
+			var got []string
+			for _, e := range evs {
+				got = append(got, e.ID)
+			}
+			if !slices.Equal(got, tt.claim) {
+				t.Fatalf("the outbox holds %v, want %v", got, tt.claim)
 			}
 		})
 	}

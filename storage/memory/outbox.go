@@ -9,6 +9,10 @@ import (
 	"oauth2-server.dev/ports"
 )
 
+// The outbox, the commit hook and the append modes are the store's
+// ports.EventStore.
+var _ ports.EventStore = (*Store)(nil)
+
 // outbox holds the events of changes until a relay acknowledges them, in
 // append order. The store's mutex guards it.
 type outbox struct {

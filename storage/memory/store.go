@@ -40,11 +40,7 @@ type Store struct {
 	closed   atomic.Bool
 }
 
-var (
-	_ ports.Store    = (*Store)(nil)
-	_ ports.EventLog = (*Store)(nil)
-	_ ports.Outbox   = (*Store)(nil)
-)
+var _ ports.Store = (*Store)(nil)
 
 // Options configures a Store. The zero value is a store that never fails.
 type Options struct {

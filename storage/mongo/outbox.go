@@ -15,10 +15,9 @@ import (
 	"oauth2-server.dev/ports"
 )
 
-var (
-	_ ports.EventLog = (*Store)(nil)
-	_ ports.Outbox   = (*Store)(nil)
-)
+// The outbox, the commit hook and the append modes are the store's
+// ports.EventStore.
+var _ ports.EventStore = (*Store)(nil)
 
 // eventDoc is one undelivered event, never changed once inserted. Its _id
 // is minted at append, so sorting by _id gives append order: exactly so

@@ -13,10 +13,9 @@ import (
 	"oauth2-server.dev/ports"
 )
 
-var (
-	_ ports.EventLog = (*Store)(nil)
-	_ ports.Outbox   = (*Store)(nil)
-)
+// The outbox, the commit hook and the append modes are the store's
+// ports.EventStore.
+var _ ports.EventStore = (*Store)(nil)
 
 // eventColumns are the outbox columns an append sets.
 const eventColumns = "id, tenant, event_type, event_time, event, lease_until"

@@ -87,7 +87,7 @@ func TestKeysRotateEvents(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer st.Close()
-			evs, err := st.(ports.Outbox).ClaimEvents(t.Context(), 100, time.Minute, time.Now())
+			evs, err := st.ClaimEvents(t.Context(), 100, time.Minute, time.Now())
 			if err != nil {
 				t.Fatal(err)
 			}

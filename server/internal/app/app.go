@@ -152,7 +152,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 	if err != nil {
 		return nil, err
 	}
-	guarded, storeBreaker := guardStore(st, storeCallLimit, rm, log)
+	guarded, _ := guardStore(st, storeCallLimit, rm, log)
 	// The signing keys are read through the breaker too: while the store
 	// is down, the keys in memory keep signing and a re-read fails at
 	// once or at the store deadline, never hangs.
@@ -199,7 +199,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 		defer cancel()
 		return tp.Shutdown(sctx)
 	})
-	evs, err := buildEvents(cfg, st, storeBreaker, rm, reg, log, res)
+	evs, err := buildEvents(cfg, st, guarded, rm, reg, log, res)
 	if err != nil {
 		return nil, err
 	}
@@ -210,12 +210,10 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, clock port
 	counted := &countingPublisher{next: evs.publisher, counter: counter}
 	// Events committed with their changes are counted, and wake the relay,
 	// as the store reports them.
-	if n, ok := st.(eventNotifier); ok {
-		n.OnEvents(func(committed []ports.Event) {
-			counter.count(committed)
-			evs.relayEvents(committed)
-		})
-	}
+	st.OnEvents(func(committed []ports.Event) {
+		counter.count(committed)
+		evs.relayEvents(committed)
+	})
 	background, stopBackground := context.WithCancel(context.Background())
 	res.pushFunc("background work", stopBackground)
 	out := newOutbound(o.outboundRoots)

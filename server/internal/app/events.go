@@ -19,49 +19,28 @@ import (
 	"oauth2-server.dev/resilience"
 )
 
-// eventPipeline is where domain events go: the store's outbox when it has
-// one, relayed to the sinks at least once, or else an in-memory bus.
+// eventPipeline is where domain events go: the store's outbox, relayed to
+// the sinks at least once, or nowhere when no sink is configured.
 type eventPipeline struct {
 	publisher ports.Publisher
 	relay     *events.Relay
-	// handOff is set when the store appends events leased to this
-	// process, whose relay then takes them from memory (relayEvents).
-	handOff bool
 }
 
-// relayEvents gives the relay events just committed to the outbox: the
-// events themselves when the store leased them to this process, or else a
-// wake-up to claim them.
+// relayEvents hands the relay events just committed to the outbox, which
+// the store leased to this process as it appended them: the relay sends
+// them from memory, without claiming them.
 func (p *eventPipeline) relayEvents(evs []ports.Event) {
-	switch {
-	case p.relay == nil:
-	case p.handOff:
+	if p.relay != nil {
 		p.relay.Hand(evs)
-	default:
-		p.relay.Notify()
 	}
-}
-
-// eventLeaser is a store that can append events leased to the process
-// that wrote them (sqlstore.Store.LeaseOnAppend).
-type eventLeaser interface {
-	LeaseOnAppend(lease time.Duration)
-}
-
-// eventDiscarder is a store that can keep events out of its outbox.
-type eventDiscarder interface {
-	DiscardEvents()
 }
 
 // DiscardUnrelayedEvents makes st keep no events in its outbox when cfg
 // names no event sink: nothing would ever take them out. Commands that
 // change the store outside a running server call it as the server does.
 func DiscardUnrelayedEvents(cfg *config.Config, st ports.Store) {
-	if !noEventSinks(cfg) {
-		return
-	}
-	if d, ok := st.(eventDiscarder); ok {
-		d.DiscardEvents()
+	if noEventSinks(cfg) {
+		st.DiscardEvents()
 	}
 }
 
@@ -84,12 +63,13 @@ const (
 	sinkSendTimeout  = relaySendTimeout - time.Second
 )
 
-// buildEvents composes the pipeline. With an outbox, an event is durable
-// in the store as soon as Publish returns and the relay delivers it to
-// every sink at least once, across sink outages and restarts; consumers
-// deduplicate by event id. The sinks' connections and the bus are pushed
-// onto res.
-func buildEvents(cfg *config.Config, st ports.Store, breaker *resilience.Breaker, rm *resilience.Metrics, reg prometheus.Registerer, log *slog.Logger, res *resources) (*eventPipeline, error) {
+// buildEvents composes the pipeline. An event is durable in the store as
+// soon as Publish returns and the relay delivers it to every sink at least
+// once, across sink outages and restarts; consumers deduplicate by event
+// id. The relay claims from guarded, st behind the store's breaker; events
+// are appended to st itself, falling back to the in-memory bus when that
+// fails. The sinks' connections and the bus are pushed onto res.
+func buildEvents(cfg *config.Config, st, guarded ports.Store, rm *resilience.Metrics, reg prometheus.Registerer, log *slog.Logger, res *resources) (*eventPipeline, error) {
 	sinks, err := eventSinks(cfg, log, res)
 	if err != nil {
 		return nil, err
@@ -111,13 +91,8 @@ func buildEvents(cfg *config.Config, st ports.Store, breaker *resilience.Breaker
 		defer cancel()
 		return bus.Close(ctx)
 	})
-	eventLog, hasLog := st.(ports.EventLog)
-	outbox, hasOutbox := st.(ports.Outbox)
-	if !hasLog || !hasOutbox {
-		return &eventPipeline{publisher: bus}, nil
-	}
 	relay, err := events.NewRelay(events.RelayConfig{
-		Outbox: resilience.WrapOutbox(outbox, breaker, storeCallLimit), Sinks: sinks, Registerer: reg, Logger: log,
+		Outbox: guarded, Sinks: sinks, Registerer: reg, Logger: log,
 		Lease: relayLease, SendTimeout: relaySendTimeout,
 	})
 	if err != nil {
@@ -125,20 +100,11 @@ func buildEvents(cfg *config.Config, st ports.Store, breaker *resilience.Breaker
 	}
 	// Events of this process's commits go to its relay from memory: no
 	// claim is needed to lease them, only the acknowledgement is written.
+	st.LeaseOnAppend(relayLease)
 	pipeline := &eventPipeline{relay: relay}
-	if l, ok := st.(eventLeaser); ok {
-		l.LeaseOnAppend(relayLease)
-		pipeline.handOff = true
-	}
-	pipeline.publisher = &outboxPublisher{log: eventLog, relay: pipeline.relayEvents, fallback: bus,
+	pipeline.publisher = &outboxPublisher{log: st, relay: pipeline.relayEvents, fallback: bus,
 		outage: newOutageLog(log, "event outbox", "events_go_to", "in-memory bus")}
 	return pipeline, nil
-}
-
-// eventNotifier is a store that reports the events it committed with the
-// changes they describe.
-type eventNotifier interface {
-	OnEvents(f func([]ports.Event))
 }
 
 // outboxPublisher appends events to the store's outbox and wakes the

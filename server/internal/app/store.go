@@ -70,8 +70,8 @@ func convertStates[S ~struct {
 	return out, nil
 }
 
-// guardStore puts every call to st, the engine's, the handlers' and the
-// signing keys', behind one circuit breaker, each call with its own
+// guardStore puts every call to st, the engine's, the handlers', the
+// signing keys' and the event relay's, behind one circuit breaker, each call with its own
 // deadline of limit: a store that fails or stops answering costs a
 // request at most limit, and once the breaker has opened, nothing, 503 at
 // once. The breaker's opening and closing are logged, once each per
