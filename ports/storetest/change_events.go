@@ -7,23 +7,6 @@ import (
 	"oauth2-server.dev/ports"
 )
 
-// changeStore is a store whose write methods keep their events in an
-// outbox the suite can read back.
-type changeStore interface {
-	ports.Store
-	ports.Outbox
-}
-
-func openChangeStore(t *testing.T, open opener) changeStore {
-	t.Helper()
-	s := open(t)
-	c, ok := s.(changeStore)
-	if !ok {
-		t.Skipf("%T keeps no outbox", s)
-	}
-	return c
-}
-
 // claimAll returns the ids of every event in the outbox, in append order.
 func claimAll(t *testing.T, o ports.Outbox, now time.Time) []string {
 	t.Helper()
@@ -40,100 +23,100 @@ func testChangeEvents(t *testing.T, open opener) {
 	// happens: its events must be in the outbox afterwards.
 	changes := []struct {
 		name string
-		run  func(s changeStore, e ports.Event) error
+		run  func(s ports.Store, e ports.Event) error
 	}{
-		{"CreateClient", func(s changeStore, e ports.Event) error {
+		{"CreateClient", func(s ports.Store, e ports.Event) error {
 			return s.CreateClient(t.Context(), newClient(tenantA, "c1", at), e)
 		}},
-		{"UpdateClient", func(s changeStore, e ports.Event) error {
+		{"UpdateClient", func(s ports.Store, e ports.Event) error {
 			mustNil(t, s.CreateClient(t.Context(), newClient(tenantA, "c1", at)), "CreateClient")
 			return s.UpdateClient(t.Context(), newClient(tenantA, "c1", at.Add(time.Second)), e)
 		}},
-		{"DeleteClient", func(s changeStore, e ports.Event) error {
+		{"DeleteClient", func(s ports.Store, e ports.Event) error {
 			mustNil(t, s.CreateClient(t.Context(), newClient(tenantA, "c1", at)), "CreateClient")
 			return s.DeleteClient(t.Context(), tenantA, "c1", e)
 		}},
-		{"CreateAuthCode", func(s changeStore, e ports.Event) error {
+		{"CreateAuthCode", func(s ports.Store, e ports.Event) error {
 			return s.CreateAuthCode(t.Context(), newAuthCode(tenantA, "h1", at), e)
 		}},
-		{"RedeemAuthCode", func(s changeStore, e ports.Event) error {
+		{"RedeemAuthCode", func(s ports.Store, e ports.Event) error {
 			mustNil(t, s.CreateAuthCode(t.Context(), newAuthCode(tenantA, "h1", at)), "CreateAuthCode")
 			_, err := s.RedeemAuthCode(t.Context(), tenantA, "h1", at, ports.Redemption{
 				Issued: issued(tenantA, "n1", "grant-h1", "", at), Events: []ports.Event{e},
 			})
 			return err
 		}},
-		{"CreateTokens", func(s changeStore, e ports.Event) error {
+		{"CreateTokens", func(s ports.Store, e ports.Event) error {
 			return s.CreateTokens(t.Context(), []*ports.Token{newToken(tenantA, "t1", ports.TokenAccess, "g1", at)}, e)
 		}},
-		{"RotateRefreshToken", func(s changeStore, e ports.Event) error {
+		{"RotateRefreshToken", func(s ports.Store, e ports.Event) error {
 			mustNil(t, s.CreateTokens(t.Context(), []*ports.Token{newToken(tenantA, "r0", ports.TokenRefresh, "g1", at)}), "CreateTokens")
 			_, err := s.RotateRefreshToken(t.Context(), tenantA, "r0", at, ports.Rotation{
 				Issued: issued(tenantA, "n1", "g1", "r0", at), Events: []ports.Event{e},
 			})
 			return err
 		}},
-		{"RevokeToken", func(s changeStore, e ports.Event) error {
+		{"RevokeToken", func(s ports.Store, e ports.Event) error {
 			mustNil(t, s.CreateTokens(t.Context(), []*ports.Token{newToken(tenantA, "t1", ports.TokenAccess, "g1", at)}), "CreateTokens")
 			return s.RevokeToken(t.Context(), tenantA, "t1", at, e)
 		}},
-		{"RevokeGrant", func(s changeStore, e ports.Event) error {
+		{"RevokeGrant", func(s ports.Store, e ports.Event) error {
 			mustNil(t, s.CreateTokens(t.Context(), []*ports.Token{newToken(tenantA, "t1", ports.TokenAccess, "g1", at)}), "CreateTokens")
 			return s.RevokeGrant(t.Context(), tenantA, "g1", at, e)
 		}},
-		{"CreateSession", func(s changeStore, e ports.Event) error {
+		{"CreateSession", func(s ports.Store, e ports.Event) error {
 			return s.CreateSession(t.Context(), newSession(tenantA, "s1", at), e)
 		}},
-		{"DeleteSession", func(s changeStore, e ports.Event) error {
+		{"DeleteSession", func(s ports.Store, e ports.Event) error {
 			mustNil(t, s.CreateSession(t.Context(), newSession(tenantA, "s1", at)), "CreateSession")
 			return s.DeleteSession(t.Context(), tenantA, "s1", e)
 		}},
-		{"SaveConsent", func(s changeStore, e ports.Event) error {
+		{"SaveConsent", func(s ports.Store, e ports.Event) error {
 			return s.SaveConsent(t.Context(), newConsent(tenantA, "u1", "c1", "openid", at), e)
 		}},
-		{"DeleteConsent", func(s changeStore, e ports.Event) error {
+		{"DeleteConsent", func(s ports.Store, e ports.Event) error {
 			mustNil(t, s.SaveConsent(t.Context(), newConsent(tenantA, "u1", "c1", "openid", at)), "SaveConsent")
 			return s.DeleteConsent(t.Context(), tenantA, "u1", "c1", e)
 		}},
-		{"DeleteUser", func(s changeStore, e ports.Event) error {
+		{"DeleteUser", func(s ports.Store, e ports.Event) error {
 			mustNil(t, s.CreateUser(t.Context(), newUser(tenantA, "u1", "ada", at)), "CreateUser")
 			_, _, err := s.DeleteUser(t.Context(), tenantA, "u1", at, e)
 			return err
 		}},
-		{"EndUserSessions", func(s changeStore, e ports.Event) error {
+		{"EndUserSessions", func(s ports.Store, e ports.Event) error {
 			mustNil(t, s.CreateSession(t.Context(), newSession(tenantA, "s1", at)), "CreateSession")
 			_, err := s.EndUserSessions(t.Context(), tenantA, "user-s1", "", e)
 			return err
 		}},
-		{"SetUserPassword", func(s changeStore, e ports.Event) error {
+		{"SetUserPassword", func(s ports.Store, e ports.Event) error {
 			mustNil(t, s.CreateUser(t.Context(), newUser(tenantA, "u1", "ada", at)), "CreateUser")
 			_, err := s.SetUserPassword(t.Context(), tenantA, "u1", "$argon2id$v=19$m=65536,t=3,p=2$c2FsdA$new", "", e)
 			return err
 		}},
-		{"RevokeConsent", func(s changeStore, e ports.Event) error {
+		{"RevokeConsent", func(s ports.Store, e ports.Event) error {
 			mustNil(t, s.SaveConsent(t.Context(), newConsent(tenantA, "u1", "c1", "openid", at)), "SaveConsent")
 			_, err := s.RevokeConsent(t.Context(), tenantA, "u1", "c1", at, e)
 			return err
 		}},
-		{"CreateKey", func(s changeStore, e ports.Event) error {
+		{"CreateKey", func(s ports.Store, e ports.Event) error {
 			return s.CreateKey(t.Context(), newKey(tenantA, "k1", at), e)
 		}},
-		{"DecideDeviceCode", func(s changeStore, e ports.Event) error {
+		{"DecideDeviceCode", func(s ports.Store, e ports.Event) error {
 			d := newDeviceCode(tenantA, "d1", "BCDFGHJK", at)
 			mustNil(t, s.CreateDeviceCode(t.Context(), d), "CreateDeviceCode")
 			return s.DecideDeviceCode(t.Context(), tenantA, d.UserCode, ports.DeviceApproved, "u1", "s1", at, at, nil, e)
 		}},
-		{"CreateCIBARequest", func(s changeStore, e ports.Event) error {
+		{"CreateCIBARequest", func(s ports.Store, e ports.Event) error {
 			return s.CreateCIBARequest(t.Context(), newCIBARequest(tenantA, "h1", "d1", at), e)
 		}},
-		{"DecideCIBARequest", func(s changeStore, e ports.Event) error {
+		{"DecideCIBARequest", func(s ports.Store, e ports.Event) error {
 			mustNil(t, s.CreateCIBARequest(t.Context(), newCIBARequest(tenantA, "h1", "d1", at)), "CreateCIBARequest")
 			return s.DecideCIBARequest(t.Context(), tenantA, "d1", ports.CIBAApproved, "s1", at, at, nil, e)
 		}},
 	}
 	for _, c := range changes {
 		t.Run(c.name+" stores its events with the change", func(t *testing.T) {
-			s := openChangeStore(t, open)
+			s := open(t)
 			mustNil(t, c.run(s, ev("e-"+c.name)), c.name)
 			if got := claimAll(t, s, at); len(got) != 1 || got[0] != "e-"+c.name {
 				t.Fatalf("outbox holds %v, want [e-%s]", got, c.name)
@@ -146,65 +129,65 @@ func testChangeEvents(t *testing.T, open opener) {
 	failures := []struct {
 		name string
 		want error
-		run  func(s changeStore, e ports.Event) error
+		run  func(s ports.Store, e ports.Event) error
 	}{
-		{"CreateTokens with a taken id", ports.ErrConflict, func(s changeStore, e ports.Event) error {
+		{"CreateTokens with a taken id", ports.ErrConflict, func(s ports.Store, e ports.Event) error {
 			mustNil(t, s.CreateTokens(t.Context(), []*ports.Token{newToken(tenantA, "t1", ports.TokenAccess, "g1", at)}), "CreateTokens")
 			return s.CreateTokens(t.Context(), []*ports.Token{newToken(tenantA, "t1", ports.TokenAccess, "g1", at)}, e)
 		}},
-		{"CreateClient with a taken id", ports.ErrConflict, func(s changeStore, e ports.Event) error {
+		{"CreateClient with a taken id", ports.ErrConflict, func(s ports.Store, e ports.Event) error {
 			mustNil(t, s.CreateClient(t.Context(), newClient(tenantA, "c1", at)), "CreateClient")
 			return s.CreateClient(t.Context(), newClient(tenantA, "c1", at), e)
 		}},
-		{"UpdateClient of an absent client", ports.ErrNotFound, func(s changeStore, e ports.Event) error {
+		{"UpdateClient of an absent client", ports.ErrNotFound, func(s ports.Store, e ports.Event) error {
 			return s.UpdateClient(t.Context(), newClient(tenantA, "nobody", at), e)
 		}},
-		{"DeleteClient of an absent client", ports.ErrNotFound, func(s changeStore, e ports.Event) error {
+		{"DeleteClient of an absent client", ports.ErrNotFound, func(s ports.Store, e ports.Event) error {
 			return s.DeleteClient(t.Context(), tenantA, "nobody", e)
 		}},
-		{"RedeemAuthCode of a used code", ports.ErrAlreadyUsed, func(s changeStore, e ports.Event) error {
+		{"RedeemAuthCode of a used code", ports.ErrAlreadyUsed, func(s ports.Store, e ports.Event) error {
 			mustNil(t, s.CreateAuthCode(t.Context(), newAuthCode(tenantA, "h1", at)), "CreateAuthCode")
 			_, err := s.RedeemAuthCode(t.Context(), tenantA, "h1", at, ports.Redemption{})
 			mustNil(t, err, "RedeemAuthCode")
 			_, err = s.RedeemAuthCode(t.Context(), tenantA, "h1", at, ports.Redemption{Events: []ports.Event{e}})
 			return err
 		}},
-		{"RedeemAuthCode of an expired code", ports.ErrNotFound, func(s changeStore, e ports.Event) error {
+		{"RedeemAuthCode of an expired code", ports.ErrNotFound, func(s ports.Store, e ports.Event) error {
 			mustNil(t, s.CreateAuthCode(t.Context(), newAuthCode(tenantA, "h1", at)), "CreateAuthCode")
 			_, err := s.RedeemAuthCode(t.Context(), tenantA, "h1", at.Add(time.Hour), ports.Redemption{
 				Events: []ports.Event{e}, ReplayEvents: []ports.Event{e},
 			})
 			return err
 		}},
-		{"RotateRefreshToken of an absent token", ports.ErrNotFound, func(s changeStore, e ports.Event) error {
+		{"RotateRefreshToken of an absent token", ports.ErrNotFound, func(s ports.Store, e ports.Event) error {
 			_, err := s.RotateRefreshToken(t.Context(), tenantA, "nothing", at, ports.Rotation{
 				Issued: issued(tenantA, "n1", "g1", "nothing", at), Events: []ports.Event{e}, ReplayEvents: []ports.Event{e},
 			})
 			return err
 		}},
-		{"DecideDeviceCode of a decided code", ports.ErrAlreadyUsed, func(s changeStore, e ports.Event) error {
+		{"DecideDeviceCode of a decided code", ports.ErrAlreadyUsed, func(s ports.Store, e ports.Event) error {
 			d := newDeviceCode(tenantA, "d1", "BCDFGHJK", at)
 			mustNil(t, s.CreateDeviceCode(t.Context(), d), "CreateDeviceCode")
 			mustNil(t, s.DecideDeviceCode(t.Context(), tenantA, d.UserCode, ports.DeviceDenied, "u1", "s1", at, at, nil), "DecideDeviceCode")
 			return s.DecideDeviceCode(t.Context(), tenantA, d.UserCode, ports.DeviceApproved, "u1", "s1", at, at, nil, e)
 		}},
-		{"CreateCIBARequest with a taken hash", ports.ErrConflict, func(s changeStore, e ports.Event) error {
+		{"CreateCIBARequest with a taken hash", ports.ErrConflict, func(s ports.Store, e ports.Event) error {
 			mustNil(t, s.CreateCIBARequest(t.Context(), newCIBARequest(tenantA, "h1", "d1", at)), "CreateCIBARequest")
 			return s.CreateCIBARequest(t.Context(), newCIBARequest(tenantA, "h1", "d2", at), e)
 		}},
-		{"DecideCIBARequest of a decided request", ports.ErrAlreadyUsed, func(s changeStore, e ports.Event) error {
+		{"DecideCIBARequest of a decided request", ports.ErrAlreadyUsed, func(s ports.Store, e ports.Event) error {
 			mustNil(t, s.CreateCIBARequest(t.Context(), newCIBARequest(tenantA, "h1", "d1", at)), "CreateCIBARequest")
 			mustNil(t, s.DecideCIBARequest(t.Context(), tenantA, "d1", ports.CIBADenied, "s1", at, at, nil), "DecideCIBARequest")
 			return s.DecideCIBARequest(t.Context(), tenantA, "d1", ports.CIBAApproved, "s1", at, at, nil, e)
 		}},
-		{"DecideCIBARequest of an expired request", ports.ErrNotFound, func(s changeStore, e ports.Event) error {
+		{"DecideCIBARequest of an expired request", ports.ErrNotFound, func(s ports.Store, e ports.Event) error {
 			mustNil(t, s.CreateCIBARequest(t.Context(), newCIBARequest(tenantA, "h1", "d1", at)), "CreateCIBARequest")
 			return s.DecideCIBARequest(t.Context(), tenantA, "d1", ports.CIBAApproved, "s1", at, at.Add(time.Hour), nil, e)
 		}},
 	}
 	for _, f := range failures {
 		t.Run(f.name+" stores none of its events", func(t *testing.T) {
-			s := openChangeStore(t, open)
+			s := open(t)
 			mustIs(t, f.run(s, ev("e-failed")), f.want, f.name)
 			if got := claimAll(t, s, at); len(got) != 0 {
 				t.Fatalf("outbox holds %v after a failed change, want nothing", got)
@@ -213,7 +196,7 @@ func testChangeEvents(t *testing.T, open opener) {
 	}
 
 	t.Run("a replayed refresh token stores the replay events, not the rotation's", func(t *testing.T) {
-		s := openChangeStore(t, open)
+		s := open(t)
 		mustNil(t, s.CreateTokens(t.Context(), []*ports.Token{newToken(tenantA, "r0", ports.TokenRefresh, "g1", at)}), "CreateTokens")
 		_, err := s.RotateRefreshToken(t.Context(), tenantA, "r0", at, ports.Rotation{
 			Issued: issued(tenantA, "n1", "g1", "r0", at), Events: []ports.Event{ev("rotated-1")}, ReplayEvents: []ports.Event{ev("replay-1")},
@@ -229,7 +212,7 @@ func testChangeEvents(t *testing.T, open opener) {
 	})
 
 	t.Run("a replayed code stores the replay events, not the redemption's", func(t *testing.T) {
-		s := openChangeStore(t, open)
+		s := open(t)
 		mustNil(t, s.CreateAuthCode(t.Context(), newAuthCode(tenantA, "h1", at)), "CreateAuthCode")
 		_, err := s.RedeemAuthCode(t.Context(), tenantA, "h1", at, ports.Redemption{
 			Issued: issued(tenantA, "n1", "grant-h1", "", at), Events: []ports.Event{ev("redeemed-1")}, ReplayEvents: []ports.Event{ev("replay-1")},
@@ -245,7 +228,7 @@ func testChangeEvents(t *testing.T, open opener) {
 	})
 
 	t.Run("an invalid event fails the call before its change", func(t *testing.T) {
-		s := openChangeStore(t, open)
+		s := open(t)
 		err := s.CreateTokens(t.Context(), []*ports.Token{newToken(tenantA, "t1", ports.TokenAccess, "g1", at)}, ports.Event{ID: "no-type"})
 		mustIs(t, err, ports.ErrInvalidEvent, "CreateTokens with an invalid event")
 		mustNotExist(t, s, tenantA, "t1")

@@ -10,24 +10,6 @@ import (
 	"oauth2-server.dev/ports"
 )
 
-// outboxStore is a store that keeps a durable event outbox.
-type outboxStore interface {
-	ports.EventLog
-	ports.Outbox
-}
-
-// openOutbox opens a store and skips the test unless it keeps an outbox:
-// the outbox ports are not part of ports.Store, so an adapter may lack them.
-func openOutbox(t *testing.T, open opener) outboxStore {
-	t.Helper()
-	s := open(t)
-	o, ok := s.(outboxStore)
-	if !ok {
-		t.Skipf("%T implements neither ports.EventLog nor ports.Outbox", s)
-	}
-	return o
-}
-
 const eventLease = time.Minute
 
 // newEvent returns an event with every field set. Its time carries
@@ -70,7 +52,7 @@ func mustClaim(t *testing.T, o ports.Outbox, limit int, now time.Time, want ...s
 
 func testEvents(t *testing.T, open opener) {
 	t.Run("appended events are claimed oldest first with every field intact", func(t *testing.T) {
-		o := openOutbox(t, open)
+		o := open(t)
 		at := baseTime()
 		first := newEvent("e1", at.Add(time.Hour)) // a later Time does not reorder: append order does
 		second, third := newEvent("e2", at), newEvent("e3", at)
@@ -85,7 +67,7 @@ func testEvents(t *testing.T, open opener) {
 	})
 
 	t.Run("a claimed event is not claimed again within its lease and comes back once it ends", func(t *testing.T) {
-		o := openOutbox(t, open)
+		o := open(t)
 		at := baseTime()
 		mustNil(t, o.AppendEvents(t.Context(), newEvents("e", 3, at)...), "AppendEvents")
 		mustClaim(t, o, 2, at, "e00", "e01")
@@ -96,7 +78,7 @@ func testEvents(t *testing.T, open opener) {
 	})
 
 	t.Run("claims respect the limit and an empty outbox claims nothing", func(t *testing.T) {
-		o := openOutbox(t, open)
+		o := open(t)
 		at := baseTime()
 		mustClaim(t, o, 5, at)
 		mustNil(t, o.AppendEvents(t.Context(), newEvents("e", 5, at)...), "AppendEvents")
@@ -112,7 +94,7 @@ func testEvents(t *testing.T, open opener) {
 	})
 
 	t.Run("an acknowledged event never comes back", func(t *testing.T) {
-		o := openOutbox(t, open)
+		o := open(t)
 		at := baseTime()
 		mustNil(t, o.AppendEvents(t.Context(), newEvents("e", 4, at)...), "AppendEvents")
 		mustClaim(t, o, 10, at, "e00", "e01", "e02", "e03")
@@ -123,7 +105,7 @@ func testEvents(t *testing.T, open opener) {
 	})
 
 	t.Run("acknowledging unknown, repeated or no ids is not an error", func(t *testing.T) {
-		o := openOutbox(t, open)
+		o := open(t)
 		at := baseTime()
 		mustNil(t, o.AppendEvents(t.Context(), newEvents("e", 2, at)...), "AppendEvents")
 		mustClaim(t, o, 10, at, "e00", "e01")
@@ -148,7 +130,7 @@ func testEvents(t *testing.T, open opener) {
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
-				o := openOutbox(t, open)
+				o := open(t)
 				mustNil(t, o.AppendEvents(t.Context(), newEvents("e", 2, at)...), "AppendEvents")
 				mustClaim(t, o, 1, at, "e00")
 				mustIs(t, o.AppendEvents(t.Context(), tt.events...), tt.wantErr, "AppendEvents")
@@ -158,7 +140,7 @@ func testEvents(t *testing.T, open opener) {
 	})
 
 	t.Run(fmt.Sprintf("%d concurrent claimers never lease one event twice", outboxClaimers), func(t *testing.T) {
-		o := openOutbox(t, open)
+		o := open(t)
 		at := baseTime()
 		const n = 50
 		mustNil(t, o.AppendEvents(t.Context(), newEvents("e", n, at)...), "AppendEvents")

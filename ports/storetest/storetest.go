@@ -42,10 +42,12 @@ type opener func(t *testing.T) ports.Store
 //   - ClaimEvents hands events out in append order, not by their Time, and
 //     returns each exactly as appended, its Time in UTC to the nanosecond;
 //   - a lease taken at now ends at now+lease, when the event can be
-//     claimed again, as a record expires at its ExpiresAt.
+//     claimed again, as a record expires at its ExpiresAt; so does a lease
+//     taken on append, measured from the event's Time.
 //
-// The outbox suite runs only on stores that implement ports.EventLog and
-// ports.Outbox, which ports.Store does not include, and skips on others.
+// Each suite is named after the port of ports.Store it holds a store to;
+// Concurrency and Events of changes cut across them, and Lifecycle covers
+// Ping and Close.
 func Run(t *testing.T, open func(t *testing.T) ports.Store) {
 	suites := []struct {
 		name string
@@ -63,8 +65,11 @@ func Run(t *testing.T, open func(t *testing.T) ports.Store) {
 		{"DeviceCodeStore", testDeviceCodes},
 		{"CIBAStore", testCIBARequests},
 		{"Purger", testPurge},
-		{"Concurrency", testConcurrency},
 		{"EventLog and Outbox", testEvents},
+		{"EventHook", testEventHook},
+		{"EventDiscarder", testEventDiscarder},
+		{"EventLeaser", testEventLeaser},
+		{"Concurrency", testConcurrency},
 		{"Events of changes", testChangeEvents},
 		{"Lifecycle", testLifecycle},
 	}

@@ -74,53 +74,6 @@ func TestChangeAndEventsHappenTogether(t *testing.T) {
 	}
 }
 
-// TestOutboxAppendModes: events appended leased are passed over by claims
-// until the lease ends; discarded events never reach the outbox, while the
-// OnEvents hook still hears of them.
-func TestOutboxAppendModes(t *testing.T) {
-	t.Run("leased on append", func(t *testing.T) {
-		s := New(Options{})
-		s.LeaseOnAppend(time.Minute)
-		if err := s.CreateTokens(t.Context(), []*ports.Token{token("t1")}, event("with-token")); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.AppendEvents(t.Context(), event("alone")); err != nil {
-			t.Fatal(err)
-		}
-		if got := claimIDs(t, s, now.Add(time.Minute-time.Microsecond)); len(got) != 0 {
-			t.Fatalf("a claim within the lease took %v", got)
-		}
-		if got := claimIDs(t, s, now.Add(time.Minute)); !slices.Equal(got, []string{"with-token", "alone"}) {
-			t.Fatalf("a claim once the lease ended took %v, want both events", got)
-		}
-	})
-	t.Run("discarded", func(t *testing.T) {
-		s := New(Options{})
-		s.DiscardEvents()
-		var notified []string
-		s.OnEvents(func(evs []ports.Event) {
-			for _, e := range evs {
-				notified = append(notified, e.ID)
-			}
-		})
-		if err := s.CreateTokens(t.Context(), []*ports.Token{token("t1")}, event("with-token")); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.AppendEvents(t.Context(), event("alone")); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.GetToken(t.Context(), "a", "t1"); err != nil {
-			t.Fatalf("the change itself was not stored: %v", err)
-		}
-		if got := claimIDs(t, s, now.Add(time.Hour)); len(got) != 0 {
-			t.Fatalf("the outbox holds %v", got)
-		}
-		if !slices.Equal(notified, []string{"with-token"}) {
-			t.Fatalf("OnEvents heard of %v, want the change's event", notified)
-		}
-	})
-}
-
 // TestValuesAreCopies: what a caller stores, and what it gets back, is
 // its own: changing it later changes nothing in the store.
 func TestValuesAreCopies(t *testing.T) {
