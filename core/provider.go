@@ -145,7 +145,10 @@ func (c Config) checkSettings() error {
 	return nil
 }
 
-// Store is what the engine needs from storage.
+// Store is what the engine needs from storage: the ports of ports.Store
+// its requests read and change, and no more. Signing keys reach it through
+// keyset, which takes ports.KeyStore; purging, the event outbox and the
+// store's lifecycle belong to the server.
 type Store interface {
 	ports.ClientStore
 	ports.UserStore

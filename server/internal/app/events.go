@@ -38,7 +38,7 @@ func (p *eventPipeline) relayEvents(evs []ports.Event) {
 // DiscardUnrelayedEvents makes st keep no events in its outbox when cfg
 // names no event sink: nothing would ever take them out. Commands that
 // change the store outside a running server call it as the server does.
-func DiscardUnrelayedEvents(cfg *config.Config, st ports.Store) {
+func DiscardUnrelayedEvents(cfg *config.Config, st ports.EventDiscarder) {
 	if noEventSinks(cfg) {
 		st.DiscardEvents()
 	}
@@ -69,7 +69,7 @@ const (
 // id. The relay claims from guarded, st behind the store's breaker; events
 // are appended to st itself, falling back to the in-memory bus when that
 // fails. The sinks' connections and the bus are pushed onto res.
-func buildEvents(cfg *config.Config, st, guarded ports.Store, rm *resilience.Metrics, reg prometheus.Registerer, log *slog.Logger, res *resources) (*eventPipeline, error) {
+func buildEvents(cfg *config.Config, st ports.EventStore, guarded ports.Outbox, rm *resilience.Metrics, reg prometheus.Registerer, log *slog.Logger, res *resources) (*eventPipeline, error) {
 	sinks, err := eventSinks(cfg, log, res)
 	if err != nil {
 		return nil, err
