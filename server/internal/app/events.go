@@ -107,8 +107,8 @@ func buildEvents(cfg *config.Config, st ports.EventStore, guarded ports.Outbox, 
 	return pipeline, nil
 }
 
-// outboxPublisher appends events to the store's outbox and wakes the
-// relay. While the store cannot take them, events go to the in-memory bus
+// outboxPublisher appends events to the store's outbox and hands them to
+// the relay. While the store cannot take them, events go to the in-memory bus
 // instead, which still delivers them unless the process stops first.
 type outboxPublisher struct {
 	log      ports.EventLog
