@@ -23,13 +23,6 @@ const (
 	devicePollEvery  = 5 * time.Second
 )
 
-// Errors of the device token request (RFC 8628 §3.5).
-var (
-	ErrAuthorizationPending = &Error{Code: "authorization_pending", Status: 400}
-	ErrSlowDown             = &Error{Code: "slow_down", Status: 400}
-	ErrExpiredToken         = &Error{Code: "expired_token", Status: 400}
-)
-
 // DeviceAuthorization is the device authorization response (RFC 8628 §3.2).
 type DeviceAuthorization struct {
 	DeviceCode              string `json:"device_code"`
@@ -190,57 +183,4 @@ func (p *Provider) DeviceVerificationURI() string { return p.cfg.Issuer + "/devi
 // DeviceAuthorizationEndpoint is the device authorization endpoint URL.
 func (p *Provider) DeviceAuthorizationEndpoint() string {
 	return p.cfg.Issuer + "/oauth/device_authorization"
-}
-
-// pendingError answers a poll of a request the user has not decided yet:
-// slow_down when the last poll was less than interval ago, else
-// authorization_pending.
-func pendingError(lastPolled *time.Time, interval time.Duration, now time.Time) *Error {
-	if lastPolled != nil && now.Sub(*lastPolled) < interval {
-		return ErrSlowDown.WithDescription("poll no more often than every " + interval.String())
-	}
-	return ErrAuthorizationPending.WithDescription("the user has not answered yet")
-}
-
-// deviceCodeGrant lets a device poll for its tokens (RFC 8628 §3.4).
-type deviceCodeGrant struct{ p *Provider }
-
-func (g deviceCodeGrant) handle(ctx context.Context, client *ports.Client, form url.Values, jkt string) (*TokenResponse, error) {
-	p := g.p
-	raw := form.Get("device_code")
-	if raw == "" {
-		return nil, ErrInvalidRequest.WithDescription("device_code is missing")
-	}
-	hash := secret.Digest(raw)
-	now := p.clock.Now()
-	prev, err := p.store.PollDeviceCode(ctx, p.cfg.Tenant, hash, now)
-	if errors.Is(err, ports.ErrNotFound) {
-		return nil, ErrExpiredToken.WithDescription("the device code is unknown or has expired")
-	}
-	if err != nil {
-		return nil, ErrServerError.Wrap(err)
-	}
-	if prev.ClientID != client.ID {
-		return nil, ErrInvalidGrant.WithDescription("the device code was issued to another client")
-	}
-	switch prev.Status {
-	case ports.DevicePending:
-		// RFC 8628 §3.5: polling faster than the interval earns slow_down.
-		return nil, pendingError(prev.LastPolledAt, prev.Interval, now)
-	case ports.DeviceDenied:
-		return nil, ErrAccessDenied.WithDescription("the user denied the request").withStatus(400)
-	}
-	d, err := p.store.RedeemDeviceCode(ctx, p.cfg.Tenant, hash, now)
-	switch {
-	case errors.Is(err, ports.ErrAlreadyUsed):
-		return nil, ErrInvalidGrant.WithDescription("the device code was already used")
-	case errors.Is(err, ports.ErrNotFound):
-		return nil, ErrExpiredToken.WithDescription("the device code has expired")
-	case err != nil:
-		return nil, ErrServerError.Wrap(err)
-	}
-	return p.issue(ctx, issueParams{
-		grantType: GrantDeviceCode, client: client, grantID: secret.OrderedID(now), subject: d.UserID, scope: d.Scope,
-		sessionID: d.SessionID, authTime: d.AuthTime, jkt: jkt,
-	}, p.createTokens(ctx))
 }
