@@ -2,7 +2,6 @@ package memory
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"oauth2-server.dev/ports"
@@ -17,48 +16,28 @@ func copyCIBARequest(r *ports.CIBARequest) *ports.CIBARequest {
 	return &c
 }
 
-// cibaByDecision returns the request whose decision id has the hash, live
-// or not, or nil. s.mu is held.
-func (s *Store) cibaByDecision(tenant, decisionHash string) *ports.CIBARequest {
-	hash, ok := s.decisions[key{tenant, decisionHash}]
-	if !ok {
-		return nil
+// cibaRequests are the backchannel authentication requests, found by
+// hash and by decision hash.
+func (s *Store) cibaRequests() pending[ports.CIBARequest] {
+	return pending[ports.CIBARequest]{
+		rows: s.ciba, names: s.decisions, copy: copyCIBARequest,
+		fields: func(r *ports.CIBARequest) pendingFields {
+			return pendingFields{&r.Status, r.ExpiresAt, &r.LastPolledAt, &r.UsedAt, &r.SessionID, &r.AuthTime}
+		},
+		pending: ports.CIBAPending, approved: ports.CIBAApproved,
 	}
-	return s.ciba[key{tenant, hash}]
 }
 
 // CreateCIBARequest stores a new request. ErrConflict if the hash or the
 // decision hash exists in the tenant.
 func (s *Store) CreateCIBARequest(ctx context.Context, r *ports.CIBARequest, evs ...ports.Event) error {
-	return s.write(ctx, "CreateCIBARequest", evs, func() ([]ports.Event, func(), error) {
-		k, dk := key{r.Tenant, r.Hash}, key{r.Tenant, r.DecisionHash}
-		if s.ciba[k] != nil {
-			return nil, nil, ports.ErrConflict
-		}
-		if _, taken := s.decisions[dk]; taken {
-			return nil, nil, ports.ErrConflict
-		}
-		stored := copyCIBARequest(r)
-		return evs, func() {
-			s.ciba[k] = stored
-			s.decisions[dk] = r.Hash
-		}, nil
-	})
+	return s.cibaRequests().create(ctx, s, "CreateCIBARequest", r.Tenant, r.Hash, r.DecisionHash, r, evs)
 }
 
 // GetCIBARequestByDecision returns the request whose decision id has the
 // hash. ErrNotFound if absent or expired at now.
 func (s *Store) GetCIBARequestByDecision(ctx context.Context, tenant, decisionHash string, now time.Time) (*ports.CIBARequest, error) {
-	var out *ports.CIBARequest
-	err := s.read(ctx, "GetCIBARequestByDecision", func() error {
-		r := s.cibaByDecision(tenant, decisionHash)
-		if r == nil || !live(r.ExpiresAt, now) {
-			return errorf("GetCIBARequestByDecision", ports.ErrNotFound)
-		}
-		out = copyCIBARequest(r)
-		return nil
-	})
-	return out, err
+	return s.cibaRequests().get(ctx, s, "GetCIBARequestByDecision", tenant, decisionHash, now)
 }
 
 // DecideCIBARequest moves a pending request to status, recording the
@@ -67,47 +46,16 @@ func (s *Store) GetCIBARequestByDecision(ctx context.Context, tenant, decisionHa
 // before.
 func (s *Store) DecideCIBARequest(ctx context.Context, tenant, decisionHash, status, sessionID string, authTime, now time.Time, consent *ports.Consent, evs ...ports.Event) error {
 	const method = "DecideCIBARequest"
-	if status != ports.CIBAApproved && status != ports.CIBADenied {
-		return fmt.Errorf("memory: %s: status %q is not a decision", method, status)
+	if err := checkDecision(method, status, ports.CIBAApproved, ports.CIBADenied); err != nil {
+		return err
 	}
-	return s.write(ctx, method, evs, func() ([]ports.Event, func(), error) {
-		r := s.cibaByDecision(tenant, decisionHash)
-		switch {
-		case r == nil:
-			return nil, nil, ports.ErrNotFound
-		case !live(r.ExpiresAt, now):
-			return nil, nil, fmt.Errorf("expired: %w", ports.ErrNotFound)
-		case r.Status != ports.CIBAPending:
-			return nil, nil, fmt.Errorf("already %s: %w", r.Status, ports.ErrAlreadyUsed)
-		}
-		at := ts(authTime)
-		return evs, func() {
-			r.Status, r.SessionID, r.AuthTime = status, sessionID, &at
-			if consent != nil {
-				s.saveConsent(consent)
-			}
-		}, nil
-	})
+	return s.cibaRequests().decide(ctx, s, method, tenant, decisionHash, status, sessionID, authTime, now, nil, consent, evs)
 }
 
 // PollCIBARequest records a poll at now and returns the request as it was
 // before. Expired requests are returned too; ErrNotFound if absent.
 func (s *Store) PollCIBARequest(ctx context.Context, tenant, hash string, now time.Time) (*ports.CIBARequest, error) {
-	var out *ports.CIBARequest
-	err := s.write(ctx, "PollCIBARequest", nil, func() ([]ports.Event, func(), error) {
-		r := s.ciba[key{tenant, hash}]
-		if r == nil {
-			return nil, nil, ports.ErrNotFound
-		}
-		return nil, func() {
-			out = copyCIBARequest(r)
-			r.LastPolledAt = tsp(&now)
-		}, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return s.cibaRequests().poll(ctx, s, "PollCIBARequest", tenant, hash, now, false)
 }
 
 // RedeemCIBARequest marks an approved request used at now, so that of
@@ -115,34 +63,5 @@ func (s *Store) PollCIBARequest(ctx context.Context, tenant, hash string, now ti
 // not approved. A request used before comes back with ErrAlreadyUsed,
 // even once expired.
 func (s *Store) RedeemCIBARequest(ctx context.Context, tenant, hash string, now time.Time) (*ports.CIBARequest, error) {
-	const method = "RedeemCIBARequest"
-	var (
-		out  *ports.CIBARequest
-		used bool
-	)
-	err := s.write(ctx, method, nil, func() ([]ports.Event, func(), error) {
-		r := s.ciba[key{tenant, hash}]
-		switch {
-		case r == nil:
-			return nil, nil, ports.ErrNotFound
-		case r.UsedAt != nil:
-			used, out = true, copyCIBARequest(r)
-			return nil, nil, nil
-		case !live(r.ExpiresAt, now):
-			return nil, nil, fmt.Errorf("expired: %w", ports.ErrNotFound)
-		case r.Status != ports.CIBAApproved:
-			return nil, nil, fmt.Errorf("%s: %w", r.Status, ports.ErrNotFound)
-		}
-		return nil, func() {
-			r.UsedAt = tsp(&now)
-			out = copyCIBARequest(r)
-		}, nil
-	})
-	switch {
-	case err != nil:
-		return nil, err
-	case used:
-		return out, errorf(method, ports.ErrAlreadyUsed)
-	}
-	return out, nil
+	return s.cibaRequests().redeem(ctx, s, "RedeemCIBARequest", tenant, hash, now)
 }
