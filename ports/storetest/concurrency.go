@@ -245,7 +245,7 @@ func testConcurrency(t *testing.T, open opener) {
 			})
 			winner := tally(t, errs)
 			want := cibaDecided(newCIBARequest(tenantA, hash, decision, at), status(winner), session(winner), at)
-			checkEqual(t, want, getCIBARequest(t, s, tenantA, decision, at))
+			checkEqual(t, want, cibaRequests.mustGet(t, s, tenantA, decision, at))
 		}
 	})
 
@@ -268,7 +268,7 @@ func testConcurrency(t *testing.T, open opener) {
 			})
 			winner := tally(t, errs)
 			want := decided(newDeviceCode(tenantA, hash, userCode, at), status(winner), user(winner), "s1", at)
-			checkEqual(t, want, getDeviceCode(t, s, tenantA, userCode, at))
+			checkEqual(t, want, deviceCodes.mustGet(t, s, tenantA, userCode, at))
 		}
 	})
 }
