@@ -49,41 +49,18 @@ func (s *Store) GetAuthCode(ctx context.Context, tenant, hash string, now time.T
 // code used before revokes its grant in the same change and comes back
 // with ErrAlreadyUsed, even once expired (RFC 6749 §4.1.2).
 func (s *Store) RedeemAuthCode(ctx context.Context, tenant, hash string, now time.Time, r ports.Redemption) (*ports.AuthorizationCode, error) {
-	const method = "RedeemAuthCode"
-	var (
-		out    *ports.AuthorizationCode
-		replay bool
-	)
-	err := s.write(ctx, method, slices.Concat(r.Events, r.ReplayEvents), func() ([]ports.Event, func(), error) {
+	var out *ports.AuthorizationCode
+	err := s.spend(ctx, "RedeemAuthCode", tenant, now, r.Issued, r.Events, r.ReplayEvents, func() (singleUse, bool) {
 		c := s.codes[key{tenant, hash}]
-		switch {
-		case c == nil:
-			return nil, nil, ports.ErrNotFound
-		case c.UsedAt != nil:
-			replay = true
-			return r.ReplayEvents, func() {
-				s.revokeGrant(tenant, c.GrantID, now)
-				out = copyAuthCode(c)
-			}, nil
-		case !live(c.ExpiresAt, now):
-			return nil, nil, ports.ErrNotFound
+		if c == nil {
+			return singleUse{}, false
 		}
-		if err := s.insertable(r.Issued); err != nil {
-			return nil, nil, err
-		}
-		replay = false
-		return r.Events, func() {
-			usedAt := ts(now)
-			c.UsedAt = &usedAt
-			s.insertTokens(r.Issued)
-			out = copyAuthCode(c)
-		}, nil
+		return singleUse{
+			usedAt:  &c.UsedAt,
+			grantID: c.GrantID,
+			usable:  live(c.ExpiresAt, now),
+			copyOut: func() { out = copyAuthCode(c) },
+		}, true
 	})
-	if err != nil {
-		return nil, err
-	}
-	if replay {
-		return out, errorf(method, ports.ErrAlreadyUsed)
-	}
-	return out, nil
+	return out, err
 }

@@ -82,53 +82,82 @@ func (s *Store) GetToken(ctx context.Context, tenant, id string) (*ports.Token, 
 	return out, err
 }
 
+// singleUse is a code or refresh token found under s.mu, as spend needs it.
+type singleUse struct {
+	usedAt  **time.Time // its UsedAt field: nil until it is used
+	grantID string
+	// usable tells whether an unused credential may still be used at now.
+	usable bool
+	// copyOut hands the credential to the caller; it runs under s.mu.
+	copyOut func()
+}
+
+// spend is the one change behind RedeemAuthCode and RotateRefreshToken: the
+// credential find returns is marked used at now and the tokens it buys are
+// stored along with events. ErrNotFound if find finds nothing or the
+// credential is not usable. A credential used before is a replay: its grant
+// is revoked, replayEvents are stored instead, and spend returns
+// ErrAlreadyUsed after copyOut ran.
+func (s *Store) spend(ctx context.Context, method, tenant string, now time.Time, issued []*ports.Token, events, replayEvents []ports.Event, find func() (singleUse, bool)) error {
+	var replay bool
+	err := s.write(ctx, method, slices.Concat(events, replayEvents), func() ([]ports.Event, func(), error) {
+		c, ok := find()
+		switch {
+		case !ok:
+			return nil, nil, ports.ErrNotFound
+		case *c.usedAt != nil:
+			replay = true
+			return replayEvents, func() {
+				s.revokeGrant(tenant, c.grantID, now)
+				c.copyOut()
+			}, nil
+		case !c.usable:
+			return nil, nil, ports.ErrNotFound
+		}
+		if err := s.insertable(issued); err != nil {
+			return nil, nil, err
+		}
+		return events, func() {
+			usedAt := ts(now)
+			*c.usedAt = &usedAt
+			s.insertTokens(issued)
+			c.copyOut()
+		}, nil
+	})
+	if err != nil {
+		return err
+	}
+	if replay {
+		return errorf(method, ports.ErrAlreadyUsed)
+	}
+	return nil
+}
+
 // RotateRefreshToken consumes the refresh token oldID and stores the
 // tokens issued in exchange in one change, and returns the consumed token.
 // ErrNotFound if the token is absent, expired at now, revoked, or not a
 // refresh token. A token rotated before is a replay: the whole grant is
 // revoked and the stored token comes back with ErrAlreadyUsed, even if an
 // earlier replay already revoked it.
+//
+// RFC 6819 §5.2.2.3: a rotated refresh token presented again means two
+// parties hold it, and the server cannot tell which is the attacker, so
+// every token of the grant goes.
 func (s *Store) RotateRefreshToken(ctx context.Context, tenant, oldID string, now time.Time, r ports.Rotation) (*ports.Token, error) {
-	const method = "RotateRefreshToken"
-	var (
-		old    *ports.Token
-		replay bool
-	)
-	err := s.write(ctx, method, slices.Concat(r.Events, r.ReplayEvents), func() ([]ports.Event, func(), error) {
+	var old *ports.Token
+	err := s.spend(ctx, "RotateRefreshToken", tenant, now, r.Issued, r.Events, r.ReplayEvents, func() (singleUse, bool) {
 		t := s.tokens[key{tenant, oldID}]
-		switch {
-		case t == nil || t.Kind != ports.TokenRefresh:
-			return nil, nil, ports.ErrNotFound
-		case t.UsedAt != nil:
-			// RFC 6819 §5.2.2.3: a rotated refresh token presented again
-			// means two parties hold it, and the server cannot tell which
-			// is the attacker, so every token of the grant goes.
-			replay = true
-			return r.ReplayEvents, func() {
-				s.revokeGrant(tenant, t.GrantID, now)
-				old = copyToken(t)
-			}, nil
-		case t.RevokedAt != nil || !live(t.ExpiresAt, now):
-			return nil, nil, ports.ErrNotFound
+		if t == nil || t.Kind != ports.TokenRefresh {
+			return singleUse{}, false
 		}
-		if err := s.insertable(r.Issued); err != nil {
-			return nil, nil, err
-		}
-		replay = false
-		return r.Events, func() {
-			usedAt := ts(now)
-			t.UsedAt = &usedAt
-			s.insertTokens(r.Issued)
-			old = copyToken(t)
-		}, nil
+		return singleUse{
+			usedAt:  &t.UsedAt,
+			grantID: t.GrantID,
+			usable:  t.RevokedAt == nil && live(t.ExpiresAt, now),
+			copyOut: func() { old = copyToken(t) },
+		}, true
 	})
-	if err != nil {
-		return nil, err
-	}
-	if replay {
-		return old, errorf(method, ports.ErrAlreadyUsed)
-	}
-	return old, nil
+	return old, err
 }
 
 // RevokeToken revokes one token at now. Revoking an absent or revoked
