@@ -2,9 +2,6 @@ package mongostore
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -109,22 +106,9 @@ func (s *Store) findAuthCode(ctx context.Context, tenant, hash string) (*ports.A
 // fails, then always finds the winner's tokens there to revoke. Losers
 // delete the tokens they inserted, which no one has seen.
 func (s *Store) RedeemAuthCode(ctx context.Context, tenant, hash string, now time.Time, r ports.Redemption) (*ports.AuthorizationCode, error) {
-	const op = "redeem auth code"
-	if err := checkEvents(slices.Concat(r.Events, r.ReplayEvents)); err != nil {
-		return nil, fmt.Errorf("mongostore: %s: %w", op, err)
-	}
-	code, err := s.redeemAuthCode(ctx, tenant, hash, now, r.Issued)
-	switch {
-	case err == nil:
-		if err := s.storeEvents(ctx, op, r.Events); err != nil {
-			return nil, err
-		}
-	case errors.Is(err, ports.ErrAlreadyUsed):
-		if err := s.storeEvents(ctx, op, r.ReplayEvents); err != nil {
-			return nil, err
-		}
-	}
-	return code, err
+	return spendWithEvents(s, ctx, "redeem auth code", r.Events, r.ReplayEvents, func() (*ports.AuthorizationCode, error) {
+		return s.redeemAuthCode(ctx, tenant, hash, now, r.Issued)
+	})
 }
 
 func (s *Store) redeemAuthCode(ctx context.Context, tenant, hash string, now time.Time, issued []*ports.Token) (*ports.AuthorizationCode, error) {
@@ -137,21 +121,14 @@ func (s *Store) redeemAuthCode(ctx context.Context, tenant, hash string, now tim
 		return s.replayAuthCode(ctx, code, now)
 	}
 	if now.Before(code.ExpiresAt) {
-		ids, err := s.insertTokens(ctx, issued)
+		_, won, err := s.claimWithTokens(ctx, issued, newClaim(tenant, claimAuthCode, hash, now, code.ExpiresAt))
 		if err != nil {
 			return nil, translate(op, err)
-		}
-		won, err := s.claim(ctx, newClaim(tenant, claimAuthCode, hash, now, code.ExpiresAt))
-		if err != nil {
-			return nil, translate(op, errors.Join(err, deleteIDs(ctx, s.tokens, ids)))
 		}
 		if won {
 			usedAt := fromMicros(micros(now))
 			code.UsedAt = &usedAt
 			return code, nil
-		}
-		if err := deleteIDs(ctx, s.tokens, ids); err != nil {
-			return nil, translate(op, err)
 		}
 	}
 	c, err := s.findClaim(ctx, tenant, claimAuthCode, hash)

@@ -60,6 +60,26 @@ func (s *Store) claim(ctx context.Context, c *claimDoc) (bool, error) {
 	}
 }
 
+// claimWithTokens inserts the tokens a code or a refresh token buys, then
+// its claim c, and reports whether the claim won. The tokens go in first so
+// that a loser, which revokes the grant once its claim fails, always finds
+// the winner's tokens there to revoke. A loser, or a claim that fails,
+// deletes the tokens it inserted, which no one has seen.
+func (s *Store) claimWithTokens(ctx context.Context, issued []*ports.Token, c *claimDoc) ([]bson.ObjectID, bool, error) {
+	ids, err := s.insertTokens(ctx, issued)
+	if err != nil {
+		return nil, false, err
+	}
+	won, err := s.claim(ctx, c)
+	if err != nil {
+		return nil, false, errors.Join(err, deleteIDs(ctx, s.tokens, ids))
+	}
+	if !won {
+		return nil, false, deleteIDs(ctx, s.tokens, ids)
+	}
+	return ids, true, nil
+}
+
 // claimDecision lands the decision claim c of a pending device or CIBA
 // request, then saves consent, if any. Without transactions these are two
 // writes, the decision's first: a decision that loses to another leaves no

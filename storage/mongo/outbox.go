@@ -71,6 +71,28 @@ func (s *Store) withEvents(ctx context.Context, op string, evs []ports.Event, ch
 	return s.storeEvents(ctx, op, evs)
 }
 
+// spendWithEvents runs spend, a code redemption or a refresh rotation, and
+// stores events when it succeeds, or replayEvents when it comes back with
+// ErrAlreadyUsed, having revoked the grant of a credential used twice.
+func spendWithEvents[T any](s *Store, ctx context.Context, op string, events, replayEvents []ports.Event, spend func() (T, error)) (T, error) {
+	var zero T
+	if err := checkEvents(slices.Concat(events, replayEvents)); err != nil {
+		return zero, fmt.Errorf("mongostore: %s: %w", op, err)
+	}
+	spent, err := spend()
+	switch {
+	case err == nil:
+		if err := s.storeEvents(ctx, op, events); err != nil {
+			return zero, err
+		}
+	case errors.Is(err, ports.ErrAlreadyUsed):
+		if err := s.storeEvents(ctx, op, replayEvents); err != nil {
+			return zero, err
+		}
+	}
+	return spent, err
+}
+
 // storeEvents appends the events of a change that succeeded and tells the
 // OnEvents hook.
 func (s *Store) storeEvents(ctx context.Context, op string, evs []ports.Event) error {

@@ -2,7 +2,6 @@ package mongostore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -129,22 +128,9 @@ func (s *Store) getToken(ctx context.Context, tenant, id string) (*ports.Token, 
 // fails, then always finds the winner's tokens there to revoke. Losers
 // delete the tokens they inserted, which no one has seen.
 func (s *Store) RotateRefreshToken(ctx context.Context, tenant, oldID string, now time.Time, r ports.Rotation) (*ports.Token, error) {
-	const op = "rotate refresh token"
-	if err := checkEvents(slices.Concat(r.Events, r.ReplayEvents)); err != nil {
-		return nil, fmt.Errorf("mongostore: %s: %w", op, err)
-	}
-	old, err := s.rotate(ctx, tenant, oldID, now, r.Issued)
-	switch {
-	case err == nil:
-		if err := s.storeEvents(ctx, op, r.Events); err != nil {
-			return nil, err
-		}
-	case errors.Is(err, ports.ErrAlreadyUsed):
-		if err := s.storeEvents(ctx, op, r.ReplayEvents); err != nil {
-			return nil, err
-		}
-	}
-	return old, err
+	return spendWithEvents(s, ctx, "rotate refresh token", r.Events, r.ReplayEvents, func() (*ports.Token, error) {
+		return s.rotate(ctx, tenant, oldID, now, r.Issued)
+	})
 }
 
 func (s *Store) rotate(ctx context.Context, tenant, oldID string, now time.Time, issued []*ports.Token) (*ports.Token, error) {
@@ -164,18 +150,11 @@ func (s *Store) rotate(ctx context.Context, tenant, oldID string, now time.Time,
 		return nil, notFound(op, "expired")
 	}
 
-	ids, err := s.insertTokens(ctx, issued)
+	ids, won, err := s.claimWithTokens(ctx, issued, newClaim(tenant, claimRotation, oldID, now, old.ExpiresAt))
 	if err != nil {
 		return nil, translate(op, err)
 	}
-	won, err := s.claim(ctx, newClaim(tenant, claimRotation, oldID, now, old.ExpiresAt))
-	if err != nil {
-		return nil, translate(op, errors.Join(err, deleteIDs(ctx, s.tokens, ids)))
-	}
 	if !won {
-		if err := deleteIDs(ctx, s.tokens, ids); err != nil {
-			return nil, translate(op, err)
-		}
 		// Read again for the UsedAt of the rotation that won.
 		if old, err = s.getToken(ctx, tenant, oldID); err != nil {
 			return nil, translate(op, err)

@@ -3,9 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"oauth2-server.dev/ports"
@@ -82,42 +80,19 @@ func (s *Store) GetAuthCode(ctx context.Context, tenant, hash string, now time.T
 // (RFC 6749 §4.1.2); the tokens of the redemption that won were committed
 // with it, so the revocation reaches them.
 func (s *Store) RedeemAuthCode(ctx context.Context, tenant, hash string, now time.Time, r ports.Redemption) (*ports.AuthorizationCode, error) {
-	const op = "redeem auth code"
-	if err := checkEvents(slices.Concat(r.Events, r.ReplayEvents)); err != nil {
-		return nil, fmt.Errorf("sqlstore: %s: %w", op, err)
-	}
-	var (
-		code   *ports.AuthorizationCode
-		replay bool
-	)
-	err := s.write(ctx, op, func(ctx context.Context, tx *sql.Tx) ([]ports.Event, error) {
-		var err error
-		code, err = scanAuthCode(s.txQueryRow(ctx, tx, qRedeemAuthCode,
-			s.timeArg(now), tenant, hash, s.timeArg(now)))
-		switch {
-		case err == nil:
-			replay = false
-			return r.Events, s.insertTokens(ctx, tx, r.Issued)
-		case !errors.Is(err, sql.ErrNoRows):
-			return nil, err
-		}
-		// No row matched: tell a used code from an absent or expired one.
-		code, err = scanAuthCode(s.txQueryRow(ctx, tx, qGetAuthCode, tenant, hash))
-		if err != nil {
-			return nil, err
-		}
-		if code.UsedAt == nil {
-			return nil, errCodeExpired
-		}
-		replay = true
-		_, err = s.txExec(ctx, tx, qRevokeGrant, s.timeArg(now), tenant, code.GrantID)
-		return r.ReplayEvents, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	if replay {
-		return code, fmt.Errorf("sqlstore: %s: %w", op, ports.ErrAlreadyUsed)
-	}
-	return code, nil
+	return spend(s, ctx, "redeem auth code", tenant, now, r.Issued, r.Events, r.ReplayEvents,
+		func(ctx context.Context, tx *sql.Tx) (*ports.AuthorizationCode, error) {
+			return scanAuthCode(s.txQueryRow(ctx, tx, qRedeemAuthCode,
+				s.timeArg(now), tenant, hash, s.timeArg(now)))
+		},
+		func(ctx context.Context, tx *sql.Tx) (*ports.AuthorizationCode, string, error) {
+			code, err := scanAuthCode(s.txQueryRow(ctx, tx, qGetAuthCode, tenant, hash))
+			if err != nil {
+				return nil, "", err
+			}
+			if code.UsedAt == nil {
+				return nil, "", errCodeExpired
+			}
+			return code, code.GrantID, nil
+		})
 }

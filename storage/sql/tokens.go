@@ -81,57 +81,85 @@ func (s *Store) GetToken(ctx context.Context, tenant, id string) (*ports.Token, 
 // rotated: it is expired, revoked or not a refresh token.
 var errNotRotatable = fmt.Errorf("not rotatable: %w", ports.ErrNotFound)
 
+// spend is the transaction behind RedeemAuthCode and RotateRefreshToken.
+// consume marks the credential used at now with a conditional UPDATE: of
+// concurrent calls exactly one matches its row, and that one inserts
+// issued and stores events. When no row matched, usedBefore reads the
+// credential again and returns it with its grant id if it was used before,
+// or its own not-found error. A credential used before is a replay: its
+// grant is revoked in the same transaction, replayEvents are stored, and
+// it comes back with ErrAlreadyUsed.
+func spend[T any](s *Store, ctx context.Context, op, tenant string, now time.Time, issued []*ports.Token, events, replayEvents []ports.Event,
+	consume func(context.Context, *sql.Tx) (T, error),
+	usedBefore func(context.Context, *sql.Tx) (T, string, error),
+) (T, error) {
+	var (
+		spent  T
+		zero   T
+		replay bool
+	)
+	if err := checkEvents(slices.Concat(events, replayEvents)); err != nil {
+		return zero, fmt.Errorf("sqlstore: %s: %w", op, err)
+	}
+	err := s.write(ctx, op, func(ctx context.Context, tx *sql.Tx) ([]ports.Event, error) {
+		var err error
+		spent, err = consume(ctx, tx)
+		switch {
+		case err == nil:
+			replay = false
+			return events, s.insertTokens(ctx, tx, issued)
+		case !errors.Is(err, sql.ErrNoRows):
+			return nil, err
+		}
+		var grantID string
+		spent, grantID, err = usedBefore(ctx, tx)
+		if err != nil {
+			return nil, err
+		}
+		replay = true
+		_, err = s.txExec(ctx, tx, qRevokeGrant, s.timeArg(now), tenant, grantID)
+		return replayEvents, err
+	})
+	if err != nil {
+		return zero, err
+	}
+	if replay {
+		return spent, fmt.Errorf("sqlstore: %s: %w", op, ports.ErrAlreadyUsed)
+	}
+	return spent, nil
+}
+
 // RotateRefreshToken consumes the refresh token oldID and stores the
 // tokens issued in exchange in one transaction, and returns the consumed
 // token. ErrNotFound if the token is absent, expired at now, revoked, or
 // not a refresh token. A token rotated before is a replay: the whole grant
 // is revoked and the stored token comes back with ErrAlreadyUsed, even if
 // an earlier replay already revoked it.
+//
+// RFC 6819 §5.2.2.3: a rotated refresh token presented again means two
+// parties hold it, and the server cannot tell which is the attacker, so
+// every token of the grant goes.
 func (s *Store) RotateRefreshToken(ctx context.Context, tenant, oldID string, now time.Time, r ports.Rotation) (*ports.Token, error) {
-	const op = "rotate refresh token"
-	if err := checkEvents(slices.Concat(r.Events, r.ReplayEvents)); err != nil {
-		return nil, fmt.Errorf("sqlstore: %s: %w", op, err)
-	}
-	var (
-		old    *ports.Token
-		replay bool
-	)
-	err := s.write(ctx, op, func(ctx context.Context, tx *sql.Tx) ([]ports.Event, error) {
-		var err error
-		old, err = scanToken(s.txQueryRow(ctx, tx, qConsumeRefreshToken,
-			s.timeArg(now), tenant, oldID, ports.TokenRefresh, s.timeArg(now)))
-		switch {
-		case err == nil:
-			replay = false
-			return r.Events, s.insertTokens(ctx, tx, r.Issued)
-		case !errors.Is(err, sql.ErrNoRows):
-			return nil, err
-		}
-		old, err = scanToken(s.txQueryRow(ctx, tx, qGetToken, tenant, oldID))
-		if err != nil {
-			return nil, err
-		}
-		if old.Kind != ports.TokenRefresh || old.UsedAt == nil {
-			return nil, errNotRotatable
-		}
-		// RFC 6819 §5.2.2.3: a rotated refresh token presented again means
-		// two parties hold it, and the server cannot tell which is the
-		// attacker, so every token of the grant goes.
-		replay = true
-		_, err = s.txExec(ctx, tx, qRevokeGrant, s.timeArg(now), tenant, old.GrantID)
-		return r.ReplayEvents, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	if !replay {
-		return old, nil
-	}
-	if old.RevokedAt == nil {
+	old, err := spend(s, ctx, "rotate refresh token", tenant, now, r.Issued, r.Events, r.ReplayEvents,
+		func(ctx context.Context, tx *sql.Tx) (*ports.Token, error) {
+			return scanToken(s.txQueryRow(ctx, tx, qConsumeRefreshToken,
+				s.timeArg(now), tenant, oldID, ports.TokenRefresh, s.timeArg(now)))
+		},
+		func(ctx context.Context, tx *sql.Tx) (*ports.Token, string, error) {
+			old, err := scanToken(s.txQueryRow(ctx, tx, qGetToken, tenant, oldID))
+			if err != nil {
+				return nil, "", err
+			}
+			if old.Kind != ports.TokenRefresh || old.UsedAt == nil {
+				return nil, "", errNotRotatable
+			}
+			return old, old.GrantID, nil
+		})
+	if errors.Is(err, ports.ErrAlreadyUsed) && old.RevokedAt == nil {
 		revokedAt := now.UTC().Truncate(time.Microsecond)
 		old.RevokedAt = &revokedAt
 	}
-	return old, fmt.Errorf("sqlstore: %s: %w", op, ports.ErrAlreadyUsed)
+	return old, err
 }
 
 // RevokeToken revokes one token at now. Revoking an absent or revoked
