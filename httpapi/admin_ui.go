@@ -251,6 +251,15 @@ func (h *handlers) adminUIRotateKeys(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, adminURL+"?done=rotated", http.StatusSeeOther)
 }
 
+// confirmDelete asks whether to delete what name names: detail says what
+// deleting it does, and the button posts the confirmation to action.
+func (h *handlers) confirmDelete(w http.ResponseWriter, r *http.Request, name, detail, action, button string) {
+	h.render(w, r, http.StatusOK, "admin_confirm", adminConfirmData{
+		Title: "Delete " + name, Heading: "Delete " + name + "?", Detail: detail,
+		Action: action, Button: button, CSRF: h.cookies.csrfToken(w, r),
+	})
+}
+
 func (h *handlers) adminUIDeleteClient(w http.ResponseWriter, r *http.Request) {
 	if !h.adminAction(w, r) {
 		return
@@ -259,11 +268,9 @@ func (h *handlers) adminUIDeleteClient(w http.ResponseWriter, r *http.Request) {
 	if r.PostForm.Get("confirm") != "yes" {
 		c, err := h.p.Client(r.Context(), id)
 		if err == nil {
-			h.render(w, r, http.StatusOK, "admin_confirm", adminConfirmData{
-				Title: "Delete " + clientName(c), Heading: "Delete " + clientName(c) + "?",
-				Detail: "Client " + c.ID + " will no longer authenticate, and every token issued to it is revoked at once.",
-				Action: adminURL + "/clients/" + url.PathEscape(c.ID) + "/delete", Button: "Delete the client", CSRF: h.cookies.csrfToken(w, r),
-			})
+			h.confirmDelete(w, r, clientName(c),
+				"Client "+c.ID+" will no longer authenticate, and every token issued to it is revoked at once.",
+				adminURL+"/clients/"+url.PathEscape(c.ID)+"/delete", "Delete the client")
 			return
 		}
 		h.adminDeleted(w, r, id, err)
@@ -283,11 +290,9 @@ func (h *handlers) adminUIDeleteUser(w http.ResponseWriter, r *http.Request) {
 			h.adminUserDone(w, r, err, "The user was not deleted", "")
 			return
 		}
-		h.render(w, r, http.StatusOK, "admin_confirm", adminConfirmData{
-			Title: "Delete " + u.Username, Heading: "Delete " + u.Username + "?",
-			Detail: "The user will no longer sign in; their sessions end, their consents go, and every token issued for them is revoked at once.",
-			Action: adminURL + "/users/" + url.PathEscape(u.ID) + "/delete", Button: "Delete the user", CSRF: h.cookies.csrfToken(w, r),
-		})
+		h.confirmDelete(w, r, u.Username,
+			"The user will no longer sign in; their sessions end, their consents go, and every token issued for them is revoked at once.",
+			adminURL+"/users/"+url.PathEscape(u.ID)+"/delete", "Delete the user")
 		return
 	}
 	h.adminUserDone(w, r, h.deleteUser(r, id), "The user was not deleted", "userdeleted")

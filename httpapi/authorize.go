@@ -303,6 +303,20 @@ func (h *handlers) postedDecision(w http.ResponseWriter, r *http.Request, expire
 	return sess, true
 }
 
+// postedChoice reads which button of a decision form was pressed: true for
+// yes, false for "deny". Anything else is answered with an error page that
+// says help; ok is false then.
+func (h *handlers) postedChoice(w http.ResponseWriter, r *http.Request, yes, help string) (choice, ok bool) {
+	switch r.PostForm.Get("decision") {
+	case yes:
+		return true, true
+	case "deny":
+		return false, true
+	}
+	h.errorPage(w, r, http.StatusBadRequest, "No decision", help, "invalid_request")
+	return false, false
+}
+
 func (h *handlers) consent(w http.ResponseWriter, r *http.Request) {
 	sess, ok := h.postedDecision(w, r, "The consent form expired or was not sent from this site. Go back to the application and start again.")
 	if !ok {
@@ -313,13 +327,8 @@ func (h *handlers) consent(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/login?request_id="+url.QueryEscape(requestID), http.StatusSeeOther)
 		return
 	}
-	var allow bool
-	switch r.PostForm.Get("decision") {
-	case "allow":
-		allow = true
-	case "deny":
-	default:
-		h.errorPage(w, r, http.StatusBadRequest, "No decision", "Choose Allow or Deny.", "invalid_request")
+	allow, ok := h.postedChoice(w, r, "allow", "Choose Allow or Deny.")
+	if !ok {
 		return
 	}
 	res, err := h.p.ConsentDecision(r.Context(), requestID, sess, allow)

@@ -11,17 +11,15 @@ import (
 // backchannelAuthorize serves the backchannel authentication endpoint
 // (OpenID Connect CIBA §7).
 func (h *handlers) backchannelAuthorize(w http.ResponseWriter, r *http.Request) {
-	form, cred, keys, ok := h.clientRequest(w, r)
-	if !ok {
-		return
-	}
-	resp, err := h.p.AuthenticateBackchannel(r.Context(), cred, form)
-	if err != nil {
-		h.clientAuthError(w, r, cred, keys, err)
-		return
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, resp)
+	h.serveClient(w, r, withoutDPoP, func(c clientCall) error {
+		resp, err := h.p.AuthenticateBackchannel(r.Context(), c.cred, c.form)
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		writeJSON(w, http.StatusOK, resp)
+		return nil
+	})
 }
 
 // What the decision page says when it cannot offer a request.
@@ -93,13 +91,8 @@ func (h *handlers) cibaDecision(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, cibaSignIn(id), http.StatusSeeOther) // #nosec G710 -- always this server's /login; id is query-escaped
 		return
 	}
-	var approve bool
-	switch r.PostForm.Get("decision") {
-	case "approve":
-		approve = true
-	case "deny":
-	default:
-		h.errorPage(w, r, http.StatusBadRequest, "No decision", "Choose Approve or Deny.", "invalid_request")
+	approve, ok := h.postedChoice(w, r, "approve", "Choose Approve or Deny.")
+	if !ok {
 		return
 	}
 	data := cibaPageData{Title: "Approve sign-in"}

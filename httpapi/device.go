@@ -10,17 +10,15 @@ import (
 // deviceAuthorization serves the device authorization endpoint (RFC 8628
 // §3.1).
 func (h *handlers) deviceAuthorization(w http.ResponseWriter, r *http.Request) {
-	form, cred, keys, ok := h.clientRequest(w, r)
-	if !ok {
-		return
-	}
-	resp, err := h.p.AuthorizeDevice(r.Context(), cred, form)
-	if err != nil {
-		h.clientAuthError(w, r, cred, keys, err)
-		return
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, resp)
+	h.serveClient(w, r, withoutDPoP, func(c clientCall) error {
+		resp, err := h.p.AuthorizeDevice(r.Context(), c.cred, c.form)
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		writeJSON(w, http.StatusOK, resp)
+		return nil
+	})
 }
 
 type devicePageData struct {

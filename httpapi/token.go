@@ -12,25 +12,59 @@ import (
 
 // token serves the token endpoint (RFC 6749 §3.2).
 func (h *handlers) token(w http.ResponseWriter, r *http.Request) {
-	form, cred, keys, ok := h.clientRequest(w, r)
-	if !ok {
+	h.serveClient(w, r, withDPoP, func(c clientCall) error {
+		resp, err := h.p.Token(r.Context(), core.TokenRequest{Client: c.cred, Form: c.form, DPoP: c.proof})
+		if err != nil {
+			return err
+		}
+		h.metrics.countTokens(c.form.Get("grant_type"), resp)
+		hd := w.Header()
+		hd.Set("Content-Type", "application/json")
+		hd.Set("Cache-Control", "no-store")
+		hd.Set("Pragma", "no-cache")
+		encodeJSON(w, http.StatusOK, resp)
+		return nil
+	})
+}
+
+// clientCall is a request to an endpoint that authenticates clients.
+type clientCall struct {
+	form url.Values
+	cred core.ClientCredentials
+	// keys are what the failure guard counts a failed authentication under.
+	keys []string
+	// proof is the DPoP proof sent, zero when none was or the endpoint
+	// takes none.
+	proof core.DPoPProof
+}
+
+// Whether an endpoint that authenticates clients takes DPoP proofs.
+const (
+	withDPoP    = true
+	withoutDPoP = false
+)
+
+// serveClient reads a request to an endpoint that authenticates clients,
+// with its DPoP proof when dpop is set, and hands it to serve. A request
+// it cannot read is answered here; an error serve returns is written by
+// clientAuthError, so a failed client authentication is counted and
+// challenged.
+func (h *handlers) serveClient(w http.ResponseWriter, r *http.Request, dpop bool, serve func(clientCall) error) {
+	var (
+		c  clientCall
+		ok bool
+	)
+	if c.form, c.cred, c.keys, ok = h.clientRequest(w, r); !ok {
 		return
 	}
-	proof, ok := h.dpopRequest(w, r)
-	if !ok {
-		return
+	if dpop {
+		if c.proof, ok = h.dpopRequest(w, r); !ok {
+			return
+		}
 	}
-	resp, err := h.p.Token(r.Context(), core.TokenRequest{Client: cred, Form: form, DPoP: proof})
-	if err != nil {
-		h.clientAuthError(w, r, cred, keys, err)
-		return
+	if err := serve(c); err != nil {
+		h.clientAuthError(w, r, c.cred, c.keys, err)
 	}
-	h.metrics.countTokens(form.Get("grant_type"), resp)
-	hd := w.Header()
-	hd.Set("Content-Type", "application/json")
-	hd.Set("Cache-Control", "no-store")
-	hd.Set("Pragma", "no-cache")
-	encodeJSON(w, http.StatusOK, resp)
 }
 
 // clientRequest reads the form and the client credentials of a request to
