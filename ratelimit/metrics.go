@@ -1,9 +1,9 @@
 package ratelimit
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"oauth2-server.dev/resilience/promreg"
 )
 
 // Metrics holds the package's Prometheus collectors. A nil *Metrics is valid
@@ -31,26 +31,13 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	})
 	var err error
 	m := &Metrics{}
-	if m.rejections, err = register(reg, rejections); err != nil {
+	if m.rejections, err = promreg.Register(reg, rejections); err != nil {
 		return nil, err
 	}
-	if m.backendFailure, err = register(reg, backend); err != nil {
+	if m.backendFailure, err = promreg.Register(reg, backend); err != nil {
 		return nil, err
 	}
 	return m, nil
-}
-
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing, nil
-			}
-		}
-		return c, err
-	}
-	return c, nil
 }
 
 // forRules creates a zero series per rule, so dashboards see every rule

@@ -1,10 +1,11 @@
 package resilience
 
 import (
-	"errors"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"oauth2-server.dev/resilience/promreg"
 )
 
 // Metrics holds the package's Prometheus collectors. A nil *Metrics is valid
@@ -45,35 +46,22 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}, []string{"name"}),
 	}
 	var err error
-	if m.breakerState, err = register(reg, m.breakerState); err != nil {
+	if m.breakerState, err = promreg.Register(reg, m.breakerState); err != nil {
 		return nil, err
 	}
-	if m.breakerTrips, err = register(reg, m.breakerTrips); err != nil {
+	if m.breakerTrips, err = promreg.Register(reg, m.breakerTrips); err != nil {
 		return nil, err
 	}
-	if m.bulkheadRejections, err = register(reg, m.bulkheadRejections); err != nil {
+	if m.bulkheadRejections, err = promreg.Register(reg, m.bulkheadRejections); err != nil {
 		return nil, err
 	}
-	if m.shed, err = register(reg, m.shed); err != nil {
+	if m.shed, err = promreg.Register(reg, m.shed); err != nil {
 		return nil, err
 	}
-	if m.callDuration, err = register(reg, m.callDuration); err != nil {
+	if m.callDuration, err = promreg.Register(reg, m.callDuration); err != nil {
 		return nil, err
 	}
 	return m, nil
-}
-
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing, nil
-			}
-		}
-		return c, err
-	}
-	return c, nil
 }
 
 func (m *Metrics) observeCall(name string, d time.Duration) {

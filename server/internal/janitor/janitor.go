@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"oauth2-server.dev/ports"
+	"oauth2-server.dev/resilience/promreg"
 )
 
 // MaxBatchesPerTick bounds how many batches of one kind a tick deletes, so
@@ -86,13 +87,7 @@ func New(purger ports.Purger, interval time.Duration, batch int, reg prometheus.
 // so that two janitors on one registry (one per tenant store, say) share
 // their series instead of failing.
 func register(reg prometheus.Registerer, c *prometheus.CounterVec) (*prometheus.CounterVec, error) {
-	err := reg.Register(c)
-	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
-		if existing, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
-			return existing, nil
-		}
-	}
+	c, err := promreg.Register(reg, c)
 	if err != nil {
 		return nil, fmt.Errorf("janitor: register metrics: %w", err)
 	}
