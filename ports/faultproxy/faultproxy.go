@@ -3,7 +3,9 @@ package faultproxy
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -103,14 +105,10 @@ func (p *Proxy) SetMode(m Mode) {
 	p.changed = make(chan struct{})
 	var reset []*link
 	if m == Refuse {
-		for l := range p.links {
-			reset = append(reset, l)
-		}
+		reset = slices.Collect(maps.Keys(p.links))
 	}
 	p.mu.Unlock()
-	for _, l := range reset {
-		l.close()
-	}
+	closeLinks(reset)
 }
 
 // Close stops accepting, closes every connection and waits for the
@@ -123,16 +121,17 @@ func (p *Proxy) Close() {
 	}
 	p.closed = true
 	close(p.changed)
-	links := make([]*link, 0, len(p.links))
-	for l := range p.links {
-		links = append(links, l)
-	}
+	links := slices.Collect(maps.Keys(p.links))
 	p.mu.Unlock()
 	_ = p.ln.Close()
+	closeLinks(links)
+	p.wg.Wait()
+}
+
+func closeLinks(links []*link) {
 	for _, l := range links {
 		l.close()
 	}
-	p.wg.Wait()
 }
 
 func (p *Proxy) accept() {
