@@ -64,7 +64,7 @@ func (e *Env) Setup(ctx context.Context, scenarios []Scenario) error {
 			}
 		}
 		if s.needs&needsUser != 0 {
-			if _, err := e.signedIn(ctx); err != nil {
+			if _, _, err := e.signedIn(ctx); err != nil {
 				return err
 			}
 		}
@@ -139,30 +139,31 @@ func (e *Env) webClient(ctx context.Context) (target.Client, error) {
 }
 
 // signedIn returns a browser signed in as the user, with consent given to
-// the web client. The code of that first authorization is redeemed at
-// once: it proves the exchange works and gives the userinfo token.
-func (e *Env) signedIn(ctx context.Context) (*target.Browser, error) {
-	if e.browser != nil {
-		return e.browser, nil
-	}
-	if e.Username == "" || e.Password == "" {
-		return nil, errors.New("a user is needed for the browser flows (-username and -password, or OAUTH2_SEED_USERNAME and OAUTH2_SEED_PASSWORD)")
+// the web client, and that client. The code of that first authorization is
+// redeemed at once: it proves the exchange works and gives the userinfo
+// token.
+func (e *Env) signedIn(ctx context.Context) (*target.Browser, target.Client, error) {
+	if e.browser == nil && (e.Username == "" || e.Password == "") {
+		return nil, target.Client{}, errors.New("a user is needed for the browser flows (-username and -password, or OAUTH2_SEED_USERNAME and OAUTH2_SEED_PASSWORD)")
 	}
 	web, err := e.webClient(ctx)
 	if err != nil {
-		return nil, err
+		return nil, target.Client{}, err
+	}
+	if e.browser != nil {
+		return e.browser, web, nil
 	}
 	b, code, err := e.Server.SignIn(ctx, target.AuthParams{Client: web, RedirectURI: RedirectURI, Scope: WebScope}, e.Username, e.Password)
 	if err != nil {
-		return nil, fmt.Errorf("sign in as %s: %w", e.Username, err)
+		return nil, target.Client{}, fmt.Errorf("sign in as %s: %w", e.Username, err)
 	}
 	tok, err := e.Server.Token(ctx, web, target.CodeForm(code, RedirectURI))
 	if err != nil {
-		return nil, fmt.Errorf("redeem the first authorization code: %w", err)
+		return nil, target.Client{}, fmt.Errorf("redeem the first authorization code: %w", err)
 	}
 	fmt.Fprintf(e.Log, "signed in as %s and consented to the web client\n", e.Username)
 	e.browser, e.userToken = b, tok.AccessToken
-	return b, nil
+	return b, web, nil
 }
 
 // gather runs produce concurrently until n values are made or the time

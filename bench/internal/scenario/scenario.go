@@ -86,7 +86,7 @@ var All = []Scenario{
 		What:  "GET /oauth/userinfo with the user's JWT access token (scope openid profile email)",
 		needs: needsUser,
 		prepare: func(ctx context.Context, e *Env) (func(int) load.Op, error) {
-			if _, err := e.signedIn(ctx); err != nil {
+			if _, _, err := e.signedIn(ctx); err != nil {
 				return nil, err
 			}
 			return send(e.Server, e.Server.GetCall(target.PathUserinfo, e.userToken), nil), nil
@@ -183,11 +183,7 @@ func introspection(ctx context.Context, e *Env, clientOf func(context.Context) (
 // refresh gives each worker a refresh token of its own grant, so chains
 // never interfere: rotating one never revokes another.
 func refresh(ctx context.Context, e *Env) (func(int) load.Op, error) {
-	b, err := e.signedIn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	web, err := e.webClient(ctx)
+	b, web, err := e.signedIn(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -243,11 +239,7 @@ func refresh(ctx context.Context, e *Env) (func(int) load.Op, error) {
 // Codes live only OAUTH2_CODE_TTL (1 minute by default), so collecting
 // stops after CodePrep.
 func authorizationCode(ctx context.Context, e *Env) (func(int) load.Op, error) {
-	b, err := e.signedIn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	web, err := e.webClient(ctx)
+	b, web, err := e.signedIn(ctx)
 	if err != nil {
 		return nil, err
 	}
