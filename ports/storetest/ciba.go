@@ -34,7 +34,7 @@ func cibaDecided(r *ports.CIBARequest, status, sessionID string, authTime time.T
 // cibaRequests keeps the user a request names, not the one who decides:
 // DecideCIBARequest takes no user.
 var cibaRequests = pendingKind[ports.CIBARequest]{
-	kind: "CIBARequest", nameNoun: "decision hash", name: "d1", otherName: "other-decision",
+	kind: "CIBARequest", noun: "CIBA request", nameNoun: "decision hash", name: "d1", otherName: "other-decision",
 	newReq: newCIBARequest,
 	nameOf: func(r *ports.CIBARequest) string { return r.DecisionHash },
 	decided: func(r *ports.CIBARequest, status, _, sessionID string, authTime time.Time) *ports.CIBARequest {
@@ -53,6 +53,7 @@ var cibaRequests = pendingKind[ports.CIBARequest]{
 		return r
 	},
 	expiry: func(r *ports.CIBARequest) time.Time { return r.ExpiresAt },
+	usedAt: func(r *ports.CIBARequest) *time.Time { return r.UsedAt },
 	create: func(ctx context.Context, s ports.Store, r *ports.CIBARequest) error {
 		return s.CreateCIBARequest(ctx, r)
 	},

@@ -172,103 +172,59 @@ func testConcurrency(t *testing.T, open opener) {
 		}
 	})
 
-	t.Run(fmt.Sprintf("%d concurrent redemptions of one approved device code: one wins, the rest get ErrAlreadyUsed", racers), func(t *testing.T) {
-		s := open(t)
-		at := baseTime()
-		for round := range rounds {
-			hash := fmt.Sprintf("device-%d", round)
-			userCode := fmt.Sprintf("USERCODE%d", round)
-			mustNil(t, s.CreateDeviceCode(t.Context(), newDeviceCode(tenantA, hash, userCode, at)), "CreateDeviceCode")
-			mustNil(t, s.DecideDeviceCode(t.Context(), tenantA, userCode, ports.DeviceApproved, "u1", "s1", at, at, nil), "DecideDeviceCode")
-			codes := make([]*ports.DeviceCode, racers)
-			errs := race(func(i int) error {
-				var err error
-				codes[i], err = s.RedeemDeviceCode(t.Context(), tenantA, hash, at.Add(time.Duration(i+1)*time.Microsecond))
-				return err
-			})
-			winner := tally(t, errs)
-			winAt := at.Add(time.Duration(winner+1) * time.Microsecond)
-			for i, c := range codes {
-				if c == nil {
-					t.Fatalf("goroutine %d got no device code", i)
-				}
-				if c.UsedAt == nil || !c.UsedAt.Equal(winAt) {
-					t.Errorf("goroutine %d: UsedAt = %v, want the winner's %v", i, c.UsedAt, winAt)
-				}
-			}
-		}
-	})
+	testPendingConcurrency(t, open, deviceCodes)
+	testPendingConcurrency(t, open, cibaRequests)
+}
 
-	t.Run(fmt.Sprintf("%d concurrent redemptions of one approved CIBA request: one wins, the rest get ErrAlreadyUsed", racers), func(t *testing.T) {
+// testPendingConcurrency races redemptions of one approved request of kind
+// k, and decisions on one pending request.
+func testPendingConcurrency[T any](t *testing.T, open opener, k pendingKind[T]) {
+	t.Run(fmt.Sprintf("%d concurrent redemptions of one approved %s: one wins, the rest get ErrAlreadyUsed", racers, k.noun), func(t *testing.T) {
 		s := open(t)
 		at := baseTime()
 		for round := range rounds {
-			hash := fmt.Sprintf("ciba-%d", round)
-			decision := fmt.Sprintf("decision-%d", round)
-			mustNil(t, s.CreateCIBARequest(t.Context(), newCIBARequest(tenantA, hash, decision, at)), "CreateCIBARequest")
-			mustNil(t, s.DecideCIBARequest(t.Context(), tenantA, decision, ports.CIBAApproved, "s1", at, at, nil), "DecideCIBARequest")
-			reqs := make([]*ports.CIBARequest, racers)
+			hash, name := fmt.Sprintf("h-%d", round), fmt.Sprintf("%s%d", k.name, round)
+			k.mustCreate(t, s, k.newReq(tenantA, hash, name, at))
+			mustNil(t, k.decide(t.Context(), s, tenantA, name, k.approved, "u1", "s1", at, at, nil), "Decide"+k.kind)
+			reqs := make([]*T, racers)
 			errs := race(func(i int) error {
 				var err error
-				reqs[i], err = s.RedeemCIBARequest(t.Context(), tenantA, hash, at.Add(time.Duration(i+1)*time.Microsecond))
+				reqs[i], err = k.redeem(s, t.Context(), tenantA, hash, at.Add(time.Duration(i+1)*time.Microsecond))
 				return err
 			})
 			winner := tally(t, errs)
 			winAt := at.Add(time.Duration(winner+1) * time.Microsecond)
 			for i, r := range reqs {
 				if r == nil {
-					t.Fatalf("goroutine %d got no request", i)
+					t.Fatalf("goroutine %d got no %s", i, k.noun)
 				}
-				if r.UsedAt == nil || !r.UsedAt.Equal(winAt) {
-					t.Errorf("goroutine %d: UsedAt = %v, want the winner's %v", i, r.UsedAt, winAt)
+				if used := k.usedAt(r); used == nil || !used.Equal(winAt) {
+					t.Errorf("goroutine %d: UsedAt = %v, want the winner's %v", i, used, winAt)
 				}
 			}
 		}
 	})
 
-	t.Run(fmt.Sprintf("%d concurrent decisions on one CIBA request: one lands, the rest get ErrAlreadyUsed", racers), func(t *testing.T) {
+	t.Run(fmt.Sprintf("%d concurrent decisions on one %s: one lands, the rest get ErrAlreadyUsed", racers, k.noun), func(t *testing.T) {
 		s := open(t)
 		at := baseTime()
 		for round := range rounds {
-			hash := fmt.Sprintf("ciba-%d", round)
-			decision := fmt.Sprintf("decision-%d", round)
-			mustNil(t, s.CreateCIBARequest(t.Context(), newCIBARequest(tenantA, hash, decision, at)), "CreateCIBARequest")
+			hash, name := fmt.Sprintf("h-%d", round), fmt.Sprintf("%s%d", k.name, round)
+			k.mustCreate(t, s, k.newReq(tenantA, hash, name, at))
 			status := func(i int) string {
 				if i%2 == 0 {
-					return ports.CIBAApproved
+					return k.approved
 				}
-				return ports.CIBADenied
-			}
-			session := func(i int) string { return fmt.Sprintf("session-%d", i) }
-			errs := race(func(i int) error {
-				return s.DecideCIBARequest(t.Context(), tenantA, decision, status(i), session(i), at, at, nil)
-			})
-			winner := tally(t, errs)
-			want := cibaDecided(newCIBARequest(tenantA, hash, decision, at), status(winner), session(winner), at)
-			checkEqual(t, want, cibaRequests.mustGet(t, s, tenantA, decision, at))
-		}
-	})
-
-	t.Run(fmt.Sprintf("%d concurrent decisions on one device code: one lands, the rest get ErrAlreadyUsed", racers), func(t *testing.T) {
-		s := open(t)
-		at := baseTime()
-		for round := range rounds {
-			hash := fmt.Sprintf("device-%d", round)
-			userCode := fmt.Sprintf("USERCODE%d", round)
-			mustNil(t, s.CreateDeviceCode(t.Context(), newDeviceCode(tenantA, hash, userCode, at)), "CreateDeviceCode")
-			status := func(i int) string {
-				if i%2 == 0 {
-					return ports.DeviceApproved
-				}
-				return ports.DeviceDenied
+				return k.denied
 			}
 			user := func(i int) string { return fmt.Sprintf("user-%d", i) }
+			session := func(i int) string { return fmt.Sprintf("session-%d", i) }
 			errs := race(func(i int) error {
-				return s.DecideDeviceCode(t.Context(), tenantA, userCode, status(i), user(i), "s1", at, at, nil)
+				return k.decide(t.Context(), s, tenantA, name, status(i), user(i), session(i), at, at, nil)
 			})
 			winner := tally(t, errs)
-			want := decided(newDeviceCode(tenantA, hash, userCode, at), status(winner), user(winner), "s1", at)
-			checkEqual(t, want, deviceCodes.mustGet(t, s, tenantA, userCode, at))
+			want := k.decided(k.newReq(tenantA, hash, name, at), status(winner), user(winner), session(winner), at)
+			checkEqual(t, want, k.mustGet(t, s, tenantA, name, at))
 		}
 	})
 }

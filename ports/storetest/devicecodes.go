@@ -29,7 +29,7 @@ func decided(d *ports.DeviceCode, status, userID, sessionID string, authTime tim
 }
 
 var deviceCodes = pendingKind[ports.DeviceCode]{
-	kind: "DeviceCode", nameNoun: "user code", name: "WDJBMJHT", otherName: "OTHERCODE",
+	kind: "DeviceCode", noun: "device code", nameNoun: "user code", name: "WDJBMJHT", otherName: "OTHERCODE",
 	newReq:  newDeviceCode,
 	nameOf:  func(d *ports.DeviceCode) string { return d.UserCode },
 	decided: decided,
@@ -46,6 +46,7 @@ var deviceCodes = pendingKind[ports.DeviceCode]{
 		return d
 	},
 	expiry: func(d *ports.DeviceCode) time.Time { return d.ExpiresAt },
+	usedAt: func(d *ports.DeviceCode) *time.Time { return d.UsedAt },
 	create: func(ctx context.Context, s ports.Store, d *ports.DeviceCode) error { return s.CreateDeviceCode(ctx, d) },
 	get:    ports.Store.GetDeviceCodeByUserCode,
 	decide: func(ctx context.Context, s ports.Store, tenant, userCode, status, userID, sessionID string, authTime, now time.Time, consent *ports.Consent) error {

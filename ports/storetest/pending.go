@@ -17,6 +17,8 @@ type pendingKind[T any] struct {
 	// kind names the request in failure messages: "DeviceCode",
 	// "CIBARequest"; nameNoun names its second name in subtest names.
 	kind, nameNoun string
+	// noun names the request in subtest names: "device code".
+	noun string
 	// name is the second name of the request under test, otherName
 	// another one.
 	name, otherName string
@@ -28,6 +30,7 @@ type pendingKind[T any] struct {
 	// with sets the client, the last poll and the use of r when not nil.
 	with   func(r *T, clientID string, lastPolled, used *time.Time) *T
 	expiry func(r *T) time.Time
+	usedAt func(r *T) *time.Time
 	create func(ctx context.Context, s ports.Store, r *T) error
 	// get, poll and redeem are the kind's ports.Store methods.
 	get      func(s ports.Store, ctx context.Context, tenant, name string, now time.Time) (*T, error)
