@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -18,77 +19,20 @@ func newAuthRequest(tenant, id string, at time.Time) *ports.AuthRequest {
 	}
 }
 
+var authRequests = keyedKind[ports.AuthRequest]{
+	kind: "AuthRequest", noun: "request", id: "r1", otherID: "r2",
+	newRec:    newAuthRequest,
+	expiry:    func(r *ports.AuthRequest) time.Time { return r.ExpiresAt },
+	tellApart: func(r *ports.AuthRequest) { r.Params = "tenant=b" },
+	create: func(s ports.Store, ctx context.Context, r *ports.AuthRequest) error {
+		return s.CreateAuthRequest(ctx, r)
+	},
+	get: ports.Store.GetAuthRequest,
+	del: ports.Store.DeleteAuthRequest,
+}
+
 func testAuthRequests(t *testing.T, open opener) {
-	t.Run("created request reads back with every field", func(t *testing.T) {
-		s := open(t)
-		at := baseTime()
-		mustNil(t, s.CreateAuthRequest(t.Context(), newAuthRequest(tenantA, "r1", at)), "CreateAuthRequest")
-		got, err := s.GetAuthRequest(t.Context(), tenantA, "r1", at)
-		mustNil(t, err, "GetAuthRequest")
-		checkEqual(t, newAuthRequest(tenantA, "r1", at), got)
-	})
-
-	t.Run("duplicate id returns ErrConflict", func(t *testing.T) {
-		s := open(t)
-		at := baseTime()
-		mustNil(t, s.CreateAuthRequest(t.Context(), newAuthRequest(tenantA, "r1", at)), "CreateAuthRequest")
-		mustIs(t, s.CreateAuthRequest(t.Context(), newAuthRequest(tenantA, "r1", at.Add(time.Second))), ports.ErrConflict, "CreateAuthRequest again")
-	})
-
-	t.Run("request is found until it expires", func(t *testing.T) {
-		s := open(t)
-		at := baseTime()
-		r := newAuthRequest(tenantA, "r1", at)
-		mustNil(t, s.CreateAuthRequest(t.Context(), r), "CreateAuthRequest")
-		for _, tt := range expiryCases(r.ExpiresAt) {
-			t.Run(tt.name, func(t *testing.T) {
-				_, err := s.GetAuthRequest(t.Context(), tenantA, "r1", tt.now)
-				checkExpiry(t, err, tt.live)
-			})
-		}
-	})
-
-	t.Run("absent request returns ErrNotFound", func(t *testing.T) {
-		s := open(t)
-		at := baseTime()
-		mustNil(t, s.CreateAuthRequest(t.Context(), newAuthRequest(tenantA, "r1", at)), "CreateAuthRequest")
-		_, err := s.GetAuthRequest(t.Context(), tenantA, "r2", at)
-		mustIs(t, err, ports.ErrNotFound, "GetAuthRequest unknown id")
-		_, err = s.GetAuthRequest(t.Context(), tenantB, "r1", at)
-		mustIs(t, err, ports.ErrNotFound, "GetAuthRequest from tenant b")
-	})
-
-	t.Run("same id in two tenants is allowed and kept apart", func(t *testing.T) {
-		s := open(t)
-		at := baseTime()
-		a := newAuthRequest(tenantA, "r1", at)
-		b := newAuthRequest(tenantB, "r1", at)
-		b.Params = "tenant=b"
-		mustNil(t, s.CreateAuthRequest(t.Context(), a), "CreateAuthRequest a")
-		mustNil(t, s.CreateAuthRequest(t.Context(), b), "CreateAuthRequest b")
-		for _, want := range []*ports.AuthRequest{a, b} {
-			got, err := s.GetAuthRequest(t.Context(), want.Tenant, want.ID, at)
-			mustNil(t, err, "GetAuthRequest "+want.Tenant)
-			checkEqual(t, want, got)
-		}
-	})
-
-	t.Run("delete removes only the tenant's request", func(t *testing.T) {
-		s := open(t)
-		at := baseTime()
-		mustNil(t, s.CreateAuthRequest(t.Context(), newAuthRequest(tenantA, "r1", at)), "CreateAuthRequest a")
-		mustNil(t, s.CreateAuthRequest(t.Context(), newAuthRequest(tenantB, "r1", at)), "CreateAuthRequest b")
-		mustNil(t, s.DeleteAuthRequest(t.Context(), tenantA, "r1"), "DeleteAuthRequest")
-		_, err := s.GetAuthRequest(t.Context(), tenantA, "r1", at)
-		mustIs(t, err, ports.ErrNotFound, "GetAuthRequest after delete")
-		_, err = s.GetAuthRequest(t.Context(), tenantB, "r1", at)
-		mustNil(t, err, "GetAuthRequest of tenant b after tenant a's delete")
-	})
-
-	t.Run("delete of absent request is not an error", func(t *testing.T) {
-		s := open(t)
-		mustNil(t, s.DeleteAuthRequest(t.Context(), tenantA, "nobody"), "DeleteAuthRequest")
-	})
+	testKeyed(t, open, authRequests)
 
 	t.Run("consume returns the request with every field and removes it", func(t *testing.T) {
 		s := open(t)

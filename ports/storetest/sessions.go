@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"time"
@@ -17,6 +18,18 @@ func newSession(tenant, id string, at time.Time) *ports.Session {
 		CreatedAt: at,
 		ExpiresAt: at.Add(24 * time.Hour),
 	}
+}
+
+var sessions = keyedKind[ports.Session]{
+	kind: "Session", noun: "session", id: "s1", otherID: "s2",
+	newRec:    newSession,
+	expiry:    func(r *ports.Session) time.Time { return r.ExpiresAt },
+	tellApart: func(r *ports.Session) { r.UserID = "someone in b" },
+	create:    func(s ports.Store, ctx context.Context, r *ports.Session) error { return s.CreateSession(ctx, r) },
+	get:       ports.Store.GetSession,
+	del: func(s ports.Store, ctx context.Context, tenant, id string) error {
+		return s.DeleteSession(ctx, tenant, id)
+	},
 }
 
 func testSessions(t *testing.T, open opener) {
@@ -53,76 +66,7 @@ func testSessions(t *testing.T, open opener) {
 		}
 	})
 
-	t.Run("created session reads back with every field", func(t *testing.T) {
-		s := open(t)
-		at := baseTime()
-		mustNil(t, s.CreateSession(t.Context(), newSession(tenantA, "s1", at)), "CreateSession")
-		got, err := s.GetSession(t.Context(), tenantA, "s1", at)
-		mustNil(t, err, "GetSession")
-		checkEqual(t, newSession(tenantA, "s1", at), got)
-	})
-
-	t.Run("duplicate id returns ErrConflict", func(t *testing.T) {
-		s := open(t)
-		at := baseTime()
-		mustNil(t, s.CreateSession(t.Context(), newSession(tenantA, "s1", at)), "CreateSession")
-		mustIs(t, s.CreateSession(t.Context(), newSession(tenantA, "s1", at)), ports.ErrConflict, "CreateSession again")
-	})
-
-	t.Run("session is found until it expires", func(t *testing.T) {
-		s := open(t)
-		at := baseTime()
-		sess := newSession(tenantA, "s1", at)
-		mustNil(t, s.CreateSession(t.Context(), sess), "CreateSession")
-		for _, tt := range expiryCases(sess.ExpiresAt) {
-			t.Run(tt.name, func(t *testing.T) {
-				_, err := s.GetSession(t.Context(), tenantA, "s1", tt.now)
-				checkExpiry(t, err, tt.live)
-			})
-		}
-	})
-
-	t.Run("absent session returns ErrNotFound", func(t *testing.T) {
-		s := open(t)
-		at := baseTime()
-		mustNil(t, s.CreateSession(t.Context(), newSession(tenantA, "s1", at)), "CreateSession")
-		_, err := s.GetSession(t.Context(), tenantA, "s2", at)
-		mustIs(t, err, ports.ErrNotFound, "GetSession unknown id")
-		_, err = s.GetSession(t.Context(), tenantB, "s1", at)
-		mustIs(t, err, ports.ErrNotFound, "GetSession from tenant b")
-	})
-
-	t.Run("same id in two tenants is allowed and kept apart", func(t *testing.T) {
-		s := open(t)
-		at := baseTime()
-		a := newSession(tenantA, "s1", at)
-		b := newSession(tenantB, "s1", at)
-		b.UserID = "someone in b"
-		mustNil(t, s.CreateSession(t.Context(), a), "CreateSession a")
-		mustNil(t, s.CreateSession(t.Context(), b), "CreateSession b")
-		for _, want := range []*ports.Session{a, b} {
-			got, err := s.GetSession(t.Context(), want.Tenant, want.ID, at)
-			mustNil(t, err, "GetSession "+want.Tenant)
-			checkEqual(t, want, got)
-		}
-	})
-
-	t.Run("delete removes only the tenant's session", func(t *testing.T) {
-		s := open(t)
-		at := baseTime()
-		mustNil(t, s.CreateSession(t.Context(), newSession(tenantA, "s1", at)), "CreateSession a")
-		mustNil(t, s.CreateSession(t.Context(), newSession(tenantB, "s1", at)), "CreateSession b")
-		mustNil(t, s.DeleteSession(t.Context(), tenantA, "s1"), "DeleteSession")
-		_, err := s.GetSession(t.Context(), tenantA, "s1", at)
-		mustIs(t, err, ports.ErrNotFound, "GetSession after delete")
-		_, err = s.GetSession(t.Context(), tenantB, "s1", at)
-		mustNil(t, err, "GetSession of tenant b after tenant a's delete")
-	})
-
-	t.Run("delete of absent session is not an error", func(t *testing.T) {
-		s := open(t)
-		mustNil(t, s.DeleteSession(t.Context(), tenantA, "nobody"), "DeleteSession")
-	})
+	testKeyed(t, open, sessions)
 }
 
 // checkEndsUserSessions gives user u1 of tenant A the sessions s1, s2 and
