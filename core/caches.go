@@ -107,43 +107,59 @@ func newCaches() caches {
 	}
 }
 
-// client returns the client id of the provider's tenant, from the cache
+// directory reads the clients and users of one tenant through the
+// engine's caches: the token endpoint, ID tokens and UserInfo read the same
+// few on every request.
+type directory struct {
+	tenant string
+	clock  ports.Clock
+	store  directoryStore
+	caches
+}
+
+// directoryStore is what the directory reads.
+type directoryStore interface {
+	GetClient(ctx context.Context, tenant, id string) (*ports.Client, error)
+	GetUser(ctx context.Context, tenant, id string) (*ports.User, error)
+}
+
+// client returns the client id of the directory's tenant, from the cache
 // when it was read less than clientCacheTTL ago. ports.ErrNotFound if
 // there is no such client; unknown ids are not cached, so a client
 // registered on another replica is found at once.
-func (p *Provider) client(ctx context.Context, id string) (*ports.Client, error) {
-	now := p.clock.Now()
-	if e, ok := p.clients.get(id, now); ok {
+func (d *directory) client(ctx context.Context, id string) (*ports.Client, error) {
+	now := d.clock.Now()
+	if e, ok := d.clients.get(id, now); ok {
 		return e.client, nil
 	}
-	c, err := p.store.GetClient(ctx, p.cfg.Tenant, id)
+	c, err := d.store.GetClient(ctx, d.tenant, id)
 	if err != nil {
 		return nil, err
 	}
-	p.clients.put(id, cachedClient{client: c, meta: registeredMetadata(c)}, now.Add(clientCacheTTL))
+	d.clients.put(id, cachedClient{client: c, meta: registeredMetadata(c)}, now.Add(clientCacheTTL))
 	return c, nil
 }
 
 // metadata returns the decoded registration metadata of c, without
 // decoding it again when c came from the cache.
-func (p *Provider) metadata(c *ports.Client) clientMetadata {
-	if e, ok := p.clients.get(c.ID, p.clock.Now()); ok && e.client == c {
+func (d *directory) metadata(c *ports.Client) clientMetadata {
+	if e, ok := d.clients.get(c.ID, d.clock.Now()); ok && e.client == c {
 		return e.meta
 	}
 	return registeredMetadata(c)
 }
 
-// user returns the user id of the provider's tenant, from the cache when
+// user returns the user id of the directory's tenant, from the cache when
 // it was read less than userCacheTTL ago. ports.ErrNotFound if absent.
-func (p *Provider) user(ctx context.Context, id string) (*ports.User, error) {
-	now := p.clock.Now()
-	if u, ok := p.users.get(id, now); ok {
+func (d *directory) user(ctx context.Context, id string) (*ports.User, error) {
+	now := d.clock.Now()
+	if u, ok := d.users.get(id, now); ok {
 		return u, nil
 	}
-	u, err := p.store.GetUser(ctx, p.cfg.Tenant, id)
+	u, err := d.store.GetUser(ctx, d.tenant, id)
 	if err != nil {
 		return nil, err
 	}
-	p.users.put(id, u, now.Add(userCacheTTL))
+	d.users.put(id, u, now.Add(userCacheTTL))
 	return u, nil
 }

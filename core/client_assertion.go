@@ -166,7 +166,12 @@ type assertionClaims struct {
 // check applies RFC 7523 §3 to the claims of a JWT whose signature checked
 // out: for this server, unexpired, short-lived, with a jti. It returns
 // what is wrong, or "".
-func (c *assertionClaims) check(p *Provider, now time.Time) string {
+// assertionAudience tells whether an assertion's aud names this server.
+type assertionAudience interface {
+	audienceIsMe(raw json.RawMessage) bool
+}
+
+func (c *assertionClaims) check(me assertionAudience, now time.Time) string {
 	// RFC 7523 §3: exp is required; a long-lived assertion is a replay
 	// risk, so its lifetime is bounded.
 	if c.Exp == nil {
@@ -182,7 +187,7 @@ func (c *assertionClaims) check(p *Provider, now time.Time) string {
 		return "not valid yet"
 	case c.Iat != nil && now.Add(assertionClockSkew).Before(time.Unix(int64(*c.Iat), 0)):
 		return "issued in the future"
-	case !p.audienceIsMe(c.Aud):
+	case !me.audienceIsMe(c.Aud):
 		return "aud must be the issuer or the endpoint"
 	case c.Jti == "":
 		return "jti is required"
@@ -196,7 +201,12 @@ func (c *assertionClaims) expiry() time.Time { return time.Unix(int64(*c.Exp), 0
 // RFC 7523 §3 lets a jti be used once, and the store makes that hold
 // across replicas.
 func (p *Provider) useOnce(ctx context.Context, namespace string, c *assertionClaims, now time.Time) (replayed bool, err error) {
-	err = p.store.UseJTI(ctx, p.cfg.Tenant, namespace+"|"+c.Jti, c.expiry().Add(assertionClockSkew), now)
+	return useJTIOnce(ctx, p.store, p.cfg.Tenant, namespace, c, now)
+}
+
+// useJTIOnce is useOnce for the tenant's store.
+func useJTIOnce(ctx context.Context, store ports.JTIStore, tenant, namespace string, c *assertionClaims, now time.Time) (replayed bool, err error) {
+	err = store.UseJTI(ctx, tenant, namespace+"|"+c.Jti, c.expiry().Add(assertionClockSkew), now)
 	if errors.Is(err, ports.ErrAlreadyUsed) {
 		return true, nil
 	}

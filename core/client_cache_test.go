@@ -11,9 +11,8 @@ import (
 func TestClientCache(t *testing.T) {
 	ctx := context.Background()
 	newProvider := func(t *testing.T) (*Provider, *testStore, *stepClock) {
-		p, store := newTestProvider(t, Config{})
 		clock := &stepClock{now: testNow}
-		p.clock = clock
+		p, store := newTestProviderWith(t, Config{}, func(d *Deps) { d.Clock = clock })
 		if _, err := p.EnsureClient(ctx, "svc", "svc-secret-0123456789", []byte(`{"grant_types":["client_credentials"],"scope":"api"}`)); err != nil {
 			t.Fatal(err)
 		}

@@ -6,17 +6,26 @@ import (
 	"oauth2-server.dev/ports"
 )
 
+// eventSource builds the domain events of one tenant and publishes those
+// that no store change carries.
+type eventSource struct {
+	tenant    string
+	clock     ports.Clock
+	traceID   func(context.Context) string
+	publisher ports.Publisher
+}
+
 // event builds a domain event of the request ctx belongs to. Events carry
 // ids and names, never a token, code, secret or password. An event that
 // describes a change of the store goes to the store with that change, so
 // that both commit or neither does.
-func (p *Provider) event(ctx context.Context, typ, subject, clientID string, data map[string]string) ports.Event {
+func (s *eventSource) event(ctx context.Context, typ, subject, clientID string, data map[string]string) ports.Event {
 	ev := ports.Event{
-		ID: ports.NewEventID(), Time: p.clock.Now(), Type: typ, Tenant: p.cfg.Tenant,
+		ID: ports.NewEventID(), Time: s.clock.Now(), Type: typ, Tenant: s.tenant,
 		Subject: subject, ClientID: clientID, Data: data,
 	}
-	if p.traceID != nil {
-		ev.TraceID = p.traceID(ctx)
+	if s.traceID != nil {
+		ev.TraceID = s.traceID(ctx)
 	}
 	return ev
 }
@@ -24,8 +33,8 @@ func (p *Provider) event(ctx context.Context, typ, subject, clientID string, dat
 // emit publishes an event that no change of the store goes with (a failed
 // sign-in). Publishing never fails a request: the publisher counts what it
 // could not deliver.
-func (p *Provider) emit(ctx context.Context, typ, subject, clientID string, data map[string]string) {
-	_ = p.events.Publish(ctx, p.event(ctx, typ, subject, clientID, data))
+func (s *eventSource) emit(ctx context.Context, typ, subject, clientID string, data map[string]string) {
+	_ = s.publisher.Publish(ctx, s.event(ctx, typ, subject, clientID, data))
 }
 
 // discardEvents is the publisher of a provider built without one.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"time"
 
 	"oauth2-server.dev/core/pkce"
 	"oauth2-server.dev/core/secret"
@@ -11,10 +12,22 @@ import (
 )
 
 // authorizationCodeGrant redeems authorization codes (RFC 6749 §4.1.3).
-type authorizationCodeGrant struct{ p *Provider }
+type authorizationCodeGrant struct {
+	grantBase
+	store authCodeRedeemer
+}
+
+// authCodeRedeemer is what the code grant reads and changes.
+type authCodeRedeemer interface {
+	GetAuthCode(ctx context.Context, tenant, hash string, now time.Time) (*ports.AuthorizationCode, error)
+	RedeemAuthCode(ctx context.Context, tenant, hash string, now time.Time, r ports.Redemption) (*ports.AuthorizationCode, error)
+}
+
+func newAuthorizationCodeGrant(p *Provider) grantHandler {
+	return authorizationCodeGrant{grantBase: p.grantBase(), store: p.store}
+}
 
 func (g authorizationCodeGrant) handle(ctx context.Context, client *ports.Client, form url.Values, jkt string) (*TokenResponse, error) {
-	p := g.p
 	code := form.Get("code")
 	if code == "" {
 		return nil, ErrInvalidRequest.WithDescription("code is missing")
@@ -25,8 +38,8 @@ func (g authorizationCodeGrant) handle(ctx context.Context, client *ports.Client
 	}
 	bad := ErrInvalidGrant.WithDescription("the authorization code is invalid, expired or already used")
 	hash := secret.Digest(code)
-	now := p.clock.Now()
-	rec, err := p.store.GetAuthCode(ctx, p.cfg.Tenant, hash, now)
+	now := g.clock.Now()
+	rec, err := g.store.GetAuthCode(ctx, g.tenant, hash, now)
 	switch {
 	case errors.Is(err, ports.ErrNotFound):
 		return nil, bad
@@ -35,9 +48,9 @@ func (g authorizationCodeGrant) handle(ctx context.Context, client *ports.Client
 	}
 	// RFC 6749 §4.1.2: a code used twice revokes the tokens it issued,
 	// whoever presents it again.
-	reused := p.event(ctx, ports.EventCodeReused, rec.UserID, client.ID, map[string]string{"grant_id": rec.GrantID})
+	reused := g.mint.event(ctx, ports.EventCodeReused, rec.UserID, client.ID, map[string]string{"grant_id": rec.GrantID})
 	if rec.UsedAt != nil {
-		_, err := p.store.RedeemAuthCode(ctx, p.cfg.Tenant, hash, now, ports.Redemption{ReplayEvents: []ports.Event{reused}})
+		_, err := g.store.RedeemAuthCode(ctx, g.tenant, hash, now, ports.Redemption{ReplayEvents: []ports.Event{reused}})
 		return nil, g.replayed(err, bad)
 	}
 	// RFC 6749 §4.1.3: the code was issued to this client, and the
@@ -65,8 +78,8 @@ func (g authorizationCodeGrant) handle(ctx context.Context, client *ports.Client
 		return nil, err
 	}
 	authTime := rec.AuthTime
-	redeemed := p.event(ctx, ports.EventCodeRedeemed, rec.UserID, client.ID, map[string]string{"grant_id": rec.GrantID})
-	resp, err := p.issue(ctx, issueParams{
+	redeemed := g.mint.event(ctx, ports.EventCodeRedeemed, rec.UserID, client.ID, map[string]string{"grant_id": rec.GrantID})
+	resp, err := g.mint.issue(ctx, issueParams{
 		grantType: GrantAuthorizationCode, client: client, grantID: rec.GrantID, subject: rec.UserID, scope: rec.Scope,
 		sessionID: rec.SessionID, authTime: &authTime, nonce: rec.Nonce, code: code,
 		audiences: audiences, resources: rec.Resources, jkt: jkt,
@@ -74,7 +87,7 @@ func (g authorizationCodeGrant) handle(ctx context.Context, client *ports.Client
 	}, func(tokens []*ports.Token, evs []ports.Event) error {
 		// The code is used and its tokens stored in one change, so that a
 		// replay racing this request finds them to revoke.
-		_, err := p.store.RedeemAuthCode(ctx, p.cfg.Tenant, hash, now, ports.Redemption{
+		_, err := g.store.RedeemAuthCode(ctx, g.tenant, hash, now, ports.Redemption{
 			Issued: tokens, Events: append([]ports.Event{redeemed}, evs...), ReplayEvents: []ports.Event{reused},
 		})
 		return err

@@ -4,16 +4,30 @@ import (
 	"context"
 	"net/url"
 
+	"oauth2-server.dev/core/authzdetails"
 	"oauth2-server.dev/core/secret"
 	"oauth2-server.dev/ports"
 )
 
 // clientCredentialsGrant issues tokens to a client acting on its own behalf
 // (RFC 6749 §4.4).
-type clientCredentialsGrant struct{ p *Provider }
+type clientCredentialsGrant struct {
+	grantBase
+	store   tokenCreator
+	details detailsParser
+}
+
+// detailsParser checks the authorization details a client asks for
+// against the server's and the client's types.
+type detailsParser interface {
+	parseAuthorizationDetails(c *ports.Client, raw string) (authzdetails.List, *Error)
+}
+
+func newClientCredentialsGrant(p *Provider) grantHandler {
+	return clientCredentialsGrant{grantBase: p.grantBase(), store: p.store, details: p}
+}
 
 func (g clientCredentialsGrant) handle(ctx context.Context, client *ports.Client, form url.Values, jkt string) (*TokenResponse, error) {
-	p := g.p
 	// RFC 6749 §4.4: only confidential clients.
 	if client.Public() {
 		return nil, ErrUnauthorizedClient.WithDescription("public clients cannot use client_credentials")
@@ -44,12 +58,12 @@ func (g clientCredentialsGrant) handle(ctx context.Context, client *ports.Client
 	}
 	// RFC 9396 §6: without a user, the client's own registration and the
 	// server's types decide which authorization details it may have.
-	details, derr := p.parseAuthorizationDetails(client, form.Get(paramAuthorizationDetails))
+	details, derr := g.details.parseAuthorizationDetails(client, form.Get(paramAuthorizationDetails))
 	if derr != nil {
 		return nil, derr
 	}
-	return p.issue(ctx, issueParams{
-		grantType: GrantClientCredentials, client: client, grantID: secret.OrderedID(p.clock.Now()), subject: client.ID, scope: JoinScope(want),
+	return g.mint.issue(ctx, issueParams{
+		grantType: GrantClientCredentials, client: client, grantID: secret.OrderedID(g.clock.Now()), subject: client.ID, scope: JoinScope(want),
 		audiences: resources, noRefresh: true, jkt: jkt, details: details.JSON(),
-	}, p.createTokens(ctx))
+	}, createTokens(ctx, g.store))
 }

@@ -27,10 +27,34 @@ type TrustedIssuer struct {
 
 // jwtBearerGrant exchanges a JWT from a trusted issuer for an access token
 // about the JWT's subject.
-type jwtBearerGrant struct{ p *Provider }
+type jwtBearerGrant struct {
+	grantBase
+	store jwtBearerStore
+	// issuers are the trusted issuers, jwks the cache of their jwks_uri
+	// documents.
+	issuers []TrustedIssuer
+	jwks    *jwksCache
+	// audience tells whether an assertion's aud names this server.
+	audience assertionAudience
+}
+
+// jwtBearerStore is what the JWT bearer grant changes: the used jtis and
+// the tokens.
+type jwtBearerStore interface {
+	tokenCreator
+	ports.JTIStore
+}
+
+// newJWTBearerGrant returns the JWT bearer grant, or nil when the operator
+// trusts no issuer.
+func newJWTBearerGrant(p *Provider) grantHandler {
+	if len(p.cfg.TrustedIssuers) == 0 {
+		return nil
+	}
+	return jwtBearerGrant{grantBase: p.grantBase(), store: p.store, issuers: p.cfg.TrustedIssuers, jwks: p.trustedJWKS, audience: p}
+}
 
 func (g jwtBearerGrant) handle(ctx context.Context, client *ports.Client, form url.Values, jkt string) (*TokenResponse, error) {
-	p := g.p
 	assertion := form.Get("assertion")
 	if assertion == "" {
 		return nil, ErrInvalidRequest.WithDescription("assertion is missing")
@@ -53,9 +77,9 @@ func (g jwtBearerGrant) handle(ctx context.Context, client *ports.Client, form u
 	}
 	// RFC 7523 §3: the issuer must be one the server trusts.
 	var trusted *TrustedIssuer
-	for i := range p.cfg.TrustedIssuers {
-		if p.cfg.TrustedIssuers[i].Issuer == claims.Iss {
-			trusted = &p.cfg.TrustedIssuers[i]
+	for i := range g.issuers {
+		if g.issuers[i].Issuer == claims.Iss {
+			trusted = &g.issuers[i]
 		}
 	}
 	if trusted == nil || claims.Iss == "" {
@@ -72,7 +96,7 @@ func (g jwtBearerGrant) handle(ctx context.Context, client *ports.Client, form u
 	if trusted.JWKS != "" {
 		set, err = parseClientJWKS([]byte(trusted.JWKS))
 	} else {
-		set, err = p.trustedJWKS.get(ctx, trusted.JWKSURI, false)
+		set, err = g.jwks.get(ctx, trusted.JWKSURI, false)
 	}
 	if err != nil {
 		return nil, ErrServerError.Wrap(err)
@@ -81,14 +105,14 @@ func (g jwtBearerGrant) handle(ctx context.Context, client *ports.Client, form u
 	if err != nil || !verifyWithSet(set, hdr.Alg, hdr.Kid, []byte(parts[0]+"."+parts[1]), sig) {
 		return nil, bad("bad signature")
 	}
-	now := p.clock.Now()
+	now := g.clock.Now()
 	if claims.Sub == "" {
 		return nil, bad("sub is required")
 	}
-	if why := claims.check(p, now); why != "" {
+	if why := claims.check(g.audience, now); why != "" {
 		return nil, bad(why)
 	}
-	replayed, err := p.useOnce(ctx, "jwt-bearer|"+claims.Iss, &claims, now)
+	replayed, err := useJTIOnce(ctx, g.store, g.tenant, "jwt-bearer|"+claims.Iss, &claims, now)
 	if err != nil {
 		return nil, err
 	}
@@ -99,8 +123,8 @@ func (g jwtBearerGrant) handle(ctx context.Context, client *ports.Client, form u
 	if !ok || !subset(want, client.Scope) {
 		return nil, ErrInvalidScope.WithDescription("the client may not request this scope")
 	}
-	return p.issue(ctx, issueParams{
-		grantType: GrantJWTBearer, client: client, grantID: secret.OrderedID(p.clock.Now()), subject: claims.Sub, scope: JoinScope(want),
+	return g.mint.issue(ctx, issueParams{
+		grantType: GrantJWTBearer, client: client, grantID: secret.OrderedID(g.clock.Now()), subject: claims.Sub, scope: JoinScope(want),
 		noRefresh: true, noIDToken: true, jkt: jkt,
-	}, p.createTokens(ctx))
+	}, createTokens(ctx, g.store))
 }

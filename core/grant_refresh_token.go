@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"time"
 
 	"oauth2-server.dev/core/secret"
 	"oauth2-server.dev/ports"
@@ -11,17 +12,29 @@ import (
 
 // refreshTokenGrant exchanges a refresh token for new tokens (RFC 6749 §6),
 // rotating the refresh token on every use.
-type refreshTokenGrant struct{ p *Provider }
+type refreshTokenGrant struct {
+	grantBase
+	store refreshTokenRotator
+}
+
+// refreshTokenRotator is what the refresh grant reads and changes.
+type refreshTokenRotator interface {
+	GetToken(ctx context.Context, tenant, id string) (*ports.Token, error)
+	RotateRefreshToken(ctx context.Context, tenant, oldID string, now time.Time, r ports.Rotation) (*ports.Token, error)
+}
+
+func newRefreshTokenGrant(p *Provider) grantHandler {
+	return refreshTokenGrant{grantBase: p.grantBase(), store: p.store}
+}
 
 func (g refreshTokenGrant) handle(ctx context.Context, client *ports.Client, form url.Values, jkt string) (*TokenResponse, error) {
-	p := g.p
 	raw := form.Get("refresh_token")
 	if raw == "" {
 		return nil, ErrInvalidRequest.WithDescription("refresh_token is missing")
 	}
 	bad := ErrInvalidGrant.WithDescription("the refresh token is invalid, expired or revoked")
 	id := secret.Digest(raw)
-	old, err := p.store.GetToken(ctx, p.cfg.Tenant, id)
+	old, err := g.store.GetToken(ctx, g.tenant, id)
 	if errors.Is(err, ports.ErrNotFound) {
 		return nil, bad
 	}
@@ -66,17 +79,17 @@ func (g refreshTokenGrant) handle(ctx context.Context, client *ports.Client, for
 	if err != nil {
 		return nil, err
 	}
-	now := p.clock.Now()
+	now := g.clock.Now()
 	// RFC 9700 §4.14.2: reuse of a rotated refresh token revokes the
 	// family; the store does so atomically, with this event.
-	reused := p.event(ctx, ports.EventRefreshTokenReused, old.Subject, client.ID, map[string]string{"grant_id": old.GrantID})
+	reused := g.mint.event(ctx, ports.EventRefreshTokenReused, old.Subject, client.ID, map[string]string{"grant_id": old.GrantID})
 	rotate := func(tokens []*ports.Token, evs []ports.Event) error {
-		_, err := p.store.RotateRefreshToken(ctx, p.cfg.Tenant, id, now, ports.Rotation{
+		_, err := g.store.RotateRefreshToken(ctx, g.tenant, id, now, ports.Rotation{
 			Issued: tokens, Events: evs, ReplayEvents: []ports.Event{reused},
 		})
 		return err
 	}
-	resp, err := p.issue(ctx, issueParams{
+	resp, err := g.mint.issue(ctx, issueParams{
 		grantType: GrantRefreshToken, client: client, grantID: old.GrantID, subject: old.Subject, scope: scope,
 		sessionID: old.SessionID, authTime: old.AuthTime, parentID: id,
 		audiences: audiences, resources: granted, jkt: jkt,

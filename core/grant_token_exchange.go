@@ -46,10 +46,22 @@ type actClaim struct {
 // tokenExchangeGrant exchanges one of the server's access tokens for a
 // new one with another audience, narrower scope, and, for delegation, an
 // act claim naming the actor (RFC 8693).
-type tokenExchangeGrant struct{ p *Provider }
+type tokenExchangeGrant struct {
+	grantBase
+	store  tokenCreator
+	tokens accessTokenLookup
+}
+
+// accessTokenLookup resolves the subject and actor tokens of an exchange.
+type accessTokenLookup interface {
+	LookupAccessToken(ctx context.Context, raw string) (*ports.Token, error)
+}
+
+func newTokenExchangeGrant(p *Provider) grantHandler {
+	return tokenExchangeGrant{grantBase: p.grantBase(), store: p.store, tokens: p}
+}
 
 func (g tokenExchangeGrant) handle(ctx context.Context, client *ports.Client, form url.Values, jkt string) (*TokenResponse, error) {
-	p := g.p
 	if form.Get("subject_token") == "" || form.Get("subject_token_type") == "" {
 		return nil, ErrInvalidRequest.WithDescription("subject_token and subject_token_type are required")
 	}
@@ -59,7 +71,7 @@ func (g tokenExchangeGrant) handle(ctx context.Context, client *ports.Client, fo
 	if rt := form.Get("requested_token_type"); rt != "" && rt != TokenTypeAccessToken {
 		return nil, ErrInvalidRequest.WithDescription("only access tokens can be requested")
 	}
-	subject, err := p.LookupAccessToken(ctx, form.Get("subject_token"))
+	subject, err := g.tokens.LookupAccessToken(ctx, form.Get("subject_token"))
 	if err != nil {
 		return nil, ErrInvalidGrant.WithDescription("the subject_token is invalid, expired or revoked")
 	}
@@ -79,7 +91,7 @@ func (g tokenExchangeGrant) handle(ctx context.Context, client *ports.Client, fo
 		if form.Get("actor_token_type") != TokenTypeAccessToken {
 			return nil, ErrInvalidRequest.WithDescription("actor_token_type must be " + TokenTypeAccessToken)
 		}
-		at, err := p.LookupAccessToken(ctx, actor)
+		at, err := g.tokens.LookupAccessToken(ctx, actor)
 		if err != nil {
 			return nil, ErrInvalidGrant.WithDescription("the actor_token is invalid, expired or revoked")
 		}
@@ -126,10 +138,10 @@ func (g tokenExchangeGrant) handle(ctx context.Context, client *ports.Client, fo
 		}
 		scope = JoinScope(want)
 	}
-	resp, err := p.issue(ctx, issueParams{
-		grantType: GrantTokenExchange, client: client, grantID: secret.OrderedID(p.clock.Now()), subject: subject.Subject, scope: scope,
+	resp, err := g.mint.issue(ctx, issueParams{
+		grantType: GrantTokenExchange, client: client, grantID: secret.OrderedID(g.clock.Now()), subject: subject.Subject, scope: scope,
 		authTime: subject.AuthTime, audiences: audience, act: act, noRefresh: true, noIDToken: true, jkt: jkt,
-	}, p.createTokens(ctx))
+	}, createTokens(ctx, g.store))
 	if err != nil {
 		if errors.Is(err, ports.ErrAlreadyUsed) {
 			return nil, ErrServerError.Wrap(err)

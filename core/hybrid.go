@@ -32,7 +32,7 @@ func (p *Provider) frontChannelTokens(ctx context.Context, req *AuthorizeRequest
 	var kinds []string
 	var accessToken string
 	if responseTypeHas(req.ResponseType, "token") {
-		resp, err := p.issue(ctx, ip, p.createTokens(ctx))
+		resp, err := p.mint.issue(ctx, ip, createTokens(ctx, p.store))
 		if err != nil {
 			return nil, AsError(err)
 		}
@@ -45,7 +45,7 @@ func (p *Provider) frontChannelTokens(ctx context.Context, req *AuthorizeRequest
 	}
 	if responseTypeHas(req.ResponseType, "id_token") {
 		ip.code, ip.frontChannel = code, true
-		idt, err := p.idToken(ctx, ip, accessToken, p.clock.Now())
+		idt, err := p.mint.idToken(ctx, ip, accessToken, p.clock.Now())
 		if err != nil {
 			return nil, err
 		}

@@ -191,7 +191,7 @@ func (p *Provider) logoutToken(c *ports.Client, sub, sid string) (string, error)
 		"jti": secret.Random(16), "sub": sub, "sid": sid,
 		"events": map[string]any{"http://schemas.openid.net/event/backchannel-logout": map[string]any{}},
 	}
-	tok, err := p.keys.Sign(p.idTokenAlg(c), "logout+jwt", claims)
+	tok, err := p.keys.Sign(p.mint.idTokenAlg(c), "logout+jwt", claims)
 	if err != nil {
 		return "", ErrServerError.Wrap(err)
 	}

@@ -87,14 +87,50 @@ type idTokenClaims struct {
 	userClaims
 }
 
+// tokenSettings are what the tokens of one tenant look like: who issues
+// them, for whom, for how long, signed with what. Config gives them; a
+// tenant of its own may give others.
+type tokenSettings struct {
+	issuer, tenant                              string
+	accessTokenTTL, refreshTokenTTL, idTokenTTL time.Duration
+	accessTokenAlg, idTokenAlg                  string
+	// accessTokenAudience is the aud of access tokens issued for no
+	// resource in particular.
+	accessTokenAudience string
+}
+
+func (c Config) tokenSettings() tokenSettings {
+	return tokenSettings{
+		issuer: c.Issuer, tenant: c.Tenant,
+		accessTokenTTL: c.AccessTokenTTL, refreshTokenTTL: c.RefreshTokenTTL, idTokenTTL: c.IDTokenTTL,
+		accessTokenAlg: c.AccessTokenAlg, idTokenAlg: c.IDTokenAlg, accessTokenAudience: c.AccessTokenAudience,
+	}
+}
+
+// minter mints the tokens every grant issues, and the ID tokens of the
+// authorization endpoint and the logout tokens: it signs, and builds the
+// records and events that the grant stores.
+type minter struct {
+	settings tokenSettings
+	keys     *keyset.Set
+	clock    ports.Clock
+	dir      *directory
+	*eventSource
+}
+
 // persistFunc stores the records of issued tokens together with the event
 // describing their issue, in one change of the store.
 type persistFunc func(tokens []*ports.Token, evs []ports.Event) error
 
+// tokenCreator stores the tokens of grants that only add tokens.
+type tokenCreator interface {
+	CreateTokens(ctx context.Context, tokens []*ports.Token, evs ...ports.Event) error
+}
+
 // createTokens is the persistFunc of grants that only add tokens.
-func (p *Provider) createTokens(ctx context.Context) persistFunc {
+func createTokens(ctx context.Context, store tokenCreator) persistFunc {
 	return func(tokens []*ports.Token, evs []ports.Event) error {
-		return p.store.CreateTokens(ctx, tokens, evs...)
+		return store.CreateTokens(ctx, tokens, evs...)
 	}
 }
 
@@ -103,18 +139,18 @@ func (p *Provider) createTokens(ctx context.Context) persistFunc {
 // records and their token.issued (token.refreshed for a refresh) event,
 // in the same transaction as the grant's own change, before anything is
 // handed out.
-func (p *Provider) issue(ctx context.Context, ip issueParams, persist persistFunc) (*TokenResponse, error) {
-	now := p.clock.Now()
+func (m *minter) issue(ctx context.Context, ip issueParams, persist persistFunc) (*TokenResponse, error) {
+	now := m.clock.Now()
 	c := ip.client
-	accessExp := now.Add(p.cfg.AccessTokenTTL)
-	aud := []string{p.cfg.AccessTokenAudience}
+	accessExp := now.Add(m.settings.accessTokenTTL)
+	aud := []string{m.settings.accessTokenAudience}
 	if len(ip.audiences) > 0 {
 		aud = ip.audiences
 	}
 	// RFC 8705 §3.1: bound to the client certificate of the request.
 	x5t := certificateBinding(ctx, c)
 	access := &ports.Token{
-		Tenant: p.cfg.Tenant, Kind: ports.TokenAccess, GrantID: ip.grantID, ClientID: c.ID,
+		Tenant: m.settings.tenant, Kind: ports.TokenAccess, GrantID: ip.grantID, ClientID: c.ID,
 		Subject: ip.subject, Scope: ip.scope, Audience: joinAudience(aud),
 		SessionID: ip.sessionID, AuthTime: ip.authTime, ParentID: ip.parentID,
 		JKT: ip.jkt, X5TS256: x5t, AuthorizationDetails: ip.details, IssuedAt: now, ExpiresAt: accessExp,
@@ -126,7 +162,7 @@ func (p *Provider) issue(ctx context.Context, ip issueParams, persist persistFun
 	} else {
 		access.ID = secret.OrderedID(now)
 		claims := accessClaims{
-			Iss: p.cfg.Issuer, Sub: ip.subject, Aud: aud,
+			Iss: m.settings.issuer, Sub: ip.subject, Aud: aud,
 			Exp: accessExp.Unix(), Iat: now.Unix(), Jti: access.ID, ClientID: c.ID,
 			Scope: ip.scope, Sid: SessionSID(ip.sessionID), Act: ip.act, Cnf: confirmationOf(ip.jkt, x5t),
 			AuthorizationDetails: rawDetails(ip.details),
@@ -136,14 +172,14 @@ func (p *Provider) issue(ctx context.Context, ip issueParams, persist persistFun
 		}
 		var err error
 		// RFC 9068 §2.1: typ at+jwt tells access tokens from ID tokens.
-		if accessToken, err = p.keys.Sign(p.cfg.AccessTokenAlg, "at+jwt", claims); err != nil {
+		if accessToken, err = m.keys.Sign(m.settings.accessTokenAlg, "at+jwt", claims); err != nil {
 			return nil, ErrServerError.Wrap(err)
 		}
 	}
 	records := []*ports.Token{access}
 	resp := &TokenResponse{
 		AccessToken: accessToken, TokenType: TokenTypeBearer,
-		ExpiresIn: int64(p.cfg.AccessTokenTTL / time.Second), Scope: ip.scope,
+		ExpiresIn: int64(m.settings.accessTokenTTL / time.Second), Scope: ip.scope,
 		AuthorizationDetails: rawDetails(ip.details),
 	}
 	if ip.jkt != "" {
@@ -153,10 +189,10 @@ func (p *Provider) issue(ctx context.Context, ip issueParams, persist persistFun
 	if !ip.noRefresh && c.HasGrantType(GrantRefreshToken) {
 		rt := secret.Random(32)
 		refresh := &ports.Token{
-			ID: secret.Digest(rt), Tenant: p.cfg.Tenant, Kind: ports.TokenRefresh,
+			ID: secret.Digest(rt), Tenant: m.settings.tenant, Kind: ports.TokenRefresh,
 			GrantID: ip.grantID, ClientID: c.ID, Subject: ip.subject, Scope: ip.scope,
 			Audience: joinAudience(ip.resources), SessionID: ip.sessionID, AuthTime: ip.authTime, ParentID: ip.parentID,
-			AuthorizationDetails: ip.grantDetails, IssuedAt: now, ExpiresAt: now.Add(p.cfg.RefreshTokenTTL),
+			AuthorizationDetails: ip.grantDetails, IssuedAt: now, ExpiresAt: now.Add(m.settings.refreshTokenTTL),
 		}
 		// RFC 9449 §5, RFC 8705 §4: a public client's refresh token is
 		// bound to its DPoP key or certificate; a confidential client's is
@@ -168,7 +204,7 @@ func (p *Provider) issue(ctx context.Context, ip issueParams, persist persistFun
 		resp.RefreshToken = rt
 	}
 	if hasScope(ip.scope, ScopeOpenID) && !ip.noIDToken {
-		idt, err := p.idToken(ctx, ip, accessToken, now)
+		idt, err := m.idToken(ctx, ip, accessToken, now)
 		if err != nil {
 			return nil, err
 		}
@@ -178,7 +214,7 @@ func (p *Provider) issue(ctx context.Context, ip issueParams, persist persistFun
 	if ip.grantType == GrantRefreshToken {
 		typ = ports.EventTokenRefreshed
 	}
-	ev := p.event(ctx, typ, ip.subject, c.ID, map[string]string{"grant_type": ip.grantType, "grant_id": ip.grantID, "scope": ip.scope})
+	ev := m.event(ctx, typ, ip.subject, c.ID, map[string]string{"grant_type": ip.grantType, "grant_id": ip.grantID, "scope": ip.scope})
 	if err := persist(records, []ports.Event{ev}); err != nil {
 		if errors.Is(err, ports.ErrAlreadyUsed) || errors.Is(err, ports.ErrNotFound) {
 			return nil, err
@@ -188,9 +224,9 @@ func (p *Provider) issue(ctx context.Context, ip issueParams, persist persistFun
 	return resp, nil
 }
 
-func (p *Provider) idToken(ctx context.Context, ip issueParams, accessToken string, now time.Time) (string, error) {
-	alg := p.idTokenAlg(ip.client)
-	user, err := p.user(ctx, ip.subject)
+func (m *minter) idToken(ctx context.Context, ip issueParams, accessToken string, now time.Time) (string, error) {
+	alg := m.idTokenAlg(ip.client)
+	user, err := m.dir.user(ctx, ip.subject)
 	if errors.Is(err, ports.ErrNotFound) {
 		return "", ErrInvalidGrant.WithDescription("the user of this grant no longer exists")
 	}
@@ -198,8 +234,8 @@ func (p *Provider) idToken(ctx context.Context, ip issueParams, accessToken stri
 		return "", ErrServerError.Wrap(err)
 	}
 	claims := idTokenClaims{
-		Iss: p.cfg.Issuer, Sub: ip.subject, Aud: ip.client.ID,
-		Exp: now.Add(p.cfg.IDTokenTTL).Unix(), Iat: now.Unix(),
+		Iss: m.settings.issuer, Sub: ip.subject, Aud: ip.client.ID,
+		Exp: now.Add(m.settings.idTokenTTL).Unix(), Iat: now.Unix(),
 		Nonce: ip.nonce, Sid: SessionSID(ip.sessionID),
 	}
 	if accessToken != "" {
@@ -214,7 +250,7 @@ func (p *Provider) idToken(ctx context.Context, ip issueParams, accessToken stri
 	if ip.code != "" {
 		claims.CHash = halfHash(alg, ip.code)
 	}
-	tok, err := p.keys.Sign(alg, "JWT", claims)
+	tok, err := m.keys.Sign(alg, "JWT", claims)
 	if err != nil {
 		return "", ErrServerError.Wrap(err)
 	}
@@ -233,11 +269,11 @@ func SessionSID(sessionID string) string {
 
 // idTokenAlg is the client's registered id_token_signed_response_alg, or
 // the server's default.
-func (p *Provider) idTokenAlg(c *ports.Client) string {
-	if alg := p.metadata(c).IDTokenSignedResponseAlg; alg != "" && p.keys.Current(alg) != nil {
+func (m *minter) idTokenAlg(c *ports.Client) string {
+	if alg := m.dir.metadata(c).IDTokenSignedResponseAlg; alg != "" && m.keys.Current(alg) != nil {
 		return alg
 	}
-	return p.cfg.IDTokenAlg
+	return m.settings.idTokenAlg
 }
 
 // halfHash computes at_hash / c_hash (OIDC Core §3.1.3.6): the left half of

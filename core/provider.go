@@ -170,14 +170,19 @@ type Provider struct {
 	clock     ports.Clock
 	passwords ports.PasswordHasher
 	secrets   *secret.Keyed
-	grants    map[string]grantHandler
-	caches
-	notifier *notifier
+	// directory reads clients and users through the caches.
+	*directory
+	*eventSource
+	// mint issues the tokens of every grant.
+	mint *minter
+	// grants are the token endpoint's grants by grant_type, grantTypes
+	// their names in the order discovery lists them.
+	grants     map[string]grantHandler
+	grantTypes []string
+	notifier   *notifier
 	// background is the work requests leave running after their answer,
 	// which Drain waits for.
 	background *backgroundWork
-	events     ports.Publisher
-	traceID    func(context.Context) string
 	// jwksCache holds clients' jwks_uri documents, trustedJWKS those of
 	// the trusted issuers, each fetched with its own HTTP client.
 	jwksCache   *jwksCache
@@ -278,8 +283,9 @@ func New(cfg Config, d Deps) (*Provider, error) {
 		cfg: cfg.withDefaults(), keys: d.Keys, clock: d.Clock,
 		passwords: d.Passwords, secrets: d.Secrets,
 	}
-	p.caches = newCaches()
-	p.store = invalidatingStore{Store: d.Store, caches: p.caches}
+	caches := newCaches()
+	p.store = invalidatingStore{Store: d.Store, caches: caches}
+	p.directory = &directory{tenant: p.cfg.Tenant, clock: p.clock, store: p.store, caches: caches}
 	// Hashed on first need, not at start: hashing costs the start-up time
 	// and the memory of one password check.
 	p.dummyHash = sync.OnceValues(func() (string, error) { return p.passwords.Hash(secret.Random(16)) })
@@ -292,12 +298,14 @@ func New(cfg Config, d Deps) (*Provider, error) {
 	if cfg.ClientCAs != nil {
 		p.clientCAs.Store(cfg.ClientCAs)
 	}
-	p.events, p.traceID, p.sealer = d.Events, d.TraceID, d.Sealer
+	p.sealer = d.Sealer
 	p.requestURIClient, p.requestURITimeout = d.RequestURIClient, defaultRequestURITimeout
 	p.cibaNotifier, p.onCIBADelivery = d.CIBANotifier, d.OnCIBADelivery
-	if p.events == nil {
-		p.events = discardEvents{}
+	if d.Events == nil {
+		d.Events = discardEvents{}
 	}
+	p.eventSource = &eventSource{tenant: p.cfg.Tenant, clock: p.clock, traceID: d.TraceID, publisher: d.Events}
+	p.mint = &minter{settings: p.cfg.tokenSettings(), keys: p.keys, clock: p.clock, dir: p.directory, eventSource: p.eventSource}
 	if d.HTTPClient == nil {
 		d.HTTPClient = &http.Client{Timeout: 5 * time.Second}
 	}
@@ -308,14 +316,12 @@ func New(cfg Config, d Deps) (*Provider, error) {
 	p.trustedJWKS = newJWKSCache(d.TrustedIssuersClient, d.Clock)
 	p.background = &backgroundWork{shutdown: d.Shutdown}
 	p.notifier = newNotifier(d.HTTPClient, d.OnLogoutDelivery, p.background)
-	p.grants = map[string]grantHandler{
-		GrantAuthorizationCode: authorizationCodeGrant{p},
-		GrantRefreshToken:      refreshTokenGrant{p},
-		GrantClientCredentials: clientCredentialsGrant{p},
-		GrantTokenExchange:     tokenExchangeGrant{p},
-		GrantJWTBearer:         jwtBearerGrant{p},
-		GrantDeviceCode:        deviceCodeGrant{p},
-		GrantCIBA:              cibaGrant{p},
+	p.grants = map[string]grantHandler{}
+	for _, g := range grantRegistry {
+		if h := g.build(p); h != nil {
+			p.grants[g.grantType] = h
+			p.grantTypes = append(p.grantTypes, g.grantType)
+		}
 	}
 	if err := cfg.checkSettings(); err != nil {
 		return nil, err

@@ -100,13 +100,19 @@ var testKeys = sync.OnceValues(func() (*keyset.Set, error) {
 // change another replica made.
 func newReplica(t testing.TB, cfg Config, store Store) *Provider {
 	t.Helper()
-	p, _ := newTestProvider(t, cfg)
-	p.store = invalidatingStore{Store: store, caches: p.caches}
+	p, _ := newTestProviderWith(t, cfg, func(d *Deps) { d.Store = store })
 	return p
 }
 
 // newTestProvider returns a Provider over a fresh testStore.
 func newTestProvider(t testing.TB, cfg Config) (*Provider, *testStore) {
+	t.Helper()
+	return newTestProviderWith(t, cfg, nil)
+}
+
+// newTestProviderWith is newTestProvider with the collaborators that
+// change changes, such as another store or clock.
+func newTestProviderWith(t testing.TB, cfg Config, change func(*Deps)) (*Provider, *testStore) {
 	t.Helper()
 	keys, err := testKeys()
 	if err != nil {
@@ -121,13 +127,17 @@ func newTestProvider(t testing.TB, cfg Config) (*Provider, *testStore) {
 	}
 	cfg = withTestSettings(cfg)
 	store := newTestStore()
-	p, err := New(cfg, Deps{
+	d := Deps{
 		Store: store, Keys: keys, Clock: fixedClock{testNow},
 		Passwords: secret.Argon2id{Memory: 64, Time: 1, Threads: 1}, Secrets: secrets,
 		DPoPNonceKey: bytes.Repeat([]byte{0x44}, 32),
 		// Tests that fetch request objects set a client of their own.
 		RequestURIClient: &http.Client{Transport: noNetwork{}},
-	})
+	}
+	if change != nil {
+		change(&d)
+	}
+	p, err := New(cfg, d)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -46,18 +46,41 @@ type grantHandler interface {
 	handle(ctx context.Context, client *ports.Client, form url.Values, jkt string) (*TokenResponse, error)
 }
 
+// grantRegistry lists the token endpoint's grants in the order discovery
+// advertises them. A grant is a grant_*.go file holding its type, the
+// narrow store interface it uses and its constructor, plus one line here.
+// build picks from the Provider what the grant needs, and returns nil when
+// the operator's settings leave the grant off.
+var grantRegistry = []struct {
+	grantType string
+	build     func(p *Provider) grantHandler
+}{
+	{GrantAuthorizationCode, newAuthorizationCodeGrant},
+	{GrantRefreshToken, newRefreshTokenGrant},
+	{GrantClientCredentials, newClientCredentialsGrant},
+	{GrantTokenExchange, newTokenExchangeGrant},
+	{GrantDeviceCode, newDeviceCodeGrant},
+	{GrantJWTBearer, newJWTBearerGrant},
+	{GrantCIBA, newCIBAGrant},
+}
+
+// grantBase is what every grant holds: the tenant its store calls name,
+// the clock, and the minter that issues its tokens.
+type grantBase struct {
+	tenant string
+	clock  ports.Clock
+	mint   *minter
+}
+
+func (p *Provider) grantBase() grantBase {
+	return grantBase{tenant: p.cfg.Tenant, clock: p.clock, mint: p.mint}
+}
+
 // GrantTypes lists the grant types the token endpoint accepts; the JWT
 // bearer grant only when the operator trusts an issuer, CIBA only with a
 // way to reach authentication devices.
 func (p *Provider) GrantTypes() []string {
-	gts := []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantTokenExchange, GrantDeviceCode}
-	if len(p.cfg.TrustedIssuers) > 0 {
-		gts = append(gts, GrantJWTBearer)
-	}
-	if p.CIBAEnabled() {
-		gts = append(gts, GrantCIBA)
-	}
-	return gts
+	return slices.Clone(p.grantTypes)
 }
 
 // Token serves the token endpoint.
@@ -70,7 +93,7 @@ func (p *Provider) Token(ctx context.Context, req TokenRequest) (*TokenResponse,
 		return nil, ErrInvalidRequest.WithDescription("grant_type is missing")
 	}
 	h, ok := p.grants[gt]
-	if !ok || !slices.Contains(p.GrantTypes(), gt) {
+	if !ok {
 		return nil, ErrUnsupportedGrantType.WithDescription("grant_type " + gt + " is not supported")
 	}
 	if err := refuseAuthorizationDetails(gt, req.Form); err != nil {

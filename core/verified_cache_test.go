@@ -58,11 +58,9 @@ func TestIntrospectionOfRememberedTokens(t *testing.T) {
 
 func TestRevocationOnAnotherReplica(t *testing.T) {
 	ctx := context.Background()
-	a, store := newTestProvider(t, Config{})
 	clock := &stepClock{now: testNow}
-	a.clock = clock
-	b := newReplica(t, Config{}, store)
-	b.clock = clock
+	a, store := newTestProviderWith(t, Config{}, func(d *Deps) { d.Clock = clock })
+	b, _ := newTestProviderWith(t, Config{}, func(d *Deps) { d.Store, d.Clock = store, clock })
 	if _, err := a.EnsureClient(ctx, "svc", "svc-secret-0123456789", []byte(`{"grant_types":["client_credentials"],"scope":"api"}`)); err != nil {
 		t.Fatal(err)
 	}
