@@ -11,22 +11,38 @@ import (
 	"oauth2-server.dev/ports"
 )
 
-// RotateKeys starts a key rotation for every algorithm now, with the
-// configured propagation delay and grace period.
-func (p *Provider) RotateKeys(ctx context.Context) ([]*keyset.Key, error) {
-	return p.keys.Rotate(ctx, p.cfg.KeyPropagationDelay, p.cfg.KeyGracePeriod, p.keyRotated(ctx), keyset.Algorithms...)
+// keySettings are the key schedule: when keys rotate, how long a new key
+// is published before it signs, and how long a replaced one stays
+// published.
+type keySettings struct {
+	tenant                                          string
+	rotationInterval, propagationDelay, gracePeriod time.Duration
 }
 
-// keyRotated describes a new key of a rotation for the store.
-func (p *Provider) keyRotated(ctx context.Context) keyset.Describe {
-	return func(k *keyset.Key) []ports.Event {
-		return []ports.Event{p.event(ctx, ports.EventKeyRotated, "", "", KeyRotatedData(k))}
+func (c Config) keySettings() keySettings {
+	return keySettings{
+		tenant: c.Tenant, rotationInterval: c.KeyRotationInterval,
+		propagationDelay: c.KeyPropagationDelay, gracePeriod: c.KeyGracePeriod,
 	}
 }
 
-// KeyRotatedData is the Data of a key.rotated event.
-func KeyRotatedData(k *keyset.Key) map[string]string {
-	return map[string]string{"kid": k.ID, "alg": k.Algorithm, "signs_from": k.NotBefore.Format(time.RFC3339)}
+// keyService owns the signing keys of one tenant: the key set, its
+// rotation on demand and on schedule, and how long the published set may
+// be cached.
+type keyService struct {
+	settings keySettings
+	set      *keyset.Set
+	clock    ports.Clock
+	// locks records the rotation of each period, so that one replica
+	// rotates it.
+	locks  ports.JTIStore
+	events *eventSource
+}
+
+// RotateKeys starts a key rotation for every algorithm now, with the
+// configured propagation delay and grace period.
+func (p *Provider) RotateKeys(ctx context.Context) ([]*keyset.Key, error) {
+	return p.signing.rotate(ctx)
 }
 
 // MaintainKeys re-reads the key set from the store, so that a rotation made
@@ -36,18 +52,45 @@ func KeyRotatedData(k *keyset.Key) map[string]string {
 // the interval, it rotates; one replica wins the rotation of a period,
 // through the store's single-use records.
 func (p *Provider) MaintainKeys(ctx context.Context) error {
-	if err := p.keys.Reload(ctx); err != nil {
+	return p.signing.maintain(ctx)
+}
+
+// JWKSMaxAge is how long a relying party may cache the key set: no longer
+// than the propagation delay, so a cache taken just before a rotation has
+// expired by the time the new key signs.
+func (p *Provider) JWKSMaxAge() time.Duration {
+	return p.signing.jwksMaxAge()
+}
+
+func (k *keyService) rotate(ctx context.Context) ([]*keyset.Key, error) {
+	return k.set.Rotate(ctx, k.settings.propagationDelay, k.settings.gracePeriod, k.keyRotated(ctx), keyset.Algorithms...)
+}
+
+// keyRotated describes a new key of a rotation for the store.
+func (k *keyService) keyRotated(ctx context.Context) keyset.Describe {
+	return func(key *keyset.Key) []ports.Event {
+		return []ports.Event{k.events.event(ctx, ports.EventKeyRotated, "", "", KeyRotatedData(key))}
+	}
+}
+
+// KeyRotatedData is the Data of a key.rotated event.
+func KeyRotatedData(k *keyset.Key) map[string]string {
+	return map[string]string{"kid": k.ID, "alg": k.Algorithm, "signs_from": k.NotBefore.Format(time.RFC3339)}
+}
+
+func (k *keyService) maintain(ctx context.Context) error {
+	if err := k.set.Reload(ctx); err != nil {
 		return err
 	}
-	every := p.cfg.KeyRotationInterval
+	every := k.settings.rotationInterval
 	if every <= 0 {
 		return nil
 	}
-	now := p.clock.Now()
+	now := k.clock.Now()
 	newest := map[string]time.Time{}
-	for _, k := range p.keys.Keys() {
-		if k.CreatedAt.After(newest[k.Algorithm]) {
-			newest[k.Algorithm] = k.CreatedAt
+	for _, key := range k.set.Keys() {
+		if key.CreatedAt.After(newest[key.Algorithm]) {
+			newest[key.Algorithm] = key.CreatedAt
 		}
 	}
 	var due []string
@@ -61,20 +104,17 @@ func (p *Provider) MaintainKeys(ctx context.Context) error {
 	}
 	period := now.UnixNano() / int64(every)
 	lock := "key-rotation:" + strconv.FormatInt(period, 10)
-	err := p.store.UseJTI(ctx, p.cfg.Tenant, lock, now.Add(every), now)
+	err := k.locks.UseJTI(ctx, k.settings.tenant, lock, now.Add(every), now)
 	if errors.Is(err, ports.ErrAlreadyUsed) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("key rotation lock: %w", err)
 	}
-	_, err = p.keys.Rotate(ctx, p.cfg.KeyPropagationDelay, p.cfg.KeyGracePeriod, p.keyRotated(ctx), due...)
+	_, err = k.set.Rotate(ctx, k.settings.propagationDelay, k.settings.gracePeriod, k.keyRotated(ctx), due...)
 	return err
 }
 
-// JWKSMaxAge is how long a relying party may cache the key set: no longer
-// than the propagation delay, so a cache taken just before a rotation has
-// expired by the time the new key signs.
-func (p *Provider) JWKSMaxAge() time.Duration {
-	return min(p.cfg.KeyPropagationDelay, 24*time.Hour)
+func (k *keyService) jwksMaxAge() time.Duration {
+	return min(k.settings.propagationDelay, 24*time.Hour)
 }

@@ -175,6 +175,8 @@ type Provider struct {
 	*eventSource
 	// mint issues the tokens of every grant.
 	mint *minter
+	// signing rotates the keys.
+	signing *keyService
 	// grants are the token endpoint's grants by grant_type, grantTypes
 	// their names in the order discovery lists them.
 	grants     map[string]grantHandler
@@ -305,6 +307,7 @@ func New(cfg Config, d Deps) (*Provider, error) {
 		d.Events = discardEvents{}
 	}
 	p.eventSource = &eventSource{tenant: p.cfg.Tenant, clock: p.clock, traceID: d.TraceID, publisher: d.Events}
+	p.signing = &keyService{settings: p.cfg.keySettings(), set: p.keys, clock: p.clock, locks: p.store, events: p.eventSource}
 	p.mint = &minter{settings: p.cfg.tokenSettings(), keys: p.keys, clock: p.clock, dir: p.directory, eventSource: p.eventSource}
 	if d.HTTPClient == nil {
 		d.HTTPClient = &http.Client{Timeout: 5 * time.Second}
