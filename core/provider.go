@@ -177,11 +177,9 @@ type Provider struct {
 	mint *minter
 	// signing rotates the keys.
 	signing *keyService
-	// grants are the token endpoint's grants by grant_type, grantTypes
-	// their names in the order discovery lists them.
-	grants     map[string]grantHandler
-	grantTypes []string
-	notifier   *notifier
+	// tokens is the token endpoint and its grants.
+	tokens   *tokenService
+	notifier *notifier
 	// background is the work requests leave running after their answer,
 	// which Drain waits for.
 	background *backgroundWork
@@ -319,13 +317,7 @@ func New(cfg Config, d Deps) (*Provider, error) {
 	p.trustedJWKS = newJWKSCache(d.TrustedIssuersClient, d.Clock)
 	p.background = &backgroundWork{shutdown: d.Shutdown}
 	p.notifier = newNotifier(d.HTTPClient, d.OnLogoutDelivery, p.background)
-	p.grants = map[string]grantHandler{}
-	for _, g := range grantRegistry {
-		if h := g.build(p); h != nil {
-			p.grants[g.grantType] = h
-			p.grantTypes = append(p.grantTypes, g.grantType)
-		}
-	}
+	p.tokens = newTokenService(p)
 	if err := cfg.checkSettings(); err != nil {
 		return nil, err
 	}

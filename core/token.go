@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"net/url"
 	"slices"
@@ -76,15 +77,54 @@ func (p *Provider) grantBase() grantBase {
 	return grantBase{tenant: p.cfg.Tenant, clock: p.clock, mint: p.mint}
 }
 
+// tokenService is the token endpoint (RFC 6749 §3.2): it authenticates
+// the client, checks its DPoP proof and certificate, and hands the request
+// to the grant of its grant_type.
+type tokenService struct {
+	endpoint string
+	// grants are the grants the operator's settings leave on, by
+	// grant_type; grantTypes their names in the order discovery lists
+	// them.
+	grants     map[string]grantHandler
+	grantTypes []string
+	clients    tokenClients
+}
+
+// tokenClients authenticates the token endpoint's clients and checks
+// their proofs of possession (RFC 9449, RFC 8705).
+type tokenClients interface {
+	AuthenticateClient(ctx context.Context, cred ClientCredentials) (*ports.Client, error)
+	checkDPoP(d DPoPProof, endpoint, accessToken string) (*dpop.Proof, error)
+	useDPoP(ctx context.Context, proof *dpop.Proof) error
+	withPresentedCertificate(ctx context.Context, c *ports.Client, certs []*x509.Certificate) (context.Context, error)
+}
+
+// newTokenService builds the grants of grantRegistry that p's settings
+// leave on.
+func newTokenService(p *Provider) *tokenService {
+	t := &tokenService{endpoint: p.TokenEndpoint(), grants: map[string]grantHandler{}, clients: p}
+	for _, g := range grantRegistry {
+		if h := g.build(p); h != nil {
+			t.grants[g.grantType] = h
+			t.grantTypes = append(t.grantTypes, g.grantType)
+		}
+	}
+	return t
+}
+
 // GrantTypes lists the grant types the token endpoint accepts; the JWT
 // bearer grant only when the operator trusts an issuer, CIBA only with a
 // way to reach authentication devices.
 func (p *Provider) GrantTypes() []string {
-	return slices.Clone(p.grantTypes)
+	return slices.Clone(p.tokens.grantTypes)
 }
 
 // Token serves the token endpoint.
 func (p *Provider) Token(ctx context.Context, req TokenRequest) (*TokenResponse, error) {
+	return p.tokens.token(ctx, req)
+}
+
+func (t *tokenService) token(ctx context.Context, req TokenRequest) (*TokenResponse, error) {
 	if err := RefuseRepeated(req.Form); err != nil {
 		return nil, err
 	}
@@ -92,7 +132,7 @@ func (p *Provider) Token(ctx context.Context, req TokenRequest) (*TokenResponse,
 	if gt == "" {
 		return nil, ErrInvalidRequest.WithDescription("grant_type is missing")
 	}
-	h, ok := p.grants[gt]
+	h, ok := t.grants[gt]
 	if !ok {
 		return nil, ErrUnsupportedGrantType.WithDescription("grant_type " + gt + " is not supported")
 	}
@@ -102,11 +142,11 @@ func (p *Provider) Token(ctx context.Context, req TokenRequest) (*TokenResponse,
 	var proof *dpop.Proof
 	if req.DPoP.Present() {
 		var err error
-		if proof, err = p.checkDPoP(req.DPoP, p.TokenEndpoint(), ""); err != nil {
+		if proof, err = t.clients.checkDPoP(req.DPoP, t.endpoint, ""); err != nil {
 			return nil, err
 		}
 	}
-	client, err := p.AuthenticateClient(ctx, req.Client)
+	client, err := t.clients.AuthenticateClient(ctx, req.Client)
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +156,7 @@ func (p *Provider) Token(ctx context.Context, req TokenRequest) (*TokenResponse,
 	var jkt string
 	switch {
 	case proof != nil:
-		if err := p.useDPoP(ctx, proof); err != nil {
+		if err := t.clients.useDPoP(ctx, proof); err != nil {
 			return nil, err
 		}
 		jkt = proof.JKT
@@ -125,7 +165,7 @@ func (p *Provider) Token(ctx context.Context, req TokenRequest) (*TokenResponse,
 		return nil, ErrInvalidDPoPProof.WithDescription("this client must send a DPoP proof with its token requests")
 	}
 	if len(req.Client.Certificates) > 0 || certificateBound(client) {
-		if ctx, err = p.withPresentedCertificate(ctx, client, req.Client.Certificates); err != nil {
+		if ctx, err = t.clients.withPresentedCertificate(ctx, client, req.Client.Certificates); err != nil {
 			return nil, err
 		}
 	}
