@@ -32,7 +32,7 @@ type LogoutRequest struct {
 
 // ParseLogout validates an end-session request for the browser's session
 // sess (nil when none). Errors are shown to the user, never redirected.
-func (p *Provider) ParseLogout(ctx context.Context, params url.Values, sess *ports.Session) (*LogoutRequest, error) {
+func (s *sessionService) ParseLogout(ctx context.Context, params url.Values, sess *ports.Session) (*LogoutRequest, error) {
 	for name, v := range params {
 		if len(v) > 1 {
 			return nil, ErrInvalidRequest.WithDescription(name + " is repeated")
@@ -45,14 +45,14 @@ func (p *Provider) ParseLogout(ctx context.Context, params url.Values, sess *por
 		// OIDC RP-Initiated Logout §2: the hint is an ID token this server
 		// issued; it may have expired, so only the signature and issuer
 		// are checked.
-		_, payload, err := p.keys.Verify(hint)
+		_, payload, err := s.keys.Verify(hint)
 		var claims struct {
 			Iss string `json:"iss"`
 			Sub string `json:"sub"`
 			Aud any    `json:"aud"`
 			Sid string `json:"sid"`
 		}
-		if err != nil || json.Unmarshal(payload, &claims) != nil || claims.Iss != p.cfg.Issuer {
+		if err != nil || json.Unmarshal(payload, &claims) != nil || claims.Iss != s.settings.issuer {
 			return nil, ErrInvalidRequest.WithDescription("id_token_hint is not an ID token issued by this server")
 		}
 		aud, _ := claims.Aud.(string)
@@ -62,7 +62,7 @@ func (p *Provider) ParseLogout(ctx context.Context, params url.Values, sess *por
 		clientID, hintSub, hintSid = aud, claims.Sub, claims.Sid
 	}
 	if clientID != "" {
-		c, err := p.store.GetClient(ctx, p.cfg.Tenant, clientID)
+		c, err := s.store.GetClient(ctx, s.settings.tenant, clientID)
 		if errors.Is(err, ports.ErrNotFound) {
 			return nil, ErrInvalidRequest.WithDescription("unknown client")
 		}
@@ -104,19 +104,19 @@ type FrontchannelLogout struct{ URL string }
 // parties that hold tokens from it over the back channel (in the
 // background, with retries), and returns the front-channel logout pages
 // the browser should load.
-func (p *Provider) Logout(ctx context.Context, sess *ports.Session) ([]FrontchannelLogout, error) {
+func (s *sessionService) Logout(ctx context.Context, sess *ports.Session) ([]FrontchannelLogout, error) {
 	if sess == nil {
 		return nil, nil
 	}
 	sid := SessionSID(sess.ID)
-	loggedOut := p.event(ctx, ports.EventLogout, sess.UserID, "", map[string]string{"sid": sid})
-	if err := p.store.DeleteSession(ctx, p.cfg.Tenant, sess.ID, loggedOut); err != nil {
+	loggedOut := s.event(ctx, ports.EventLogout, sess.UserID, "", map[string]string{"sid": sid})
+	if err := s.store.DeleteSession(ctx, s.settings.tenant, sess.ID, loggedOut); err != nil {
 		return nil, ErrServerError.Wrap(err)
 	}
 	// The page waits for nobody: each back-channel delivery waits for its
 	// turn on a goroutine of its own.
-	return p.sessionEnded(ctx, sess.UserID, sess.ID, func(uri, token string) {
-		p.background.Go(func() { p.notifier.send(uri, token) })
+	return s.sessionEnded(ctx, sess.UserID, sess.ID, func(uri, token string) {
+		s.background.Go(func() { s.notifier.send(uri, token) })
 	})
 }
 
@@ -124,15 +124,15 @@ func (p *Provider) Logout(ctx context.Context, sess *ports.Session) ([]Frontchan
 // session, which has just ended, over the back channel, handing each
 // logout token to backchannel, and returns their front-channel logout
 // pages.
-func (p *Provider) sessionEnded(ctx context.Context, userID, sessionID string, backchannel func(uri, token string)) ([]FrontchannelLogout, error) {
-	clients, err := p.store.SessionClients(ctx, p.cfg.Tenant, sessionID)
+func (s *sessionService) sessionEnded(ctx context.Context, userID, sessionID string, backchannel func(uri, token string)) ([]FrontchannelLogout, error) {
+	clients, err := s.store.SessionClients(ctx, s.settings.tenant, sessionID)
 	if err != nil {
 		return nil, ErrServerError.Wrap(err)
 	}
 	sid := SessionSID(sessionID)
 	var front []FrontchannelLogout
 	for _, id := range clients {
-		c, err := p.store.GetClient(ctx, p.cfg.Tenant, id)
+		c, err := s.store.GetClient(ctx, s.settings.tenant, id)
 		if err != nil {
 			continue
 		}
@@ -142,14 +142,14 @@ func (p *Provider) sessionEnded(ctx context.Context, userID, sessionID string, b
 			if err == nil {
 				// §2: iss and sid let the RP tell which session ended.
 				q := u.Query()
-				q.Set("iss", p.cfg.Issuer)
+				q.Set("iss", s.settings.issuer)
 				q.Set("sid", sid)
 				u.RawQuery = q.Encode()
 				front = append(front, FrontchannelLogout{URL: u.String()})
 			}
 		}
 		if m.BackchannelLogoutURI != "" {
-			tok, err := p.logoutToken(c, userID, sid)
+			tok, err := s.logoutToken(c, userID, sid)
 			if err != nil {
 				return nil, err
 			}
@@ -168,15 +168,15 @@ func (p *Provider) sessionEnded(ctx context.Context, userID, sessionID string, b
 // thousands of sessions costs the request nothing and the server no more
 // than maxLogoutDeliveries connections. A failure is reported to the
 // delivery hook, with no URI.
-func (p *Provider) sessionsEnded(ctx context.Context, userID string, sessionIDs []string) {
+func (s *sessionService) sessionsEnded(ctx context.Context, userID string, sessionIDs []string) {
 	if len(sessionIDs) == 0 {
 		return
 	}
 	ctx = context.WithoutCancel(ctx)
-	p.background.Go(func() {
+	s.background.Go(func() {
 		for _, id := range sessionIDs {
-			if _, err := p.sessionEnded(ctx, userID, id, p.notifier.send); err != nil && p.notifier.onResult != nil {
-				p.notifier.onResult("", err)
+			if _, err := s.sessionEnded(ctx, userID, id, s.notifier.send); err != nil && s.notifier.onResult != nil {
+				s.notifier.onResult("", err)
 			}
 		}
 	})
@@ -184,14 +184,14 @@ func (p *Provider) sessionsEnded(ctx context.Context, userID string, sessionIDs 
 
 // logoutToken builds a Back-Channel Logout token (OIDC Back-Channel Logout
 // §2.4).
-func (p *Provider) logoutToken(c *ports.Client, sub, sid string) (string, error) {
-	now := p.clock.Now()
+func (s *sessionService) logoutToken(c *ports.Client, sub, sid string) (string, error) {
+	now := s.clock.Now()
 	claims := map[string]any{
-		"iss": p.cfg.Issuer, "aud": c.ID, "iat": now.Unix(), "exp": now.Add(2 * time.Minute).Unix(),
+		"iss": s.settings.issuer, "aud": c.ID, "iat": now.Unix(), "exp": now.Add(2 * time.Minute).Unix(),
 		"jti": secret.Random(16), "sub": sub, "sid": sid,
 		"events": map[string]any{"http://schemas.openid.net/event/backchannel-logout": map[string]any{}},
 	}
-	tok, err := p.keys.Sign(p.mint.idTokenAlg(c), "logout+jwt", claims)
+	tok, err := s.keys.Sign(s.mint.idTokenAlg(c), "logout+jwt", claims)
 	if err != nil {
 		return "", ErrServerError.Wrap(err)
 	}

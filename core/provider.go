@@ -164,12 +164,11 @@ type Store interface {
 
 // Provider is the protocol engine for one issuer.
 type Provider struct {
-	cfg       Config
-	store     Store
-	keys      *keyset.Set
-	clock     ports.Clock
-	passwords ports.PasswordHasher
-	secrets   *secret.Keyed
+	cfg     Config
+	store   Store
+	keys    *keyset.Set
+	clock   ports.Clock
+	secrets *secret.Keyed
 	// directory reads clients and users through the caches.
 	*directory
 	*eventSource
@@ -177,6 +176,9 @@ type Provider struct {
 	mint *minter
 	// signing rotates the keys.
 	signing *keyService
+	// sessionService's exported methods (sign-in, sessions, logout,
+	// users) are the Provider's.
+	*sessionService
 	// tokens is the token endpoint and its grants.
 	tokens   *tokenService
 	notifier *notifier
@@ -200,9 +202,6 @@ type Provider struct {
 	// cibaNotifier reaches authentication devices; CIBA is off without.
 	cibaNotifier   ports.CIBANotifier
 	onCIBADelivery func(kind string, err error)
-	// dummyHash keeps a login for an unknown user as slow as a wrong
-	// password, so timing does not reveal which usernames exist.
-	dummyHash func() (string, error)
 }
 
 // Deps are the Provider's collaborators.
@@ -280,15 +279,11 @@ func New(cfg Config, d Deps) (*Provider, error) {
 		d.Passwords = secret.DefaultArgon2id
 	}
 	p := &Provider{
-		cfg: cfg.withDefaults(), keys: d.Keys, clock: d.Clock,
-		passwords: d.Passwords, secrets: d.Secrets,
+		cfg: cfg.withDefaults(), keys: d.Keys, clock: d.Clock, secrets: d.Secrets,
 	}
 	caches := newCaches()
 	p.store = invalidatingStore{Store: d.Store, caches: caches}
 	p.directory = &directory{tenant: p.cfg.Tenant, clock: p.clock, store: p.store, caches: caches}
-	// Hashed on first need, not at start: hashing costs the start-up time
-	// and the memory of one password check.
-	p.dummyHash = sync.OnceValues(func() (string, error) { return p.passwords.Hash(secret.Random(16)) })
 	var err error
 	if cfg.DPoPNonce {
 		if p.nonces, err = dpop.NewNonces(d.DPoPNonceKey, p.cfg.Issuer); err != nil {
@@ -317,6 +312,13 @@ func New(cfg Config, d Deps) (*Provider, error) {
 	p.trustedJWKS = newJWKSCache(d.TrustedIssuersClient, d.Clock)
 	p.background = &backgroundWork{shutdown: d.Shutdown}
 	p.notifier = newNotifier(d.HTTPClient, d.OnLogoutDelivery, p.background)
+	p.sessionService = &sessionService{
+		settings: p.cfg.sessionSettings(), store: p.store, clock: p.clock, passwords: d.Passwords,
+		keys: p.keys, mint: p.mint, notifier: p.notifier, background: p.background, eventSource: p.eventSource,
+	}
+	// Hashed on first need, not at start: hashing costs the start-up time
+	// and the memory of one password check.
+	p.dummyHash = sync.OnceValues(func() (string, error) { return d.Passwords.Hash(secret.Random(16)) })
 	p.tokens = newTokenService(p)
 	if err := cfg.checkSettings(); err != nil {
 		return nil, err

@@ -76,12 +76,12 @@ func userError(err error) error {
 // Errors are protocol errors (see userError) wrapping an *InvalidUserError
 // for a bad username, password or email, or ports.ErrConflict when the
 // username is taken.
-func (p *Provider) AddUser(ctx context.Context, n NewUser) (*ports.User, error) {
-	u, err := p.addUser(ctx, n)
+func (s *sessionService) AddUser(ctx context.Context, n NewUser) (*ports.User, error) {
+	u, err := s.addUser(ctx, n)
 	return u, userError(err)
 }
 
-func (p *Provider) addUser(ctx context.Context, n NewUser) (*ports.User, error) {
+func (s *sessionService) addUser(ctx context.Context, n NewUser) (*ports.User, error) {
 	n.Username = strings.TrimSpace(n.Username)
 	switch {
 	case n.Username == "":
@@ -100,7 +100,7 @@ func (p *Provider) addUser(ctx context.Context, n NewUser) (*ports.User, error) 
 		Username: n.Username, Name: n.Name, GivenName: n.GivenName, FamilyName: n.FamilyName,
 		Email: n.Email, EmailVerified: n.EmailVerified,
 	}
-	if err := p.CreateUser(ctx, u, n.Password); err != nil {
+	if err := s.CreateUser(ctx, u, n.Password); err != nil {
 		return nil, err
 	}
 	return u, nil
@@ -108,8 +108,8 @@ func (p *Provider) addUser(ctx context.Context, n NewUser) (*ports.User, error) 
 
 // Users returns the users ordered by username, the part of them page
 // selects.
-func (p *Provider) Users(ctx context.Context, page ports.Page) ([]*ports.User, error) {
-	users, err := p.store.ListUsers(ctx, p.cfg.Tenant, page)
+func (s *sessionService) Users(ctx context.Context, page ports.Page) ([]*ports.User, error) {
+	users, err := s.store.ListUsers(ctx, s.settings.tenant, page)
 	if err != nil {
 		return nil, ErrServerError.Wrap(err)
 	}
@@ -121,25 +121,25 @@ func (p *Provider) Users(ctx context.Context, page ports.Page) ([]*ports.User, e
 // parties holding tokens from them told over the back channel. Errors are
 // protocol errors (see userError) wrapping an *InvalidUserError for a
 // password too short, or ports.ErrNotFound for an unknown user.
-func (p *Provider) SetPassword(ctx context.Context, userID, password string) error {
-	return userError(p.setPassword(ctx, userID, password, ""))
+func (s *sessionService) SetPassword(ctx context.Context, userID, password string) error {
+	return userError(s.setPassword(ctx, userID, password, ""))
 }
 
 // setPassword replaces the password and ends the user's sessions but keep.
-func (p *Provider) setPassword(ctx context.Context, userID, password, keep string) error {
+func (s *sessionService) setPassword(ctx context.Context, userID, password, keep string) error {
 	if err := checkPassword(password); err != nil {
 		return err
 	}
-	h, err := p.passwords.Hash(password)
+	h, err := s.passwords.Hash(password)
 	if err != nil {
 		return err
 	}
-	changed := p.event(ctx, ports.EventPasswordChanged, userID, "", nil)
-	ended, err := p.store.SetUserPassword(ctx, p.cfg.Tenant, userID, h, keep, changed)
+	changed := s.event(ctx, ports.EventPasswordChanged, userID, "", nil)
+	ended, err := s.store.SetUserPassword(ctx, s.settings.tenant, userID, h, keep, changed)
 	if err != nil {
 		return err
 	}
-	p.sessionsEnded(ctx, userID, ended)
+	s.sessionsEnded(ctx, userID, ended)
 	return nil
 }
 
@@ -148,13 +148,13 @@ func (p *Provider) setPassword(ctx context.Context, userID, password, keep strin
 // told over the back channel), their consents go, and every token issued
 // for them is revoked at once. A protocol error (see userError) wrapping
 // ports.ErrNotFound for an unknown user.
-func (p *Provider) DeleteUser(ctx context.Context, userID string) error {
-	deleted := p.event(ctx, ports.EventUserDeleted, userID, "", nil)
-	_, ended, err := p.store.DeleteUser(ctx, p.cfg.Tenant, userID, p.clock.Now(), deleted)
+func (s *sessionService) DeleteUser(ctx context.Context, userID string) error {
+	deleted := s.event(ctx, ports.EventUserDeleted, userID, "", nil)
+	_, ended, err := s.store.DeleteUser(ctx, s.settings.tenant, userID, s.clock.Now(), deleted)
 	if err != nil {
 		return userError(err)
 	}
-	p.sessionsEnded(ctx, userID, ended)
+	s.sessionsEnded(ctx, userID, ended)
 	return nil
 }
 
@@ -162,17 +162,17 @@ func (p *Provider) DeleteUser(ctx context.Context, userID string) error {
 // sessionID: the current one must be right (ErrBadCredentials otherwise),
 // the new one is checked as SetPassword checks it, and every other session
 // of theirs ends, as SetPassword ends them.
-func (p *Provider) ChangePassword(ctx context.Context, userID, sessionID, current, next string) error {
-	u, err := p.store.GetUser(ctx, p.cfg.Tenant, userID)
+func (s *sessionService) ChangePassword(ctx context.Context, userID, sessionID, current, next string) error {
+	u, err := s.store.GetUser(ctx, s.settings.tenant, userID)
 	if err != nil {
 		return err
 	}
-	ok, err := p.passwords.Verify(u.PasswordHash, current)
+	ok, err := s.passwords.Verify(u.PasswordHash, current)
 	if err != nil {
 		return err
 	}
 	if !ok {
 		return ErrBadCredentials
 	}
-	return p.setPassword(ctx, userID, next, sessionID)
+	return s.setPassword(ctx, userID, next, sessionID)
 }
