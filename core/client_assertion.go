@@ -56,7 +56,7 @@ type clientKeysMetadata struct {
 // (RFC 7523 §3): signed by a key of the client's registered key set, issued
 // by and about the client, for this server, unexpired, short-lived and
 // never seen before.
-func (p *Provider) authenticateAssertion(ctx context.Context, cred ClientCredentials) (*ports.Client, error) {
+func (cs *clientService) authenticateAssertion(ctx context.Context, cred ClientCredentials) (*ports.Client, error) {
 	fail := func(why string) error {
 		return ErrInvalidClient.WithDescription("client assertion rejected: " + why)
 	}
@@ -79,7 +79,7 @@ func (p *Provider) authenticateAssertion(ctx context.Context, cred ClientCredent
 	if claims.Iss == "" || claims.Iss != claims.Sub || cred.ID != "" && cred.ID != claims.Sub {
 		return nil, fail("iss and sub must both be the client_id")
 	}
-	c, err := p.client(ctx, claims.Sub)
+	c, err := cs.dir.client(ctx, claims.Sub)
 	if errors.Is(err, ports.ErrNotFound) {
 		return nil, fail("unknown client")
 	}
@@ -97,10 +97,10 @@ func (p *Provider) authenticateAssertion(ctx context.Context, cred ClientCredent
 		if !slices.Contains(secretAssertionAlgs, hdr.Alg) || meta.SigningAlg != "" && hdr.Alg != meta.SigningAlg {
 			return nil, fail("algorithm " + hdr.Alg + " is not accepted")
 		}
-		if p.sealer == nil || len(c.SecretSealed) == 0 {
+		if cs.sealer == nil || len(c.SecretSealed) == 0 {
 			return nil, fail("the client has no secret to check the assertion with")
 		}
-		key, err := p.sealer.Open(c.SecretSealed, c.Tenant+"/"+c.ID)
+		key, err := cs.sealer.Open(c.SecretSealed, c.Tenant+"/"+c.ID)
 		if err != nil {
 			return nil, ErrServerError.Wrap(err)
 		}
@@ -111,17 +111,17 @@ func (p *Provider) authenticateAssertion(ctx context.Context, cred ClientCredent
 		if !slices.Contains(assertionAlgs, hdr.Alg) || meta.SigningAlg != "" && hdr.Alg != meta.SigningAlg {
 			return nil, fail("algorithm " + hdr.Alg + " is not accepted")
 		}
-		if err := p.verifyPrivateKeyJWT(ctx, meta, hdr.Alg, hdr.Kid, signingInput, sig); err != nil {
+		if err := cs.verifyPrivateKeyJWT(ctx, meta, hdr.Alg, hdr.Kid, signingInput, sig); err != nil {
 			return nil, fail(err.Error())
 		}
 	default:
 		return nil, fail("the client is not registered for private_key_jwt or client_secret_jwt")
 	}
-	now := p.clock.Now()
-	if why := claims.check(p, now); why != "" {
+	now := cs.clock.Now()
+	if why := claims.check(cs, now); why != "" {
 		return nil, fail(why)
 	}
-	replayed, err := p.useOnce(ctx, "client-assertion|"+c.ID, &claims, now)
+	replayed, err := cs.useOnce(ctx, "client-assertion|"+c.ID, &claims, now)
 	if err != nil {
 		return nil, err
 	}
@@ -134,8 +134,8 @@ func (p *Provider) authenticateAssertion(ctx context.Context, cred ClientCredent
 // verifyPrivateKeyJWT checks an assertion's signature against the client's
 // key set, fetching jwks_uri once more when the cached set does not verify
 // (the client may have rotated its keys).
-func (p *Provider) verifyPrivateKeyJWT(ctx context.Context, meta clientKeysMetadata, alg, kid string, signingInput, sig []byte) error {
-	set, err := p.clientKeySet(ctx, meta, false)
+func (cs *clientService) verifyPrivateKeyJWT(ctx context.Context, meta clientKeysMetadata, alg, kid string, signingInput, sig []byte) error {
+	set, err := cs.clientKeySet(ctx, meta, false)
 	if err != nil {
 		return err
 	}
@@ -145,7 +145,7 @@ func (p *Provider) verifyPrivateKeyJWT(ctx context.Context, meta clientKeysMetad
 	if meta.JWKSURI == "" {
 		return errors.New("bad signature")
 	}
-	if set, err = p.clientKeySet(ctx, meta, true); err != nil || !verifyWithSet(set, alg, kid, signingInput, sig) {
+	if set, err = cs.clientKeySet(ctx, meta, true); err != nil || !verifyWithSet(set, alg, kid, signingInput, sig) {
 		return errors.New("bad signature")
 	}
 	return nil
@@ -200,8 +200,8 @@ func (c *assertionClaims) expiry() time.Time { return time.Unix(int64(*c.Exp), 0
 // useOnce records the assertion's jti under namespace until it expires;
 // RFC 7523 §3 lets a jti be used once, and the store makes that hold
 // across replicas.
-func (p *Provider) useOnce(ctx context.Context, namespace string, c *assertionClaims, now time.Time) (replayed bool, err error) {
-	return useJTIOnce(ctx, p.store, p.cfg.Tenant, namespace, c, now)
+func (cs *clientService) useOnce(ctx context.Context, namespace string, c *assertionClaims, now time.Time) (replayed bool, err error) {
+	return useJTIOnce(ctx, cs.store, cs.settings.tenant, namespace, c, now)
 }
 
 // useJTIOnce is useOnce for the tenant's store.
@@ -242,13 +242,13 @@ func parseAudience(raw json.RawMessage) ([]string, bool) {
 
 // audienceIsMe accepts an aud (string or array) naming the issuer or one
 // of the endpoints that authenticate clients.
-func (p *Provider) audienceIsMe(raw json.RawMessage) bool {
+func (cs *clientService) audienceIsMe(raw json.RawMessage) bool {
 	auds, ok := parseAudience(raw)
 	if !ok {
 		return false
 	}
-	mine := []string{p.cfg.Issuer, p.TokenEndpoint(), p.IntrospectionEndpoint(), p.RevocationEndpoint(),
-		p.BackchannelAuthenticationEndpoint()}
+	mine := []string{cs.settings.issuer, cs.server.TokenEndpoint(), cs.server.IntrospectionEndpoint(), cs.server.RevocationEndpoint(),
+		cs.server.BackchannelAuthenticationEndpoint()}
 	for _, a := range auds {
 		if slices.Contains(mine, a) {
 			return true
@@ -316,14 +316,14 @@ func parseClientJWKS(raw []byte) (jwk.Set, error) {
 
 // clientKeySet returns the client's keys: the registered jwks, or the
 // document at jwks_uri, cached.
-func (p *Provider) clientKeySet(ctx context.Context, meta clientKeysMetadata, refresh bool) (jwk.Set, error) {
+func (cs *clientService) clientKeySet(ctx context.Context, meta clientKeysMetadata, refresh bool) (jwk.Set, error) {
 	if len(meta.JWKS) > 0 && string(meta.JWKS) != "null" {
 		return parseClientJWKS(meta.JWKS)
 	}
 	if meta.JWKSURI == "" {
 		return nil, errors.New("the client has no registered keys")
 	}
-	return p.jwksCache.get(ctx, meta.JWKSURI, refresh)
+	return cs.jwksCache.get(ctx, meta.JWKSURI, refresh)
 }
 
 // jwksCache fetches clients' jwks_uri documents with a timeout and a size

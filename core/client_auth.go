@@ -4,6 +4,10 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"sync/atomic"
+	"time"
+
+	"oauth2-server.dev/core/secret"
 
 	"oauth2-server.dev/ports"
 )
@@ -25,23 +29,95 @@ type ClientCredentials struct {
 	Certificates []*x509.Certificate
 }
 
+// clientSettings are what the client service needs of the configuration.
+type clientSettings struct {
+	issuer, tenant string
+	// registrationToken guards dynamic registration; off when empty.
+	registrationToken string
+	// scopeAllowList, when set, limits the scopes a client may register.
+	scopeAllowList []string
+	// authorizationDetailsTypes are the RFC 9396 types the server
+	// accepts.
+	authorizationDetailsTypes []string
+	// clientCertificates says that TLS client certificates reach the
+	// engine (RFC 8705).
+	clientCertificates bool
+}
+
+func (c Config) clientSettings() clientSettings {
+	return clientSettings{
+		issuer: c.Issuer, tenant: c.Tenant, registrationToken: c.RegistrationToken,
+		scopeAllowList: c.ScopeAllowList, authorizationDetailsTypes: c.AuthorizationDetailsTypes,
+		clientCertificates: c.ClientCertificates,
+	}
+}
+
+// clientService keeps the clients: dynamic registration and its
+// management API (RFC 7591, RFC 7592), the operator's client operations,
+// and client authentication by secret, assertion (RFC 7523) and
+// certificate (RFC 8705).
+type clientService struct {
+	settings clientSettings
+	store    clientStore
+	clock    ports.Clock
+	// dir reads clients through the cache.
+	dir *directory
+	// secrets hash client secrets and registration access tokens; sealer
+	// encrypts the secrets of client_secret_jwt clients, nil when that
+	// method is off.
+	secrets *secret.Keyed
+	sealer  *secret.Sealer
+	// jwksCache holds clients' jwks_uri documents.
+	jwksCache *jwksCache
+	// clientCAs verify tls_client_auth chains; reloadable.
+	clientCAs  atomic.Pointer[x509.CertPool]
+	background *backgroundWork
+	// server checks what a registration names of the rest of the
+	// server: its grants, request URIs, CIBA modes, outbound URLs and
+	// endpoints.
+	server registrationChecks
+	*eventSource
+}
+
+// clientStore is what the client service reads and changes: clients, the
+// tokens of a deleted client, and the jtis of client assertions.
+type clientStore interface {
+	ports.ClientStore
+	ports.JTIStore
+	RevokeClientTokens(ctx context.Context, tenant, clientID string, now time.Time) (int, error)
+}
+
+// registrationChecks are the checks of a registration that concern other
+// parts of the server.
+type registrationChecks interface {
+	GrantTypes() []string
+	checkRequestURIs(uris []string) string
+	checkCIBAMetadata(m clientMetadata) string
+	checkCalledURL(name, raw string) string
+	TokenEndpoint() string
+	IntrospectionEndpoint() string
+	RevocationEndpoint() string
+	BackchannelAuthenticationEndpoint() string
+	RegistrationEndpoint() string
+}
+
 // AuthenticateClient checks the credentials against the registered client.
 // Every failure is invalid_client; those of secrets share one description,
 // so a caller cannot tell an unknown client from a wrong secret, while
 // those of assertions and certificates say what the client must fix.
-func (p *Provider) AuthenticateClient(ctx context.Context, cred ClientCredentials) (*ports.Client, error) {
+func (cs *clientService) AuthenticateClient(ctx context.Context, cred ClientCredentials) (*ports.Client, error) {
 	if cred.Assertion != "" {
-		return p.authenticateAssertion(ctx, cred)
+		return cs.authenticateAssertion(ctx, cred)
 	}
 	fail := ErrInvalidClient.WithDescription("client authentication failed")
 	if cred.ID == "" {
 		return nil, fail
 	}
-	c, err := p.client(ctx, cred.ID)
+	c, err := cs.dir.client(ctx, cred.ID)
 	if errors.Is(err, ports.ErrNotFound) {
 		// Spend the same work as a real check so timing does not reveal
 		// which client ids exist.
-		p.secrets.Verify("", cred.Secret)
+		cs.secrets.Verify("", cred.Secret)
 		return nil, fail
 	}
 	if err != nil {
@@ -50,7 +126,7 @@ func (p *Provider) AuthenticateClient(ctx context.Context, cred ClientCredential
 	// RFC 8705 §2: a client of a certificate method names itself with
 	// client_id alone and authenticates with its connection's certificate.
 	if cred.Method == ports.AuthMethodNone && isCertificateMethod(c.TokenEndpointAuth) {
-		return p.authenticateCertificate(ctx, c, cred.Certificates)
+		return cs.authenticateCertificate(ctx, c, cred.Certificates)
 	}
 	// RFC 6749 §2.3: a client uses the one method it registered.
 	if cred.Method != c.TokenEndpointAuth {
@@ -60,7 +136,7 @@ func (p *Provider) AuthenticateClient(ctx context.Context, cred ClientCredential
 	case ports.AuthMethodNone:
 		return c, nil
 	case ports.AuthMethodSecretBasic, ports.AuthMethodSecretPost:
-		if c.SecretHash == "" || !p.secrets.Verify(c.SecretHash, cred.Secret) {
+		if c.SecretHash == "" || !cs.secrets.Verify(c.SecretHash, cred.Secret) {
 			return nil, fail
 		}
 		return c, nil

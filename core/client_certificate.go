@@ -30,16 +30,16 @@ func isCertificateMethod(method string) bool {
 
 // ClientCertificatesEnabled reports whether the server receives TLS
 // client certificates: from its own listener, or from a trusted proxy.
-func (p *Provider) ClientCertificatesEnabled() bool { return p.cfg.ClientCertificates }
+func (cs *clientService) ClientCertificatesEnabled() bool { return cs.settings.clientCertificates }
 
 // certificateAuthMethods lists the certificate methods that work:
 // self_signed_tls_client_auth with any source of certificates,
 // tls_client_auth only with a CA to verify chains against.
-func (p *Provider) certificateAuthMethods() []string {
-	if !p.cfg.ClientCertificates {
+func (cs *clientService) certificateAuthMethods() []string {
+	if !cs.settings.clientCertificates {
 		return nil
 	}
-	if p.clientCAs.Load() == nil {
+	if cs.clientCAs.Load() == nil {
 		return []string{AuthMethodSelfSignedTLSClient}
 	}
 	return []string{AuthMethodTLSClient, AuthMethodSelfSignedTLSClient}
@@ -48,9 +48,9 @@ func (p *Provider) certificateAuthMethods() []string {
 // SetClientCAs replaces the CAs that tls_client_auth chains must lead to,
 // for a reload of the operator's CA file. A provider started without CAs
 // keeps tls_client_auth off, and nil keeps the CAs it has.
-func (p *Provider) SetClientCAs(pool *x509.CertPool) {
-	if pool != nil && p.clientCAs.Load() != nil {
-		p.clientCAs.Store(pool)
+func (cs *clientService) SetClientCAs(pool *x509.CertPool) {
+	if pool != nil && cs.clientCAs.Load() != nil {
+		cs.clientCAs.Store(pool)
 	}
 }
 
@@ -58,23 +58,23 @@ func (p *Provider) SetClientCAs(pool *x509.CertPool) {
 // by the certificate of its TLS connection. The handshake proved that the
 // client holds the certificate's private key; what remains is whether the
 // certificate is the client's.
-func (p *Provider) authenticateCertificate(ctx context.Context, c *ports.Client, certs []*x509.Certificate) (*ports.Client, error) {
+func (cs *clientService) authenticateCertificate(ctx context.Context, c *ports.Client, certs []*x509.Certificate) (*ports.Client, error) {
 	fail := func(why string) *Error {
 		return ErrInvalidClient.WithDescription("client certificate rejected: " + why)
 	}
-	if !p.cfg.ClientCertificates {
+	if !cs.settings.clientCertificates {
 		return nil, fail("this server receives no TLS client certificates")
 	}
 	if len(certs) == 0 {
 		return nil, ErrInvalidClient.WithDescription("no TLS client certificate was presented; connect with the certificate the client registered")
 	}
-	leaf, now := certs[0], p.clock.Now()
+	leaf, now := certs[0], cs.clock.Now()
 	if err := mtls.CheckValidity(leaf, now); err != nil {
 		return nil, ErrInvalidClient.WithDescription(err.Error())
 	}
 	switch c.TokenEndpointAuth {
 	case AuthMethodTLSClient:
-		pool := p.clientCAs.Load()
+		pool := cs.clientCAs.Load()
 		if pool == nil {
 			return nil, fail("tls_client_auth is not available on this server")
 		}
@@ -106,7 +106,7 @@ func (p *Provider) authenticateCertificate(ctx context.Context, c *ports.Client,
 			return nil, fail("the self-signed certificate's signature does not verify with its own key")
 		}
 		// RFC 8705 §2.2.2: the certificate is one the client registered.
-		if err := p.matchRegisteredCertificate(ctx, c, leaf); err != nil {
+		if err := cs.matchRegisteredCertificate(ctx, c, leaf); err != nil {
 			return nil, fail(err.Error())
 		}
 	default:
@@ -152,9 +152,9 @@ func registeredSubject(c *ports.Client) (mtls.Subject, bool) {
 // registered keys: as the first certificate of a key's x5c, or as the
 // key itself. A jwks_uri is fetched once more when nothing matches, as
 // the client may have rotated its certificate.
-func (p *Provider) matchRegisteredCertificate(ctx context.Context, c *ports.Client, leaf *x509.Certificate) error {
-	meta := p.metadata(c).clientKeysMetadata
-	set, err := p.clientKeySet(ctx, meta, false)
+func (cs *clientService) matchRegisteredCertificate(ctx context.Context, c *ports.Client, leaf *x509.Certificate) error {
+	meta := cs.dir.metadata(c).clientKeysMetadata
+	set, err := cs.clientKeySet(ctx, meta, false)
 	if err != nil {
 		return err
 	}
@@ -165,7 +165,7 @@ func (p *Provider) matchRegisteredCertificate(ctx context.Context, c *ports.Clie
 	if meta.JWKSURI == "" {
 		return nomatch
 	}
-	if set, err = p.clientKeySet(ctx, meta, true); err != nil || !certificateInSet(set, leaf) {
+	if set, err = cs.clientKeySet(ctx, meta, true); err != nil || !certificateInSet(set, leaf) {
 		return nomatch
 	}
 	return nil
@@ -215,7 +215,7 @@ type presentedCertificateKey struct{}
 // withPresentedCertificate records the request's client certificate for
 // the grant. A client registered for bound tokens must present one, and
 // one that is in its validity period.
-func (p *Provider) withPresentedCertificate(ctx context.Context, c *ports.Client, certs []*x509.Certificate) (context.Context, error) {
+func (cs *clientService) withPresentedCertificate(ctx context.Context, c *ports.Client, certs []*x509.Certificate) (context.Context, error) {
 	bound := certificateBound(c)
 	if len(certs) == 0 {
 		if bound {
@@ -226,7 +226,7 @@ func (p *Provider) withPresentedCertificate(ctx context.Context, c *ports.Client
 		return ctx, nil
 	}
 	if bound {
-		if err := mtls.CheckValidity(certs[0], p.clock.Now()); err != nil {
+		if err := mtls.CheckValidity(certs[0], cs.clock.Now()); err != nil {
 			return ctx, ErrInvalidRequest.WithDescription(err.Error())
 		}
 	}
@@ -268,7 +268,7 @@ func checkCertificateBinding(tok *ports.Token, certs []*x509.Certificate) error 
 // checkCertificateMetadata validates the certificate members of a
 // registration (RFC 8705 §2.1.2, §3.4). keys says whether the client
 // registered jwks or a jwks_uri.
-func (p *Provider) checkCertificateMetadata(method string, raw map[string]json.RawMessage, keys bool) error {
+func (cs *clientService) checkCertificateMetadata(method string, raw map[string]json.RawMessage, keys bool) error {
 	bad := func(d string) error { return ErrInvalidClientMetadata.WithDescription(d) }
 	var subjects []mtls.Subject
 	for _, member := range mtls.SubjectMembers {
@@ -303,7 +303,7 @@ func (p *Provider) checkCertificateMetadata(method string, raw map[string]json.R
 		if json.Unmarshal(v, &bound) != nil {
 			return bad(certificateBoundKey + " must be a boolean")
 		}
-		if bound && !p.cfg.ClientCertificates {
+		if bound && !cs.settings.clientCertificates {
 			return bad(certificateBoundKey + " is not supported: this server receives no TLS client certificates")
 		}
 	}

@@ -51,7 +51,7 @@ func newJWTBearerGrant(p *Provider) grantHandler {
 	if len(p.cfg.TrustedIssuers) == 0 {
 		return nil
 	}
-	return jwtBearerGrant{grantBase: p.grantBase(), store: p.store, issuers: p.cfg.TrustedIssuers, jwks: p.trustedJWKS, audience: p}
+	return jwtBearerGrant{grantBase: p.grantBase(), store: p.store, issuers: p.cfg.TrustedIssuers, jwks: p.trustedJWKS, audience: p.clientService}
 }
 
 func (g jwtBearerGrant) handle(ctx context.Context, client *ports.Client, form url.Values, jkt string) (*TokenResponse, error) {

@@ -164,11 +164,10 @@ type Store interface {
 
 // Provider is the protocol engine for one issuer.
 type Provider struct {
-	cfg     Config
-	store   Store
-	keys    *keyset.Set
-	clock   ports.Clock
-	secrets *secret.Keyed
+	cfg   Config
+	store Store
+	keys  *keyset.Set
+	clock ports.Clock
 	// directory reads clients and users through the caches.
 	*directory
 	*eventSource
@@ -176,6 +175,9 @@ type Provider struct {
 	mint *minter
 	// signing rotates the keys.
 	signing *keyService
+	// clientService's exported methods (registration, client
+	// operations, client authentication) are the Provider's.
+	*clientService
 	// sessionService's exported methods (sign-in, sessions, logout,
 	// users) are the Provider's.
 	*sessionService
@@ -185,16 +187,14 @@ type Provider struct {
 	// background is the work requests leave running after their answer,
 	// which Drain waits for.
 	background *backgroundWork
-	// jwksCache holds clients' jwks_uri documents, trustedJWKS those of
-	// the trusted issuers, each fetched with its own HTTP client.
-	jwksCache   *jwksCache
+	// trustedJWKS holds the jwks_uri documents of the trusted issuers.
 	trustedJWKS *jwksCache
-	sealer      *secret.Sealer
+	// sealer protects the CIBA ping tokens at rest; ping mode is off
+	// without it.
+	sealer *secret.Sealer
 	// nonces issues and checks DPoP nonces; nil when they are not
 	// demanded.
 	nonces *dpop.Nonces
-	// clientCAs verify tls_client_auth chains; reloadable.
-	clientCAs atomic.Pointer[x509.CertPool]
 	// requestURIClient fetches request objects by reference, each fetch
 	// within requestURITimeout.
 	requestURIClient  *http.Client
@@ -279,7 +279,7 @@ func New(cfg Config, d Deps) (*Provider, error) {
 		d.Passwords = secret.DefaultArgon2id
 	}
 	p := &Provider{
-		cfg: cfg.withDefaults(), keys: d.Keys, clock: d.Clock, secrets: d.Secrets,
+		cfg: cfg.withDefaults(), keys: d.Keys, clock: d.Clock,
 	}
 	caches := newCaches()
 	p.store = invalidatingStore{Store: d.Store, caches: caches}
@@ -289,9 +289,6 @@ func New(cfg Config, d Deps) (*Provider, error) {
 		if p.nonces, err = dpop.NewNonces(d.DPoPNonceKey, p.cfg.Issuer); err != nil {
 			return nil, fmt.Errorf("core: DPoP nonces: %w", err)
 		}
-	}
-	if cfg.ClientCAs != nil {
-		p.clientCAs.Store(cfg.ClientCAs)
 	}
 	p.sealer = d.Sealer
 	p.requestURIClient, p.requestURITimeout = d.RequestURIClient, defaultRequestURITimeout
@@ -308,9 +305,16 @@ func New(cfg Config, d Deps) (*Provider, error) {
 	if d.TrustedIssuersClient == nil {
 		d.TrustedIssuersClient = d.HTTPClient
 	}
-	p.jwksCache = newJWKSCache(d.HTTPClient, d.Clock)
 	p.trustedJWKS = newJWKSCache(d.TrustedIssuersClient, d.Clock)
 	p.background = &backgroundWork{shutdown: d.Shutdown}
+	p.clientService = &clientService{
+		settings: p.cfg.clientSettings(), store: p.store, clock: p.clock, dir: p.directory,
+		secrets: d.Secrets, sealer: d.Sealer, jwksCache: newJWKSCache(d.HTTPClient, d.Clock),
+		background: p.background, server: p, eventSource: p.eventSource,
+	}
+	if cfg.ClientCAs != nil {
+		p.clientCAs.Store(cfg.ClientCAs)
+	}
 	p.notifier = newNotifier(d.HTTPClient, d.OnLogoutDelivery, p.background)
 	p.sessionService = &sessionService{
 		settings: p.cfg.sessionSettings(), store: p.store, clock: p.clock, passwords: d.Passwords,

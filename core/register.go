@@ -79,30 +79,30 @@ const maxMetadataSize = 64 << 10
 
 // RegisterClient serves dynamic client registration (RFC 7591 §3) for a
 // caller presenting initialToken, and returns the registration response.
-func (p *Provider) RegisterClient(ctx context.Context, initialToken string, body []byte) (map[string]any, error) {
-	if !p.RegistrationEnabled() {
+func (cs *clientService) RegisterClient(ctx context.Context, initialToken string, body []byte) (map[string]any, error) {
+	if !cs.RegistrationEnabled() {
 		return nil, ErrAccessDenied.WithDescription("dynamic client registration is disabled")
 	}
 	// RFC 7591 §3: the initial access token guards the endpoint.
-	if subtle.ConstantTimeCompare([]byte(initialToken), []byte(p.cfg.RegistrationToken)) != 1 {
+	if subtle.ConstantTimeCompare([]byte(initialToken), []byte(cs.settings.registrationToken)) != 1 {
 		return nil, ErrInvalidToken.WithDescription("a valid initial access token is required")
 	}
 	clientSecret := secret.Random(32)
 	regToken := secret.Random(32)
-	c, err := p.buildClient(body)
+	c, err := cs.buildClient(body)
 	if err != nil {
 		return nil, err
 	}
 	c.ID = secret.Random(16)
-	c.RegistrationTokenHash = p.secrets.Hash(regToken)
-	if err := p.setSecret(c, clientSecret); err != nil {
+	c.RegistrationTokenHash = cs.secrets.Hash(regToken)
+	if err := cs.setSecret(c, clientSecret); err != nil {
 		return nil, err
 	}
-	registered := p.event(ctx, ports.EventClientRegistered, "", c.ID, map[string]string{"auth_method": c.TokenEndpointAuth})
-	if err := p.store.CreateClient(ctx, c, registered); err != nil {
+	registered := cs.event(ctx, ports.EventClientRegistered, "", c.ID, map[string]string{"auth_method": c.TokenEndpointAuth})
+	if err := cs.store.CreateClient(ctx, c, registered); err != nil {
 		return nil, ErrServerError.Wrap(err)
 	}
-	resp, err := p.registrationResponse(c)
+	resp, err := cs.registrationResponse(c)
 	if err != nil {
 		return nil, err
 	}
@@ -116,20 +116,20 @@ func (p *Provider) RegisterClient(ctx context.Context, initialToken string, body
 }
 
 // ReadClientRegistration serves an RFC 7592 §2.1 read.
-func (p *Provider) ReadClientRegistration(ctx context.Context, clientID, regToken string) (map[string]any, error) {
-	c, err := p.registeredClient(ctx, clientID, regToken)
+func (cs *clientService) ReadClientRegistration(ctx context.Context, clientID, regToken string) (map[string]any, error) {
+	c, err := cs.registeredClient(ctx, clientID, regToken)
 	if err != nil {
 		return nil, err
 	}
-	return p.registrationResponse(c)
+	return cs.registrationResponse(c)
 }
 
 // UpdateClientRegistration serves an RFC 7592 §2.2 update: the document
 // replaces the client's metadata as a whole and is validated like a new
 // registration. The client keeps its id, secret and registration token; a
 // client that turns confidential receives a new secret in the response.
-func (p *Provider) UpdateClientRegistration(ctx context.Context, clientID, regToken string, body []byte) (map[string]any, error) {
-	old, err := p.registeredClient(ctx, clientID, regToken)
+func (cs *clientService) UpdateClientRegistration(ctx context.Context, clientID, regToken string, body []byte) (map[string]any, error) {
+	old, err := cs.registeredClient(ctx, clientID, regToken)
 	if err != nil {
 		return nil, err
 	}
@@ -145,10 +145,10 @@ func (p *Provider) UpdateClientRegistration(ctx context.Context, clientID, regTo
 	if ids.ClientID == nil || *ids.ClientID != clientID {
 		return nil, ErrInvalidRequest.WithDescription("client_id must be present and match the client being updated")
 	}
-	if ids.ClientSecret != nil && (old.SecretHash == "" || !p.secrets.Verify(old.SecretHash, *ids.ClientSecret)) {
+	if ids.ClientSecret != nil && (old.SecretHash == "" || !cs.secrets.Verify(old.SecretHash, *ids.ClientSecret)) {
 		return nil, ErrInvalidClientMetadata.WithDescription("client_secret does not match the client's secret")
 	}
-	c, err := p.buildClient(body)
+	c, err := cs.buildClient(body)
 	if err != nil {
 		return nil, err
 	}
@@ -162,14 +162,14 @@ func (p *Provider) UpdateClientRegistration(ctx context.Context, clientID, regTo
 		// The client turns confidential, or needs its secret readable for
 		// client_secret_jwt: it gets a new one.
 		newSecret = secret.Random(32)
-		if err := p.setSecret(c, newSecret); err != nil {
+		if err := cs.setSecret(c, newSecret); err != nil {
 			return nil, err
 		}
 	}
-	if err := p.store.UpdateClient(ctx, c, p.event(ctx, ports.EventClientUpdated, "", c.ID, nil)); err != nil {
+	if err := cs.store.UpdateClient(ctx, c, cs.event(ctx, ports.EventClientUpdated, "", c.ID, nil)); err != nil {
 		return nil, ErrServerError.Wrap(err)
 	}
-	resp, err := p.registrationResponse(c)
+	resp, err := cs.registrationResponse(c)
 	if err != nil {
 		return nil, err
 	}
@@ -183,63 +183,63 @@ func (p *Provider) UpdateClientRegistration(ctx context.Context, clientID, regTo
 // DeleteClientRegistration serves an RFC 7592 §2.3 delete. The client's
 // credentials stop working at once, its registration access token is gone
 // with it, and every token issued to it is revoked.
-func (p *Provider) DeleteClientRegistration(ctx context.Context, clientID, regToken string) error {
-	if _, err := p.registeredClient(ctx, clientID, regToken); err != nil {
+func (cs *clientService) DeleteClientRegistration(ctx context.Context, clientID, regToken string) error {
+	if _, err := cs.registeredClient(ctx, clientID, regToken); err != nil {
 		return err
 	}
-	return p.deleteClient(ctx, clientID)
+	return cs.deleteClient(ctx, clientID)
 }
 
 // DeleteClient deletes a client for the operator, as an RFC 7592 delete
 // does: its credentials stop working and every token issued to it is
 // revoked. A 404 invalid_request "no such client" when there is no such
 // client.
-func (p *Provider) DeleteClient(ctx context.Context, clientID string) error {
-	if _, err := p.store.GetClient(ctx, p.cfg.Tenant, clientID); err != nil {
+func (cs *clientService) DeleteClient(ctx context.Context, clientID string) error {
+	if _, err := cs.store.GetClient(ctx, cs.settings.tenant, clientID); err != nil {
 		return clientLookupError(err)
 	}
-	return p.deleteClient(ctx, clientID)
+	return cs.deleteClient(ctx, clientID)
 }
 
 // Clients returns the registered clients ordered by id, the part of them
 // page selects.
-func (p *Provider) Clients(ctx context.Context, page ports.Page) ([]*ports.Client, error) {
-	clients, err := p.store.ListClients(ctx, p.cfg.Tenant, page)
+func (cs *clientService) Clients(ctx context.Context, page ports.Page) ([]*ports.Client, error) {
+	clients, err := cs.store.ListClients(ctx, cs.settings.tenant, page)
 	if err != nil {
 		return nil, ErrServerError.Wrap(err)
 	}
 	return clients, nil
 }
 
-func (p *Provider) deleteClient(ctx context.Context, clientID string) error {
-	deleted := p.event(ctx, ports.EventClientDeleted, "", clientID, nil)
-	err := p.store.DeleteClient(ctx, p.cfg.Tenant, clientID, deleted)
+func (cs *clientService) deleteClient(ctx context.Context, clientID string) error {
+	deleted := cs.event(ctx, ports.EventClientDeleted, "", clientID, nil)
+	err := cs.store.DeleteClient(ctx, cs.settings.tenant, clientID, deleted)
 	if err != nil && !errors.Is(err, ports.ErrNotFound) {
 		return ErrServerError.Wrap(err)
 	}
 	// RFC 7592 §2.3: the client's grants and tokens end with it.
-	if _, err := p.store.RevokeClientTokens(ctx, p.cfg.Tenant, clientID, p.clock.Now()); err != nil {
+	if _, err := cs.store.RevokeClientTokens(ctx, cs.settings.tenant, clientID, cs.clock.Now()); err != nil {
 		return ErrServerError.Wrap(err)
 	}
 	// Another replica may still authenticate the client from its cache
 	// for up to clientCacheTTL; what it issues then is revoked once the
 	// caches have let the client go, or at once if this server shuts
 	// down first.
-	p.background.Go(func() {
-		pause(2*clientCacheTTL, p.background.shutdown)
+	cs.background.Go(func() {
+		pause(2*clientCacheTTL, cs.background.shutdown)
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		_, _ = p.store.RevokeClientTokens(rctx, p.cfg.Tenant, clientID, p.clock.Now())
+		_, _ = cs.store.RevokeClientTokens(rctx, cs.settings.tenant, clientID, cs.clock.Now())
 	})
 	return nil
 }
 
 // registeredClient authenticates an RFC 7592 request by its registration
 // access token.
-func (p *Provider) registeredClient(ctx context.Context, clientID, regToken string) (*ports.Client, error) {
-	c, err := p.store.GetClient(ctx, p.cfg.Tenant, clientID)
+func (cs *clientService) registeredClient(ctx context.Context, clientID, regToken string) (*ports.Client, error) {
+	c, err := cs.store.GetClient(ctx, cs.settings.tenant, clientID)
 	// RFC 7592 §2.1: an unknown client and a wrong token look the same.
-	if errors.Is(err, ports.ErrNotFound) || err == nil && (c.RegistrationTokenHash == "" || !p.secrets.Verify(c.RegistrationTokenHash, regToken)) {
+	if errors.Is(err, ports.ErrNotFound) || err == nil && (c.RegistrationTokenHash == "" || !cs.secrets.Verify(c.RegistrationTokenHash, regToken)) {
 		return nil, ErrInvalidToken.WithDescription("the registration access token is not valid for this client")
 	}
 	if err != nil {
@@ -249,36 +249,36 @@ func (p *Provider) registeredClient(ctx context.Context, clientID, regToken stri
 }
 
 // RegistrationEnabled reports whether /oauth/register accepts requests.
-func (p *Provider) RegistrationEnabled() bool { return p.cfg.RegistrationToken != "" }
+func (cs *clientService) RegistrationEnabled() bool { return cs.settings.registrationToken != "" }
 
 // EnsureClient creates the client id with the given secret and metadata,
 // or replaces an existing one's, for clients the operator seeds at start.
 // clientSecret is ignored for public clients.
-func (p *Provider) EnsureClient(ctx context.Context, id, clientSecret string, metadata []byte) (*ports.Client, error) {
-	c, err := p.buildClient(metadata)
+func (cs *clientService) EnsureClient(ctx context.Context, id, clientSecret string, metadata []byte) (*ports.Client, error) {
+	c, err := cs.buildClient(metadata)
 	if err != nil {
 		return nil, err
 	}
 	c.ID = id
-	if err := p.setSecret(c, clientSecret); err != nil {
+	if err := cs.setSecret(c, clientSecret); err != nil {
 		return nil, err
 	}
-	existing, err := p.store.GetClient(ctx, p.cfg.Tenant, id)
+	existing, err := cs.store.GetClient(ctx, cs.settings.tenant, id)
 	switch {
 	case errors.Is(err, ports.ErrNotFound):
-		return c, p.store.CreateClient(ctx, c)
+		return c, cs.store.CreateClient(ctx, c)
 	case err != nil:
 		return nil, err
 	}
 	c.CreatedAt = existing.CreatedAt
 	c.RegistrationTokenHash = existing.RegistrationTokenHash
-	return c, p.store.UpdateClient(ctx, c)
+	return c, cs.store.UpdateClient(ctx, c)
 }
 
 // Client returns a registered client for the operator; a 404
 // invalid_request "no such client" when there is none.
-func (p *Provider) Client(ctx context.Context, id string) (*ports.Client, error) {
-	c, err := p.store.GetClient(ctx, p.cfg.Tenant, id)
+func (cs *clientService) Client(ctx context.Context, id string) (*ports.Client, error) {
+	c, err := cs.store.GetClient(ctx, cs.settings.tenant, id)
 	if err != nil {
 		return nil, clientLookupError(err)
 	}
@@ -299,7 +299,7 @@ func clientLookupError(err error) *Error {
 
 // buildClient validates registration metadata and returns the client it
 // describes, with defaults applied (RFC 7591 §2).
-func (p *Provider) buildClient(body []byte) (*ports.Client, error) {
+func (cs *clientService) buildClient(body []byte) (*ports.Client, error) {
 	bad := func(d string) error { return ErrInvalidClientMetadata.WithDescription(d) }
 	if len(body) > maxMetadataSize {
 		return nil, bad("the registration document is too large")
@@ -319,11 +319,11 @@ func (p *Provider) buildClient(body []byte) (*ports.Client, error) {
 	switch m.TokenEndpointAuthMethod {
 	case ports.AuthMethodSecretBasic, ports.AuthMethodSecretPost, ports.AuthMethodNone, AuthMethodPrivateKeyJWT:
 	case AuthMethodSecretJWT:
-		if p.sealer == nil {
+		if cs.sealer == nil {
 			return nil, bad("token_endpoint_auth_method client_secret_jwt is not supported")
 		}
 	case AuthMethodTLSClient, AuthMethodSelfSignedTLSClient:
-		if !slices.Contains(p.certificateAuthMethods(), m.TokenEndpointAuthMethod) {
+		if !slices.Contains(cs.certificateAuthMethods(), m.TokenEndpointAuthMethod) {
 			return nil, bad("token_endpoint_auth_method " + m.TokenEndpointAuthMethod + " is not supported on this server")
 		}
 	default:
@@ -333,7 +333,7 @@ func (p *Provider) buildClient(body []byte) (*ports.Client, error) {
 		m.GrantTypes = []string{GrantAuthorizationCode}
 	}
 	for _, gt := range m.GrantTypes {
-		if !slices.Contains(p.GrantTypes(), gt) && gt != GrantImplicit {
+		if !slices.Contains(cs.server.GrantTypes(), gt) && gt != GrantImplicit {
 			return nil, bad("grant_type " + gt + " is not supported")
 		}
 	}
@@ -374,7 +374,7 @@ func (p *Provider) buildClient(body []byte) (*ports.Client, error) {
 	if slices.Contains(m.GrantTypes, GrantRefreshToken) && !forUser {
 		return nil, bad("the refresh_token grant needs the authorization_code, the device or the CIBA grant")
 	}
-	if e := p.checkCIBAMetadata(m); e != "" {
+	if e := cs.server.checkCIBAMetadata(m); e != "" {
 		return nil, bad(e)
 	}
 	if m.TokenEndpointAuthMethod == ports.AuthMethodNone && slices.Contains(m.GrantTypes, GrantClientCredentials) {
@@ -409,7 +409,7 @@ func (p *Provider) buildClient(body []byte) (*ports.Client, error) {
 			return nil, bad(name + ": " + err)
 		}
 	}
-	if e := p.checkCalledURL("backchannel_logout_uri", m.BackchannelLogoutURI); e != "" {
+	if e := cs.server.checkCalledURL("backchannel_logout_uri", m.BackchannelLogoutURI); e != "" {
 		return nil, bad(e)
 	}
 	scopes, ok := ParseScope(m.Scope)
@@ -418,13 +418,13 @@ func (p *Provider) buildClient(body []byte) (*ports.Client, error) {
 	}
 	if _, given := raw["scope"]; !given && forUser {
 		scopes = slices.Clone(StandardScopes)
-		if len(p.cfg.ScopeAllowList) > 0 {
-			scopes = slices.DeleteFunc(scopes, func(s string) bool { return !slices.Contains(p.cfg.ScopeAllowList, s) })
+		if len(cs.settings.scopeAllowList) > 0 {
+			scopes = slices.DeleteFunc(scopes, func(s string) bool { return !slices.Contains(cs.settings.scopeAllowList, s) })
 		}
 	}
-	if len(p.cfg.ScopeAllowList) > 0 {
+	if len(cs.settings.scopeAllowList) > 0 {
 		for _, s := range scopes {
-			if !slices.Contains(p.cfg.ScopeAllowList, s) {
+			if !slices.Contains(cs.settings.scopeAllowList, s) {
 				return nil, bad("scope " + s + " is not allowed on this server")
 			}
 		}
@@ -472,7 +472,7 @@ func (p *Provider) buildClient(body []byte) (*ports.Client, error) {
 		if u, err := url.Parse(m.JWKSURI); err != nil || u.Scheme != "https" || u.Host == "" || u.Fragment != "" {
 			return nil, bad("jwks_uri must be an https URL")
 		}
-		if e := p.checkCalledURL("jwks_uri", m.JWKSURI); e != "" {
+		if e := cs.server.checkCalledURL("jwks_uri", m.JWKSURI); e != "" {
 			return nil, bad(e)
 		}
 	}
@@ -482,11 +482,11 @@ func (p *Provider) buildClient(body []byte) (*ports.Client, error) {
 	for _, t := range m.AuthorizationDetailsTypes {
 		// RFC 9396 §10: the client's types are among those the server
 		// supports.
-		if !slices.Contains(p.cfg.AuthorizationDetailsTypes, t) {
+		if !slices.Contains(cs.settings.authorizationDetailsTypes, t) {
 			return nil, bad("authorization_details_types: " + strconv.Quote(t) + " is not supported on this server")
 		}
 	}
-	if err := p.checkCertificateMetadata(m.TokenEndpointAuthMethod, raw, hasJWKS || m.JWKSURI != ""); err != nil {
+	if err := cs.checkCertificateMetadata(m.TokenEndpointAuthMethod, raw, hasJWKS || m.JWKSURI != ""); err != nil {
 		return nil, err
 	}
 	if m.RequestObjectAlg != "" && !slices.Contains(assertionAlgs, m.RequestObjectAlg) {
@@ -499,7 +499,7 @@ func (p *Provider) buildClient(body []byte) (*ports.Client, error) {
 	if m.AuthorizationEncryptedAlg != "" || m.AuthorizationEncryptedEnc != "" {
 		return nil, bad("encrypted authorization responses are not supported: remove authorization_encrypted_response_alg and authorization_encrypted_response_enc")
 	}
-	if err := p.checkRequestURIs(m.RequestURIs); err != "" {
+	if err := cs.server.checkRequestURIs(m.RequestURIs); err != "" {
 		return nil, bad(err)
 	}
 	algs := assertionAlgs
@@ -528,16 +528,16 @@ func (p *Provider) buildClient(body []byte) (*ports.Client, error) {
 		delete(raw, k)
 	}
 	meta, _ := json.Marshal(raw)
-	now := p.clock.Now()
+	now := cs.clock.Now()
 	return &ports.Client{
-		Tenant: p.cfg.Tenant, Name: m.ClientName, RedirectURIs: m.RedirectURIs,
+		Tenant: cs.settings.tenant, Name: m.ClientName, RedirectURIs: m.RedirectURIs,
 		GrantTypes: m.GrantTypes, ResponseTypes: m.ResponseTypes, Scope: JoinScope(scopes),
 		TokenEndpointAuth: m.TokenEndpointAuthMethod, ApplicationType: m.ApplicationType,
 		AccessTokenFormat: m.AccessTokenFormat, Metadata: meta, CreatedAt: now, UpdatedAt: now,
 	}, nil
 }
 
-func (p *Provider) registrationResponse(c *ports.Client) (map[string]any, error) {
+func (cs *clientService) registrationResponse(c *ports.Client) (map[string]any, error) {
 	resp := map[string]any{}
 	if len(c.Metadata) > 0 {
 		if err := json.Unmarshal(c.Metadata, &resp); err != nil {
@@ -546,7 +546,7 @@ func (p *Provider) registrationResponse(c *ports.Client) (map[string]any, error)
 	}
 	resp["client_id"] = c.ID
 	resp["client_id_issued_at"] = c.CreatedAt.Unix()
-	resp["registration_client_uri"] = p.RegistrationEndpoint() + "/" + url.PathEscape(c.ID)
+	resp["registration_client_uri"] = cs.server.RegistrationEndpoint() + "/" + url.PathEscape(c.ID)
 	return resp, nil
 }
 
@@ -604,13 +604,13 @@ func usesSecret(c *ports.Client) bool {
 
 // setSecret stores the client's secret: always as a keyed hash, and sealed
 // as well for client_secret_jwt, whose HMAC check needs the secret itself.
-func (p *Provider) setSecret(c *ports.Client, clientSecret string) error {
+func (cs *clientService) setSecret(c *ports.Client, clientSecret string) error {
 	if !usesSecret(c) {
 		return nil
 	}
-	c.SecretHash = p.secrets.Hash(clientSecret)
+	c.SecretHash = cs.secrets.Hash(clientSecret)
 	if c.TokenEndpointAuth == AuthMethodSecretJWT {
-		sealed, err := p.sealer.Seal([]byte(clientSecret), c.Tenant+"/"+c.ID)
+		sealed, err := cs.sealer.Seal([]byte(clientSecret), c.Tenant+"/"+c.ID)
 		if err != nil {
 			return ErrServerError.Wrap(err)
 		}
