@@ -45,11 +45,11 @@ func (p *Provider) DPoPAlgorithms() []string { return dpop.Algorithms }
 
 // DPoPNonce returns a fresh nonce for a DPoP-Nonce response header (RFC
 // 9449 §8.2), or "" when the server does not demand nonces.
-func (p *Provider) DPoPNonce() string {
-	if p.nonces == nil {
+func (ts *tokenService) DPoPNonce() string {
+	if ts.nonces == nil {
 		return ""
 	}
-	return p.nonces.Issue(p.clock.Now())
+	return ts.nonces.Issue(ts.clock.Now())
 }
 
 // checkDPoP validates a proof sent to endpoint (with accessToken at a
@@ -57,18 +57,18 @@ func (p *Provider) DPoPNonce() string {
 // and claims of RFC 9449 §4.3 and, when the server demands them, the
 // nonce. Endpoints call it before they authenticate the client, so that a
 // use_dpop_nonce answer costs the client nothing it cannot send again.
-func (p *Provider) checkDPoP(d DPoPProof, endpoint, accessToken string) (*dpop.Proof, error) {
-	proof, err := dpop.Parse(d.JWT, dpop.Request{Method: d.Method, URL: endpoint, AccessToken: accessToken, Now: p.clock.Now()})
+func (ts *tokenService) checkDPoP(d DPoPProof, endpoint, accessToken string) (*dpop.Proof, error) {
+	proof, err := dpop.Parse(d.JWT, dpop.Request{Method: d.Method, URL: endpoint, AccessToken: accessToken, Now: ts.clock.Now()})
 	if err != nil {
 		return nil, ErrInvalidDPoPProof.WithDescription(err.Error())
 	}
-	if p.nonces != nil {
+	if ts.nonces != nil {
 		// RFC 9449 §8: the server demands its nonce; the answer carries
 		// one in DPoP-Nonce for the client to retry with.
 		if proof.Nonce == "" {
 			return nil, ErrUseDPoPNonce.WithDescription("the server requires a nonce in DPoP proofs; use the one in the DPoP-Nonce header")
 		}
-		if !p.nonces.Check(proof.Nonce, p.clock.Now()) {
+		if !ts.nonces.Check(proof.Nonce, ts.clock.Now()) {
 			return nil, ErrUseDPoPNonce.WithDescription("the DPoP nonce is unknown or expired; use the one in the DPoP-Nonce header")
 		}
 	}
@@ -78,9 +78,9 @@ func (p *Provider) checkDPoP(d DPoPProof, endpoint, accessToken string) (*dpop.P
 // useDPoP records the proof's jti, so that the proof is accepted once
 // (RFC 9449 §11.1), on every replica. The jti is namespaced by the key:
 // clients choose jtis, and one client's cannot block another's.
-func (p *Provider) useDPoP(ctx context.Context, proof *dpop.Proof) error {
-	err := p.store.UseJTI(ctx, p.cfg.Tenant, "dpop|"+proof.JKT+"|"+proof.JTI,
-		proof.IssuedAt.Add(dpop.MaxAge+dpopJTIMargin), p.clock.Now())
+func (ts *tokenService) useDPoP(ctx context.Context, proof *dpop.Proof) error {
+	err := ts.store.UseJTI(ctx, ts.settings.tenant, "dpop|"+proof.JKT+"|"+proof.JTI,
+		proof.IssuedAt.Add(dpop.MaxAge+dpopJTIMargin), ts.clock.Now())
 	if errors.Is(err, ports.ErrAlreadyUsed) {
 		return ErrInvalidDPoPProof.WithDescription("the DPoP proof was used before; make a new one for every request")
 	}
@@ -137,8 +137,8 @@ type ResourceRequest struct {
 // endpoint and checks its binding: a DPoP-bound token is good only with
 // the DPoP scheme and a proof of its key that names the token in ath (RFC
 // 9449 §7.1), an unbound one only as a bearer token.
-func (p *Provider) resourceToken(ctx context.Context, req ResourceRequest, endpoint string) (*ports.Token, error) {
-	tok, err := p.LookupAccessToken(ctx, req.Token)
+func (ts *tokenService) resourceToken(ctx context.Context, req ResourceRequest, endpoint string) (*ports.Token, error) {
+	tok, err := ts.LookupAccessToken(ctx, req.Token)
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +158,7 @@ func (p *Provider) resourceToken(ctx context.Context, req ResourceRequest, endpo
 	case !req.DPoP.Present():
 		return nil, unauthorized(ErrInvalidDPoPProof.WithDescription("a DPoP proof is required with the DPoP scheme"))
 	}
-	proof, err := p.checkDPoP(req.DPoP, endpoint, req.Token)
+	proof, err := ts.checkDPoP(req.DPoP, endpoint, req.Token)
 	if err != nil {
 		return nil, unauthorized(AsError(err))
 	}
@@ -166,7 +166,7 @@ func (p *Provider) resourceToken(ctx context.Context, req ResourceRequest, endpo
 	if proof.JKT != tok.JKT {
 		return nil, ErrInvalidToken.WithDescription("the DPoP proof is not signed by the key the access token is bound to")
 	}
-	if err := p.useDPoP(ctx, proof); err != nil {
+	if err := ts.useDPoP(ctx, proof); err != nil {
 		if e := AsError(err); e.Code != ErrServerError.Code {
 			return nil, unauthorized(e)
 		}

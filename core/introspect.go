@@ -40,28 +40,28 @@ type Introspection struct {
 // audience it is. Everything else reads as inactive, so the endpoint tells a
 // stranger nothing about other clients' tokens. A DPoP proof is not
 // required; one that is sent must be valid.
-func (p *Provider) Introspect(ctx context.Context, cred ClientCredentials, token string, proof DPoPProof) (*Introspection, *ports.Client, error) {
-	client, _, err := p.authenticateWithProof(ctx, cred, proof, p.IntrospectionEndpoint())
+func (ts *tokenService) Introspect(ctx context.Context, cred ClientCredentials, token string, proof DPoPProof) (*Introspection, *ports.Client, error) {
+	client, _, err := ts.authenticateWithProof(ctx, cred, proof, ts.endpoints.introspection)
 	if err != nil {
 		return nil, nil, err
 	}
 	if token == "" {
 		return nil, nil, ErrInvalidRequest.WithDescription("token is missing")
 	}
-	rec, jti, err := p.findToken(ctx, token)
+	rec, jti, err := ts.findToken(ctx, token)
 	if errors.Is(err, ports.ErrNotFound) {
 		return &Introspection{}, client, nil
 	}
 	if err != nil {
 		return nil, nil, err
 	}
-	if !rec.Active(p.clock.Now()) || !p.mayIntrospect(client, rec) {
+	if !rec.Active(ts.clock.Now()) || !ts.mayIntrospect(client, rec) {
 		return &Introspection{}, client, nil
 	}
 	in := &Introspection{
 		Active: true, Scope: rec.Scope, ClientID: rec.ClientID, Sub: rec.Subject,
 		Exp: rec.ExpiresAt.Unix(), Iat: rec.IssuedAt.Unix(), Nbf: rec.IssuedAt.Unix(),
-		Jti: jti, Iss: p.cfg.Issuer, AuthorizationDetails: rawDetails(rec.AuthorizationDetails),
+		Jti: jti, Iss: ts.settings.issuer, AuthorizationDetails: rawDetails(rec.AuthorizationDetails),
 	}
 	if rec.Kind == ports.TokenAccess {
 		in.Aud = splitAudience(rec.Audience)
@@ -91,12 +91,12 @@ func (p *Provider) Introspect(ctx context.Context, cred ClientCredentials, token
 // findToken resolves a presented token, JWT or opaque, access or refresh,
 // to its record. It returns the JWT's jti when the token is a JWT. Tokens
 // that are not the server's own are ErrNotFound.
-func (p *Provider) findToken(ctx context.Context, raw string) (*ports.Token, string, error) {
+func (ts *tokenService) findToken(ctx context.Context, raw string) (*ports.Token, string, error) {
 	id, jti := secret.Digest(raw), ""
-	if known, ok := p.verified.get(id, p.clock.Now()); ok {
+	if known, ok := ts.dir.verified.get(id, ts.clock.Now()); ok {
 		id, jti = known, known
 	} else if strings.Count(raw, ".") == 2 {
-		hdr, payload, err := p.keys.Verify(raw)
+		hdr, payload, err := ts.keys.Verify(raw)
 		if err != nil || hdr.Typ != "at+jwt" {
 			return nil, "", ports.ErrNotFound
 		}
@@ -105,17 +105,17 @@ func (p *Provider) findToken(ctx context.Context, raw string) (*ports.Token, str
 			Jti string `json:"jti"`
 			Exp int64  `json:"exp"`
 		}
-		if err := json.Unmarshal(payload, &claims); err != nil || claims.Iss != p.cfg.Issuer || claims.Jti == "" {
+		if err := json.Unmarshal(payload, &claims); err != nil || claims.Iss != ts.settings.issuer || claims.Jti == "" {
 			return nil, "", ports.ErrNotFound
 		}
-		p.verified.put(id, claims.Jti, time.Unix(claims.Exp, 0))
+		ts.dir.verified.put(id, claims.Jti, time.Unix(claims.Exp, 0))
 		id, jti = claims.Jti, claims.Jti
 	}
-	now := p.clock.Now()
-	if rec, ok := p.records.get(id, now); ok {
+	now := ts.clock.Now()
+	if rec, ok := ts.dir.records.get(id, now); ok {
 		return rec, jti, nil
 	}
-	rec, err := p.store.GetToken(ctx, p.cfg.Tenant, id)
+	rec, err := ts.store.GetToken(ctx, ts.settings.tenant, id)
 	if errors.Is(err, ports.ErrNotFound) {
 		return nil, "", ports.ErrNotFound
 	}
@@ -125,19 +125,19 @@ func (p *Provider) findToken(ctx context.Context, raw string) (*ports.Token, str
 	// Refresh tokens change as they rotate, and their users read them
 	// once: only access tokens are kept.
 	if rec.Kind == ports.TokenAccess {
-		p.records.put(rec.ID, rec, now.Add(recordCacheTTL))
+		ts.dir.records.put(rec.ID, rec, now.Add(recordCacheTTL))
 	}
 	return rec, jti, nil
 }
 
-func (p *Provider) mayIntrospect(c *ports.Client, rec *ports.Token) bool {
+func (ts *tokenService) mayIntrospect(c *ports.Client, rec *ports.Token) bool {
 	if rec.ClientID == c.ID {
 		return true
 	}
 	if rec.Kind != ports.TokenAccess {
 		return false
 	}
-	m := p.metadata(c)
+	m := ts.dir.metadata(c)
 	if !m.ResourceServer {
 		return false
 	}
@@ -161,13 +161,13 @@ type introspectionJWTClaims struct {
 // SignIntrospection returns the introspection response as a signed JWT for
 // the requesting client (RFC 9701), with the client's registered
 // introspection_signed_response_alg or the ID token default.
-func (p *Provider) SignIntrospection(client *ports.Client, in *Introspection) (string, error) {
-	alg := p.cfg.IDTokenAlg
-	if m := p.metadata(client); m.IntrospectionAlg != "" && p.keys.Current(m.IntrospectionAlg) != nil {
+func (ts *tokenService) SignIntrospection(client *ports.Client, in *Introspection) (string, error) {
+	alg := ts.settings.idTokenAlg
+	if m := ts.dir.metadata(client); m.IntrospectionAlg != "" && ts.keys.Current(m.IntrospectionAlg) != nil {
 		alg = m.IntrospectionAlg
 	}
-	tok, err := p.keys.Sign(alg, "token-introspection+jwt", introspectionJWTClaims{
-		Iss: p.cfg.Issuer, Aud: client.ID, Iat: p.clock.Now().Unix(), TokenIntrospection: in,
+	tok, err := ts.keys.Sign(alg, "token-introspection+jwt", introspectionJWTClaims{
+		Iss: ts.settings.issuer, Aud: client.ID, Iat: ts.clock.Now().Unix(), TokenIntrospection: in,
 	})
 	if err != nil {
 		return "", ErrServerError.Wrap(err)
@@ -181,15 +181,15 @@ func (p *Provider) SignIntrospection(client *ports.Client, in *Introspection) (s
 // client, is answered like a success (RFC 7009 §2.2) and left alone, so the
 // endpoint cannot be used to probe for tokens. A DPoP proof is not
 // required; one that is sent must be valid.
-func (p *Provider) Revoke(ctx context.Context, cred ClientCredentials, token string, proof DPoPProof) error {
-	client, _, err := p.authenticateWithProof(ctx, cred, proof, p.RevocationEndpoint())
+func (ts *tokenService) Revoke(ctx context.Context, cred ClientCredentials, token string, proof DPoPProof) error {
+	client, _, err := ts.authenticateWithProof(ctx, cred, proof, ts.endpoints.revocation)
 	if err != nil {
 		return err
 	}
 	if token == "" {
 		return ErrInvalidRequest.WithDescription("token is missing")
 	}
-	rec, _, err := p.findToken(ctx, token)
+	rec, _, err := ts.findToken(ctx, token)
 	if errors.Is(err, ports.ErrNotFound) {
 		return nil
 	}
@@ -199,12 +199,12 @@ func (p *Provider) Revoke(ctx context.Context, cred ClientCredentials, token str
 	if rec.ClientID != client.ID {
 		return nil
 	}
-	now := p.clock.Now()
-	revoked := p.event(ctx, ports.EventTokenRevoked, rec.Subject, client.ID, map[string]string{"kind": rec.Kind, "grant_id": rec.GrantID})
+	now := ts.clock.Now()
+	revoked := ts.event(ctx, ports.EventTokenRevoked, rec.Subject, client.ID, map[string]string{"kind": rec.Kind, "grant_id": rec.GrantID})
 	if rec.Kind == ports.TokenRefresh {
-		err = p.store.RevokeGrant(ctx, p.cfg.Tenant, rec.GrantID, now, revoked)
+		err = ts.store.RevokeGrant(ctx, ts.settings.tenant, rec.GrantID, now, revoked)
 	} else {
-		err = p.store.RevokeToken(ctx, p.cfg.Tenant, rec.ID, now, revoked)
+		err = ts.store.RevokeToken(ctx, ts.settings.tenant, rec.ID, now, revoked)
 	}
 	if err != nil {
 		return ErrServerError.Wrap(err)
@@ -215,17 +215,17 @@ func (p *Provider) Revoke(ctx context.Context, cred ClientCredentials, token str
 // authenticateWithProof authenticates the client of a request to endpoint
 // that may carry a DPoP proof, and validates and records the proof when
 // there is one. proof is nil without one.
-func (p *Provider) authenticateWithProof(ctx context.Context, cred ClientCredentials, d DPoPProof, endpoint string) (client *ports.Client, proof *dpop.Proof, err error) {
+func (ts *tokenService) authenticateWithProof(ctx context.Context, cred ClientCredentials, d DPoPProof, endpoint string) (client *ports.Client, proof *dpop.Proof, err error) {
 	if d.Present() {
-		if proof, err = p.checkDPoP(d, endpoint, ""); err != nil {
+		if proof, err = ts.checkDPoP(d, endpoint, ""); err != nil {
 			return nil, nil, err
 		}
 	}
-	if client, err = p.AuthenticateClient(ctx, cred); err != nil {
+	if client, err = ts.clients.AuthenticateClient(ctx, cred); err != nil {
 		return nil, nil, err
 	}
 	if proof != nil {
-		if err := p.useDPoP(ctx, proof); err != nil {
+		if err := ts.useDPoP(ctx, proof); err != nil {
 			return nil, nil, err
 		}
 	}

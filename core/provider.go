@@ -181,8 +181,10 @@ type Provider struct {
 	// sessionService's exported methods (sign-in, sessions, logout,
 	// users) are the Provider's.
 	*sessionService
-	// tokens is the token endpoint and its grants.
-	tokens   *tokenService
+	// tokenService's exported methods (the token endpoint,
+	// introspection, revocation, UserInfo, DPoP nonces) are the
+	// Provider's.
+	*tokenService
 	notifier *notifier
 	// background is the work requests leave running after their answer,
 	// which Drain waits for.
@@ -192,9 +194,6 @@ type Provider struct {
 	// sealer protects the CIBA ping tokens at rest; ping mode is off
 	// without it.
 	sealer *secret.Sealer
-	// nonces issues and checks DPoP nonces; nil when they are not
-	// demanded.
-	nonces *dpop.Nonces
 	// requestURIClient fetches request objects by reference, each fetch
 	// within requestURITimeout.
 	requestURIClient  *http.Client
@@ -284,9 +283,10 @@ func New(cfg Config, d Deps) (*Provider, error) {
 	caches := newCaches()
 	p.store = invalidatingStore{Store: d.Store, caches: caches}
 	p.directory = &directory{tenant: p.cfg.Tenant, clock: p.clock, store: p.store, caches: caches}
-	var err error
+	var nonces *dpop.Nonces
 	if cfg.DPoPNonce {
-		if p.nonces, err = dpop.NewNonces(d.DPoPNonceKey, p.cfg.Issuer); err != nil {
+		var err error
+		if nonces, err = dpop.NewNonces(d.DPoPNonceKey, p.cfg.Issuer); err != nil {
 			return nil, fmt.Errorf("core: DPoP nonces: %w", err)
 		}
 	}
@@ -323,7 +323,7 @@ func New(cfg Config, d Deps) (*Provider, error) {
 	// Hashed on first need, not at start: hashing costs the start-up time
 	// and the memory of one password check.
 	p.dummyHash = sync.OnceValues(func() (string, error) { return d.Passwords.Hash(secret.Random(16)) })
-	p.tokens = newTokenService(p)
+	p.tokenService = newTokenService(p, nonces)
 	if err := cfg.checkSettings(); err != nil {
 		return nil, err
 	}

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"net/url"
 	"slices"
+	"time"
 
 	"oauth2-server.dev/core/dpop"
+	"oauth2-server.dev/core/keyset"
 	"oauth2-server.dev/ports"
 )
 
@@ -77,54 +79,85 @@ func (p *Provider) grantBase() grantBase {
 	return grantBase{tenant: p.cfg.Tenant, clock: p.clock, mint: p.mint}
 }
 
-// tokenService is the token endpoint (RFC 6749 §3.2): it authenticates
-// the client, checks its DPoP proof and certificate, and hands the request
-// to the grant of its grant_type.
+// tokenService serves the endpoints that issue and read tokens: the token
+// endpoint (RFC 6749 §3.2), which authenticates the client, checks its
+// DPoP proof and certificate and hands the request to the grant of its
+// grant_type; introspection (RFC 7662), revocation (RFC 7009) and
+// UserInfo (OIDC Core §5.3); and the DPoP checks they share (RFC 9449).
 type tokenService struct {
-	endpoint string
+	settings  tokenSettings
+	endpoints tokenEndpoints
 	// grants are the grants the operator's settings leave on, by
 	// grant_type; grantTypes their names in the order discovery lists
 	// them.
 	grants     map[string]grantHandler
 	grantTypes []string
-	clients    tokenClients
+	store      tokenStore
+	clock      ports.Clock
+	keys       *keyset.Set
+	// dir reads clients and users, and caches token records and
+	// verified JWTs.
+	dir     *directory
+	clients tokenClients
+	// nonces issues and checks DPoP nonces; nil when they are not
+	// demanded.
+	nonces *dpop.Nonces
+	*eventSource
 }
 
-// tokenClients authenticates the token endpoint's clients and checks
-// their proofs of possession (RFC 9449, RFC 8705).
+// tokenEndpoints are the URLs of the token service's endpoints, which
+// DPoP proofs and client assertions name.
+type tokenEndpoints struct {
+	token, introspection, revocation, userinfo string
+}
+
+// tokenStore is what the token service reads and changes beyond its
+// grants: token records, revocations, and the jtis of DPoP proofs.
+type tokenStore interface {
+	GetToken(ctx context.Context, tenant, id string) (*ports.Token, error)
+	RevokeToken(ctx context.Context, tenant, id string, now time.Time, evs ...ports.Event) error
+	RevokeGrant(ctx context.Context, tenant, grantID string, now time.Time, evs ...ports.Event) error
+	ports.JTIStore
+}
+
+// tokenClients authenticates the clients of the token service's
+// endpoints and binds a request to the certificate it presented (RFC
+// 8705).
 type tokenClients interface {
 	AuthenticateClient(ctx context.Context, cred ClientCredentials) (*ports.Client, error)
-	checkDPoP(d DPoPProof, endpoint, accessToken string) (*dpop.Proof, error)
-	useDPoP(ctx context.Context, proof *dpop.Proof) error
 	withPresentedCertificate(ctx context.Context, c *ports.Client, certs []*x509.Certificate) (context.Context, error)
 }
 
-// newTokenService builds the grants of grantRegistry that p's settings
-// leave on.
-func newTokenService(p *Provider) *tokenService {
-	t := &tokenService{endpoint: p.TokenEndpoint(), grants: map[string]grantHandler{}, clients: p}
+// newTokenService builds the token service and the grants of
+// grantRegistry that p's settings leave on.
+func newTokenService(p *Provider, nonces *dpop.Nonces) *tokenService {
+	ts := &tokenService{
+		settings: p.cfg.tokenSettings(),
+		endpoints: tokenEndpoints{
+			token: p.TokenEndpoint(), introspection: p.IntrospectionEndpoint(),
+			revocation: p.RevocationEndpoint(), userinfo: p.UserinfoEndpoint(),
+		},
+		grants: map[string]grantHandler{}, store: p.store, clock: p.clock, keys: p.keys,
+		dir: p.directory, clients: p.clientService, nonces: nonces, eventSource: p.eventSource,
+	}
 	for _, g := range grantRegistry {
 		if h := g.build(p); h != nil {
-			t.grants[g.grantType] = h
-			t.grantTypes = append(t.grantTypes, g.grantType)
+			ts.grants[g.grantType] = h
+			ts.grantTypes = append(ts.grantTypes, g.grantType)
 		}
 	}
-	return t
+	return ts
 }
 
 // GrantTypes lists the grant types the token endpoint accepts; the JWT
 // bearer grant only when the operator trusts an issuer, CIBA only with a
 // way to reach authentication devices.
-func (p *Provider) GrantTypes() []string {
-	return slices.Clone(p.tokens.grantTypes)
+func (ts *tokenService) GrantTypes() []string {
+	return slices.Clone(ts.grantTypes)
 }
 
 // Token serves the token endpoint.
-func (p *Provider) Token(ctx context.Context, req TokenRequest) (*TokenResponse, error) {
-	return p.tokens.token(ctx, req)
-}
-
-func (t *tokenService) token(ctx context.Context, req TokenRequest) (*TokenResponse, error) {
+func (ts *tokenService) Token(ctx context.Context, req TokenRequest) (*TokenResponse, error) {
 	if err := RefuseRepeated(req.Form); err != nil {
 		return nil, err
 	}
@@ -132,7 +165,7 @@ func (t *tokenService) token(ctx context.Context, req TokenRequest) (*TokenRespo
 	if gt == "" {
 		return nil, ErrInvalidRequest.WithDescription("grant_type is missing")
 	}
-	h, ok := t.grants[gt]
+	h, ok := ts.grants[gt]
 	if !ok {
 		return nil, ErrUnsupportedGrantType.WithDescription("grant_type " + gt + " is not supported")
 	}
@@ -142,11 +175,11 @@ func (t *tokenService) token(ctx context.Context, req TokenRequest) (*TokenRespo
 	var proof *dpop.Proof
 	if req.DPoP.Present() {
 		var err error
-		if proof, err = t.clients.checkDPoP(req.DPoP, t.endpoint, ""); err != nil {
+		if proof, err = ts.checkDPoP(req.DPoP, ts.endpoints.token, ""); err != nil {
 			return nil, err
 		}
 	}
-	client, err := t.clients.AuthenticateClient(ctx, req.Client)
+	client, err := ts.clients.AuthenticateClient(ctx, req.Client)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +189,7 @@ func (t *tokenService) token(ctx context.Context, req TokenRequest) (*TokenRespo
 	var jkt string
 	switch {
 	case proof != nil:
-		if err := t.clients.useDPoP(ctx, proof); err != nil {
+		if err := ts.useDPoP(ctx, proof); err != nil {
 			return nil, err
 		}
 		jkt = proof.JKT
@@ -165,7 +198,7 @@ func (t *tokenService) token(ctx context.Context, req TokenRequest) (*TokenRespo
 		return nil, ErrInvalidDPoPProof.WithDescription("this client must send a DPoP proof with its token requests")
 	}
 	if len(req.Client.Certificates) > 0 || certificateBound(client) {
-		if ctx, err = t.clients.withPresentedCertificate(ctx, client, req.Client.Certificates); err != nil {
+		if ctx, err = ts.clients.withPresentedCertificate(ctx, client, req.Client.Certificates); err != nil {
 			return nil, err
 		}
 	}

@@ -40,8 +40,8 @@ type UserinfoResponse struct {
 // Userinfo returns the claims the access token's scope releases about its
 // user. A DPoP-bound token must come with the DPoP scheme and a proof of
 // its key.
-func (p *Provider) Userinfo(ctx context.Context, req ResourceRequest) (*UserinfoResponse, error) {
-	tok, err := p.resourceToken(ctx, req, p.UserinfoEndpoint())
+func (ts *tokenService) Userinfo(ctx context.Context, req ResourceRequest) (*UserinfoResponse, error) {
+	tok, err := ts.resourceToken(ctx, req, ts.endpoints.userinfo)
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +49,7 @@ func (p *Provider) Userinfo(ctx context.Context, req ResourceRequest) (*Userinfo
 	if !hasScope(tok.Scope, ScopeOpenID) {
 		return nil, ErrInsufficientScope.WithDescription("the access token was not granted the openid scope")
 	}
-	u, err := p.user(ctx, tok.Subject)
+	u, err := ts.dir.user(ctx, tok.Subject)
 	if errors.Is(err, ports.ErrNotFound) {
 		return nil, ErrInvalidToken.WithDescription("the token's user no longer exists")
 	}
@@ -63,19 +63,19 @@ func (p *Provider) Userinfo(ctx context.Context, req ResourceRequest) (*Userinfo
 // record. It fails with invalid_token unless the token is the server's own,
 // unexpired and not revoked. The store is consulted for JWTs too, so a
 // revocation is seen at once by every replica.
-func (p *Provider) LookupAccessToken(ctx context.Context, raw string) (*ports.Token, error) {
+func (ts *tokenService) LookupAccessToken(ctx context.Context, raw string) (*ports.Token, error) {
 	invalid := ErrInvalidToken.WithDescription("the access token is invalid, expired or revoked")
 	if raw == "" {
 		return nil, invalid
 	}
-	tok, _, err := p.findToken(ctx, raw)
+	tok, _, err := ts.findToken(ctx, raw)
 	if errors.Is(err, ports.ErrNotFound) {
 		return nil, invalid
 	}
 	if err != nil {
 		return nil, err
 	}
-	if tok.Kind != ports.TokenAccess || !tok.Active(p.clock.Now()) {
+	if tok.Kind != ports.TokenAccess || !tok.Active(ts.clock.Now()) {
 		return nil, invalid
 	}
 	return tok, nil
