@@ -23,8 +23,8 @@ const paramAuthorizationDetails = "authorization_details"
 
 // AuthorizationDetailsTypes lists the authorization details types the
 // server accepts; none when the operator configured none.
-func (p *Provider) AuthorizationDetailsTypes() []string {
-	return slices.Clone(p.cfg.AuthorizationDetailsTypes)
+func (az *authorizationService) AuthorizationDetailsTypes() []string {
+	return slices.Clone(az.settings.authorizationDetailsTypes)
 }
 
 // checkDetailTypes refuses type identifiers the parser could never
@@ -41,14 +41,14 @@ func checkDetailTypes(types []string) error {
 // clientDetailTypes returns the types the client may ask for: those it
 // registered in authorization_details_types (RFC 9396 §10) that the server
 // still accepts, or every type the server accepts when it registered none.
-func (p *Provider) clientDetailTypes(c *ports.Client) []string {
-	registered := p.metadata(c).AuthorizationDetailsTypes
+func (az *authorizationService) clientDetailTypes(c *ports.Client) []string {
+	registered := az.dir.metadata(c).AuthorizationDetailsTypes
 	if registered == nil {
-		return p.cfg.AuthorizationDetailsTypes
+		return az.settings.authorizationDetailsTypes
 	}
 	var out []string
 	for _, t := range registered {
-		if slices.Contains(p.cfg.AuthorizationDetailsTypes, t) {
+		if slices.Contains(az.settings.authorizationDetailsTypes, t) {
 			out = append(out, t)
 		}
 	}
@@ -59,7 +59,7 @@ func (p *Provider) clientDetailTypes(c *ports.Client) []string {
 // sends with an authorization or client_credentials request: well formed,
 // and of types both the server and the client accept. An absent or empty
 // parameter is no request (RFC 6749 §3.1) and costs nothing.
-func (p *Provider) parseAuthorizationDetails(c *ports.Client, raw string) (authzdetails.List, *Error) {
+func (az *authorizationService) parseAuthorizationDetails(c *ports.Client, raw string) (authzdetails.List, *Error) {
 	if raw == "" {
 		return nil, nil
 	}
@@ -67,10 +67,10 @@ func (p *Provider) parseAuthorizationDetails(c *ports.Client, raw string) (authz
 	if err != nil {
 		return nil, ErrInvalidAuthorizationDetails.WithDescription(err.Error())
 	}
-	allowed := p.clientDetailTypes(c)
+	allowed := az.clientDetailTypes(c)
 	for i, d := range l {
 		// RFC 9396 §5: an unknown type is invalid_authorization_details.
-		if !slices.Contains(p.cfg.AuthorizationDetailsTypes, d.Type) {
+		if !slices.Contains(az.settings.authorizationDetailsTypes, d.Type) {
 			return nil, ErrInvalidAuthorizationDetails.WithDescription(fmt.Sprintf("authorization_details[%d].type %s is not supported by this server", i, strconv.Quote(d.Type)))
 		}
 		if !slices.Contains(allowed, d.Type) {

@@ -2,8 +2,10 @@ package core
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -12,10 +14,84 @@ import (
 
 	"oauth2-server.dev/core/authzdetails"
 	"oauth2-server.dev/core/dpop"
+	"oauth2-server.dev/core/keyset"
 	"oauth2-server.dev/core/pkce"
 	"oauth2-server.dev/core/secret"
 	"oauth2-server.dev/ports"
 )
+
+// authorizationSettings are what the authorization service needs of the
+// configuration.
+type authorizationSettings struct {
+	issuer, tenant string
+	// parEndpoint is the pushed authorization request endpoint, the
+	// audience of request objects pushed there.
+	parEndpoint string
+	// codeTTL is the lifetime of authorization codes, authRequestTTL
+	// that of a request waiting for sign-in and consent.
+	codeTTL, authRequestTTL time.Duration
+	// requirePAR makes every client push its requests (RFC 9126 §6).
+	requirePAR bool
+	// requestURIHosts are the hosts request objects may be fetched from
+	// by reference (RFC 9101 §5.2).
+	requestURIHosts []string
+	// authorizationDetailsTypes are the RFC 9396 types the server
+	// accepts.
+	authorizationDetailsTypes []string
+}
+
+// authorizationSettings leaves parEndpoint to the Provider, which names
+// the endpoints.
+func (c Config) authorizationSettings() authorizationSettings {
+	return authorizationSettings{
+		issuer: c.Issuer, tenant: c.Tenant,
+		codeTTL: c.CodeTTL, authRequestTTL: c.AuthRequestTTL, requirePAR: c.RequirePAR,
+		requestURIHosts: c.RequestURIHosts, authorizationDetailsTypes: c.AuthorizationDetailsTypes,
+	}
+}
+
+// authorizationService is the authorization endpoint: it validates
+// requests (plain, pushed (RFC 9126) and in request objects (RFC 9101)),
+// decides whether the person must sign in or consent, keeps consents,
+// issues codes and front-channel tokens, and shapes the response in the
+// mode the client asked for.
+type authorizationService struct {
+	settings authorizationSettings
+	store    authorizationStore
+	clock    ports.Clock
+	// keys sign JWT-secured authorization responses (JARM); mint issues
+	// the front-channel tokens of hybrid and implicit responses.
+	keys *keyset.Set
+	mint *minter
+	// dir reads clients through the cache.
+	dir     *directory
+	clients authorizationClients
+	// requestURIClient fetches request objects by reference, each fetch
+	// within requestURITimeout.
+	requestURIClient  *http.Client
+	requestURITimeout time.Duration
+	*eventSource
+}
+
+// authorizationStore is what the authorization service reads and
+// changes: pending requests, codes, consents, and the clients and tokens
+// of front-channel responses.
+type authorizationStore interface {
+	ports.AuthRequestStore
+	ports.ConsentStore
+	CreateAuthCode(ctx context.Context, c *ports.AuthorizationCode, evs ...ports.Event) error
+	GetClient(ctx context.Context, tenant, id string) (*ports.Client, error)
+	tokenCreator
+}
+
+// authorizationClients authenticates the clients that push requests and
+// verifies the request objects they sign.
+type authorizationClients interface {
+	authenticateWithProof(ctx context.Context, cred ClientCredentials, d DPoPProof, endpoint string) (*ports.Client, *dpop.Proof, error)
+	verifyPrivateKeyJWT(ctx context.Context, meta clientKeysMetadata, alg, kid string, signingInput, sig []byte) error
+	useOnce(ctx context.Context, namespace string, c *assertionClaims, now time.Time) (bool, error)
+	audienceIsMe(raw json.RawMessage) bool
+}
 
 // Prompt values (OIDC Core §3.1.2.1) the server supports.
 const (
@@ -98,7 +174,7 @@ var authorizeParams = []string{
 // happens next for the browser's session sess (nil when nobody is logged
 // in). An error return is one that must not be redirected to the client (an
 // unknown client or an unregistered redirect URI): show it to the user.
-func (p *Provider) StartAuthorization(ctx context.Context, params url.Values, sess *ports.Session) (*AuthorizeResult, error) {
+func (az *authorizationService) StartAuthorization(ctx context.Context, params url.Values, sess *ports.Session) (*AuthorizeResult, error) {
 	// RFC 6749 §3.1: a pushed request or a request object must agree with
 	// the client_id beside it, so that one is checked before either is
 	// resolved (and a pushed one used up).
@@ -110,9 +186,9 @@ func (p *Provider) StartAuthorization(ctx context.Context, params url.Values, se
 	if uri != "" {
 		var err error
 		if pushed {
-			params, err = p.pushedParams(ctx, params)
+			params, err = az.pushedParams(ctx, params)
 		} else {
-			params, err = p.remoteRequestParams(ctx, params)
+			params, err = az.remoteRequestParams(ctx, params)
 		}
 		if err != nil {
 			return nil, err
@@ -120,68 +196,68 @@ func (p *Provider) StartAuthorization(ctx context.Context, params url.Values, se
 	}
 	if params.Get("request") != "" {
 		var err error
-		if params, err = p.requestObjectParams(ctx, params); err != nil {
+		if params, err = az.requestObjectParams(ctx, params); err != nil {
 			return nil, err
 		}
 	}
-	req, redirectErr, err := p.parseAuthorize(ctx, params)
+	req, redirectErr, err := az.parseAuthorize(ctx, params)
 	if err != nil {
 		return nil, err
 	}
-	if redirectErr == nil && !pushed && p.requiresPAR(req.Client) {
+	if redirectErr == nil && !pushed && az.requiresPAR(req.Client) {
 		redirectErr = ErrInvalidRequest.WithDescription("this client must use pushed authorization requests")
 	}
 	if redirectErr != nil {
-		return p.errorRedirect(req, redirectErr)
+		return az.errorRedirect(req, redirectErr)
 	}
-	return p.decide(ctx, req, params, sess, p.clock.Now(), "")
+	return az.decide(ctx, req, params, sess, az.clock.Now(), "")
 }
 
 // ResumeAuthorization continues a pending request after the user logged in.
-func (p *Provider) ResumeAuthorization(ctx context.Context, requestID string, sess *ports.Session) (*AuthorizeResult, error) {
-	req, pending, err := p.PendingRequest(ctx, requestID)
+func (az *authorizationService) ResumeAuthorization(ctx context.Context, requestID string, sess *ports.Session) (*AuthorizeResult, error) {
+	req, pending, err := az.PendingRequest(ctx, requestID)
 	if err != nil {
 		return nil, err
 	}
 	params, _ := url.ParseQuery(pending.Params)
-	return p.decide(ctx, req, params, sess, pending.CreatedAt, pending.ID)
+	return az.decide(ctx, req, params, sess, pending.CreatedAt, pending.ID)
 }
 
 // ConsentDecision records the user's answer on the consent page for the
 // pending request and redirects back to the client.
-func (p *Provider) ConsentDecision(ctx context.Context, requestID string, sess *ports.Session, allow bool) (*AuthorizeResult, error) {
-	req, pending, err := p.PendingRequest(ctx, requestID)
+func (az *authorizationService) ConsentDecision(ctx context.Context, requestID string, sess *ports.Session, allow bool) (*AuthorizeResult, error) {
+	req, pending, err := az.PendingRequest(ctx, requestID)
 	if err != nil {
 		return nil, err
 	}
-	if p.needsLogin(req, sess, pending.CreatedAt) {
+	if az.needsLogin(req, sess, pending.CreatedAt) {
 		return &AuthorizeResult{Interaction: InteractionLogin, RequestID: pending.ID}, nil
 	}
-	if err := p.store.DeleteAuthRequest(ctx, p.cfg.Tenant, pending.ID); err != nil {
+	if err := az.store.DeleteAuthRequest(ctx, az.settings.tenant, pending.ID); err != nil {
 		return nil, ErrServerError.Wrap(err)
 	}
 	if !allow {
-		return p.errorRedirect(req, ErrAccessDenied.WithDescription("the user denied the request"))
+		return az.errorRedirect(req, ErrAccessDenied.WithDescription("the user denied the request"))
 	}
 	data := map[string]string{}
 	if len(req.AuthorizationDetails) > 0 {
 		// Types only: the values may name accounts and amounts.
 		data["authorization_details_types"] = strings.Join(req.AuthorizationDetails.Types(), " ")
 	}
-	if err := p.rememberConsent(ctx, sess.UserID, req.Client.ID, req.Scopes, data); err != nil {
+	if err := az.rememberConsent(ctx, sess.UserID, req.Client.ID, req.Scopes, data); err != nil {
 		return nil, err
 	}
-	return p.issueCode(ctx, req, sess)
+	return az.issueCode(ctx, req, sess)
 }
 
 // rememberConsent records that the user granted the client scopes, as
 // consentOf describes.
-func (p *Provider) rememberConsent(ctx context.Context, userID, clientID string, scopes []string, data map[string]string) error {
-	c, granted, err := p.consentOf(ctx, userID, clientID, scopes, data)
+func (az *authorizationService) rememberConsent(ctx context.Context, userID, clientID string, scopes []string, data map[string]string) error {
+	c, granted, err := az.consentOf(ctx, userID, clientID, scopes, data)
 	if err != nil {
 		return err
 	}
-	if err := p.store.SaveConsent(ctx, c, granted); err != nil {
+	if err := az.store.SaveConsent(ctx, c, granted); err != nil {
 		return ErrServerError.Wrap(err)
 	}
 	return nil
@@ -193,9 +269,9 @@ func (p *Provider) rememberConsent(ctx context.Context, userID, clientID string,
 // consent, and withdrawing it revokes the client's tokens for the user.
 // When the consent before cannot be read it fails, rather than replace it
 // with one that forgets what it granted.
-func (p *Provider) consentOf(ctx context.Context, userID, clientID string, scopes []string, data map[string]string) (*ports.Consent, ports.Event, error) {
+func (az *authorizationService) consentOf(ctx context.Context, userID, clientID string, scopes []string, data map[string]string) (*ports.Consent, ports.Event, error) {
 	scope := slices.Clone(scopes)
-	prev, err := p.store.GetConsent(ctx, p.cfg.Tenant, userID, clientID)
+	prev, err := az.store.GetConsent(ctx, az.settings.tenant, userID, clientID)
 	switch {
 	case err == nil:
 		granted, _ := ParseScope(prev.Scope)
@@ -209,19 +285,19 @@ func (p *Provider) consentOf(ctx context.Context, userID, clientID string, scope
 	}
 	data["scope"] = JoinScope(scope)
 	return &ports.Consent{
-		Tenant: p.cfg.Tenant, UserID: userID, ClientID: clientID,
-		Scope: JoinScope(scope), GrantedAt: p.clock.Now(),
-	}, p.event(ctx, ports.EventConsentGranted, userID, clientID, data), nil
+		Tenant: az.settings.tenant, UserID: userID, ClientID: clientID,
+		Scope: JoinScope(scope), GrantedAt: az.clock.Now(),
+	}, az.event(ctx, ports.EventConsentGranted, userID, clientID, data), nil
 }
 
 // PendingRequest loads a pending authorization request and validates it
 // again, for the login and consent pages.
-func (p *Provider) PendingRequest(ctx context.Context, requestID string) (*AuthorizeRequest, *ports.AuthRequest, error) {
+func (az *authorizationService) PendingRequest(ctx context.Context, requestID string) (*AuthorizeRequest, *ports.AuthRequest, error) {
 	expired := ErrInvalidRequest.WithDescription("the sign-in request has expired or is unknown; start again from the application")
 	if requestID == "" {
 		return nil, nil, expired
 	}
-	pending, err := p.store.GetAuthRequest(ctx, p.cfg.Tenant, requestID, p.clock.Now())
+	pending, err := az.store.GetAuthRequest(ctx, az.settings.tenant, requestID, az.clock.Now())
 	if errors.Is(err, ports.ErrNotFound) {
 		return nil, nil, expired
 	}
@@ -232,7 +308,7 @@ func (p *Provider) PendingRequest(ctx context.Context, requestID string) (*Autho
 	if err != nil {
 		return nil, nil, ErrServerError.Wrap(err)
 	}
-	req, redirectErr, err := p.parseAuthorize(ctx, params)
+	req, redirectErr, err := az.parseAuthorize(ctx, params)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -243,34 +319,34 @@ func (p *Provider) PendingRequest(ctx context.Context, requestID string) (*Autho
 	return req, pending, nil
 }
 
-func (p *Provider) decide(ctx context.Context, req *AuthorizeRequest, params url.Values, sess *ports.Session, createdAt time.Time, pendingID string) (*AuthorizeResult, error) {
-	if p.needsLogin(req, sess, createdAt) {
+func (az *authorizationService) decide(ctx context.Context, req *AuthorizeRequest, params url.Values, sess *ports.Session, createdAt time.Time, pendingID string) (*AuthorizeResult, error) {
+	if az.needsLogin(req, sess, createdAt) {
 		if req.hasPrompt(PromptNone) {
-			return p.errorRedirect(req, ErrLoginRequired.WithDescription("the user is not signed in"))
+			return az.errorRedirect(req, ErrLoginRequired.WithDescription("the user is not signed in"))
 		}
-		return p.interact(ctx, InteractionLogin, req, params, pendingID)
+		return az.interact(ctx, InteractionLogin, req, params, pendingID)
 	}
-	needConsent, err := p.needsConsent(ctx, req, sess)
+	needConsent, err := az.needsConsent(ctx, req, sess)
 	if err != nil {
 		return nil, err
 	}
 	if needConsent {
 		if req.hasPrompt(PromptNone) {
-			return p.errorRedirect(req, ErrConsentRequired.WithDescription("the user has not consented to this client"))
+			return az.errorRedirect(req, ErrConsentRequired.WithDescription("the user has not consented to this client"))
 		}
-		return p.interact(ctx, InteractionConsent, req, params, pendingID)
+		return az.interact(ctx, InteractionConsent, req, params, pendingID)
 	}
 	if pendingID != "" {
-		if err := p.store.DeleteAuthRequest(ctx, p.cfg.Tenant, pendingID); err != nil {
+		if err := az.store.DeleteAuthRequest(ctx, az.settings.tenant, pendingID); err != nil {
 			return nil, ErrServerError.Wrap(err)
 		}
 	}
-	return p.issueCode(ctx, req, sess)
+	return az.issueCode(ctx, req, sess)
 }
 
 // needsLogin reports whether the user must (re-)authenticate. A login that
 // happened after the request was made satisfies prompt=login and max_age.
-func (p *Provider) needsLogin(req *AuthorizeRequest, sess *ports.Session, createdAt time.Time) bool {
+func (az *authorizationService) needsLogin(req *AuthorizeRequest, sess *ports.Session, createdAt time.Time) bool {
 	if sess == nil {
 		return true
 	}
@@ -282,17 +358,17 @@ func (p *Provider) needsLogin(req *AuthorizeRequest, sess *ports.Session, create
 	}
 	// OIDC Core §3.1.2.1: max_age bounds the time since the last active
 	// authentication.
-	return req.MaxAge != nil && p.clock.Now().Sub(sess.AuthTime) > *req.MaxAge
+	return req.MaxAge != nil && az.clock.Now().Sub(sess.AuthTime) > *req.MaxAge
 }
 
-func (p *Provider) needsConsent(ctx context.Context, req *AuthorizeRequest, sess *ports.Session) (bool, error) {
+func (az *authorizationService) needsConsent(ctx context.Context, req *AuthorizeRequest, sess *ports.Session) (bool, error) {
 	// Remembered consent covers scopes only. Authorization details name
 	// one payment or one account: each request that carries them is put
 	// to the user.
 	if req.hasPrompt(PromptConsent) || len(req.AuthorizationDetails) > 0 {
 		return true, nil
 	}
-	c, err := p.store.GetConsent(ctx, p.cfg.Tenant, sess.UserID, req.Client.ID)
+	c, err := az.store.GetConsent(ctx, az.settings.tenant, sess.UserID, req.Client.ID)
 	if errors.Is(err, ports.ErrNotFound) {
 		return true, nil
 	}
@@ -302,14 +378,14 @@ func (p *Provider) needsConsent(ctx context.Context, req *AuthorizeRequest, sess
 	return !subset(req.Scopes, c.Scope), nil
 }
 
-func (p *Provider) interact(ctx context.Context, what Interaction, req *AuthorizeRequest, params url.Values, pendingID string) (*AuthorizeResult, error) {
+func (az *authorizationService) interact(ctx context.Context, what Interaction, req *AuthorizeRequest, params url.Values, pendingID string) (*AuthorizeResult, error) {
 	if pendingID == "" {
-		now := p.clock.Now()
+		now := az.clock.Now()
 		pending := &ports.AuthRequest{
-			ID: secret.Random(24), Tenant: p.cfg.Tenant, ClientID: req.Client.ID,
-			Params: params.Encode(), CreatedAt: now, ExpiresAt: now.Add(p.cfg.AuthRequestTTL),
+			ID: secret.Random(24), Tenant: az.settings.tenant, ClientID: req.Client.ID,
+			Params: params.Encode(), CreatedAt: now, ExpiresAt: now.Add(az.settings.authRequestTTL),
 		}
-		if err := p.store.CreateAuthRequest(ctx, pending); err != nil {
+		if err := az.store.CreateAuthRequest(ctx, pending); err != nil {
 			return nil, ErrServerError.Wrap(err)
 		}
 		pendingID = pending.ID
@@ -321,15 +397,15 @@ func (p *Provider) interact(ctx context.Context, what Interaction, req *Authoriz
 // hybrid response types, mints the tokens that travel with it. The code is
 // stored first: should minting fail, the user gets an error and the code,
 // which nobody received, expires unused.
-func (p *Provider) issueCode(ctx context.Context, req *AuthorizeRequest, sess *ports.Session) (*AuthorizeResult, error) {
-	now := p.clock.Now()
+func (az *authorizationService) issueCode(ctx context.Context, req *AuthorizeRequest, sess *ports.Session) (*AuthorizeResult, error) {
+	now := az.clock.Now()
 	code := secret.Random(32)
 	rec := &ports.AuthorizationCode{
-		Hash: secret.Digest(code), Tenant: p.cfg.Tenant, GrantID: secret.OrderedID(now),
+		Hash: secret.Digest(code), Tenant: az.settings.tenant, GrantID: secret.OrderedID(now),
 		ClientID: req.Client.ID, UserID: sess.UserID, SessionID: sess.ID,
 		Scope: req.Scope(), Resources: req.Resources, Nonce: req.Nonce, DPoPJKT: req.DPoPJKT,
 		CodeChallenge: req.CodeChallenge, CodeChallengeMethod: req.CodeChallengeMethod,
-		AuthTime: sess.AuthTime, CreatedAt: now, ExpiresAt: now.Add(p.cfg.CodeTTL),
+		AuthTime: sess.AuthTime, CreatedAt: now, ExpiresAt: now.Add(az.settings.codeTTL),
 		// What the user approved on the consent page, for the token
 		// endpoint (RFC 9396 §6).
 		AuthorizationDetails: req.AuthorizationDetails.JSON(),
@@ -337,19 +413,19 @@ func (p *Provider) issueCode(ctx context.Context, req *AuthorizeRequest, sess *p
 	if req.redirectURIGiven {
 		rec.RedirectURI = req.RedirectURI
 	}
-	issued := p.event(ctx, ports.EventCodeIssued, sess.UserID, req.Client.ID, map[string]string{"grant_id": rec.GrantID, "scope": rec.Scope})
-	if err := p.store.CreateAuthCode(ctx, rec, issued); err != nil {
+	issued := az.event(ctx, ports.EventCodeIssued, sess.UserID, req.Client.ID, map[string]string{"grant_id": rec.GrantID, "scope": rec.Scope})
+	if err := az.store.CreateAuthCode(ctx, rec, issued); err != nil {
 		return nil, ErrServerError.Wrap(err)
 	}
 	q := url.Values{"code": {code}}
 	var kinds []string
 	if req.ResponseType != ResponseTypeCode {
 		var err error
-		if kinds, err = p.frontChannelTokens(ctx, req, sess, rec, code, q); err != nil {
+		if kinds, err = az.frontChannelTokens(ctx, req, sess, rec, code, q); err != nil {
 			return nil, err
 		}
 	}
-	res, err := p.redirect(req, q)
+	res, err := az.redirect(req, q)
 	if err != nil {
 		return nil, err
 	}
@@ -360,7 +436,7 @@ func (p *Provider) issueCode(ctx context.Context, req *AuthorizeRequest, sess *p
 // parseAuthorize validates the request. err is set when the client or the
 // redirect URI cannot be trusted (no redirect possible); redirectErr when
 // the error may be sent to the validated redirect URI.
-func (p *Provider) parseAuthorize(ctx context.Context, params url.Values) (req *AuthorizeRequest, redirectErr *Error, err error) {
+func (az *authorizationService) parseAuthorize(ctx context.Context, params url.Values) (req *AuthorizeRequest, redirectErr *Error, err error) {
 	for _, name := range []string{"client_id", "redirect_uri"} {
 		if len(params[name]) > 1 {
 			return nil, nil, ErrInvalidRequest.WithDescription(name + " is repeated")
@@ -370,7 +446,7 @@ func (p *Provider) parseAuthorize(ctx context.Context, params url.Values) (req *
 	if clientID == "" {
 		return nil, nil, ErrInvalidRequest.WithDescription("client_id is missing")
 	}
-	client, err := p.client(ctx, clientID)
+	client, err := az.dir.client(ctx, clientID)
 	if errors.Is(err, ports.ErrNotFound) {
 		return nil, nil, ErrInvalidClient.WithDescription("unknown client_id")
 	}
@@ -462,7 +538,7 @@ func (p *Provider) parseAuthorize(ctx context.Context, params url.Values) (req *
 	req.Resources = resources
 	// RFC 9396 §3: authorization_details is validated like the other
 	// parameters, and its errors go back to the client (§5).
-	details, derr := p.parseAuthorizationDetails(client, params.Get(paramAuthorizationDetails))
+	details, derr := az.parseAuthorizationDetails(client, params.Get(paramAuthorizationDetails))
 	if derr != nil {
 		return req, derr, nil
 	}

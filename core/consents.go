@@ -16,14 +16,14 @@ type UserConsent struct {
 
 // UserConsents returns the consents the user gave, ordered by client id,
 // each with its client.
-func (p *Provider) UserConsents(ctx context.Context, userID string) ([]UserConsent, error) {
-	consents, err := p.store.ListConsents(ctx, p.cfg.Tenant, userID)
+func (az *authorizationService) UserConsents(ctx context.Context, userID string) ([]UserConsent, error) {
+	consents, err := az.store.ListConsents(ctx, az.settings.tenant, userID)
 	if err != nil {
 		return nil, ErrServerError.Wrap(err)
 	}
 	out := make([]UserConsent, 0, len(consents))
 	for _, c := range consents {
-		client, err := p.client(ctx, c.ClientID)
+		client, err := az.dir.client(ctx, c.ClientID)
 		if err != nil && !errors.Is(err, ports.ErrNotFound) {
 			return nil, ErrServerError.Wrap(err)
 		}
@@ -36,9 +36,9 @@ func (p *Provider) UserConsents(ctx context.Context, userID string) ([]UserConse
 // for consent again at the next authorization, and every token it holds
 // for the user, access and refresh, is revoked at once. Revoking a consent
 // the user never gave is not an error.
-func (p *Provider) RevokeConsent(ctx context.Context, userID, clientID string) error {
-	revoked := p.event(ctx, ports.EventConsentRevoked, userID, clientID, nil)
-	if _, err := p.store.RevokeConsent(ctx, p.cfg.Tenant, userID, clientID, p.clock.Now(), revoked); err != nil {
+func (az *authorizationService) RevokeConsent(ctx context.Context, userID, clientID string) error {
+	revoked := az.event(ctx, ports.EventConsentRevoked, userID, clientID, nil)
+	if _, err := az.store.RevokeConsent(ctx, az.settings.tenant, userID, clientID, az.clock.Now(), revoked); err != nil {
 		return ErrServerError.Wrap(err)
 	}
 	return nil

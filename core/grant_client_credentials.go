@@ -24,7 +24,7 @@ type detailsParser interface {
 }
 
 func newClientCredentialsGrant(p *Provider) grantHandler {
-	return clientCredentialsGrant{grantBase: p.grantBase(), store: p.store, details: p}
+	return clientCredentialsGrant{grantBase: p.grantBase(), store: p.store, details: p.authorizationService}
 }
 
 func (g clientCredentialsGrant) handle(ctx context.Context, client *ports.Client, form url.Values, jkt string) (*TokenResponse, error) {

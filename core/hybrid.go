@@ -19,7 +19,7 @@ import (
 // §3.3.2.11), but no claims of the profile or email scopes: the client
 // gets those from the token endpoint and userinfo, not through the
 // browser (OIDC Core §5.4).
-func (p *Provider) frontChannelTokens(ctx context.Context, req *AuthorizeRequest, sess *ports.Session, rec *ports.AuthorizationCode, code string, q url.Values) ([]string, error) {
+func (az *authorizationService) frontChannelTokens(ctx context.Context, req *AuthorizeRequest, sess *ports.Session, rec *ports.AuthorizationCode, code string, q url.Values) ([]string, error) {
 	authTime := sess.AuthTime
 	ip := issueParams{
 		grantType: GrantImplicit, client: req.Client, grantID: rec.GrantID, subject: sess.UserID,
@@ -32,7 +32,7 @@ func (p *Provider) frontChannelTokens(ctx context.Context, req *AuthorizeRequest
 	var kinds []string
 	var accessToken string
 	if responseTypeHas(req.ResponseType, "token") {
-		resp, err := p.mint.issue(ctx, ip, createTokens(ctx, p.store))
+		resp, err := az.mint.issue(ctx, ip, createTokens(ctx, az.store))
 		if err != nil {
 			return nil, AsError(err)
 		}
@@ -45,7 +45,7 @@ func (p *Provider) frontChannelTokens(ctx context.Context, req *AuthorizeRequest
 	}
 	if responseTypeHas(req.ResponseType, "id_token") {
 		ip.code, ip.frontChannel = code, true
-		idt, err := p.mint.idToken(ctx, ip, accessToken, p.clock.Now())
+		idt, err := az.mint.idToken(ctx, ip, accessToken, az.clock.Now())
 		if err != nil {
 			return nil, err
 		}

@@ -33,8 +33,8 @@ type PushedRequest struct {
 // endpoint would, and stores it for a single use. Errors are answered to
 // the client directly, never redirected. A DPoP proof binds the code to
 // its key as dpop_jkt would (RFC 9449 §10.1).
-func (p *Provider) PushAuthorizationRequest(ctx context.Context, cred ClientCredentials, form url.Values, d DPoPProof) (*PushedRequest, error) {
-	client, proof, err := p.authenticateWithProof(ctx, cred, d, p.PAREndpoint())
+func (az *authorizationService) PushAuthorizationRequest(ctx context.Context, cred ClientCredentials, form url.Values, d DPoPProof) (*PushedRequest, error) {
+	client, proof, err := az.clients.authenticateWithProof(ctx, cred, d, az.settings.parEndpoint)
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +56,7 @@ func (p *Provider) PushAuthorizationRequest(ctx context.Context, cred ClientCred
 	params.Set("client_id", client.ID)
 	if params.Get("request") != "" {
 		// RFC 9126 §3: a pushed request may be a request object.
-		if params, err = p.requestObjectParams(ctx, params); err != nil {
+		if params, err = az.requestObjectParams(ctx, params); err != nil {
 			return nil, err
 		}
 	}
@@ -68,19 +68,19 @@ func (p *Provider) PushAuthorizationRequest(ctx context.Context, cred ClientCred
 		}
 		params.Set("dpop_jkt", proof.JKT)
 	}
-	_, redirectErr, err := p.parseAuthorize(ctx, params)
+	_, redirectErr, err := az.parseAuthorize(ctx, params)
 	if err != nil {
 		return nil, err
 	}
 	if redirectErr != nil {
 		return nil, redirectErr
 	}
-	now := p.clock.Now()
+	now := az.clock.Now()
 	ar := &ports.AuthRequest{
-		ID: parIDPrefix + secret.Random(24), Tenant: p.cfg.Tenant, ClientID: client.ID,
+		ID: parIDPrefix + secret.Random(24), Tenant: az.settings.tenant, ClientID: client.ID,
 		Params: params.Encode(), CreatedAt: now, ExpiresAt: now.Add(parLifetime),
 	}
-	if err := p.store.CreateAuthRequest(ctx, ar); err != nil {
+	if err := az.store.CreateAuthRequest(ctx, ar); err != nil {
 		return nil, ErrServerError.Wrap(err)
 	}
 	return &PushedRequest{RequestURI: requestURIPrefix + ar.ID, ExpiresIn: int64(parLifetime / time.Second)}, nil
@@ -88,14 +88,14 @@ func (p *Provider) PushAuthorizationRequest(ctx context.Context, cred ClientCred
 
 // pushedParams resolves an authorization request that refers to a pushed
 // one: its parameters come from the store, used once (RFC 9126 §4).
-func (p *Provider) pushedParams(ctx context.Context, params url.Values) (url.Values, error) {
+func (az *authorizationService) pushedParams(ctx context.Context, params url.Values) (url.Values, error) {
 	bad := ErrInvalidRequest.WithDescription("request_uri is invalid, expired or already used")
 	uri := params.Get("request_uri")
 	id, ok := strings.CutPrefix(uri, requestURIPrefix)
 	if !ok || !strings.HasPrefix(id, parIDPrefix) || len(params["request_uri"]) > 1 {
 		return nil, bad
 	}
-	stored, err := p.store.ConsumeAuthRequest(ctx, p.cfg.Tenant, id, p.clock.Now())
+	stored, err := az.store.ConsumeAuthRequest(ctx, az.settings.tenant, id, az.clock.Now())
 	if errors.Is(err, ports.ErrNotFound) {
 		return nil, bad
 	}
@@ -112,8 +112,8 @@ func (p *Provider) pushedParams(ctx context.Context, params url.Values) (url.Val
 
 // requiresPAR reports whether the client must push its authorization
 // requests (RFC 9126 §5, §6).
-func (p *Provider) requiresPAR(c *ports.Client) bool {
-	if p.cfg.RequirePAR {
+func (az *authorizationService) requiresPAR(c *ports.Client) bool {
+	if az.settings.requirePAR {
 		return true
 	}
 	return registeredMetadata(c).RequirePAR

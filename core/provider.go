@@ -175,6 +175,9 @@ type Provider struct {
 	mint *minter
 	// signing rotates the keys.
 	signing *keyService
+	// authorizationService's exported methods (authorization, PAR,
+	// consents) are the Provider's.
+	*authorizationService
 	// clientService's exported methods (registration, client
 	// operations, client authentication) are the Provider's.
 	*clientService
@@ -194,10 +197,6 @@ type Provider struct {
 	// sealer protects the CIBA ping tokens at rest; ping mode is off
 	// without it.
 	sealer *secret.Sealer
-	// requestURIClient fetches request objects by reference, each fetch
-	// within requestURITimeout.
-	requestURIClient  *http.Client
-	requestURITimeout time.Duration
 	// cibaNotifier reaches authentication devices; CIBA is off without.
 	cibaNotifier   ports.CIBANotifier
 	onCIBADelivery func(kind string, err error)
@@ -291,7 +290,6 @@ func New(cfg Config, d Deps) (*Provider, error) {
 		}
 	}
 	p.sealer = d.Sealer
-	p.requestURIClient, p.requestURITimeout = d.RequestURIClient, defaultRequestURITimeout
 	p.cibaNotifier, p.onCIBADelivery = d.CIBANotifier, d.OnCIBADelivery
 	if d.Events == nil {
 		d.Events = discardEvents{}
@@ -323,6 +321,13 @@ func New(cfg Config, d Deps) (*Provider, error) {
 	// Hashed on first need, not at start: hashing costs the start-up time
 	// and the memory of one password check.
 	p.dummyHash = sync.OnceValues(func() (string, error) { return d.Passwords.Hash(secret.Random(16)) })
+	az := p.cfg.authorizationSettings()
+	az.parEndpoint = p.PAREndpoint()
+	p.authorizationService = &authorizationService{
+		settings: az, store: p.store, clock: p.clock, keys: p.keys, mint: p.mint,
+		dir: p.directory, clients: p, requestURIClient: d.RequestURIClient, requestURITimeout: defaultRequestURITimeout,
+		eventSource: p.eventSource,
+	}
 	p.tokenService = newTokenService(p, nonces)
 	if err := cfg.checkSettings(); err != nil {
 		return nil, err

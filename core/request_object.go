@@ -18,7 +18,7 @@ const maxRequestObjectLifetime = time.Hour
 // 9101): the request parameter is a JWT signed by one of the client's keys,
 // and the authorization parameters come from its claims only (§6.3); of the
 // outer request only client_id is used, and it must agree.
-func (p *Provider) requestObjectParams(ctx context.Context, outer url.Values) (url.Values, error) {
+func (az *authorizationService) requestObjectParams(ctx context.Context, outer url.Values) (url.Values, error) {
 	fail := func(why string) error {
 		return ErrInvalidRequestObject.WithDescription("request object rejected: " + why)
 	}
@@ -48,7 +48,7 @@ func (p *Provider) requestObjectParams(ctx context.Context, outer url.Values) (u
 	if clientID == "" || claims["client_id"] != clientID || claims["iss"] != clientID {
 		return nil, fail("client_id and iss must be the client's, inside and outside the object")
 	}
-	c, err := p.store.GetClient(ctx, p.cfg.Tenant, clientID)
+	c, err := az.store.GetClient(ctx, az.settings.tenant, clientID)
 	if err != nil {
 		return nil, fail("unknown client")
 	}
@@ -60,16 +60,16 @@ func (p *Provider) requestObjectParams(ctx context.Context, outer url.Values) (u
 	if err != nil {
 		return nil, fail("malformed signature")
 	}
-	if err := p.verifyPrivateKeyJWT(ctx, meta.clientKeysMetadata, hdr.Alg, hdr.Kid, []byte(parts[0]+"."+parts[1]), sig); err != nil {
+	if err := az.clients.verifyPrivateKeyJWT(ctx, meta.clientKeysMetadata, hdr.Alg, hdr.Kid, []byte(parts[0]+"."+parts[1]), sig); err != nil {
 		return nil, fail(err.Error())
 	}
 	var std assertionClaims
 	_ = decodeSegment(parts[1], &std)
-	now := p.clock.Now()
+	now := az.clock.Now()
 	// RFC 9101 §10.2: aud names this server; exp, nbf and a single-use jti
 	// keep a captured object from being replayed.
 	switch {
-	case !p.audienceIsMe(std.Aud):
+	case !az.clients.audienceIsMe(std.Aud):
 		return nil, fail("aud must be the issuer")
 	case std.Exp == nil:
 		return nil, fail("exp is required")
@@ -81,7 +81,7 @@ func (p *Provider) requestObjectParams(ctx context.Context, outer url.Values) (u
 		return nil, fail("not valid yet")
 	}
 	if std.Jti != "" {
-		replayed, err := p.useOnce(ctx, "request-object|"+clientID, &std, now)
+		replayed, err := az.clients.useOnce(ctx, "request-object|"+clientID, &std, now)
 		if err != nil {
 			return nil, err
 		}

@@ -37,7 +37,7 @@ var (
 
 // RemoteRequestURIs reports whether the server fetches request objects by
 // reference: only when the operator allow-listed hosts.
-func (p *Provider) RemoteRequestURIs() bool { return len(p.cfg.RequestURIHosts) > 0 }
+func (az *authorizationService) RemoteRequestURIs() bool { return len(az.settings.requestURIHosts) > 0 }
 
 // RequestURIHostAllowed reports whether the allow-list hosts admits host
 // on port. An entry "name" admits the name on port 443 (an https URL
@@ -72,11 +72,11 @@ func sameRequestURI(registered, presented string) bool {
 
 // checkRequestURIs validates the request_uris of a registration (OIDC
 // Registration §2) and returns what is wrong, or "".
-func (p *Provider) checkRequestURIs(uris []string) string {
+func (az *authorizationService) checkRequestURIs(uris []string) string {
 	if len(uris) == 0 {
 		return ""
 	}
-	if !p.RemoteRequestURIs() {
+	if !az.RemoteRequestURIs() {
 		return "request_uris cannot be registered: this server does not fetch request objects by reference; send them as request or push them to the PAR endpoint"
 	}
 	for _, raw := range uris {
@@ -85,7 +85,7 @@ func (p *Provider) checkRequestURIs(uris []string) string {
 		if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || len(raw) > maxRequestURILength {
 			return "request_uris must be https URLs of at most " + strconv.Itoa(maxRequestURILength) + " characters"
 		}
-		if !RequestURIHostAllowed(p.cfg.RequestURIHosts, u.Hostname(), u.Port()) {
+		if !RequestURIHostAllowed(az.settings.requestURIHosts, u.Hostname(), u.Port()) {
 			return "request_uris: the host " + u.Host + " is not allowed on this server"
 		}
 	}
@@ -95,9 +95,9 @@ func (p *Provider) checkRequestURIs(uris []string) string {
 // remoteRequestParams fetches the request object a request_uri names and
 // returns it as a request parameter, so that it is validated exactly like
 // one passed by value (RFC 9101 §5.2.3, §6).
-func (p *Provider) remoteRequestParams(ctx context.Context, outer url.Values) (url.Values, error) {
-	if !p.RemoteRequestURIs() {
-		return nil, ErrRequestURINotSupported.WithDescription("this server does not fetch request_uri values; send the request object as request, or push the request to " + p.PAREndpoint())
+func (az *authorizationService) remoteRequestParams(ctx context.Context, outer url.Values) (url.Values, error) {
+	if !az.RemoteRequestURIs() {
+		return nil, ErrRequestURINotSupported.WithDescription("this server does not fetch request_uri values; send the request object as request, or push the request to " + az.settings.parEndpoint)
 	}
 	fail := func(why string) *Error { return ErrInvalidRequestURI.WithDescription("request_uri rejected: " + why) }
 	uri := outer.Get("request_uri")
@@ -117,14 +117,14 @@ func (p *Provider) remoteRequestParams(ctx context.Context, outer url.Values) (u
 		return nil, fail("it must be an https URL")
 	}
 	// RFC 9101 §10.4.1: only hosts the operator allowed are contacted.
-	if !RequestURIHostAllowed(p.cfg.RequestURIHosts, u.Hostname(), u.Port()) {
+	if !RequestURIHostAllowed(az.settings.requestURIHosts, u.Hostname(), u.Port()) {
 		return nil, fail("its host is not allowed on this server")
 	}
 	clientID := outer.Get("client_id")
 	if clientID == "" {
 		return nil, ErrInvalidRequest.WithDescription("client_id is missing")
 	}
-	c, err := p.store.GetClient(ctx, p.cfg.Tenant, clientID)
+	c, err := az.store.GetClient(ctx, az.settings.tenant, clientID)
 	if errors.Is(err, ports.ErrNotFound) {
 		return nil, ErrInvalidClient.WithDescription("unknown client_id")
 	}
@@ -136,7 +136,7 @@ func (p *Provider) remoteRequestParams(ctx context.Context, outer url.Values) (u
 	if !slices.ContainsFunc(registeredMetadata(c).RequestURIs, func(r string) bool { return sameRequestURI(r, uri) }) {
 		return nil, fail("it is not one of the client's registered request_uris")
 	}
-	obj, err := p.fetchRequestObject(ctx, u)
+	obj, err := az.fetchRequestObject(ctx, u)
 	if err != nil {
 		return nil, err
 	}
@@ -147,9 +147,9 @@ func (p *Provider) remoteRequestParams(ctx context.Context, outer url.Values) (u
 // Transport failures keep their cause for the log only, and out of the
 // error chain: a client's host being down is not this server being
 // unavailable.
-func (p *Provider) fetchRequestObject(ctx context.Context, u *url.URL) (string, error) {
+func (az *authorizationService) fetchRequestObject(ctx context.Context, u *url.URL) (string, error) {
 	fail := func(why string) *Error { return ErrInvalidRequestURI.WithDescription("request_uri rejected: " + why) }
-	ctx, cancel := context.WithTimeout(ctx, p.requestURITimeout)
+	ctx, cancel := context.WithTimeout(ctx, az.requestURITimeout)
 	defer cancel()
 	target := *u
 	target.Fragment, target.RawFragment = "", ""
@@ -161,7 +161,7 @@ func (p *Provider) fetchRequestObject(ctx context.Context, u *url.URL) (string, 
 	req.Header.Set("Accept", "application/oauth-authz-req+jwt, application/jwt")
 	// A redirect could lead anywhere: the registered URL must answer
 	// itself, whatever client the server was given.
-	client := *p.requestURIClient
+	client := *az.requestURIClient
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := client.Do(req)
 	if err != nil {

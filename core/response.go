@@ -163,27 +163,27 @@ func authorizationAlg(c *ports.Client) string {
 // responseJWT packs the response parameters q into a JWT (JARM §2.1):
 // issued by this server, for the client, short-lived, signed with the
 // client's authorization_signed_response_alg.
-func (p *Provider) responseJWT(c *ports.Client, q url.Values) (string, error) {
+func (az *authorizationService) responseJWT(c *ports.Client, q url.Values) (string, error) {
 	claims := make(map[string]any, len(q)+3)
 	for k := range q {
 		claims[k] = q.Get(k)
 	}
-	claims["iss"] = p.cfg.Issuer
+	claims["iss"] = az.settings.issuer
 	claims["aud"] = c.ID
-	claims["exp"] = p.clock.Now().Add(jarmLifetime).Unix()
-	return p.keys.Sign(authorizationAlg(c), "", claims)
+	claims["exp"] = az.clock.Now().Add(jarmLifetime).Unix()
+	return az.keys.Sign(authorizationAlg(c), "", claims)
 }
 
 // redirect builds the authorization response to req: q plus state, with
 // iss (RFC 9207) beside them or, in a JWT mode, all of them inside a signed
 // JWT, encoded in the request's response mode.
-func (p *Provider) redirect(req *AuthorizeRequest, q url.Values) (*AuthorizeResult, error) {
+func (az *authorizationService) redirect(req *AuthorizeRequest, q url.Values) (*AuthorizeResult, error) {
 	if req.State != "" {
 		q.Set("state", req.State)
 	}
 	mode := req.ResponseMode
 	if base, ok := strings.CutSuffix(mode, ".jwt"); ok {
-		tok, err := p.responseJWT(req.Client, q)
+		tok, err := az.responseJWT(req.Client, q)
 		if err != nil {
 			return nil, ErrServerError.Wrap(err)
 		}
@@ -191,7 +191,7 @@ func (p *Provider) redirect(req *AuthorizeRequest, q url.Values) (*AuthorizeResu
 		// claim names the issuer.
 		q, mode = url.Values{"response": {tok}}, base
 	} else {
-		q.Set("iss", p.cfg.Issuer)
+		q.Set("iss", az.settings.issuer)
 	}
 	switch mode {
 	case ResponseModeFormPost:
@@ -212,10 +212,10 @@ func (p *Provider) redirect(req *AuthorizeRequest, q url.Values) (*AuthorizeResu
 
 // errorRedirect sends the error e back to the client (RFC 6749 §4.1.2.1)
 // in the request's response mode.
-func (p *Provider) errorRedirect(req *AuthorizeRequest, e *Error) (*AuthorizeResult, error) {
+func (az *authorizationService) errorRedirect(req *AuthorizeRequest, e *Error) (*AuthorizeResult, error) {
 	q := url.Values{"error": {e.Code}}
 	if e.Description != "" {
 		q.Set("error_description", e.Description)
 	}
-	return p.redirect(req, q)
+	return az.redirect(req, q)
 }
