@@ -212,13 +212,13 @@ type cibaPing struct {
 // (CIBA §7): it authenticates the client, validates the request, stores
 // it, and has the user's authentication device notified in the
 // background.
-func (p *Provider) AuthenticateBackchannel(ctx context.Context, cred ClientCredentials, form url.Values) (*BackchannelAuthentication, error) {
-	if !p.CIBAEnabled() {
+func (ds *decisionService) AuthenticateBackchannel(ctx context.Context, cred ClientCredentials, form url.Values) (*BackchannelAuthentication, error) {
+	if !ds.CIBAEnabled() {
 		return nil, ErrInvalidRequest.WithDescription("backchannel authentication is not enabled on this server")
 	}
 	// CIBA §7.2: the client authenticates as registered, like at the
 	// token endpoint.
-	client, err := p.AuthenticateClient(ctx, cred)
+	client, err := ds.clients.AuthenticateClient(ctx, cred)
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +227,7 @@ func (p *Provider) AuthenticateBackchannel(ctx context.Context, cred ClientCrede
 	}
 	meta := registeredMetadata(client)
 	mode := meta.BackchannelTokenDeliveryMode
-	if mode != ports.CIBAModePoll && (mode != ports.CIBAModePing || p.sealer == nil) {
+	if mode != ports.CIBAModePoll && (mode != ports.CIBAModePing || ds.sealer == nil) {
 		return nil, ErrUnauthorizedClient.WithDescription("the client's backchannel_token_delivery_mode is not supported")
 	}
 	bp, err := parseBackchannelRequest(form, mode)
@@ -237,39 +237,39 @@ func (p *Provider) AuthenticateBackchannel(ctx context.Context, cred ClientCrede
 	if !subset(bp.scopes, client.Scope) {
 		return nil, ErrInvalidScope.WithDescription("the client may not request this scope")
 	}
-	user, err := p.cibaUser(ctx, client, bp)
+	user, err := ds.cibaUser(ctx, client, bp)
 	if err != nil {
 		return nil, err
 	}
 
-	now := p.clock.Now()
+	now := ds.clock.Now()
 	authReqID := secret.Random(32)
 	decisionID := secret.Random(24)
 	rec := &ports.CIBARequest{
-		Hash: secret.Digest(authReqID), Tenant: p.cfg.Tenant, DecisionHash: secret.Digest(decisionID),
+		Hash: secret.Digest(authReqID), Tenant: ds.settings.tenant, DecisionHash: secret.Digest(decisionID),
 		ClientID: client.ID, UserID: user.ID, Scope: JoinScope(bp.scopes), BindingMessage: bp.bindingMessage,
 		DeliveryMode: mode, Status: ports.CIBAPending, Interval: cibaPollEvery,
 		CreatedAt: now, ExpiresAt: now.Add(bp.expiry),
 	}
 	if mode == ports.CIBAModePing {
 		plain, _ := json.Marshal(cibaPing{AuthReqID: authReqID, Token: bp.notificationToken})
-		if rec.Ping, err = p.sealer.Seal(plain, cibaPingAAD(rec)); err != nil {
+		if rec.Ping, err = ds.sealer.Seal(plain, cibaPingAAD(rec)); err != nil {
 			return nil, ErrServerError.Wrap(err)
 		}
 	}
-	requested := p.event(ctx, ports.EventCIBARequested, user.ID, client.ID, map[string]string{"delivery_mode": mode, "scope": rec.Scope})
-	if err := p.store.CreateCIBARequest(ctx, rec, requested); err != nil {
+	requested := ds.event(ctx, ports.EventCIBARequested, user.ID, client.ID, map[string]string{"delivery_mode": mode, "scope": rec.Scope})
+	if err := ds.store.CreateCIBARequest(ctx, rec, requested); err != nil {
 		return nil, ErrServerError.Wrap(err)
 	}
 	notice := ports.CIBANotice{
-		ID: ports.NewEventID(), Tenant: p.cfg.Tenant, UserID: user.ID, Username: user.Username,
+		ID: ports.NewEventID(), Tenant: ds.settings.tenant, UserID: user.ID, Username: user.Username,
 		ClientID: client.ID, ClientName: client.Name, Scope: rec.Scope, BindingMessage: rec.BindingMessage,
-		DecisionURL: p.CIBADecisionURI() + "?id=" + url.QueryEscape(decisionID), ExpiresAt: rec.ExpiresAt,
+		DecisionURL: ds.settings.cibaDecisionURI + "?id=" + url.QueryEscape(decisionID), ExpiresAt: rec.ExpiresAt,
 	}
 	if notice.ClientName == "" {
 		notice.ClientName = client.ID
 	}
-	p.background.Go(func() { p.notifyDevice(context.WithoutCancel(ctx), notice) })
+	ds.background.Go(func() { ds.notifyDevice(context.WithoutCancel(ctx), notice) })
 	return &BackchannelAuthentication{
 		AuthReqID: authReqID, ExpiresIn: int64(bp.expiry / time.Second), Interval: int64(cibaPollEvery / time.Second),
 	}, nil
@@ -279,19 +279,19 @@ func (p *Provider) AuthenticateBackchannel(ctx context.Context, cred ClientCrede
 func cibaPingAAD(r *ports.CIBARequest) string { return "ciba-ping|" + r.Tenant + "|" + r.Hash }
 
 // cibaUser finds the user the request's hint names.
-func (p *Provider) cibaUser(ctx context.Context, client *ports.Client, bp *backchannelParams) (*ports.User, error) {
+func (ds *decisionService) cibaUser(ctx context.Context, client *ports.Client, bp *backchannelParams) (*ports.User, error) {
 	var (
 		user *ports.User
 		err  error
 	)
 	if bp.idTokenHint != "" {
-		sub, ok := p.idTokenHintSubject(bp.idTokenHint, client.ID)
+		sub, ok := ds.idTokenHintSubject(bp.idTokenHint, client.ID)
 		if !ok {
 			return nil, ErrInvalidRequest.WithDescription("id_token_hint is not an ID token this server issued to the client")
 		}
-		user, err = p.store.GetUser(ctx, p.cfg.Tenant, sub)
+		user, err = ds.store.GetUser(ctx, ds.settings.tenant, sub)
 	} else {
-		user, err = p.store.GetUserByUsername(ctx, p.cfg.Tenant, bp.loginHint)
+		user, err = ds.store.GetUserByUsername(ctx, ds.settings.tenant, bp.loginHint)
 	}
 	if errors.Is(err, ports.ErrNotFound) {
 		// CIBA §13: unknown_user_id when the hint names nobody.
@@ -309,8 +309,8 @@ func (p *Provider) cibaUser(ctx context.Context, client *ports.Client, bp *backc
 // logout tokens the server also signs. An expired one still names the
 // user: OIDC Core §3.1.2.1 has the hint speak of a current or past
 // session.
-func (p *Provider) idTokenHintSubject(hint, clientID string) (string, bool) {
-	hdr, payload, err := p.keys.Verify(hint)
+func (ds *decisionService) idTokenHintSubject(hint, clientID string) (string, bool) {
+	hdr, payload, err := ds.keys.Verify(hint)
 	if err != nil || hdr.Typ != "JWT" {
 		return "", false
 	}
@@ -319,7 +319,7 @@ func (p *Provider) idTokenHintSubject(hint, clientID string) (string, bool) {
 		Sub string          `json:"sub"`
 		Aud json.RawMessage `json:"aud"`
 	}
-	if json.Unmarshal(payload, &claims) != nil || claims.Iss != p.cfg.Issuer || claims.Sub == "" {
+	if json.Unmarshal(payload, &claims) != nil || claims.Iss != ds.settings.issuer || claims.Sub == "" {
 		return "", false
 	}
 	auds, ok := parseAudience(claims.Aud)
@@ -331,12 +331,12 @@ func (p *Provider) idTokenHintSubject(hint, clientID string) (string, bool) {
 
 // notifyDevice hands a notice to the notifier, off the request path, and
 // reports the outcome.
-func (p *Provider) notifyDevice(ctx context.Context, n ports.CIBANotice) {
+func (ds *decisionService) notifyDevice(ctx context.Context, n ports.CIBANotice) {
 	ctx, cancel := context.WithTimeout(ctx, cibaNoticeTimeout)
 	defer cancel()
-	err := p.cibaNotifier.NotifyCIBA(ctx, n)
-	if p.onCIBADelivery != nil {
-		p.onCIBADelivery(CIBADeliveryDevice, err)
+	err := ds.cibaNotifier.NotifyCIBA(ctx, n)
+	if ds.onCIBADelivery != nil {
+		ds.onCIBADelivery(CIBADeliveryDevice, err)
 	}
 }
 
@@ -353,11 +353,11 @@ type PendingCIBA struct {
 
 // LookupCIBA finds the pending request of a decision id. ok is false for
 // an unknown, expired or already decided one.
-func (p *Provider) LookupCIBA(ctx context.Context, decisionID string) (*PendingCIBA, bool, error) {
+func (ds *decisionService) LookupCIBA(ctx context.Context, decisionID string) (*PendingCIBA, bool, error) {
 	if decisionID == "" {
 		return nil, false, nil
 	}
-	r, err := p.store.GetCIBARequestByDecision(ctx, p.cfg.Tenant, secret.Digest(decisionID), p.clock.Now())
+	r, err := ds.store.GetCIBARequestByDecision(ctx, ds.settings.tenant, secret.Digest(decisionID), ds.clock.Now())
 	if errors.Is(err, ports.ErrNotFound) {
 		return nil, false, nil
 	}
@@ -367,7 +367,7 @@ func (p *Provider) LookupCIBA(ctx context.Context, decisionID string) (*PendingC
 	if r.Status != ports.CIBAPending {
 		return nil, false, nil
 	}
-	c, err := p.store.GetClient(ctx, p.cfg.Tenant, r.ClientID)
+	c, err := ds.store.GetClient(ctx, ds.settings.tenant, r.ClientID)
 	if errors.Is(err, ports.ErrNotFound) {
 		return nil, false, nil
 	}
@@ -381,10 +381,10 @@ func (p *Provider) LookupCIBA(ctx context.Context, decisionID string) (*PendingC
 // DecideCIBA records the person's answer to the request of a decision id
 // (CIBA §8). Only the user the request names may answer; in ping mode the
 // client is then told (CIBA §10.2), in the background.
-func (p *Provider) DecideCIBA(ctx context.Context, decisionID string, sess *ports.Session, approve bool) error {
+func (ds *decisionService) DecideCIBA(ctx context.Context, decisionID string, sess *ports.Session, approve bool) error {
 	gone := ErrInvalidRequest.WithDescription("the request is unknown, expired or already decided")
-	now := p.clock.Now()
-	r, err := p.store.GetCIBARequestByDecision(ctx, p.cfg.Tenant, secret.Digest(decisionID), now)
+	now := ds.clock.Now()
+	r, err := ds.store.GetCIBARequestByDecision(ctx, ds.settings.tenant, secret.Digest(decisionID), now)
 	if errors.Is(err, ports.ErrNotFound) {
 		return gone
 	}
@@ -408,13 +408,13 @@ func (p *Provider) DecideCIBA(ctx context.Context, decisionID string, sess *port
 		// as a device's approval is.
 		scopes, _ := ParseScope(r.Scope)
 		var granted ports.Event
-		if consent, granted, err = p.consentOf(ctx, sess.UserID, r.ClientID, scopes, map[string]string{"flow": "ciba"}); err != nil {
+		if consent, granted, err = ds.clients.consentOf(ctx, sess.UserID, r.ClientID, scopes, map[string]string{"flow": "ciba"}); err != nil {
 			return err
 		}
 		evs = append(evs, granted)
 	}
-	evs = append(evs, p.event(ctx, ports.EventCIBADecided, sess.UserID, r.ClientID, map[string]string{"decision": decision, "delivery_mode": r.DeliveryMode}))
-	err = p.store.DecideCIBARequest(ctx, p.cfg.Tenant, r.DecisionHash, status, sess.ID, sess.AuthTime, now, consent, evs...)
+	evs = append(evs, ds.event(ctx, ports.EventCIBADecided, sess.UserID, r.ClientID, map[string]string{"decision": decision, "delivery_mode": r.DeliveryMode}))
+	err = ds.store.DecideCIBARequest(ctx, ds.settings.tenant, r.DecisionHash, status, sess.ID, sess.AuthTime, now, consent, evs...)
 	if errors.Is(err, ports.ErrNotFound) || errors.Is(err, ports.ErrAlreadyUsed) {
 		return gone
 	}
@@ -422,7 +422,7 @@ func (p *Provider) DecideCIBA(ctx context.Context, decisionID string, sess *port
 		return ErrServerError.Wrap(err)
 	}
 	if r.DeliveryMode == ports.CIBAModePing {
-		p.pingClient(ctx, r)
+		ds.pingClient(ctx, r)
 	}
 	return nil
 }
@@ -431,23 +431,23 @@ func (p *Provider) DecideCIBA(ctx context.Context, decisionID string, sess *port
 // ready (CIBA §10.2): a POST of {"auth_req_id"} to its registered
 // notification endpoint, with its client_notification_token as a bearer
 // token, retried in the background.
-func (p *Provider) pingClient(ctx context.Context, r *ports.CIBARequest) {
+func (ds *decisionService) pingClient(ctx context.Context, r *ports.CIBARequest) {
 	report := func(err error) {
-		if p.onCIBADelivery != nil {
-			p.onCIBADelivery(CIBADeliveryPing, err)
+		if ds.onCIBADelivery != nil {
+			ds.onCIBADelivery(CIBADeliveryPing, err)
 		}
 	}
-	c, err := p.store.GetClient(ctx, p.cfg.Tenant, r.ClientID)
+	c, err := ds.store.GetClient(ctx, ds.settings.tenant, r.ClientID)
 	if err != nil {
 		report(err)
 		return
 	}
 	endpoint := registeredMetadata(c).BackchannelClientNotificationEndpoint
-	if p.sealer == nil || endpoint == "" {
+	if ds.sealer == nil || endpoint == "" {
 		report(errors.New("ciba ping: no notification endpoint or no sealer"))
 		return
 	}
-	plain, err := p.sealer.Open(r.Ping, cibaPingAAD(r))
+	plain, err := ds.sealer.Open(r.Ping, cibaPingAAD(r))
 	var ping cibaPing
 	if err == nil {
 		err = json.Unmarshal(plain, &ping)
@@ -457,17 +457,17 @@ func (p *Provider) pingClient(ctx context.Context, r *ports.CIBARequest) {
 		return
 	}
 	body, _ := json.Marshal(map[string]string{"auth_req_id": ping.AuthReqID})
-	p.background.Go(func() { report(p.notifier.deliver(endpoint, "application/json", string(body), ping.Token)) })
+	ds.background.Go(func() { report(ds.notifier.deliver(endpoint, "application/json", string(body), ping.Token)) })
 }
 
 // CIBAEnabled reports whether the server serves backchannel
 // authentication: it needs a way to reach users' authentication devices.
-func (p *Provider) CIBAEnabled() bool { return p.cibaNotifier != nil }
+func (ds *decisionService) CIBAEnabled() bool { return ds.cibaNotifier != nil }
 
 // cibaModes lists the token delivery modes the server supports: ping needs
 // the sealer that keeps its callback's secrets.
-func (p *Provider) cibaModes() []string {
-	if p.sealer == nil {
+func (ds *decisionService) cibaModes() []string {
+	if ds.sealer == nil {
 		return []string{ports.CIBAModePoll}
 	}
 	return []string{ports.CIBAModePoll, ports.CIBAModePing}
@@ -477,18 +477,18 @@ func (p *Provider) cibaModes() []string {
 // §4): signed requests and user codes are not supported, so
 // backchannel_authentication_request_signing_alg_values_supported is left
 // out and the user code parameter advertised false.
-func (p *Provider) cibaMetadata(m map[string]any) {
-	if !p.CIBAEnabled() {
+func (ds *decisionService) cibaMetadata(m map[string]any) {
+	if !ds.CIBAEnabled() {
 		return
 	}
-	m["backchannel_authentication_endpoint"] = p.BackchannelAuthenticationEndpoint()
-	m["backchannel_token_delivery_modes_supported"] = p.cibaModes()
+	m["backchannel_authentication_endpoint"] = ds.settings.backchannelEndpoint
+	m["backchannel_token_delivery_modes_supported"] = ds.cibaModes()
 	m["backchannel_user_code_parameter_supported"] = false
 }
 
 // checkCIBAMetadata validates the registration metadata of CIBA (CIBA §4)
 // and returns what is wrong, or "".
-func (p *Provider) checkCIBAMetadata(m clientMetadata) string {
+func (ds *decisionService) checkCIBAMetadata(m clientMetadata) string {
 	if !slices.Contains(m.GrantTypes, GrantCIBA) {
 		if m.BackchannelTokenDeliveryMode != "" || m.BackchannelClientNotificationEndpoint != "" ||
 			m.BackchannelAuthRequestSigningAlg != "" || m.BackchannelUserCodeParameter {
@@ -502,7 +502,7 @@ func (p *Provider) checkCIBAMetadata(m clientMetadata) string {
 	switch mode := m.BackchannelTokenDeliveryMode; mode {
 	case ports.CIBAModePoll:
 	case ports.CIBAModePing:
-		if !slices.Contains(p.cibaModes(), mode) {
+		if !slices.Contains(ds.cibaModes(), mode) {
 			return "backchannel_token_delivery_mode ping is not supported on this server"
 		}
 		if m.BackchannelClientNotificationEndpoint == "" {
@@ -518,7 +518,7 @@ func (p *Provider) checkCIBAMetadata(m clientMetadata) string {
 	if e := m.BackchannelClientNotificationEndpoint; e != "" && !notificationEndpointOK(e) {
 		return "backchannel_client_notification_endpoint must be an https URL without a fragment"
 	}
-	if e := p.checkCalledURL("backchannel_client_notification_endpoint", m.BackchannelClientNotificationEndpoint); e != "" {
+	if e := ds.clients.checkCalledURL("backchannel_client_notification_endpoint", m.BackchannelClientNotificationEndpoint); e != "" {
 		return e
 	}
 	if m.BackchannelAuthRequestSigningAlg != "" {

@@ -580,8 +580,8 @@ func TestCIBARegistration(t *testing.T) {
 		})
 	}
 	t.Run("without a sealer ping mode is refused", func(t *testing.T) {
-		f.p.sealer = nil
-		defer func() { f.p.sealer, _ = secret.NewSealer(bytes.Repeat([]byte{0x44}, 32)) }()
+		f.p.decisionService.sealer = nil
+		defer func() { f.p.decisionService.sealer, _ = secret.NewSealer(bytes.Repeat([]byte{0x44}, 32)) }()
 		_, err := f.p.buildClient([]byte(`{` + g + `,"backchannel_token_delivery_mode":"ping","backchannel_client_notification_endpoint":"https://rp.example/cb"}`))
 		if err == nil || !strings.Contains(err.Error(), "ping is not supported") {
 			t.Fatalf("error = %v", err)

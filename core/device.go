@@ -8,9 +8,62 @@ import (
 	"strings"
 	"time"
 
+	"oauth2-server.dev/core/keyset"
 	"oauth2-server.dev/core/secret"
 	"oauth2-server.dev/ports"
 )
+
+// decisionSettings are what the decision service needs of the
+// configuration, and the pages and endpoint it sends people and clients
+// to.
+type decisionSettings struct {
+	issuer, tenant                         string
+	deviceVerificationURI, cibaDecisionURI string
+	backchannelEndpoint                    string
+}
+
+// decisionService starts the requests whose client waits while a person
+// decides elsewhere, and records the decision: device authorization (RFC
+// 8628 §3.1, §3.3) and backchannel authentication (CIBA), with the
+// notices to authentication devices and the pings to clients. Their
+// grants, which redeem approved requests, are grant_device_code.go and
+// grant_ciba.go.
+type decisionService struct {
+	settings decisionSettings
+	store    decisionStore
+	clock    ports.Clock
+	// keys verify CIBA's id_token_hint.
+	keys    *keyset.Set
+	clients decisionClients
+	// sealer protects CIBA ping tokens at rest; ping mode is off
+	// without it.
+	sealer *secret.Sealer
+	// cibaNotifier reaches authentication devices; CIBA is off without.
+	cibaNotifier   ports.CIBANotifier
+	onCIBADelivery func(kind string, err error)
+	// notifier delivers pings as background work.
+	notifier   *notifier
+	background *backgroundWork
+	*eventSource
+}
+
+// decisionStore is what the decision service reads and changes: device
+// and CIBA requests, the clients that make them and the users they name.
+type decisionStore interface {
+	ports.DeviceCodeStore
+	ports.CIBAStore
+	GetClient(ctx context.Context, tenant, id string) (*ports.Client, error)
+	GetUser(ctx context.Context, tenant, id string) (*ports.User, error)
+	GetUserByUsername(ctx context.Context, tenant, username string) (*ports.User, error)
+}
+
+// decisionClients authenticates the clients that start requests, records
+// the consent a decision gives, and checks the URLs it calls.
+type decisionClients interface {
+	AuthenticateClient(ctx context.Context, cred ClientCredentials) (*ports.Client, error)
+	consentOf(ctx context.Context, userID, clientID string, scopes []string, data map[string]string) (*ports.Consent, ports.Event, error)
+	checkCalledURL(name, raw string) string
+}
 
 // Device authorization grant (RFC 8628).
 const (
@@ -34,8 +87,8 @@ type DeviceAuthorization struct {
 }
 
 // AuthorizeDevice serves the device authorization endpoint (RFC 8628 §3.1).
-func (p *Provider) AuthorizeDevice(ctx context.Context, cred ClientCredentials, form url.Values) (*DeviceAuthorization, error) {
-	client, err := p.AuthenticateClient(ctx, cred)
+func (ds *decisionService) AuthorizeDevice(ctx context.Context, cred ClientCredentials, form url.Values) (*DeviceAuthorization, error) {
+	client, err := ds.clients.AuthenticateClient(ctx, cred)
 	if err != nil {
 		return nil, err
 	}
@@ -57,12 +110,12 @@ func (p *Provider) AuthorizeDevice(ctx context.Context, cred ClientCredentials, 
 	if !subset(scopes, client.Scope) {
 		return nil, ErrInvalidScope.WithDescription("the client may not request this scope")
 	}
-	now := p.clock.Now()
+	now := ds.clock.Now()
 	deviceCode := secret.Random(32)
 	for attempt := 0; ; attempt++ {
 		userCode := newUserCode()
-		err := p.store.CreateDeviceCode(ctx, &ports.DeviceCode{
-			Hash: secret.Digest(deviceCode), Tenant: p.cfg.Tenant, UserCode: userCode,
+		err := ds.store.CreateDeviceCode(ctx, &ports.DeviceCode{
+			Hash: secret.Digest(deviceCode), Tenant: ds.settings.tenant, UserCode: userCode,
 			ClientID: client.ID, Scope: JoinScope(scopes), Status: ports.DevicePending,
 			Interval: devicePollEvery, CreatedAt: now, ExpiresAt: now.Add(deviceCodeTTL),
 		})
@@ -76,8 +129,8 @@ func (p *Provider) AuthorizeDevice(ctx context.Context, cred ClientCredentials, 
 		shown := userCode[:4] + "-" + userCode[4:]
 		return &DeviceAuthorization{
 			DeviceCode: deviceCode, UserCode: shown,
-			VerificationURI:         p.DeviceVerificationURI(),
-			VerificationURIComplete: p.DeviceVerificationURI() + "?user_code=" + url.QueryEscape(shown),
+			VerificationURI:         ds.settings.deviceVerificationURI,
+			VerificationURIComplete: ds.settings.deviceVerificationURI + "?user_code=" + url.QueryEscape(shown),
 			ExpiresIn:               int64(deviceCodeTTL / time.Second), Interval: int64(devicePollEvery / time.Second),
 		}, nil
 	}
@@ -116,12 +169,12 @@ type PendingDevice struct {
 
 // LookupDevice finds the pending device request of a user code. ok is
 // false for an unknown, expired or already decided code.
-func (p *Provider) LookupDevice(ctx context.Context, userCode string) (*PendingDevice, bool, error) {
+func (ds *decisionService) LookupDevice(ctx context.Context, userCode string) (*PendingDevice, bool, error) {
 	code := NormalizeUserCode(userCode)
 	if len(code) != userCodeLength {
 		return nil, false, nil
 	}
-	d, err := p.store.GetDeviceCodeByUserCode(ctx, p.cfg.Tenant, code, p.clock.Now())
+	d, err := ds.store.GetDeviceCodeByUserCode(ctx, ds.settings.tenant, code, ds.clock.Now())
 	if errors.Is(err, ports.ErrNotFound) {
 		return nil, false, nil
 	}
@@ -131,7 +184,7 @@ func (p *Provider) LookupDevice(ctx context.Context, userCode string) (*PendingD
 	if d.Status != ports.DevicePending {
 		return nil, false, nil
 	}
-	c, err := p.store.GetClient(ctx, p.cfg.Tenant, d.ClientID)
+	c, err := ds.store.GetClient(ctx, ds.settings.tenant, d.ClientID)
 	if err != nil {
 		return nil, false, nil
 	}
@@ -140,9 +193,9 @@ func (p *Provider) LookupDevice(ctx context.Context, userCode string) (*PendingD
 }
 
 // DecideDevice records the person's answer for a user code.
-func (p *Provider) DecideDevice(ctx context.Context, userCode string, sess *ports.Session, approve bool) error {
+func (ds *decisionService) DecideDevice(ctx context.Context, userCode string, sess *ports.Session, approve bool) error {
 	gone := ErrInvalidRequest.WithDescription("the code is unknown, expired or already used")
-	code, now := NormalizeUserCode(userCode), p.clock.Now()
+	code, now := NormalizeUserCode(userCode), ds.clock.Now()
 	status := ports.DeviceDenied
 	var (
 		consent *ports.Consent
@@ -153,7 +206,7 @@ func (p *Provider) DecideDevice(ctx context.Context, userCode string, sess *port
 		// The approval is the person's consent: remembered with it, so
 		// that the account page lists the device's application and can
 		// withdraw it.
-		d, err := p.store.GetDeviceCodeByUserCode(ctx, p.cfg.Tenant, code, now)
+		d, err := ds.store.GetDeviceCodeByUserCode(ctx, ds.settings.tenant, code, now)
 		if errors.Is(err, ports.ErrNotFound) || err == nil && d.Status != ports.DevicePending {
 			return gone
 		}
@@ -162,12 +215,12 @@ func (p *Provider) DecideDevice(ctx context.Context, userCode string, sess *port
 		}
 		scopes, _ := ParseScope(d.Scope)
 		var granted ports.Event
-		if consent, granted, err = p.consentOf(ctx, sess.UserID, d.ClientID, scopes, map[string]string{"flow": "device"}); err != nil {
+		if consent, granted, err = ds.clients.consentOf(ctx, sess.UserID, d.ClientID, scopes, map[string]string{"flow": "device"}); err != nil {
 			return err
 		}
 		evs = append(evs, granted)
 	}
-	err := p.store.DecideDeviceCode(ctx, p.cfg.Tenant, code, status, sess.UserID, sess.ID, sess.AuthTime, now, consent, evs...)
+	err := ds.store.DecideDeviceCode(ctx, ds.settings.tenant, code, status, sess.UserID, sess.ID, sess.AuthTime, now, consent, evs...)
 	if errors.Is(err, ports.ErrNotFound) || errors.Is(err, ports.ErrAlreadyUsed) {
 		return gone
 	}

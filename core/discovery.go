@@ -12,7 +12,7 @@ import (
 func (p *Provider) Metadata() map[string]any {
 	authMethods := []string{"client_secret_basic", "client_secret_post", "private_key_jwt", "none"}
 	signingAlgs := assertionAlgs
-	if p.sealer != nil {
+	if p.clientService.sealer != nil {
 		authMethods = append(authMethods, AuthMethodSecretJWT)
 		signingAlgs = append(slices.Clone(assertionAlgs), secretAssertionAlgs...)
 	}

@@ -175,6 +175,9 @@ type Provider struct {
 	mint *minter
 	// signing rotates the keys.
 	signing *keyService
+	// decisionService's exported methods (device authorization, CIBA)
+	// are the Provider's.
+	*decisionService
 	// authorizationService's exported methods (authorization, PAR,
 	// consents) are the Provider's.
 	*authorizationService
@@ -194,12 +197,6 @@ type Provider struct {
 	background *backgroundWork
 	// trustedJWKS holds the jwks_uri documents of the trusted issuers.
 	trustedJWKS *jwksCache
-	// sealer protects the CIBA ping tokens at rest; ping mode is off
-	// without it.
-	sealer *secret.Sealer
-	// cibaNotifier reaches authentication devices; CIBA is off without.
-	cibaNotifier   ports.CIBANotifier
-	onCIBADelivery func(kind string, err error)
 }
 
 // Deps are the Provider's collaborators.
@@ -289,8 +286,6 @@ func New(cfg Config, d Deps) (*Provider, error) {
 			return nil, fmt.Errorf("core: DPoP nonces: %w", err)
 		}
 	}
-	p.sealer = d.Sealer
-	p.cibaNotifier, p.onCIBADelivery = d.CIBANotifier, d.OnCIBADelivery
 	if d.Events == nil {
 		d.Events = discardEvents{}
 	}
@@ -321,6 +316,15 @@ func New(cfg Config, d Deps) (*Provider, error) {
 	// Hashed on first need, not at start: hashing costs the start-up time
 	// and the memory of one password check.
 	p.dummyHash = sync.OnceValues(func() (string, error) { return d.Passwords.Hash(secret.Random(16)) })
+	p.decisionService = &decisionService{
+		settings: decisionSettings{
+			issuer: p.cfg.Issuer, tenant: p.cfg.Tenant, deviceVerificationURI: p.DeviceVerificationURI(),
+			cibaDecisionURI: p.CIBADecisionURI(), backchannelEndpoint: p.BackchannelAuthenticationEndpoint(),
+		},
+		store: p.store, clock: p.clock, keys: p.keys, clients: p, sealer: d.Sealer,
+		cibaNotifier: d.CIBANotifier, onCIBADelivery: d.OnCIBADelivery,
+		notifier: p.notifier, background: p.background, eventSource: p.eventSource,
+	}
 	az := p.cfg.authorizationSettings()
 	az.parEndpoint = p.PAREndpoint()
 	p.authorizationService = &authorizationService{
